@@ -1,0 +1,437 @@
+/* gst-mesh: media plumbing for meshsignal.
+ *
+ * This file owns the choice of elements and their settings for each codec:
+ * everything a call needs to turn raw media into RTP and back. The settings
+ * are those of a real-time call (no look-ahead, short keyframe reaction,
+ * constant bitrate), not of a recording.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstmeshmedia.h"
+
+#include <string.h>
+
+#define DEFAULT_VIDEO_KBPS 1000
+#define DEFAULT_AUDIO_KBPS 48
+
+typedef struct
+{
+  GstMeshCodec codec;
+  GstMeshMediaKind kind;
+  const gchar *encoding_name;
+  gint clock_rate;
+  gint default_pt;
+  const gchar *payloader;
+} CodecInfo;
+
+/* Payload types as Chrome numbers them, so an offer of ours looks familiar
+ * to a browser. */
+static const CodecInfo codecs[] = {
+  {GST_MESH_CODEC_VP8, GST_MESH_MEDIA_VIDEO, "VP8", 90000, 96, "rtpvp8pay"},
+  {GST_MESH_CODEC_H264, GST_MESH_MEDIA_VIDEO, "H264", 90000, 102,
+      "rtph264pay"},
+  {GST_MESH_CODEC_OPUS, GST_MESH_MEDIA_AUDIO, "OPUS", 48000, 111,
+      "rtpopuspay"},
+};
+
+static const CodecInfo *
+info (GstMeshCodec codec)
+{
+  g_return_val_if_fail (codec >= 0 && codec < (gint) G_N_ELEMENTS (codecs),
+      &codecs[0]);
+  return &codecs[codec];
+}
+
+const gchar *
+gst_mesh_media_kind_name (GstMeshMediaKind kind)
+{
+  return kind == GST_MESH_MEDIA_VIDEO ? "video" : "audio";
+}
+
+GstMeshMediaKind
+gst_mesh_codec_kind (GstMeshCodec codec)
+{
+  return info (codec)->kind;
+}
+
+const gchar *
+gst_mesh_codec_encoding_name (GstMeshCodec codec)
+{
+  return info (codec)->encoding_name;
+}
+
+gint
+gst_mesh_codec_default_pt (GstMeshCodec codec)
+{
+  return info (codec)->default_pt;
+}
+
+static gboolean
+have_factory (const gchar * name)
+{
+  GstElementFactory *f = gst_element_factory_find (name);
+
+  if (!f)
+    return FALSE;
+  gst_object_unref (f);
+  return TRUE;
+}
+
+/* x264 first: it is faster than openh264 at the same quality and takes a
+ * bitrate in kbit/s like we do. */
+static const gchar *
+h264_encoder_name (void)
+{
+  if (have_factory ("x264enc"))
+    return "x264enc";
+  if (have_factory ("openh264enc"))
+    return "openh264enc";
+  return NULL;
+}
+
+gboolean
+gst_mesh_codec_can_encode (GstMeshCodec codec)
+{
+  if (!have_factory (info (codec)->payloader))
+    return FALSE;
+  switch (codec) {
+    case GST_MESH_CODEC_VP8:
+      return have_factory ("vp8enc");
+    case GST_MESH_CODEC_H264:
+      return h264_encoder_name () != NULL;
+    case GST_MESH_CODEC_OPUS:
+      return have_factory ("opusenc");
+    default:
+      return FALSE;
+  }
+}
+
+GstCaps *
+gst_mesh_codec_rtp_caps (GstMeshCodec codec, gint pt)
+{
+  const CodecInfo *ci = info (codec);
+  GstCaps *caps = gst_caps_new_simple ("application/x-rtp",
+      "media", G_TYPE_STRING, gst_mesh_media_kind_name (ci->kind),
+      "encoding-name", G_TYPE_STRING, ci->encoding_name,
+      "clock-rate", G_TYPE_INT, ci->clock_rate,
+      "payload", G_TYPE_INT, pt, NULL);
+
+  if (codec == GST_MESH_CODEC_H264)
+    gst_caps_set_simple (caps, "packetization-mode", G_TYPE_STRING, "1",
+        "profile-level-id", G_TYPE_STRING, "42e01f",
+        "level-asymmetry-allowed", G_TYPE_STRING, "1", NULL);
+  else if (codec == GST_MESH_CODEC_OPUS)
+    gst_caps_set_simple (caps, "encoding-params", G_TYPE_STRING, "2",
+        "minptime", G_TYPE_STRING, "10", "useinbandfec", G_TYPE_STRING, "1",
+        NULL);
+  /* ask for retransmission and picture loss indication: what makes video
+   * survive packet loss */
+  if (ci->kind == GST_MESH_MEDIA_VIDEO)
+    gst_caps_set_simple (caps, "rtcp-fb-nack", G_TYPE_BOOLEAN, TRUE,
+        "rtcp-fb-nack-pli", G_TYPE_BOOLEAN, TRUE,
+        "rtcp-fb-ccm-fir", G_TYPE_BOOLEAN, TRUE, NULL);
+  return caps;
+}
+
+/* The value of "key=value" in an fmtp parameter list, or NULL. */
+static gchar *
+fmtp_param (const gchar * fmtp, const gchar * key)
+{
+  gchar **params;
+  gchar *value = NULL;
+  gsize key_len = strlen (key);
+
+  if (!fmtp)
+    return NULL;
+  params = g_strsplit (fmtp, ";", -1);
+  for (gchar ** p = params; *p; p++) {
+    gchar *s = g_strstrip (*p);
+    if (g_ascii_strncasecmp (s, key, key_len) == 0 && s[key_len] == '=') {
+      value = g_strdup (s + key_len + 1);
+      break;
+    }
+  }
+  g_strfreev (params);
+  return value;
+}
+
+/* The "a=fmtp:<pt> ..." parameters of @pt in @media, or NULL. */
+static const gchar *
+media_fmtp (const GstSDPMedia * media, gint pt)
+{
+  for (guint i = 0; i < gst_sdp_media_attributes_len (media); i++) {
+    const GstSDPAttribute *a = gst_sdp_media_get_attribute (media, i);
+    gchar *end = NULL;
+    gint64 v;
+
+    if (g_strcmp0 (a->key, "fmtp") != 0 || !a->value)
+      continue;
+    v = g_ascii_strtoll (a->value, &end, 10);
+    if (end != a->value && v == pt && *end == ' ')
+      return end + 1;
+  }
+  return NULL;
+}
+
+/* How well the H.264 format @pt suits us: 3 constrained baseline with
+ * packetization mode 1, 2 another profile with mode 1, 0 unusable. */
+static gint
+h264_score (const GstSDPMedia * media, gint pt)
+{
+  const gchar *fmtp = media_fmtp (media, pt);
+  gchar *mode = fmtp_param (fmtp, "packetization-mode");
+  gchar *profile = fmtp_param (fmtp, "profile-level-id");
+  gint score = 0;
+
+  if (g_strcmp0 (mode, "1") == 0) {
+    score = 2;
+    /* profile_idc 0x42 with constraint_set1 (0xe0 or 0x40 bits): the
+     * constrained baseline x264 and openh264 produce */
+    if (profile && strlen (profile) == 6 &&
+        g_ascii_strncasecmp (profile, "42", 2) == 0 &&
+        (g_ascii_xdigit_value (profile[2]) & 0x4))
+      score = 3;
+  }
+  g_free (mode);
+  g_free (profile);
+  return score;
+}
+
+gint
+gst_mesh_codec_find_pt (GstMeshCodec codec, const GstSDPMedia * media)
+{
+  const CodecInfo *ci = info (codec);
+  gint best_pt = -1, best_score = 0;
+
+  for (guint i = 0; i < gst_sdp_media_attributes_len (media); i++) {
+    const GstSDPAttribute *a = gst_sdp_media_get_attribute (media, i);
+    gchar *end = NULL;
+    gint64 pt;
+    gsize name_len = strlen (ci->encoding_name);
+    gint score;
+
+    if (g_strcmp0 (a->key, "rtpmap") != 0 || !a->value)
+      continue;
+    pt = g_ascii_strtoll (a->value, &end, 10);
+    if (end == a->value || *end != ' ' || pt < 0 || pt > 127)
+      continue;
+    end++;
+    if (g_ascii_strncasecmp (end, ci->encoding_name, name_len) != 0 ||
+        end[name_len] != '/')
+      continue;
+    score = codec == GST_MESH_CODEC_H264 ? h264_score (media, pt) : 1;
+    if (score > best_score) {
+      best_score = score;
+      best_pt = pt;
+    }
+  }
+  return best_pt;
+}
+
+static GstElement *
+make (const gchar * factory, GError ** error)
+{
+  GstElement *e = gst_element_factory_make (factory, NULL);
+
+  if (!e)
+    g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
+        "element '%s' is not installed", factory);
+  return e;
+}
+
+/* Links @elements in order inside a new bin with "sink" and "src" ghost
+ * pads, so each codec's chain is one element to the caller. */
+static GstElement *
+chain (const gchar * name, GstElement ** elements, guint n)
+{
+  GstElement *bin = gst_bin_new (name);
+  GstPad *pad;
+
+  for (guint i = 0; i < n; i++)
+    gst_bin_add (GST_BIN (bin), elements[i]);
+  for (guint i = 0; i + 1 < n; i++)
+    if (!gst_element_link (elements[i], elements[i + 1]))
+      g_warning ("cannot link %s to %s", GST_OBJECT_NAME (elements[i]),
+          GST_OBJECT_NAME (elements[i + 1]));
+  pad = gst_element_get_static_pad (elements[0], "sink");
+  gst_element_add_pad (bin, gst_ghost_pad_new ("sink", pad));
+  gst_object_unref (pad);
+  pad = gst_element_get_static_pad (elements[n - 1], "src");
+  gst_element_add_pad (bin, gst_ghost_pad_new ("src", pad));
+  gst_object_unref (pad);
+  return bin;
+}
+
+GstElement *
+gst_mesh_codec_make_encoder (GstMeshCodec codec, guint bitrate,
+    GError ** error)
+{
+  GstElement *enc;
+
+  switch (codec) {
+    case GST_MESH_CODEC_VP8:
+      if (!(enc = make ("vp8enc", error)))
+        return NULL;
+      /* libvpx's real-time mode, no look-ahead, CBR with a small
+       * decoder buffer: what a call needs. Keyframes come when a peer
+       * joins or asks (PLI/FIR), so the periodic ones can be rare. */
+      g_object_set (enc, "deadline", (gint64) 1, "cpu-used", 8,
+          "lag-in-frames", 0, "keyframe-max-dist", 600,
+          "target-bitrate", (gint) ((bitrate ? bitrate : DEFAULT_VIDEO_KBPS) *
+              1000), "buffer-initial-size", 100, "buffer-optimal-size", 120,
+          "buffer-size", 150, "threads", 2, NULL);
+      gst_util_set_object_arg (G_OBJECT (enc), "end-usage", "cbr");
+      gst_util_set_object_arg (G_OBJECT (enc), "error-resilient",
+          "default+partitions");
+      return chain ("vp8-encoder", &enc, 1);
+    case GST_MESH_CODEC_H264:{
+      const gchar *name = h264_encoder_name ();
+      GstElement *caps, *parse, *els[3];
+
+      if (!name) {
+        g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
+            "no H.264 encoder installed (x264enc or openh264enc)");
+        return NULL;
+      }
+      enc = make (name, error);
+      if (!strcmp (name, "x264enc")) {
+        gst_util_set_object_arg (G_OBJECT (enc), "tune", "zerolatency");
+        gst_util_set_object_arg (G_OBJECT (enc), "speed-preset", "ultrafast");
+        g_object_set (enc, "bitrate", bitrate ? bitrate : DEFAULT_VIDEO_KBPS,
+            "key-int-max", 600, "b-adapt", FALSE, "bframes", 0, NULL);
+      } else {
+        g_object_set (enc, "bitrate", (bitrate ? bitrate :
+                DEFAULT_VIDEO_KBPS) * 1000, "gop-size", 600, NULL);
+        gst_util_set_object_arg (G_OBJECT (enc), "rate-control", "bitrate");
+      }
+      caps = make ("capsfilter", error);
+      {
+        GstCaps *c = gst_caps_from_string ("video/x-h264,"
+            "profile=constrained-baseline,stream-format=byte-stream,"
+            "alignment=au");
+        g_object_set (caps, "caps", c, NULL);
+        gst_caps_unref (c);
+      }
+      parse = make ("h264parse", error);
+      if (!parse) {
+        gst_object_unref (enc);
+        gst_object_unref (caps);
+        return NULL;
+      }
+      els[0] = enc;
+      els[1] = caps;
+      els[2] = parse;
+      return chain ("h264-encoder", els, 3);
+    }
+    case GST_MESH_CODEC_OPUS:
+      if (!(enc = make ("opusenc", error)))
+        return NULL;
+      g_object_set (enc, "bitrate", (bitrate ? bitrate : DEFAULT_AUDIO_KBPS) *
+          1000, "inband-fec", TRUE, "packet-loss-percentage", 5, NULL);
+      gst_util_set_object_arg (G_OBJECT (enc), "frame-size", "20");
+      return chain ("opus-encoder", &enc, 1);
+    default:
+      g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION,
+          "no encoder for codec %d", codec);
+      return NULL;
+  }
+}
+
+GstElement *
+gst_mesh_codec_make_payloader (GstMeshCodec codec, gint pt, GError ** error)
+{
+  GstElement *pay = make (info (codec)->payloader, error);
+
+  if (!pay)
+    return NULL;
+  /* 1200 bytes leaves room for SRTP, TURN and VPN headers */
+  g_object_set (pay, "pt", (guint) pt, "mtu", (guint) 1200, NULL);
+  if (codec == GST_MESH_CODEC_VP8)
+    gst_util_set_object_arg (G_OBJECT (pay), "picture-id-mode", "15-bit");
+  else if (codec == GST_MESH_CODEC_H264) {
+    /* SPS/PPS before every keyframe: a receiver that joins late or lost
+     * them can start at the next keyframe */
+    g_object_set (pay, "config-interval", -1, NULL);
+    gst_util_set_object_arg (G_OBJECT (pay), "aggregate-mode", "zero-latency");
+  }
+  return pay;
+}
+
+GstElement *
+gst_mesh_codec_make_decoder (const GstCaps * caps, GError ** error)
+{
+  const GstStructure *s = gst_caps_get_structure (caps, 0);
+  const gchar *name = gst_structure_get_string (s, "encoding-name");
+  GstElement *els[3];
+  guint n = 0;
+
+  if (!name) {
+    g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_CODEC_NOT_FOUND,
+        "RTP caps without encoding-name");
+    return NULL;
+  }
+  if (!g_ascii_strcasecmp (name, "VP8")) {
+    els[n++] = make ("rtpvp8depay", error);
+    els[n++] = make ("vp8dec", error);
+  } else if (!g_ascii_strcasecmp (name, "H264")) {
+    els[n++] = make ("rtph264depay", error);
+    els[n++] = make ("h264parse", error);
+    els[n++] = make (have_factory ("avdec_h264") ? "avdec_h264" :
+        "openh264dec", error);
+  } else if (!g_ascii_strcasecmp (name, "OPUS")) {
+    els[n++] = make ("rtpopusdepay", error);
+    els[n++] = make ("opusdec", error);
+  } else {
+    g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_CODEC_NOT_FOUND,
+        "cannot decode RTP encoding %s", name);
+    return NULL;
+  }
+  for (guint i = 0; i < n; i++) {
+    if (!els[i]) {
+      for (guint j = 0; j < n; j++)
+        if (els[j])
+          gst_object_unref (els[j]);
+      return NULL;
+    }
+  }
+  /* ask the sender for a keyframe at once after loss instead of
+   * showing corrupt frames until the next periodic one */
+  if (g_object_class_find_property (G_OBJECT_GET_CLASS (els[0]),
+          "request-keyframe"))
+    g_object_set (els[0], "request-keyframe", TRUE, "wait-for-keyframe",
+        TRUE, NULL);
+  if (!g_ascii_strcasecmp (name, "OPUS"))
+    g_object_set (els[1], "plc", TRUE, "use-inband-fec", TRUE, NULL);
+  return chain (NULL, els, n);
+}
+
+static gpointer
+prewarm_dtls_thread (gpointer data)
+{
+  GstElement *dtls = gst_element_factory_make ("dtlsdec", NULL);
+  gchar *pem = NULL;
+
+  /* reading "pem" makes dtlsdec create the shared default agent, which
+   * every webrtcbin of this process uses after */
+  if (dtls) {
+    g_object_get (dtls, "pem", &pem, NULL);
+    g_free (pem);
+    gst_object_unref (dtls);
+  }
+  return NULL;
+}
+
+void
+gst_mesh_media_prewarm_dtls (void)
+{
+  static gsize started = 0;
+
+  if (g_once_init_enter (&started)) {
+    g_thread_unref (g_thread_new ("meshdtls", prewarm_dtls_thread, NULL));
+    g_once_init_leave (&started, 1);
+  }
+}

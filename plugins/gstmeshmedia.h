@@ -1,0 +1,66 @@
+/* gst-mesh: media plumbing for meshsignal: which encoder, payloader,
+ * depayloader and decoder carry each codec, and the SDP caps for it.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <gst/gst.h>
+#include <gst/sdp/sdp.h>
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  GST_MESH_CODEC_NONE = -1,
+  GST_MESH_CODEC_VP8,
+  GST_MESH_CODEC_H264,
+  GST_MESH_CODEC_OPUS,
+} GstMeshCodec;
+
+typedef enum
+{
+  GST_MESH_MEDIA_VIDEO,
+  GST_MESH_MEDIA_AUDIO,
+  GST_MESH_N_MEDIA
+} GstMeshMediaKind;
+
+const gchar *gst_mesh_media_kind_name (GstMeshMediaKind kind);
+GstMeshMediaKind gst_mesh_codec_kind (GstMeshCodec codec);
+/* RTP encoding name: "VP8", "H264", "OPUS" */
+const gchar *gst_mesh_codec_encoding_name (GstMeshCodec codec);
+/* The payload type we use when we make the offer. */
+gint gst_mesh_codec_default_pt (GstMeshCodec codec);
+/* Whether the encoder and payloader for @codec are installed. */
+gboolean gst_mesh_codec_can_encode (GstMeshCodec codec);
+
+/* application/x-rtp caps for @codec with payload type @pt, with the fmtp
+ * parameters browsers need (H.264: packetization-mode 1, constrained
+ * baseline). */
+GstCaps *gst_mesh_codec_rtp_caps (GstMeshCodec codec, gint pt);
+
+/* In @media (an SDP m-line), the payload type of the best match for
+ * @codec, or -1. For H.264 that is packetization-mode=1 with a constrained
+ * baseline profile-level-id when there is one. */
+gint gst_mesh_codec_find_pt (GstMeshCodec codec, const GstSDPMedia * media);
+
+/* A bin "raw media in, encoded stream out" for @codec, with the settings
+ * a call wants (real-time, low latency); @bitrate in kbit/s (0: default).
+ * Returns NULL and sets @error when no encoder is installed. */
+GstElement *gst_mesh_codec_make_encoder (GstMeshCodec codec, guint bitrate,
+    GError ** error);
+/* The payloader for the encoded stream, set to @pt. */
+GstElement *gst_mesh_codec_make_payloader (GstMeshCodec codec, gint pt,
+    GError ** error);
+/* A bin "RTP in, decoded raw media out" for the RTP caps @caps, or NULL
+ * when we cannot decode them. */
+GstElement *gst_mesh_codec_make_decoder (const GstCaps * caps,
+    GError ** error);
+
+/* Starts making the process's default DTLS certificate in the background.
+ * It is an RSA key that takes 150-500 ms to generate here, and the first
+ * call of a process would otherwise wait for it in the middle of its
+ * offer or answer. */
+void gst_mesh_media_prewarm_dtls (void);
+
+G_END_DECLS

@@ -1,0 +1,1281 @@
+/* gst-mesh: one peer connection of meshsignal.
+ *
+ * This file owns one webrtcbin and everything that exists only for it: the
+ * payload branches that take encoded media from the element's tees, the
+ * decoders that feed the element's outputs, the offer/answer exchange, the
+ * candidate queue, offer re-sending, connection monitoring and teardown.
+ *
+ * Threading: the peer's logic runs in the element's signalling context.
+ * webrtcbin calls back from its own threads; those callbacks only post
+ * work to the context (always deferred, never run inline), except
+ * pad-added, which must link in place and takes the peer lock for it.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstmeshpeer.h"
+
+#include <gst/webrtc/webrtc.h>
+#include <gst/sdp/sdp.h>
+#include <gst/video/video.h>
+#include <string.h>
+
+GST_DEBUG_CATEGORY_STATIC (mesh_peer_debug);
+#define GST_CAT_DEFAULT mesh_peer_debug
+
+/* Remote candidates that arrive before the remote description wait here;
+ * more than this many is not a call, it is a flood. */
+#define MAX_PENDING_CANDIDATES 256
+#define WATCHDOG_PERIOD_MS 250
+
+struct _GstMeshPeer
+{
+  gint ref_count;
+  GstMeshPeerConfig config;
+  guint id;
+  gchar *remote_id;
+  gchar *name;
+  GstElement *webrtc;
+  GstBin *bin;
+
+  /* guarded by lock: pad-added adds to these from a streaming thread */
+  GMutex lock;
+  gboolean closed;
+  GPtrArray *elements;          /* our elements inside the element's bin */
+  GPtrArray *tee_pads;          /* request pads of config.tee[] */
+  GPtrArray *out_pads;          /* request pads of config.out[] */
+  gboolean receiving[GST_MESH_N_MEDIA];
+  GstPad *send_pad[GST_MESH_N_MEDIA];   /* branch entry, for keyframe asks */
+
+  /* touched only in the context */
+  GstMeshCallState state;
+  gboolean offerer;
+  gboolean awaiting_answer;
+  gboolean remote_set;
+  gchar *local_sdp;
+  guint64 local_session_id;
+  guint64 remote_session_id;
+  guint64 remote_session_version;
+  gchar **local_mids;
+  GstSDPMessage *remote_sdp;
+  GQueue pending_candidates;    /* GstMeshSignalMessage-like pairs */
+  GSource *resend_source;
+  GSource *watchdog_source;
+  gint64 disconnected_since;
+  gint64 start_time;
+
+  /* atomics, from streaming threads */
+  gint last_rtp_ms;              /* 0: no RTP yet */
+  gint first_frame_seen[GST_MESH_N_MEDIA];
+};
+
+typedef struct
+{
+  gint mline;
+  gchar *mid;
+  gchar *candidate;
+} PendingCandidate;
+
+static void peer_set_state (GstMeshPeer * peer, GstMeshCallState state,
+    const gchar * reason);
+
+static void
+pending_candidate_free (PendingCandidate * c)
+{
+  g_free (c->mid);
+  g_free (c->candidate);
+  g_free (c);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Running work in the context                                              */
+
+typedef struct
+{
+  GstMeshPeer *peer;
+  void (*func) (GstMeshPeer * peer, gpointer data);
+  gpointer data;
+  GDestroyNotify notify;
+} Work;
+
+static gboolean
+run_work (gpointer user_data)
+{
+  Work *w = user_data;
+
+  if (!w->peer->closed)
+    w->func (w->peer, w->data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+free_work (gpointer user_data)
+{
+  Work *w = user_data;
+
+  if (w->notify && w->data)
+    w->notify (w->data);
+  gst_mesh_peer_unref (w->peer);
+  g_free (w);
+}
+
+/* Always deferred: a webrtcbin callback may come from our own thread, and
+ * our code is not written to be re-entered from inside a signal emission. */
+static void
+defer (GstMeshPeer * peer, void (*func) (GstMeshPeer *, gpointer),
+    gpointer data, GDestroyNotify notify)
+{
+  Work *w = g_new0 (Work, 1);
+  GSource *s = g_idle_source_new ();
+
+  w->peer = gst_mesh_peer_ref (peer);
+  w->func = func;
+  w->data = data;
+  w->notify = notify;
+  g_source_set_priority (s, G_PRIORITY_HIGH);
+  g_source_set_callback (s, run_work, w, free_work);
+  g_source_attach (s, peer->config.context);
+  g_source_unref (s);
+}
+
+static GSource *
+peer_timeout_add (GstMeshPeer * peer, guint ms, GSourceFunc func)
+{
+  GSource *s = g_timeout_source_new (ms);
+
+  g_source_set_callback (s, func, gst_mesh_peer_ref (peer),
+      (GDestroyNotify) gst_mesh_peer_unref);
+  g_source_attach (s, peer->config.context);
+  return s;
+}
+
+static void
+clear_source (GSource ** s)
+{
+  if (*s) {
+    g_source_destroy (*s);
+    g_source_unref (*s);
+    *s = NULL;
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sending to the remote                                                    */
+
+static void
+send_description (GstMeshPeer * peer, GstMeshSignalKind kind,
+    const gchar * sdp)
+{
+  JsonArray *args = gst_mesh_signal_description_args (kind, sdp,
+      peer->remote_id);
+
+  peer->config.send (peer, gst_mesh_signal_kind_to_string (kind), args,
+      peer->config.user_data);
+  json_array_unref (args);
+}
+
+/* The SDP of webrtcbin's local description now: with the candidates
+ * gathered since, which a peer that missed our trickled ones needs. */
+static gchar *
+current_local_sdp (GstMeshPeer * peer)
+{
+  GstWebRTCSessionDescription *desc = NULL;
+  gchar *text;
+
+  g_object_get (peer->webrtc, "local-description", &desc, NULL);
+  if (!desc)
+    return g_strdup (peer->local_sdp);
+  text = gst_sdp_message_as_text (desc->sdp);
+  gst_webrtc_session_description_free (desc);
+  return text;
+}
+
+static gboolean
+resend_offer_cb (gpointer user_data)
+{
+  GstMeshPeer *peer = user_data;
+
+  if (peer->closed || !peer->awaiting_answer)
+    return G_SOURCE_REMOVE;
+  gst_mesh_peer_resend_offer (peer);
+  return G_SOURCE_CONTINUE;
+}
+
+void
+gst_mesh_peer_resend_offer (GstMeshPeer * peer)
+{
+  gchar *sdp;
+
+  if (peer->closed || !peer->awaiting_answer || !peer->local_sdp)
+    return;
+  sdp = current_local_sdp (peer);
+  GST_DEBUG ("%s: sending the offer again (no answer yet)", peer->name);
+  send_description (peer, GST_MESH_SIGNAL_OFFER, sdp);
+  g_free (sdp);
+}
+
+void
+gst_mesh_peer_resend_answer (GstMeshPeer * peer)
+{
+  gchar *sdp;
+
+  if (peer->closed || peer->offerer || !peer->local_sdp)
+    return;
+  sdp = current_local_sdp (peer);
+  GST_DEBUG ("%s: the remote sent its offer again, answering again",
+      peer->name);
+  send_description (peer, GST_MESH_SIGNAL_ANSWER, sdp);
+  g_free (sdp);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Local candidates                                                         */
+
+typedef struct
+{
+  guint mline;
+  gchar *candidate;
+} LocalCandidate;
+
+static void
+local_candidate_free (gpointer p)
+{
+  LocalCandidate *c = p;
+  g_free (c->candidate);
+  g_free (c);
+}
+
+static void
+send_local_candidate (GstMeshPeer * peer, gpointer data)
+{
+  LocalCandidate *c = data;
+  const gchar *mid = NULL;
+  JsonArray *args;
+
+  if (peer->local_mids && c->mline < g_strv_length (peer->local_mids))
+    mid = peer->local_mids[c->mline];
+  args = gst_mesh_signal_candidate_args (c->candidate, mid, c->mline,
+      peer->remote_id);
+  peer->config.send (peer, "candidate", args, peer->config.user_data);
+  json_array_unref (args);
+}
+
+static void
+on_ice_candidate (GstElement * webrtc, guint mline, gchar * candidate,
+    GstMeshPeer * peer)
+{
+  LocalCandidate *c = g_new0 (LocalCandidate, 1);
+
+  c->mline = mline;
+  c->candidate = g_strdup (candidate);
+  defer (peer, send_local_candidate, c, local_candidate_free);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Remote candidates                                                        */
+
+static gint
+mline_for_mid (GstMeshPeer * peer, const gchar * mid)
+{
+  if (!peer->remote_sdp || !mid)
+    return -1;
+  for (guint i = 0; i < gst_sdp_message_medias_len (peer->remote_sdp); i++) {
+    const GstSDPMedia *m = gst_sdp_message_get_media (peer->remote_sdp, i);
+    if (g_strcmp0 (gst_sdp_media_get_attribute_val (m, "mid"), mid) == 0)
+      return i;
+  }
+  return -1;
+}
+
+static void
+apply_candidate (GstMeshPeer * peer, PendingCandidate * c)
+{
+  gint mline = c->mid ? mline_for_mid (peer, c->mid) : -1;
+
+  /* the mid names the m-line when both are given (as in
+   * RTCPeerConnection.addIceCandidate) */
+  if (mline < 0)
+    mline = c->mline;
+  if (mline < 0) {
+    GST_WARNING ("%s: candidate for unknown mid '%s' dropped", peer->name,
+        c->mid);
+    return;
+  }
+  GST_LOG ("%s: remote candidate m-line %d: %s", peer->name, mline,
+      c->candidate);
+  g_signal_emit_by_name (peer->webrtc, "add-ice-candidate", (guint) mline,
+      c->candidate);
+}
+
+static void
+flush_pending_candidates (GstMeshPeer * peer)
+{
+  PendingCandidate *c;
+
+  while ((c = g_queue_pop_head (&peer->pending_candidates))) {
+    apply_candidate (peer, c);
+    pending_candidate_free (c);
+  }
+}
+
+void
+gst_mesh_peer_add_candidate (GstMeshPeer * peer,
+    const GstMeshSignalMessage * msg)
+{
+  PendingCandidate *c;
+
+  if (peer->closed || !msg->candidate || !*msg->candidate)
+    return;                     /* end-of-candidates: nothing to do */
+  c = g_new0 (PendingCandidate, 1);
+  c->mline = msg->sdp_mline_index;
+  c->mid = g_strdup (msg->sdp_mid);
+  c->candidate = g_strdup (msg->candidate);
+  if (peer->remote_set) {
+    apply_candidate (peer, c);
+    pending_candidate_free (c);
+    return;
+  }
+  g_queue_push_tail (&peer->pending_candidates, c);
+  while (peer->pending_candidates.length > MAX_PENDING_CANDIDATES)
+    pending_candidate_free (g_queue_pop_head (&peer->pending_candidates));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Media branches                                                           */
+
+static void
+track_element (GstMeshPeer * peer, GstElement * e)
+{
+  gst_bin_add (peer->bin, e);
+  g_ptr_array_add (peer->elements, gst_object_ref (e));
+}
+
+/* tee ! queue ! payloader ! capsfilter ! webrtcbin.sink_%u, with the
+ * transceiver set to @direction and @caps. Call with the lock held. */
+static gboolean
+add_send_branch (GstMeshPeer * peer, GstMeshMediaKind kind,
+    GstMeshCodec codec, gint pt, GstCaps * caps,
+    GstWebRTCRTPTransceiverDirection direction, GError ** error)
+{
+  GstElement *queue, *pay, *filter;
+  GstPad *tee_pad, *queue_sink, *filter_src, *webrtc_sink;
+  GstWebRTCRTPTransceiver *trans = NULL;
+  GstCaps *filter_caps;
+
+  pay = gst_mesh_codec_make_payloader (codec, pt, error);
+  if (!pay)
+    return FALSE;
+  queue = gst_element_factory_make ("queue", NULL);
+  /* a peer that falls behind loses its own packets, not everyone's */
+  g_object_set (queue, "max-size-buffers", 0, "max-size-bytes", 0,
+      "max-size-time", (guint64) 500 * GST_MSECOND, NULL);
+  gst_util_set_object_arg (G_OBJECT (queue), "leaky", "downstream");
+  filter = gst_element_factory_make ("capsfilter", NULL);
+  filter_caps = gst_mesh_codec_rtp_caps (codec, pt);
+  g_object_set (filter, "caps", filter_caps, NULL);
+  gst_caps_unref (filter_caps);
+
+  track_element (peer, queue);
+  track_element (peer, pay);
+  track_element (peer, filter);
+  gst_element_link_many (queue, pay, filter, NULL);
+
+  webrtc_sink = gst_element_request_pad_simple (peer->webrtc, "sink_%u");
+  filter_src = gst_element_get_static_pad (filter, "src");
+  gst_pad_link (filter_src, webrtc_sink);
+  gst_object_unref (filter_src);
+  g_object_get (webrtc_sink, "transceiver", &trans, NULL);
+  if (trans) {
+    g_object_set (trans, "direction", direction, "codec-preferences", caps,
+        NULL);
+    if (kind == GST_MESH_MEDIA_VIDEO)
+      g_object_set (trans, "do-nack", TRUE, NULL);
+    gst_object_unref (trans);
+  }
+  gst_object_unref (webrtc_sink);
+
+  gst_element_sync_state_with_parent (filter);
+  gst_element_sync_state_with_parent (pay);
+  gst_element_sync_state_with_parent (queue);
+
+  tee_pad = gst_element_request_pad_simple (peer->config.tee[kind], "src_%u");
+  queue_sink = gst_element_get_static_pad (queue, "sink");
+  gst_pad_link (tee_pad, queue_sink);
+  g_ptr_array_add (peer->tee_pads, tee_pad);
+  peer->send_pad[kind] = queue_sink;
+
+  GST_INFO ("%s: sending %s as %s, payload type %d", peer->name,
+      gst_mesh_media_kind_name (kind), gst_mesh_codec_encoding_name (codec),
+      pt);
+  return TRUE;
+}
+
+static void
+add_recv_transceiver (GstMeshPeer * peer, GstMeshMediaKind kind,
+    GstCaps * caps)
+{
+  GstWebRTCRTPTransceiver *trans = NULL;
+
+  g_signal_emit_by_name (peer->webrtc, "add-transceiver",
+      GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, caps, &trans);
+  if (trans) {
+    if (kind == GST_MESH_MEDIA_VIDEO)
+      g_object_set (trans, "do-nack", TRUE, NULL);
+    gst_object_unref (trans);
+  }
+  GST_INFO ("%s: receiving %s only", peer->name,
+      gst_mesh_media_kind_name (kind));
+}
+
+/* What we can decode of @kind, for an offer of our own. */
+static GstCaps *
+receivable_caps (GstMeshMediaKind kind)
+{
+  GstCaps *caps;
+
+  if (kind == GST_MESH_MEDIA_AUDIO)
+    return gst_mesh_codec_rtp_caps (GST_MESH_CODEC_OPUS,
+        gst_mesh_codec_default_pt (GST_MESH_CODEC_OPUS));
+  caps = gst_mesh_codec_rtp_caps (GST_MESH_CODEC_VP8,
+      gst_mesh_codec_default_pt (GST_MESH_CODEC_VP8));
+  gst_caps_append (caps, gst_mesh_codec_rtp_caps (GST_MESH_CODEC_H264,
+          gst_mesh_codec_default_pt (GST_MESH_CODEC_H264)));
+  return caps;
+}
+
+static GstPadProbeReturn
+first_frame_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  GstMeshPeer *peer = user_data;
+  GstMeshMediaKind kind = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (pad),
+          "gst-mesh-kind"));
+
+  if (g_atomic_int_compare_and_exchange (&peer->first_frame_seen[kind], 0, 1)
+      && peer->config.first_frame)
+    peer->config.first_frame (peer, kind, peer->config.user_data);
+  return GST_PAD_PROBE_REMOVE;
+}
+
+static GstPadProbeReturn
+rtp_activity_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  GstMeshPeer *peer = user_data;
+
+  /* ms since the peer started: fits an int, which is atomic */
+  g_atomic_int_set (&peer->last_rtp_ms,
+      (gint) ((g_get_monotonic_time () - peer->start_time) / 1000));
+  return GST_PAD_PROBE_OK;
+}
+
+static void
+on_pad_added (GstElement * webrtc, GstPad * pad, GstMeshPeer * peer)
+{
+  GstCaps *caps;
+  const GstStructure *s;
+  const gchar *media;
+  GstMeshMediaKind kind;
+  GstElement *sink = NULL;
+  GstPad *sinkpad;
+  GError *error = NULL;
+
+  if (GST_PAD_DIRECTION (pad) != GST_PAD_SRC)
+    return;
+
+  caps = gst_pad_get_current_caps (pad);
+  if (!caps)
+    caps = gst_pad_query_caps (pad, NULL);
+  s = gst_caps_get_structure (caps, 0);
+  media = gst_structure_get_string (s, "media");
+  kind = g_strcmp0 (media, "audio") == 0 ? GST_MESH_MEDIA_AUDIO :
+      GST_MESH_MEDIA_VIDEO;
+
+  g_mutex_lock (&peer->lock);
+  if (peer->closed)
+    goto out;
+
+  if (peer->config.out[kind] && !peer->receiving[kind]) {
+    sink = gst_mesh_codec_make_decoder (caps, &error);
+    if (!sink) {
+      GST_ELEMENT_WARNING (peer->bin, STREAM, CODEC_NOT_FOUND,
+          ("Cannot decode the remote %s", media),
+          ("%s: %s", peer->name, error->message));
+      g_clear_error (&error);
+    }
+  }
+
+  if (sink) {
+    GstPad *src = gst_element_get_static_pad (sink, "src");
+    GstPad *out_pad =
+        gst_element_request_pad_simple (peer->config.out[kind], "sink_%u");
+
+    track_element (peer, sink);
+    g_object_set_data (G_OBJECT (src), "gst-mesh-kind",
+        GINT_TO_POINTER (kind));
+    gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_BUFFER, first_frame_probe,
+        peer, NULL);
+    gst_pad_link (src, out_pad);
+    g_ptr_array_add (peer->out_pads, out_pad);
+    gst_object_unref (src);
+    peer->receiving[kind] = TRUE;
+    GST_INFO ("%s: receiving %s %" GST_PTR_FORMAT, peer->name, media, caps);
+  } else {
+    /* media nobody asked for still has to go somewhere */
+    sink = gst_element_factory_make ("fakesink", NULL);
+    g_object_set (sink, "async", FALSE, "sync", FALSE, NULL);
+    track_element (peer, sink);
+    GST_INFO ("%s: discarding remote %s (no %s_src pad requested)",
+        peer->name, media, media);
+  }
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, rtp_activity_probe,
+      peer, NULL);
+  sinkpad = gst_element_get_static_pad (sink, "sink");
+  {
+    GstPadLinkReturn lr = gst_pad_link (pad, sinkpad);
+    if (lr != GST_PAD_LINK_OK)
+      GST_WARNING ("%s: cannot link %" GST_PTR_FORMAT " to %" GST_PTR_FORMAT
+          ": %s", peer->name, pad, sinkpad, gst_pad_link_get_name (lr));
+  }
+  gst_object_unref (sinkpad);
+  gst_element_sync_state_with_parent (sink);
+
+out:
+  g_mutex_unlock (&peer->lock);
+  gst_caps_unref (caps);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Negotiation                                                              */
+
+static gchar **
+mids_of (const GstSDPMessage * sdp)
+{
+  guint n = gst_sdp_message_medias_len (sdp);
+  gchar **mids = g_new0 (gchar *, n + 1);
+
+  for (guint i = 0; i < n; i++)
+    mids[i] = g_strdup (gst_sdp_media_get_attribute_val
+        (gst_sdp_message_get_media (sdp, i), "mid"));
+  return mids;
+}
+
+typedef struct
+{
+  GstPromise *promise;
+} PromiseData;
+
+static void
+promise_data_free (gpointer p)
+{
+  PromiseData *d = p;
+  gst_promise_unref (d->promise);
+  g_free (d);
+}
+
+/* Hands a webrtcbin promise's reply to @func in the context. */
+static void
+on_promise (GstPromise * promise, gpointer user_data)
+{
+  Work *w = user_data;
+  PromiseData *d = g_new0 (PromiseData, 1);
+
+  d->promise = gst_promise_ref (promise);
+  defer (w->peer, w->func, d, promise_data_free);
+}
+
+static GstPromise *
+promise_for (GstMeshPeer * peer, void (*func) (GstMeshPeer *, gpointer))
+{
+  Work *w = g_new0 (Work, 1);
+
+  w->peer = gst_mesh_peer_ref (peer);
+  w->func = func;
+  return gst_promise_new_with_change_func (on_promise, w,
+      (GDestroyNotify) free_work);
+}
+
+/* The description in a create-offer / create-answer reply, or NULL with a
+ * warning naming what failed. */
+static GstWebRTCSessionDescription *
+reply_description (GstMeshPeer * peer, GstPromise * promise,
+    const gchar * field)
+{
+  const GstStructure *reply;
+  GstWebRTCSessionDescription *desc = NULL;
+  GError *error = NULL;
+
+  if (gst_promise_wait (promise) != GST_PROMISE_RESULT_REPLIED)
+    goto failed;
+  reply = gst_promise_get_reply (promise);
+  if (!reply)
+    goto failed;
+  if (gst_structure_get (reply, "error", G_TYPE_ERROR, &error, NULL)) {
+    GST_ELEMENT_WARNING (peer->bin, LIBRARY, FAILED,
+        ("Cannot create the %s for %s", field, peer->name),
+        ("%s", error->message));
+    g_error_free (error);
+    return NULL;
+  }
+  gst_structure_get (reply, field, GST_TYPE_WEBRTC_SESSION_DESCRIPTION,
+      &desc, NULL);
+  if (desc)
+    return desc;
+failed:
+  GST_ELEMENT_WARNING (peer->bin, LIBRARY, FAILED,
+      ("Cannot create the %s for %s", field, peer->name),
+      ("webrtcbin gave no %s", field));
+  return NULL;
+}
+
+static void
+on_remote_set (GstMeshPeer * peer, gpointer data)
+{
+  PromiseData *d = data;
+  const GstStructure *reply = gst_promise_get_reply (d->promise);
+  GError *error = NULL;
+
+  if (reply && gst_structure_get (reply, "error", G_TYPE_ERROR, &error, NULL)) {
+    gchar *reason = g_strdup_printf ("the remote %s was refused: %s",
+        peer->offerer ? "answer" : "offer", error->message);
+    GST_ELEMENT_WARNING (peer->bin, STREAM, FAILED,
+        ("Cannot use the remote description of %s", peer->name),
+        ("%s", reason));
+    peer_set_state (peer, GST_MESH_CALL_STATE_FAILED, reason);
+    g_free (reason);
+    g_error_free (error);
+    return;
+  }
+  peer->remote_set = TRUE;
+  flush_pending_candidates (peer);
+}
+
+static void
+on_answer_created (GstMeshPeer * peer, gpointer data)
+{
+  PromiseData *d = data;
+  GstWebRTCSessionDescription *answer;
+
+  answer = reply_description (peer, d->promise, "answer");
+  if (!answer) {
+    peer_set_state (peer, GST_MESH_CALL_STATE_FAILED,
+        "webrtcbin could not answer the offer");
+    return;
+  }
+  g_signal_emit_by_name (peer->webrtc, "set-local-description", answer, NULL);
+  g_free (peer->local_sdp);
+  peer->local_sdp = gst_sdp_message_as_text (answer->sdp);
+  g_strfreev (peer->local_mids);
+  peer->local_mids = mids_of (answer->sdp);
+  GST_DEBUG ("%s: answer:\n%s", peer->name, peer->local_sdp);
+  send_description (peer, GST_MESH_SIGNAL_ANSWER, peer->local_sdp);
+  gst_webrtc_session_description_free (answer);
+  peer_set_state (peer, GST_MESH_CALL_STATE_CONNECTING, "answered");
+}
+
+static void
+on_offer_set_for_answer (GstMeshPeer * peer, gpointer data)
+{
+  on_remote_set (peer, data);
+  if (peer->state == GST_MESH_CALL_STATE_FAILED)
+    return;
+  g_signal_emit_by_name (peer->webrtc, "create-answer", NULL,
+      promise_for (peer, on_answer_created));
+}
+
+static void
+on_offer_created (GstMeshPeer * peer, gpointer data)
+{
+  PromiseData *d = data;
+  GstWebRTCSessionDescription *offer;
+
+  offer = reply_description (peer, d->promise, "offer");
+  if (!offer) {
+    peer_set_state (peer, GST_MESH_CALL_STATE_FAILED,
+        "webrtcbin could not make an offer");
+    return;
+  }
+  g_signal_emit_by_name (peer->webrtc, "set-local-description", offer, NULL);
+  g_free (peer->local_sdp);
+  peer->local_sdp = gst_sdp_message_as_text (offer->sdp);
+  peer->local_session_id = gst_mesh_signal_session_id (offer->sdp);
+  g_strfreev (peer->local_mids);
+  peer->local_mids = mids_of (offer->sdp);
+  GST_DEBUG ("%s: offer:\n%s", peer->name, peer->local_sdp);
+  gst_webrtc_session_description_free (offer);
+
+  peer->awaiting_answer = TRUE;
+  send_description (peer, GST_MESH_SIGNAL_OFFER, peer->local_sdp);
+  clear_source (&peer->resend_source);
+  if (peer->config.offer_interval)
+    peer->resend_source = peer_timeout_add (peer, peer->config.offer_interval,
+        resend_offer_cb);
+}
+
+static void
+sync_children (GstMeshPeer * peer)
+{
+  gst_element_sync_state_with_parent (peer->webrtc);
+}
+
+void
+gst_mesh_peer_call (GstMeshPeer * peer)
+{
+  GError *error = NULL;
+
+  g_mutex_lock (&peer->lock);
+  peer->offerer = TRUE;
+  for (gint k = 0; k < GST_MESH_N_MEDIA; k++) {
+    GstWebRTCRTPTransceiverDirection dir = peer->config.out[k] ?
+        GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDRECV :
+        GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY;
+
+    if (peer->config.tee[k]) {
+      GstMeshCodec codec = peer->config.send_codec[k];
+      gint pt = gst_mesh_codec_default_pt (codec);
+      GstCaps *caps = gst_mesh_codec_rtp_caps (codec, pt);
+
+      if (!add_send_branch (peer, k, codec, pt, caps, dir, &error)) {
+        GST_ELEMENT_WARNING (peer->bin, CORE, MISSING_PLUGIN,
+            ("Cannot send %s", gst_mesh_media_kind_name (k)), ("%s",
+                error->message));
+        g_clear_error (&error);
+      }
+      gst_caps_unref (caps);
+    } else if (peer->config.out[k]) {
+      GstCaps *caps = receivable_caps (k);
+      add_recv_transceiver (peer, k, caps);
+      gst_caps_unref (caps);
+    }
+  }
+  g_mutex_unlock (&peer->lock);
+  sync_children (peer);
+
+  peer_set_state (peer, GST_MESH_CALL_STATE_CALLING, "calling");
+  g_signal_emit_by_name (peer->webrtc, "create-offer", NULL,
+      promise_for (peer, on_offer_created));
+}
+
+/* Direction of an m-line as the offerer sees it. */
+static void
+media_directions (const GstSDPMedia * m, gboolean * they_send,
+    gboolean * they_receive)
+{
+  *they_send = *they_receive = TRUE;
+  if (gst_sdp_media_get_attribute_val (m, "sendonly"))
+    *they_receive = FALSE;
+  else if (gst_sdp_media_get_attribute_val (m, "recvonly"))
+    *they_send = FALSE;
+  else if (gst_sdp_media_get_attribute_val (m, "inactive"))
+    *they_send = *they_receive = FALSE;
+  /* port 0 rejects the m-line, unless it rides on the BUNDLE transport */
+  if (gst_sdp_media_get_port (m) == 0 &&
+      !gst_sdp_media_get_attribute_val (m, "bundle-only"))
+    *they_send = *they_receive = FALSE;
+}
+
+static GstCaps *
+offer_caps (const GstSDPMedia * m, gint pt)
+{
+  GstCaps *caps = gst_sdp_media_get_caps_from_media (m, pt);
+  GstStructure *s;
+
+  if (!caps)
+    return NULL;
+  caps = gst_caps_make_writable (caps);
+  s = gst_caps_get_structure (caps, 0);
+  gst_structure_set_name (s, "application/x-rtp");
+  return caps;
+}
+
+/* Sets up sending and receiving for the first m-line of @kind in @offer. */
+static void
+plan_answer_media (GstMeshPeer * peer, GstMeshMediaKind kind,
+    const GstSDPMessage * offer)
+{
+  const gchar *kind_name = gst_mesh_media_kind_name (kind);
+  const GstSDPMedia *m = NULL;
+  gboolean they_send, they_receive, sending, receiving;
+  GstMeshCodec codec = GST_MESH_CODEC_NONE;
+  gint pt = -1;
+  GError *error = NULL;
+
+  for (guint i = 0; i < gst_sdp_message_medias_len (offer); i++) {
+    const GstSDPMedia *cand = gst_sdp_message_get_media (offer, i);
+    if (g_strcmp0 (gst_sdp_media_get_media (cand), kind_name) == 0) {
+      m = cand;
+      break;
+    }
+  }
+  if (!m)
+    return;
+
+  media_directions (m, &they_send, &they_receive);
+  sending = peer->config.tee[kind] != NULL && they_receive;
+  receiving = peer->config.out[kind] != NULL && they_send;
+
+  if (sending) {
+    codec = peer->config.send_codec[kind];
+    pt = gst_mesh_codec_find_pt (codec, m);
+    if (pt < 0 && kind == GST_MESH_MEDIA_VIDEO) {
+      GstMeshCodec other = codec == GST_MESH_CODEC_VP8 ?
+          GST_MESH_CODEC_H264 : GST_MESH_CODEC_VP8;
+      gint other_pt = gst_mesh_codec_find_pt (other, m);
+
+      if (other_pt >= 0 && gst_mesh_codec_can_encode (other) &&
+          peer->config.switch_codec &&
+          peer->config.switch_codec (peer, kind, other,
+              peer->config.user_data)) {
+        GST_ELEMENT_WARNING (peer->bin, STREAM, CODEC_NOT_FOUND,
+            ("The remote does not accept %s video, sending %s instead",
+                gst_mesh_codec_encoding_name (codec),
+                gst_mesh_codec_encoding_name (other)),
+            ("%s: offer has no usable %s format", peer->name,
+                gst_mesh_codec_encoding_name (codec)));
+        codec = other;
+        pt = other_pt;
+      }
+    }
+    if (pt < 0) {
+      GST_ELEMENT_WARNING (peer->bin, STREAM, CODEC_NOT_FOUND,
+          ("The remote accepts no %s codec we can send", kind_name),
+          ("%s: wanted %s", peer->name,
+              gst_mesh_codec_encoding_name (peer->config.send_codec[kind])));
+      sending = FALSE;
+    }
+  }
+
+  if (sending) {
+    GstCaps *caps = offer_caps (m, pt);
+    GstWebRTCRTPTransceiverDirection dir = receiving ?
+        GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDRECV :
+        GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY;
+
+    if (!caps)
+      caps = gst_mesh_codec_rtp_caps (codec, pt);
+    if (!add_send_branch (peer, kind, codec, pt, caps, dir, &error)) {
+      GST_ELEMENT_WARNING (peer->bin, CORE, MISSING_PLUGIN,
+          ("Cannot send %s", kind_name), ("%s", error->message));
+      g_clear_error (&error);
+    }
+    gst_caps_unref (caps);
+  } else if (receiving) {
+    /* receive what we decode best among what they offer */
+    static const GstMeshCodec order[] = { GST_MESH_CODEC_VP8,
+      GST_MESH_CODEC_H264, GST_MESH_CODEC_OPUS
+    };
+    GstCaps *caps = NULL;
+
+    for (guint i = 0; i < G_N_ELEMENTS (order) && !caps; i++) {
+      gint rpt;
+      if (gst_mesh_codec_kind (order[i]) != kind)
+        continue;
+      rpt = gst_mesh_codec_find_pt (order[i], m);
+      if (rpt >= 0)
+        caps = offer_caps (m, rpt);
+    }
+    if (caps) {
+      add_recv_transceiver (peer, kind, caps);
+      gst_caps_unref (caps);
+    } else {
+      GST_ELEMENT_WARNING (peer->bin, STREAM, CODEC_NOT_FOUND,
+          ("The remote offers no %s codec we can decode", kind_name),
+          ("%s", peer->name));
+    }
+  }
+}
+
+gboolean
+gst_mesh_peer_answer (GstMeshPeer * peer, const GstMeshSignalMessage * offer,
+    GError ** error)
+{
+  GstSDPMessage *sdp = NULL;
+  GstWebRTCSessionDescription *desc;
+
+  if (gst_sdp_message_copy (offer->sdp_message, &sdp) != GST_SDP_OK) {
+    g_set_error (error, GST_MESH_SIGNAL_ERROR, GST_MESH_SIGNAL_ERROR_SDP,
+        "cannot copy the offer");
+    return FALSE;
+  }
+  if (peer->remote_sdp)
+    gst_sdp_message_free (peer->remote_sdp);
+  gst_sdp_message_copy (sdp, &peer->remote_sdp);
+  peer->remote_session_id = gst_mesh_signal_session_id (sdp);
+  peer->remote_session_version = gst_mesh_signal_session_version (sdp);
+  peer->offerer = FALSE;
+
+  g_mutex_lock (&peer->lock);
+  for (gint k = 0; k < GST_MESH_N_MEDIA; k++)
+    plan_answer_media (peer, k, sdp);
+  g_mutex_unlock (&peer->lock);
+  sync_children (peer);
+
+  peer_set_state (peer, GST_MESH_CALL_STATE_CONNECTING, "answering an offer");
+  desc = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_OFFER, sdp);
+  g_signal_emit_by_name (peer->webrtc, "set-remote-description", desc,
+      promise_for (peer, on_offer_set_for_answer));
+  gst_webrtc_session_description_free (desc);
+  return TRUE;
+}
+
+gboolean
+gst_mesh_peer_set_answer (GstMeshPeer * peer,
+    const GstMeshSignalMessage * answer, GError ** error)
+{
+  GstSDPMessage *sdp = NULL;
+  GstWebRTCSessionDescription *desc;
+
+  if (!peer->awaiting_answer) {
+    g_set_error (error, GST_MESH_SIGNAL_ERROR, GST_MESH_SIGNAL_ERROR_SHAPE,
+        "answer while not waiting for one");
+    return FALSE;
+  }
+  gst_sdp_message_copy (answer->sdp_message, &sdp);
+  if (peer->remote_sdp)
+    gst_sdp_message_free (peer->remote_sdp);
+  gst_sdp_message_copy (sdp, &peer->remote_sdp);
+  peer->remote_session_id = gst_mesh_signal_session_id (sdp);
+  peer->remote_session_version = gst_mesh_signal_session_version (sdp);
+  peer->awaiting_answer = FALSE;
+  clear_source (&peer->resend_source);
+
+  desc = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_ANSWER, sdp);
+  g_signal_emit_by_name (peer->webrtc, "set-remote-description", desc,
+      promise_for (peer, on_remote_set));
+  gst_webrtc_session_description_free (desc);
+  peer_set_state (peer, GST_MESH_CALL_STATE_CONNECTING, "answered");
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Connection monitoring                                                    */
+
+static void
+request_keyframes (GstMeshPeer * peer)
+{
+  g_mutex_lock (&peer->lock);
+  for (gint k = 0; k < GST_MESH_N_MEDIA; k++) {
+    if (k == GST_MESH_MEDIA_VIDEO && peer->send_pad[k]) {
+      /* what was encoded before DTLS was up never reached the peer: start
+       * it with a keyframe instead of letting it wait for one */
+      gst_pad_push_event (peer->send_pad[k],
+          gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE,
+              TRUE, 0));
+    }
+  }
+  g_mutex_unlock (&peer->lock);
+}
+
+static void
+on_connection_state (GstMeshPeer * peer, gpointer data)
+{
+  GstWebRTCPeerConnectionState state;
+
+  g_object_get (peer->webrtc, "connection-state", &state, NULL);
+  GST_DEBUG ("%s: connection state %d", peer->name, state);
+  switch (state) {
+    case GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED:
+      peer->disconnected_since = 0;
+      if (peer->state != GST_MESH_CALL_STATE_CONNECTED) {
+        request_keyframes (peer);
+        peer_set_state (peer, GST_MESH_CALL_STATE_CONNECTED, "connected");
+      }
+      break;
+    case GST_WEBRTC_PEER_CONNECTION_STATE_DISCONNECTED:
+      if (!peer->disconnected_since)
+        peer->disconnected_since = g_get_monotonic_time ();
+      break;
+    case GST_WEBRTC_PEER_CONNECTION_STATE_FAILED:
+      peer_set_state (peer, GST_MESH_CALL_STATE_FAILED,
+          "the peer connection failed (ICE or DTLS)");
+      break;
+    case GST_WEBRTC_PEER_CONNECTION_STATE_CLOSED:
+      peer_set_state (peer, GST_MESH_CALL_STATE_ENDED,
+          "the peer closed the connection");
+      break;
+    default:
+      break;
+  }
+}
+
+static void
+on_connection_state_notify (GObject * webrtc, GParamSpec * pspec,
+    GstMeshPeer * peer)
+{
+  defer (peer, on_connection_state, NULL, NULL);
+}
+
+/* Notices a peer that went away without a word: the seed's server says
+ * nothing when a peer leaves, and ICE takes long to give up. */
+static gboolean
+watchdog_cb (gpointer user_data)
+{
+  GstMeshPeer *peer = user_data;
+  gint64 now = g_get_monotonic_time ();
+  gint64 limit = (gint64) peer->config.peer_timeout * 1000;
+  gint last_ms = g_atomic_int_get (&peer->last_rtp_ms);
+  gint64 last = last_ms ? peer->start_time + (gint64) last_ms * 1000 : 0;
+  gboolean receiving;
+
+  if (peer->closed)
+    return G_SOURCE_REMOVE;
+  if (!limit)
+    return G_SOURCE_CONTINUE;
+
+  g_mutex_lock (&peer->lock);
+  receiving = peer->receiving[GST_MESH_MEDIA_VIDEO] ||
+      peer->receiving[GST_MESH_MEDIA_AUDIO];
+  g_mutex_unlock (&peer->lock);
+
+  if (peer->disconnected_since && now - peer->disconnected_since > limit) {
+    gchar *r = g_strdup_printf ("connection lost for %u ms",
+        peer->config.peer_timeout);
+    peer_set_state (peer, GST_MESH_CALL_STATE_ENDED, r);
+    g_free (r);
+  } else if (peer->state == GST_MESH_CALL_STATE_CONNECTED && receiving &&
+      last && now - last > limit) {
+    gchar *r = g_strdup_printf ("no media from the peer for %u ms",
+        peer->config.peer_timeout);
+    peer_set_state (peer, GST_MESH_CALL_STATE_ENDED, r);
+    g_free (r);
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+peer_set_state (GstMeshPeer * peer, GstMeshCallState state,
+    const gchar * reason)
+{
+  if (peer->state == state)
+    return;
+  /* an ended or failed call stays so */
+  if (peer->state == GST_MESH_CALL_STATE_ENDED ||
+      peer->state == GST_MESH_CALL_STATE_FAILED)
+    return;
+  peer->state = state;
+  GST_INFO ("%s: call state %d (%s)", peer->name, state, reason);
+  if (peer->config.state_changed)
+    peer->config.state_changed (peer, state, reason, peer->config.user_data);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Life cycle                                                               */
+
+GstMeshPeer *
+gst_mesh_peer_new (const GstMeshPeerConfig * config, guint id,
+    const gchar * remote_id)
+{
+  GstMeshPeer *peer = g_new0 (GstMeshPeer, 1);
+  static gsize debug_init = 0;
+
+  if (g_once_init_enter (&debug_init)) {
+    GST_DEBUG_CATEGORY_INIT (mesh_peer_debug, "meshpeer", 0,
+        "meshsignal peer connections");
+    g_once_init_leave (&debug_init, 1);
+  }
+
+  peer->ref_count = 1;
+  peer->config = *config;
+  peer->config.stun_server = g_strdup (config->stun_server);
+  peer->config.turn_server = g_strdup (config->turn_server);
+  peer->config.context = g_main_context_ref (config->context);
+  for (gint k = 0; k < GST_MESH_N_MEDIA; k++) {
+    if (config->tee[k])
+      gst_object_ref (config->tee[k]);
+    if (config->out[k])
+      gst_object_ref (config->out[k]);
+  }
+  peer->id = id;
+  peer->remote_id = g_strdup (remote_id);
+  peer->name = g_strdup_printf ("call%u", id);
+  peer->bin = config->bin;
+  peer->state = GST_MESH_CALL_STATE_IDLE;
+  peer->start_time = g_get_monotonic_time ();
+  g_mutex_init (&peer->lock);
+  peer->elements = g_ptr_array_new_with_free_func (gst_object_unref);
+  peer->tee_pads = g_ptr_array_new ();
+  peer->out_pads = g_ptr_array_new ();
+  g_queue_init (&peer->pending_candidates);
+
+  peer->webrtc = gst_element_factory_make ("webrtcbin", peer->name);
+  g_object_set (peer->webrtc, "latency", config->latency, NULL);
+  gst_util_set_object_arg (G_OBJECT (peer->webrtc), "bundle-policy",
+      "max-bundle");
+  if (config->stun_server && *config->stun_server)
+    g_object_set (peer->webrtc, "stun-server", config->stun_server, NULL);
+  if (config->turn_server && *config->turn_server)
+    g_object_set (peer->webrtc, "turn-server", config->turn_server, NULL);
+  g_signal_connect (peer->webrtc, "on-ice-candidate",
+      G_CALLBACK (on_ice_candidate), peer);
+  g_signal_connect (peer->webrtc, "pad-added", G_CALLBACK (on_pad_added),
+      peer);
+  g_signal_connect (peer->webrtc, "notify::connection-state",
+      G_CALLBACK (on_connection_state_notify), peer);
+  gst_bin_add (peer->bin, gst_object_ref (peer->webrtc));
+
+  peer->watchdog_source = peer_timeout_add (peer, WATCHDOG_PERIOD_MS,
+      watchdog_cb);
+  return peer;
+}
+
+GstMeshPeer *
+gst_mesh_peer_ref (GstMeshPeer * peer)
+{
+  g_atomic_int_inc (&peer->ref_count);
+  return peer;
+}
+
+void
+gst_mesh_peer_unref (GstMeshPeer * peer)
+{
+  if (!g_atomic_int_dec_and_test (&peer->ref_count))
+    return;
+  g_assert (peer->closed);
+  g_ptr_array_unref (peer->elements);
+  g_ptr_array_unref (peer->tee_pads);
+  g_ptr_array_unref (peer->out_pads);
+  g_queue_clear_full (&peer->pending_candidates,
+      (GDestroyNotify) pending_candidate_free);
+  for (gint k = 0; k < GST_MESH_N_MEDIA; k++) {
+    if (peer->config.tee[k])
+      gst_object_unref (peer->config.tee[k]);
+    if (peer->config.out[k])
+      gst_object_unref (peer->config.out[k]);
+  }
+  if (peer->remote_sdp)
+    gst_sdp_message_free (peer->remote_sdp);
+  g_strfreev (peer->local_mids);
+  g_free (peer->local_sdp);
+  g_free (peer->config.stun_server);
+  g_free (peer->config.turn_server);
+  g_main_context_unref (peer->config.context);
+  gst_object_unref (peer->webrtc);
+  g_mutex_clear (&peer->lock);
+  g_free (peer->remote_id);
+  g_free (peer->name);
+  g_free (peer);
+}
+
+void
+gst_mesh_peer_close (GstMeshPeer * peer)
+{
+  GPtrArray *elements, *tee_pads, *out_pads;
+
+  g_mutex_lock (&peer->lock);
+  if (peer->closed) {
+    g_mutex_unlock (&peer->lock);
+    return;
+  }
+  peer->closed = TRUE;
+  elements = peer->elements;
+  tee_pads = peer->tee_pads;
+  out_pads = peer->out_pads;
+  peer->elements = g_ptr_array_new_with_free_func (gst_object_unref);
+  peer->tee_pads = g_ptr_array_new ();
+  peer->out_pads = g_ptr_array_new ();
+  for (gint k = 0; k < GST_MESH_N_MEDIA; k++)
+    g_clear_object (&peer->send_pad[k]);
+  g_mutex_unlock (&peer->lock);
+
+  clear_source (&peer->resend_source);
+  clear_source (&peer->watchdog_source);
+  GST_INFO ("%s: tearing down", peer->name);
+
+  /* 1. stop feeding it: the tees go on for everyone else */
+  for (guint i = 0; i < tee_pads->len; i++) {
+    GstPad *pad = g_ptr_array_index (tee_pads, i);
+    GstElement *tee = gst_pad_get_parent_element (pad);
+    if (tee) {
+      gst_element_release_request_pad (tee, pad);
+      gst_object_unref (tee);
+    }
+    gst_object_unref (pad);
+  }
+  /* 2. stop webrtcbin, so nothing pushes into our decoders any more */
+  g_signal_handlers_disconnect_by_data (peer->webrtc, peer);
+  gst_element_set_locked_state (peer->webrtc, TRUE);
+  gst_element_set_state (peer->webrtc, GST_STATE_NULL);
+  /* 3. the decoders and branches; then let go of the outputs */
+  for (guint i = 0; i < elements->len; i++) {
+    GstElement *e = g_ptr_array_index (elements, i);
+    gst_element_set_locked_state (e, TRUE);
+    gst_element_set_state (e, GST_STATE_NULL);
+  }
+  for (guint i = 0; i < out_pads->len; i++) {
+    GstPad *pad = g_ptr_array_index (out_pads, i);
+    GstElement *out = gst_pad_get_parent_element (pad);
+    if (out) {
+      gst_element_release_request_pad (out, pad);
+      gst_object_unref (out);
+    }
+    gst_object_unref (pad);
+  }
+  for (guint i = 0; i < elements->len; i++)
+    gst_bin_remove (peer->bin, g_ptr_array_index (elements, i));
+  gst_bin_remove (peer->bin, peer->webrtc);
+
+  g_ptr_array_unref (elements);
+  g_ptr_array_unref (tee_pads);
+  g_ptr_array_unref (out_pads);
+}
+
+guint
+gst_mesh_peer_get_id (GstMeshPeer * peer)
+{
+  return peer->id;
+}
+
+const gchar *
+gst_mesh_peer_get_remote_id (GstMeshPeer * peer)
+{
+  return peer->remote_id;
+}
+
+GstElement *
+gst_mesh_peer_get_webrtcbin (GstMeshPeer * peer)
+{
+  return peer->webrtc;
+}
+
+GstMeshCallState
+gst_mesh_peer_get_state (GstMeshPeer * peer)
+{
+  return peer->state;
+}
+
+gboolean
+gst_mesh_peer_is_offerer (GstMeshPeer * peer)
+{
+  return peer->offerer;
+}
+
+guint64
+gst_mesh_peer_get_local_session_id (GstMeshPeer * peer)
+{
+  return peer->local_session_id;
+}
+
+guint64
+gst_mesh_peer_get_remote_session_id (GstMeshPeer * peer)
+{
+  return peer->remote_session_id;
+}
+
+guint64
+gst_mesh_peer_get_remote_session_version (GstMeshPeer * peer)
+{
+  return peer->remote_session_version;
+}
+
+gboolean
+gst_mesh_peer_awaits_answer (GstMeshPeer * peer)
+{
+  return peer->awaiting_answer;
+}
+
+gint64
+gst_mesh_peer_get_start_time (GstMeshPeer * peer)
+{
+  return peer->start_time;
+}

@@ -1,0 +1,89 @@
+/* gst-mesh: one peer connection of meshsignal (one webrtcbin).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <gst/gst.h>
+#include <json-glib/json-glib.h>
+#include <mesh/gstmeshsignalling.h>
+
+#include "gstmeshmedia.h"
+#include "gstmeshsignal.h"
+
+G_BEGIN_DECLS
+
+typedef struct _GstMeshPeer GstMeshPeer;
+
+/* What the element gives a peer. Callbacks run in @context, except
+ * first_frame, which runs in a streaming thread. */
+typedef struct
+{
+  GstBin *bin;
+  GMainContext *context;
+  /* encoded local media per kind (a tee), or NULL when not sending it */
+  GstElement *tee[GST_MESH_N_MEDIA];
+  GstMeshCodec send_codec[GST_MESH_N_MEDIA];
+  /* where decoded remote media goes (a funnel), or NULL */
+  GstElement *out[GST_MESH_N_MEDIA];
+  guint latency;
+  gchar *stun_server;
+  gchar *turn_server;
+  guint offer_interval;
+  guint peer_timeout;
+
+  void (*send) (GstMeshPeer * peer, const gchar * event, JsonArray * args,
+      gpointer user_data);
+  void (*state_changed) (GstMeshPeer * peer, GstMeshCallState state,
+      const gchar * reason, gpointer user_data);
+  void (*first_frame) (GstMeshPeer * peer, GstMeshMediaKind kind,
+      gpointer user_data);
+  /* the offer names no codec we were told to send: may we switch the
+   * element's encoder to @codec? */
+  gboolean (*switch_codec) (GstMeshPeer * peer, GstMeshMediaKind kind,
+      GstMeshCodec codec, gpointer user_data);
+  gpointer user_data;
+} GstMeshPeerConfig;
+
+GstMeshPeer *gst_mesh_peer_new (const GstMeshPeerConfig * config, guint id,
+    const gchar * remote_id);
+GstMeshPeer *gst_mesh_peer_ref (GstMeshPeer * peer);
+void gst_mesh_peer_unref (GstMeshPeer * peer);
+
+guint gst_mesh_peer_get_id (GstMeshPeer * peer);
+const gchar *gst_mesh_peer_get_remote_id (GstMeshPeer * peer);
+GstElement *gst_mesh_peer_get_webrtcbin (GstMeshPeer * peer);
+GstMeshCallState gst_mesh_peer_get_state (GstMeshPeer * peer);
+gboolean gst_mesh_peer_is_offerer (GstMeshPeer * peer);
+/* o= session id of our offer (0 before it exists) */
+guint64 gst_mesh_peer_get_local_session_id (GstMeshPeer * peer);
+/* o= session id and version of the remote description (0 when none) */
+guint64 gst_mesh_peer_get_remote_session_id (GstMeshPeer * peer);
+guint64 gst_mesh_peer_get_remote_session_version (GstMeshPeer * peer);
+/* whether an answer from the remote is still awaited */
+gboolean gst_mesh_peer_awaits_answer (GstMeshPeer * peer);
+/* monotonic µs when the peer was created */
+gint64 gst_mesh_peer_get_start_time (GstMeshPeer * peer);
+
+/* Makes an offer, sends it, and sends it again every offer-interval until
+ * an answer comes. */
+void gst_mesh_peer_call (GstMeshPeer * peer);
+/* Sends our pending offer again now (someone new is listening). */
+void gst_mesh_peer_resend_offer (GstMeshPeer * peer);
+/* Answers @offer. */
+gboolean gst_mesh_peer_answer (GstMeshPeer * peer,
+    const GstMeshSignalMessage * offer, GError ** error);
+/* Sends our answer again (the remote re-sent its offer). */
+void gst_mesh_peer_resend_answer (GstMeshPeer * peer);
+gboolean gst_mesh_peer_set_answer (GstMeshPeer * peer,
+    const GstMeshSignalMessage * answer, GError ** error);
+/* Adds a remote candidate, or keeps it until the remote description is
+ * set. */
+void gst_mesh_peer_add_candidate (GstMeshPeer * peer,
+    const GstMeshSignalMessage * candidate);
+
+/* Tears the peer connection down: webrtcbin and every branch of this peer
+ * leave the bin; the rest of the pipeline keeps running. */
+void gst_mesh_peer_close (GstMeshPeer * peer);
+
+G_END_DECLS

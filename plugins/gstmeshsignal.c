@@ -1,0 +1,1397 @@
+/* gst-mesh: meshsignal, a bin that makes WebRTC calls over Socket.IO.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/**
+ * SECTION:element-meshsignal
+ * @title: meshsignal
+ *
+ * meshsignal is a WebRTC peer that finds its peer through a Socket.IO
+ * signalling server speaking the protocol of the classic "1:1 mesh" demo:
+ * `offer`, `answer` and `candidate` events carrying the browser's
+ * RTCSessionDescriptionInit and RTCIceCandidateInit JSON, relayed by the
+ * server to the other client. It wraps webrtcbin, encodes the raw media
+ * given to its sink pads, and gives the decoded media of the remote peer
+ * on its source pads.
+ *
+ * Request only the pads you use: with no `video_src`/`audio_src` the call
+ * is send-only, with no `video_sink`/`audio_sink` it is receive-only.
+ *
+ * ## Example launch lines
+ * |[
+ * gst-launch-1.0 meshsignal name=m server-url=http://localhost:4000 role=call \
+ *     videotestsrc is-live=true ! m.video_sink \
+ *     audiotestsrc is-live=true ! m.audio_sink \
+ *     m.video_src ! videoconvert ! autovideosink \
+ *     m.audio_src ! audioconvert ! autoaudiosink
+ * ]| Calls whoever is on the server at http://localhost:4000 (for example the
+ * seed's page) and shows the other side.
+ * |[
+ * gst-launch-1.0 meshsignal name=m server-url=http://localhost:4000 \
+ *     v4l2src ! m.video_sink  m.video_src ! videoconvert ! autovideosink
+ * ]| Waits for a call (the page's Call button) and answers it.
+ *
+ * ## Messages
+ * Element messages on the bus tell how the call goes:
+ * `mesh-signalling` (field `state`: connecting, connected, reconnecting,
+ * failed, disconnected; `detail`), `mesh-call` (`state`: calling,
+ * connecting, connected, failed, ended; `call-id`, `reason`), and
+ * `mesh-first-frame` (`media`, `call-id`, `wallclock` in µs since the Unix
+ * epoch, `since-playing` and `since-call-start` in ns).
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstmeshsignal.h"
+#include "gstmeshpeer.h"
+#include "gstmeshmedia.h"
+
+#include <mesh/gstmesh.h>
+#include <gst/video/video.h>
+#include <string.h>
+
+GST_DEBUG_CATEGORY_STATIC (mesh_signal_debug);
+#define GST_CAT_DEFAULT mesh_signal_debug
+
+#define DEFAULT_SERVER_URL NULL
+#define DEFAULT_SERVER_PATH "/socket.io/"
+#define DEFAULT_ROLE GST_MESH_SIGNAL_ROLE_WAIT
+#define DEFAULT_STUN_SERVER NULL
+#define DEFAULT_TURN_SERVER NULL
+#define DEFAULT_VIDEO_CODEC GST_MESH_VIDEO_CODEC_VP8
+#define DEFAULT_VIDEO_BITRATE 1000
+#define DEFAULT_AUDIO_BITRATE 48
+/* webrtcbin's 200 ms suits streaming; on a call a short jitter buffer
+ * matters more, and NACK still has time for one retransmission on a LAN */
+#define DEFAULT_LATENCY 50
+#define DEFAULT_OFFER_INTERVAL 1000
+#define DEFAULT_PEER_TIMEOUT 3000
+#define MAX_EARLY_CANDIDATES 256
+
+typedef struct
+{
+  GstPad *ghost;
+  GstElement *queue;
+  GstElement *convert;          /* last raw element before the encoder */
+  GstElement *encoder;
+  GstElement *tee;
+  GstMeshCodec codec;
+} MediaIn;
+
+struct _GstMeshSignal
+{
+  GstBin parent;
+
+  /* properties, under the object lock */
+  gchar *server_url;
+  gchar *server_path;
+  GstMeshSignalRole role;
+  gchar *stun_server;
+  gchar *turn_server;
+  GstMeshVideoCodec video_codec;
+  guint video_bitrate;
+  guint audio_bitrate;
+  guint latency;
+  guint offer_interval;
+  guint peer_timeout;
+  gchar *auth;
+
+  /* the signalling thread; everything below belongs to it */
+  GThread *thread;
+  GMainContext *context;
+  GMainLoop *loop;
+  GstMeshSioClient *client;
+  gboolean ever_connected;
+  GstMeshPeer *peer;
+  guint next_call_id;
+  GQueue early_candidates;      /* GstMeshSignalMessage* before any offer */
+  GSource *recall_source;
+
+  /* media plumbing, changed only with the state lock or before PAUSED */
+  MediaIn in[GST_MESH_N_MEDIA];
+  GstElement *out[GST_MESH_N_MEDIA];
+  GstPad *out_ghost[GST_MESH_N_MEDIA];
+
+  /* atomics */
+  gint call_state;
+  gint64 playing_time;
+};
+
+enum
+{
+  PROP_0,
+  PROP_SERVER_URL,
+  PROP_SERVER_PATH,
+  PROP_ROLE,
+  PROP_STUN_SERVER,
+  PROP_TURN_SERVER,
+  PROP_VIDEO_CODEC,
+  PROP_VIDEO_BITRATE,
+  PROP_AUDIO_BITRATE,
+  PROP_LATENCY,
+  PROP_OFFER_INTERVAL,
+  PROP_PEER_TIMEOUT,
+  PROP_AUTH,
+  PROP_CALL_STATE,
+};
+
+#define VIDEO_RAW_CAPS "video/x-raw(ANY)"
+#define AUDIO_RAW_CAPS "audio/x-raw(ANY)"
+
+static GstStaticPadTemplate video_sink_template =
+GST_STATIC_PAD_TEMPLATE ("video_sink", GST_PAD_SINK, GST_PAD_REQUEST,
+    GST_STATIC_CAPS ("video/x-raw"));
+static GstStaticPadTemplate audio_sink_template =
+GST_STATIC_PAD_TEMPLATE ("audio_sink", GST_PAD_SINK, GST_PAD_REQUEST,
+    GST_STATIC_CAPS ("audio/x-raw"));
+static GstStaticPadTemplate video_src_template =
+GST_STATIC_PAD_TEMPLATE ("video_src", GST_PAD_SRC, GST_PAD_REQUEST,
+    GST_STATIC_CAPS ("video/x-raw"));
+static GstStaticPadTemplate audio_src_template =
+GST_STATIC_PAD_TEMPLATE ("audio_src", GST_PAD_SRC, GST_PAD_REQUEST,
+    GST_STATIC_CAPS ("audio/x-raw"));
+
+#define gst_mesh_signal_parent_class parent_class
+G_DEFINE_TYPE (GstMeshSignal, gst_mesh_signal, GST_TYPE_BIN);
+GST_ELEMENT_REGISTER_DEFINE (meshsignal, "meshsignal", GST_RANK_NONE,
+    GST_TYPE_MESH_SIGNAL);
+
+static void start_call (GstMeshSignal * self);
+
+/* ------------------------------------------------------------------------ */
+/* Enums                                                                    */
+
+#define GST_TYPE_MESH_SIGNAL_ROLE (gst_mesh_signal_role_get_type ())
+static GType
+gst_mesh_signal_role_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_MESH_SIGNAL_ROLE_WAIT, "Wait for an offer and answer it", "wait"},
+    {GST_MESH_SIGNAL_ROLE_CALL, "Send offers until one is answered", "call"},
+    {0, NULL, NULL}
+  };
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("GstMeshSignalRole",
+            values));
+  return type;
+}
+
+#define GST_TYPE_MESH_VIDEO_CODEC (gst_mesh_video_codec_get_type ())
+static GType
+gst_mesh_video_codec_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_MESH_VIDEO_CODEC_VP8, "VP8", "vp8"},
+    {GST_MESH_VIDEO_CODEC_H264, "H.264 constrained baseline", "h264"},
+    {0, NULL, NULL}
+  };
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("GstMeshVideoCodec",
+            values));
+  return type;
+}
+
+#define GST_TYPE_MESH_CALL_STATE (gst_mesh_call_state_get_type ())
+static GType
+gst_mesh_call_state_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_MESH_CALL_STATE_IDLE, "No call", "idle"},
+    {GST_MESH_CALL_STATE_CALLING, "Offer sent, waiting for an answer",
+        "calling"},
+    {GST_MESH_CALL_STATE_CONNECTING, "Negotiated, connecting", "connecting"},
+    {GST_MESH_CALL_STATE_CONNECTED, "Connected", "connected"},
+    {GST_MESH_CALL_STATE_FAILED, "The connection failed", "failed"},
+    {GST_MESH_CALL_STATE_ENDED, "The call ended", "ended"},
+    {0, NULL, NULL}
+  };
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("GstMeshCallState",
+            values));
+  return type;
+}
+
+static const gchar *
+enum_nick (GType type, gint value)
+{
+  GEnumClass *klass = g_type_class_ref (type);
+  GEnumValue *v = g_enum_get_value (klass, value);
+  const gchar *nick = v ? v->value_nick : "unknown";
+  g_type_class_unref (klass);
+  return nick;
+}
+
+static GstMeshCodec
+video_codec_to_codec (GstMeshVideoCodec c)
+{
+  return c == GST_MESH_VIDEO_CODEC_H264 ? GST_MESH_CODEC_H264 :
+      GST_MESH_CODEC_VP8;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Bus messages                                                             */
+
+static void
+post_signalling (GstMeshSignal * self, GstMeshSioClientState state,
+    const gchar * detail)
+{
+  GstStructure *s = gst_structure_new ("mesh-signalling",
+      "state", G_TYPE_STRING, gst_mesh_sio_client_state_to_string (state),
+      "detail", G_TYPE_STRING, detail ? detail : "",
+      "url", G_TYPE_STRING, self->server_url, NULL);
+
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self), s));
+}
+
+static void
+post_call_state (GstMeshSignal * self, GstMeshPeer * peer,
+    GstMeshCallState state, const gchar * reason)
+{
+  GstStructure *s = gst_structure_new ("mesh-call",
+      "state", G_TYPE_STRING, enum_nick (GST_TYPE_MESH_CALL_STATE, state),
+      "call-id", G_TYPE_UINT, gst_mesh_peer_get_id (peer),
+      "reason", G_TYPE_STRING, reason ? reason : "",
+      "elapsed", G_TYPE_UINT64, (guint64) (g_get_monotonic_time () -
+          gst_mesh_peer_get_start_time (peer)) * GST_USECOND, NULL);
+
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self), s));
+}
+
+/* A message from the network was unusable: say what, keep going. */
+static void
+warn_bad_message (GstMeshSignal * self, const gchar * event,
+    const gchar * what)
+{
+  GST_ELEMENT_WARNING_WITH_DETAILS (self, STREAM, DECODE,
+      ("Ignoring a bad '%s' message from the signalling server", event),
+      ("%s", what), ("details", GST_TYPE_STRUCTURE,
+          gst_structure_new ("mesh-bad-message", "event", G_TYPE_STRING,
+              event, "error", G_TYPE_STRING, what, NULL), NULL));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Local media in: raw → convert → encoder → tee                            */
+
+static gboolean
+media_in_build_encoder (GstMeshSignal * self, GstMeshMediaKind kind,
+    GstMeshCodec codec, GError ** error)
+{
+  MediaIn *in = &self->in[kind];
+  guint bitrate;
+  GstElement *enc;
+
+  GST_OBJECT_LOCK (self);
+  bitrate = kind == GST_MESH_MEDIA_VIDEO ? self->video_bitrate :
+      self->audio_bitrate;
+  GST_OBJECT_UNLOCK (self);
+
+  enc = gst_mesh_codec_make_encoder (codec, bitrate, error);
+  if (!enc)
+    return FALSE;
+  gst_bin_add (GST_BIN (self), enc);
+  if (!gst_element_link (in->convert, enc) || !gst_element_link (enc,
+          in->tee)) {
+    g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION,
+        "cannot link the %s encoder", gst_mesh_codec_encoding_name (codec));
+    gst_bin_remove (GST_BIN (self), enc);
+    return FALSE;
+  }
+  in->encoder = enc;
+  in->codec = codec;
+  return TRUE;
+}
+
+static void
+media_in_drop_encoder (GstMeshSignal * self, MediaIn * in)
+{
+  if (!in->encoder)
+    return;
+  gst_element_unlink (in->convert, in->encoder);
+  gst_element_unlink (in->encoder, in->tee);
+  gst_element_set_locked_state (in->encoder, TRUE);
+  gst_element_set_state (in->encoder, GST_STATE_NULL);
+  gst_bin_remove (GST_BIN (self), in->encoder);
+  in->encoder = NULL;
+}
+
+static GstPad *
+media_in_new (GstMeshSignal * self, GstMeshMediaKind kind,
+    GstPadTemplate * templ)
+{
+  MediaIn *in = &self->in[kind];
+  GstPad *target, *ghost;
+  GstMeshCodec codec;
+  GError *error = NULL;
+
+  if (in->ghost) {
+    GST_WARNING_OBJECT (self, "%s_sink already requested",
+        gst_mesh_media_kind_name (kind));
+    return NULL;
+  }
+
+  GST_OBJECT_LOCK (self);
+  codec = kind == GST_MESH_MEDIA_VIDEO ?
+      video_codec_to_codec (self->video_codec) : GST_MESH_CODEC_OPUS;
+  GST_OBJECT_UNLOCK (self);
+
+  in->queue = gst_element_factory_make ("queue", NULL);
+  /* a live source must never wait for the encoder: drop old frames */
+  g_object_set (in->queue, "max-size-buffers", 3, "max-size-bytes", 0,
+      "max-size-time", (guint64) 0, NULL);
+  gst_util_set_object_arg (G_OBJECT (in->queue), "leaky", "downstream");
+  in->tee = gst_element_factory_make ("tee", NULL);
+  g_object_set (in->tee, "allow-not-linked", TRUE, NULL);
+  gst_bin_add_many (GST_BIN (self), in->queue, in->tee, NULL);
+
+  if (kind == GST_MESH_MEDIA_VIDEO) {
+    in->convert = gst_element_factory_make ("videoconvert", NULL);
+    gst_bin_add (GST_BIN (self), in->convert);
+    gst_element_link (in->queue, in->convert);
+  } else {
+    GstElement *conv = gst_element_factory_make ("audioconvert", NULL);
+    in->convert = gst_element_factory_make ("audioresample", NULL);
+    gst_bin_add_many (GST_BIN (self), conv, in->convert, NULL);
+    gst_element_link_many (in->queue, conv, in->convert, NULL);
+  }
+
+  if (!media_in_build_encoder (self, kind, codec, &error)) {
+    GST_ELEMENT_ERROR (self, CORE, MISSING_PLUGIN,
+        ("Cannot encode %s", gst_mesh_media_kind_name (kind)), ("%s",
+            error->message));
+    g_error_free (error);
+  }
+
+  target = gst_element_get_static_pad (in->queue, "sink");
+  ghost = gst_ghost_pad_new_from_template (GST_PAD_TEMPLATE_NAME_TEMPLATE
+      (templ), target, templ);
+  gst_object_unref (target);
+  gst_pad_set_active (ghost, TRUE);
+  gst_element_add_pad (GST_ELEMENT (self), ghost);
+  in->ghost = ghost;
+
+  gst_element_sync_state_with_parent (in->tee);
+  if (in->encoder)
+    gst_element_sync_state_with_parent (in->encoder);
+  gst_element_sync_state_with_parent (in->convert);
+  if (kind == GST_MESH_MEDIA_AUDIO) {
+    GstPad *p = gst_element_get_static_pad (in->convert, "sink");
+    GstPad *peerpad = gst_pad_get_peer (p);
+    GstElement *conv = gst_pad_get_parent_element (peerpad);
+    gst_element_sync_state_with_parent (conv);
+    gst_object_unref (conv);
+    gst_object_unref (peerpad);
+    gst_object_unref (p);
+  }
+  gst_element_sync_state_with_parent (in->queue);
+  return ghost;
+}
+
+typedef struct
+{
+  GstMeshSignal *self;
+  GstMeshMediaKind kind;
+  GstMeshCodec codec;
+} SwitchData;
+
+static GstPadProbeReturn
+switch_encoder_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  SwitchData *d = user_data;
+  GstMeshSignal *self = d->self;
+  MediaIn *in = &self->in[d->kind];
+  GError *error = NULL;
+
+  if (in->codec == d->codec)
+    return GST_PAD_PROBE_REMOVE;
+  GST_INFO_OBJECT (self, "switching the %s encoder from %s to %s",
+      gst_mesh_media_kind_name (d->kind),
+      gst_mesh_codec_encoding_name (in->codec),
+      gst_mesh_codec_encoding_name (d->codec));
+  media_in_drop_encoder (self, in);
+  if (!media_in_build_encoder (self, d->kind, d->codec, &error)) {
+    GST_ELEMENT_ERROR (self, CORE, MISSING_PLUGIN,
+        ("Cannot encode %s", gst_mesh_codec_encoding_name (d->codec)),
+        ("%s", error->message));
+    g_error_free (error);
+    return GST_PAD_PROBE_REMOVE;
+  }
+  gst_element_sync_state_with_parent (in->encoder);
+  return GST_PAD_PROBE_REMOVE;
+}
+
+/* GstMeshPeerConfig.switch_codec: the remote cannot take what we encode. */
+static gboolean
+switch_codec_cb (GstMeshPeer * peer, GstMeshMediaKind kind,
+    GstMeshCodec codec, gpointer user_data)
+{
+  GstMeshSignal *self = user_data;
+  MediaIn *in = &self->in[kind];
+  SwitchData *d;
+  GstPad *pad;
+
+  if (!in->encoder)
+    return FALSE;
+  d = g_new0 (SwitchData, 1);
+  d->self = self;
+  d->kind = kind;
+  d->codec = codec;
+  /* swap between two buffers: at once when the pad is idle, else after
+   * the buffer being pushed */
+  pad = gst_element_get_static_pad (in->convert, "src");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_IDLE, switch_encoder_probe, d,
+      g_free);
+  gst_object_unref (pad);
+  in->codec = codec;
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Remote media out: decoders of the current call → funnel → ghost pad     */
+
+static GstPad *
+media_out_new (GstMeshSignal * self, GstMeshMediaKind kind,
+    GstPadTemplate * templ)
+{
+  GstElement *funnel;
+  GstPad *target, *ghost;
+
+  if (self->out[kind]) {
+    GST_WARNING_OBJECT (self, "%s_src already requested",
+        gst_mesh_media_kind_name (kind));
+    return NULL;
+  }
+  /* The pad exists before any call and outlives each call: each call's
+   * decoder feeds the funnel, which sends the new caps downstream. */
+  funnel = gst_element_factory_make ("funnel", NULL);
+  gst_bin_add (GST_BIN (self), funnel);
+  target = gst_element_get_static_pad (funnel, "src");
+  ghost = gst_ghost_pad_new_from_template (GST_PAD_TEMPLATE_NAME_TEMPLATE
+      (templ), target, templ);
+  gst_object_unref (target);
+  gst_pad_set_active (ghost, TRUE);
+  gst_element_add_pad (GST_ELEMENT (self), ghost);
+  gst_element_sync_state_with_parent (funnel);
+  self->out[kind] = funnel;
+  self->out_ghost[kind] = ghost;
+  return ghost;
+}
+
+static GstPad *
+gst_mesh_signal_request_new_pad (GstElement * element, GstPadTemplate * templ,
+    const gchar * name, const GstCaps * caps)
+{
+  GstMeshSignal *self = GST_MESH_SIGNAL (element);
+  const gchar *t = GST_PAD_TEMPLATE_NAME_TEMPLATE (templ);
+
+  if (!strcmp (t, "video_sink"))
+    return media_in_new (self, GST_MESH_MEDIA_VIDEO, templ);
+  if (!strcmp (t, "audio_sink"))
+    return media_in_new (self, GST_MESH_MEDIA_AUDIO, templ);
+  if (!strcmp (t, "video_src"))
+    return media_out_new (self, GST_MESH_MEDIA_VIDEO, templ);
+  if (!strcmp (t, "audio_src"))
+    return media_out_new (self, GST_MESH_MEDIA_AUDIO, templ);
+  return NULL;
+}
+
+static void
+gst_mesh_signal_release_pad (GstElement * element, GstPad * pad)
+{
+  GstMeshSignal *self = GST_MESH_SIGNAL (element);
+
+  for (gint k = 0; k < GST_MESH_N_MEDIA; k++) {
+    MediaIn *in = &self->in[k];
+    if (in->ghost == pad) {
+      GstElement *els[] = { in->queue, in->convert, in->encoder, in->tee };
+      GstElement *conv = NULL;
+      if (k == GST_MESH_MEDIA_AUDIO) {
+        GstPad *p = gst_element_get_static_pad (in->convert, "sink");
+        GstPad *pp = gst_pad_get_peer (p);
+        conv = pp ? gst_pad_get_parent_element (pp) : NULL;
+        if (pp)
+          gst_object_unref (pp);
+        gst_object_unref (p);
+      }
+      gst_element_remove_pad (element, pad);
+      for (guint i = 0; i < G_N_ELEMENTS (els); i++) {
+        if (!els[i])
+          continue;
+        gst_element_set_state (els[i], GST_STATE_NULL);
+        gst_bin_remove (GST_BIN (self), els[i]);
+      }
+      if (conv) {
+        gst_element_set_state (conv, GST_STATE_NULL);
+        gst_bin_remove (GST_BIN (self), conv);
+        gst_object_unref (conv);
+      }
+      memset (in, 0, sizeof (*in));
+      return;
+    }
+    if (self->out_ghost[k] == pad) {
+      gst_element_remove_pad (element, pad);
+      gst_element_set_state (self->out[k], GST_STATE_NULL);
+      gst_bin_remove (GST_BIN (self), self->out[k]);
+      self->out[k] = NULL;
+      self->out_ghost[k] = NULL;
+      return;
+    }
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Calls                                                                    */
+
+static void
+peer_send_cb (GstMeshPeer * peer, const gchar * event, JsonArray * args,
+    gpointer user_data)
+{
+  GstMeshSignal *self = user_data;
+
+  if (self->client)
+    gst_mesh_sio_client_emit (self->client, event, args);
+}
+
+static void
+peer_first_frame_cb (GstMeshPeer * peer, GstMeshMediaKind kind,
+    gpointer user_data)
+{
+  GstMeshSignal *self = user_data;
+  gint64 now = g_get_monotonic_time ();
+  gint64 playing = self->playing_time;
+  GstStructure *s = gst_structure_new ("mesh-first-frame",
+      "media", G_TYPE_STRING, gst_mesh_media_kind_name (kind),
+      "call-id", G_TYPE_UINT, gst_mesh_peer_get_id (peer),
+      "wallclock", G_TYPE_INT64, g_get_real_time (),
+      "since-playing", G_TYPE_UINT64, playing ? (guint64) (now - playing) *
+      GST_USECOND : GST_CLOCK_TIME_NONE,
+      "since-call-start", G_TYPE_UINT64, (guint64) (now -
+          gst_mesh_peer_get_start_time (peer)) * GST_USECOND, NULL);
+
+  GST_INFO_OBJECT (self, "first decoded %s frame of call %u",
+      gst_mesh_media_kind_name (kind), gst_mesh_peer_get_id (peer));
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self), s));
+}
+
+static gboolean
+recall_cb (gpointer user_data)
+{
+  GstMeshSignal *self = user_data;
+
+  g_source_unref (self->recall_source);
+  self->recall_source = NULL;
+  if (!self->peer)
+    start_call (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+end_call (GstMeshSignal * self)
+{
+  GstMeshPeer *peer = self->peer;
+
+  if (!peer)
+    return;
+  self->peer = NULL;
+  gst_mesh_peer_close (peer);
+  gst_mesh_peer_unref (peer);
+  g_atomic_int_set (&self->call_state, GST_MESH_CALL_STATE_IDLE);
+  g_object_notify (G_OBJECT (self), "call-state");
+}
+
+static void
+peer_state_cb (GstMeshPeer * peer, GstMeshCallState state,
+    const gchar * reason, gpointer user_data)
+{
+  GstMeshSignal *self = user_data;
+
+  if (peer != self->peer)
+    return;
+  GST_INFO_OBJECT (self, "call %u: %s (%s)", gst_mesh_peer_get_id (peer),
+      enum_nick (GST_TYPE_MESH_CALL_STATE, state), reason);
+  g_atomic_int_set (&self->call_state, state);
+  g_object_notify (G_OBJECT (self), "call-state");
+  post_call_state (self, peer, state, reason);
+
+  if (state == GST_MESH_CALL_STATE_ENDED ||
+      state == GST_MESH_CALL_STATE_FAILED) {
+    end_call (self);
+    /* a caller calls again, so the next peer to come finds a call */
+    if (self->role == GST_MESH_SIGNAL_ROLE_CALL && !self->recall_source) {
+      self->recall_source = g_timeout_source_new (100);
+      g_source_set_callback (self->recall_source, recall_cb, self, NULL);
+      g_source_attach (self->recall_source, self->context);
+    }
+  }
+}
+
+static GstMeshPeer *
+new_peer (GstMeshSignal * self, const gchar * remote_id)
+{
+  GstMeshPeerConfig config = { 0, };
+
+  config.bin = GST_BIN (self);
+  config.context = self->context;
+  for (gint k = 0; k < GST_MESH_N_MEDIA; k++) {
+    config.tee[k] = self->in[k].encoder ? self->in[k].tee : NULL;
+    config.send_codec[k] = self->in[k].codec;
+    config.out[k] = self->out[k];
+  }
+  GST_OBJECT_LOCK (self);
+  config.latency = self->latency;
+  config.stun_server = self->stun_server;
+  config.turn_server = self->turn_server;
+  config.offer_interval = self->offer_interval;
+  config.peer_timeout = self->peer_timeout;
+  GST_OBJECT_UNLOCK (self);
+  config.send = peer_send_cb;
+  config.state_changed = peer_state_cb;
+  config.first_frame = peer_first_frame_cb;
+  config.switch_codec = switch_codec_cb;
+  config.user_data = self;
+  return gst_mesh_peer_new (&config, ++self->next_call_id, remote_id);
+}
+
+static void
+start_call (GstMeshSignal * self)
+{
+  if (self->peer)
+    return;
+  self->peer = new_peer (self, NULL);
+  GST_INFO_OBJECT (self, "call %u: calling", gst_mesh_peer_get_id (self->peer));
+  gst_mesh_peer_call (self->peer);
+}
+
+static void
+handle_offer (GstMeshSignal * self, GstMeshSignalMessage * msg)
+{
+  GstMeshPeer *peer = self->peer;
+  guint64 rid = gst_mesh_signal_session_id (msg->sdp_message);
+  guint64 rver = gst_mesh_signal_session_version (msg->sdp_message);
+  GError *error = NULL;
+  GstMeshSignalMessage *c;
+
+  if (peer && !gst_mesh_peer_is_offerer (peer) &&
+      gst_mesh_peer_get_remote_session_id (peer) == rid &&
+      gst_mesh_peer_get_remote_session_version (peer) == rver) {
+    /* the caller did not get our answer yet, or re-sent before it came */
+    gst_mesh_peer_resend_answer (peer);
+    return;
+  }
+
+  if (peer && gst_mesh_peer_awaits_answer (peer)) {
+    guint64 ours = gst_mesh_peer_get_local_session_id (peer);
+    /* Both sides called at once. Both apply the same rule, so exactly one
+     * offer survives: the one with the larger o= session id. */
+    if (ours > rid) {
+      GST_INFO_OBJECT (self, "offer collision: our session %" G_GUINT64_FORMAT
+          " beats %" G_GUINT64_FORMAT ", keeping our offer", ours, rid);
+      /* the other side is there now: it may have missed our offer */
+      gst_mesh_peer_resend_offer (peer);
+      return;
+    }
+    GST_INFO_OBJECT (self, "offer collision: session %" G_GUINT64_FORMAT
+        " beats ours %" G_GUINT64_FORMAT ", answering it", rid, ours);
+    post_call_state (self, peer, GST_MESH_CALL_STATE_ENDED,
+        "offer collision: answering the other side's offer");
+    end_call (self);
+  } else if (peer) {
+    post_call_state (self, peer, GST_MESH_CALL_STATE_ENDED,
+        "replaced by a new offer");
+    end_call (self);
+  }
+
+  self->peer = new_peer (self, msg->from);
+  GST_INFO_OBJECT (self, "call %u: answering an offer (session %"
+      G_GUINT64_FORMAT ")", gst_mesh_peer_get_id (self->peer), rid);
+  if (!gst_mesh_peer_answer (self->peer, msg, &error)) {
+    warn_bad_message (self, "offer", error->message);
+    g_error_free (error);
+    end_call (self);
+    return;
+  }
+  /* candidates that came ahead of the offer belong to it */
+  while ((c = g_queue_pop_head (&self->early_candidates))) {
+    gst_mesh_peer_add_candidate (self->peer, c);
+    gst_mesh_signal_message_free (c);
+  }
+}
+
+static void
+handle_answer (GstMeshSignal * self, GstMeshSignalMessage * msg)
+{
+  GstMeshPeer *peer = self->peer;
+  GError *error = NULL;
+
+  if (peer && gst_mesh_peer_awaits_answer (peer)) {
+    if (!gst_mesh_peer_set_answer (peer, msg, &error)) {
+      warn_bad_message (self, "answer", error->message);
+      g_error_free (error);
+    }
+    return;
+  }
+  if (peer && gst_mesh_peer_is_offerer (peer) &&
+      gst_mesh_peer_get_remote_session_id (peer) !=
+      gst_mesh_signal_session_id (msg->sdp_message)) {
+    /* A second answer from a new session: the remote answered one of our
+     * re-sent offers with a fresh peer connection and dropped the one we
+     * are talking to. Only a new call can reach it now. */
+    GST_INFO_OBJECT (self, "a new answer session: the remote started over");
+    post_call_state (self, peer, GST_MESH_CALL_STATE_ENDED,
+        "the remote answered again from a new session");
+    end_call (self);
+    start_call (self);
+    return;
+  }
+  GST_DEBUG_OBJECT (self, "ignoring an answer nobody waits for");
+}
+
+static void
+handle_candidate (GstMeshSignalMessage * msg, GstMeshSignal * self)
+{
+  if (self->peer) {
+    gst_mesh_peer_add_candidate (self->peer, msg);
+    gst_mesh_signal_message_free (msg);
+    return;
+  }
+  g_queue_push_tail (&self->early_candidates, msg);
+  while (self->early_candidates.length > MAX_EARLY_CANDIDATES)
+    gst_mesh_signal_message_free (g_queue_pop_head (&self->early_candidates));
+}
+
+static void
+on_sio_event (GstMeshSioClient * client, const gchar * name, JsonArray * args,
+    gint64 ack_id, GstMeshSignal * self)
+{
+  GstMeshSignalMessage *msg;
+  GError *error = NULL;
+  gchar *own_id;
+
+  if (strcmp (name, "offer") && strcmp (name, "answer") &&
+      strcmp (name, "candidate")) {
+    GST_DEBUG_OBJECT (self, "ignoring event '%s'", name);
+    return;
+  }
+  msg = gst_mesh_signal_message_parse (name, args, &error);
+  if (!msg) {
+    warn_bad_message (self, name, error->message);
+    g_error_free (error);
+    return;
+  }
+  own_id = gst_mesh_sio_client_dup_id (client);
+  if (msg->to && own_id && strcmp (msg->to, own_id) != 0) {
+    GST_LOG_OBJECT (self, "'%s' for %s, not us", name, msg->to);
+    gst_mesh_signal_message_free (msg);
+    g_free (own_id);
+    return;
+  }
+  g_free (own_id);
+
+  GST_DEBUG_OBJECT (self, "received %s", name);
+  switch (msg->kind) {
+    case GST_MESH_SIGNAL_OFFER:
+      handle_offer (self, msg);
+      break;
+    case GST_MESH_SIGNAL_ANSWER:
+      handle_answer (self, msg);
+      break;
+    case GST_MESH_SIGNAL_CANDIDATE:
+      handle_candidate (msg, self);
+      return;                   /* handle_candidate took it */
+  }
+  gst_mesh_signal_message_free (msg);
+}
+
+static void
+on_sio_state (GstMeshSioClient * client, GstMeshSioClientState state,
+    const gchar * detail, GstMeshSignal * self)
+{
+  post_signalling (self, state, detail);
+
+  switch (state) {
+    case GST_MESH_SIO_CLIENT_STATE_CONNECTED:
+      self->ever_connected = TRUE;
+      GST_INFO_OBJECT (self, "signalling connected: %s", detail);
+      if (self->role == GST_MESH_SIGNAL_ROLE_CALL && !self->peer)
+        start_call (self);
+      else if (self->peer)
+        /* the server may have restarted and lost what we sent */
+        gst_mesh_peer_resend_offer (self->peer);
+      break;
+    case GST_MESH_SIO_CLIENT_STATE_RECONNECTING:
+      if (!self->ever_connected) {
+        GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ_WRITE,
+            ("Cannot connect to the signalling server %s", self->server_url),
+            ("%s", detail));
+        gst_mesh_sio_client_disconnect (client);
+      } else {
+        GST_ELEMENT_WARNING (self, RESOURCE, READ,
+            ("Lost the signalling server %s, reconnecting", self->server_url),
+            ("%s", detail));
+      }
+      break;
+    case GST_MESH_SIO_CLIENT_STATE_FAILED:
+      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ_WRITE,
+          ("The signalling server %s refused us", self->server_url),
+          ("%s", detail));
+      break;
+    default:
+      break;
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* The signalling thread                                                    */
+
+static gpointer
+signalling_thread (gpointer user_data)
+{
+  GstMeshSignal *self = user_data;
+
+  g_main_context_push_thread_default (self->context);
+  g_main_loop_run (self->loop);
+  g_main_context_pop_thread_default (self->context);
+  return NULL;
+}
+
+typedef struct
+{
+  GstMeshSignal *self;
+  void (*func) (GstMeshSignal * self);
+  GMutex lock;
+  GCond cond;
+  gboolean done;
+} SyncCall;
+
+static gboolean
+sync_call_run (gpointer user_data)
+{
+  SyncCall *c = user_data;
+
+  c->func (c->self);
+  g_mutex_lock (&c->lock);
+  c->done = TRUE;
+  g_cond_signal (&c->cond);
+  g_mutex_unlock (&c->lock);
+  return G_SOURCE_REMOVE;
+}
+
+/* Runs @func in the signalling thread and waits for it. */
+static void
+run_sync (GstMeshSignal * self, void (*func) (GstMeshSignal *))
+{
+  SyncCall c = { self, func, };
+
+  if (g_main_context_is_owner (self->context)) {
+    func (self);
+    return;
+  }
+  g_mutex_init (&c.lock);
+  g_cond_init (&c.cond);
+  g_main_context_invoke (self->context, sync_call_run, &c);
+  g_mutex_lock (&c.lock);
+  while (!c.done)
+    g_cond_wait (&c.cond, &c.lock);
+  g_mutex_unlock (&c.lock);
+  g_mutex_clear (&c.lock);
+  g_cond_clear (&c.cond);
+}
+
+static gboolean
+start_thread (GstMeshSignal * self)
+{
+  GError *error = NULL;
+  gchar *url, *path, *auth;
+
+  GST_OBJECT_LOCK (self);
+  url = g_strdup (self->server_url);
+  path = g_strdup (self->server_path);
+  auth = g_strdup (self->auth);
+  GST_OBJECT_UNLOCK (self);
+
+  self->context = g_main_context_new ();
+  self->loop = g_main_loop_new (self->context, FALSE);
+  g_main_context_push_thread_default (self->context);
+  self->client = gst_mesh_sio_client_new (url, &error);
+  g_main_context_pop_thread_default (self->context);
+  if (!self->client) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("Bad signalling server URL '%s'", url ? url : "(none)"),
+        ("%s; set server-url to http://HOST:PORT, https://, ws:// or wss://",
+            error->message));
+    g_error_free (error);
+    g_main_loop_unref (self->loop);
+    g_main_context_unref (self->context);
+    self->loop = NULL;
+    self->context = NULL;
+    g_free (url);
+    g_free (path);
+    g_free (auth);
+    return FALSE;
+  }
+  g_object_set (self->client, "path", path, "auth", auth, NULL);
+  g_signal_connect (self->client, "event", G_CALLBACK (on_sio_event), self);
+  g_signal_connect (self->client, "state-changed", G_CALLBACK (on_sio_state),
+      self);
+  self->thread = g_thread_new ("meshsignal", signalling_thread, self);
+  g_free (url);
+  g_free (path);
+  g_free (auth);
+  return TRUE;
+}
+
+static void
+connect_in_thread (GstMeshSignal * self)
+{
+  self->ever_connected = FALSE;
+  gst_mesh_sio_client_connect (self->client);
+}
+
+static void
+stop_in_thread (GstMeshSignal * self)
+{
+  if (self->recall_source) {
+    g_source_destroy (self->recall_source);
+    g_source_unref (self->recall_source);
+    self->recall_source = NULL;
+  }
+  end_call (self);
+  g_queue_clear_full (&self->early_candidates,
+      (GDestroyNotify) gst_mesh_signal_message_free);
+  gst_mesh_sio_client_disconnect (self->client);
+}
+
+static void
+stop_thread (GstMeshSignal * self)
+{
+  if (!self->thread)
+    return;
+  g_main_loop_quit (self->loop);
+  g_thread_join (self->thread);
+  self->thread = NULL;
+  g_signal_handlers_disconnect_by_data (self->client, self);
+  /* the client's sources belong to the context: drop it with them */
+  g_main_context_push_thread_default (self->context);
+  g_clear_object (&self->client);
+  while (g_main_context_iteration (self->context, FALSE));
+  g_main_context_pop_thread_default (self->context);
+  g_main_loop_unref (self->loop);
+  g_main_context_unref (self->context);
+  self->loop = NULL;
+  self->context = NULL;
+}
+
+/* The codec may have changed since the pad was requested. */
+static gboolean
+refresh_encoders (GstMeshSignal * self)
+{
+  MediaIn *in = &self->in[GST_MESH_MEDIA_VIDEO];
+  GstMeshCodec want;
+  GError *error = NULL;
+
+  if (!in->ghost)
+    return TRUE;
+  GST_OBJECT_LOCK (self);
+  want = video_codec_to_codec (self->video_codec);
+  GST_OBJECT_UNLOCK (self);
+  if (in->encoder && in->codec == want)
+    return TRUE;
+  media_in_drop_encoder (self, in);
+  if (!media_in_build_encoder (self, GST_MESH_MEDIA_VIDEO, want, &error)) {
+    GST_ELEMENT_ERROR (self, CORE, MISSING_PLUGIN,
+        ("Cannot encode %s video", gst_mesh_codec_encoding_name (want)),
+        ("%s", error->message));
+    g_error_free (error);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static GstStateChangeReturn
+gst_mesh_signal_change_state (GstElement * element, GstStateChange transition)
+{
+  GstMeshSignal *self = GST_MESH_SIGNAL (element);
+  GstStateChangeReturn ret;
+
+  switch (transition) {
+    case GST_STATE_CHANGE_NULL_TO_READY:
+      gst_mesh_media_prewarm_dtls ();
+      if (!refresh_encoders (self) || !start_thread (self))
+        return GST_STATE_CHANGE_FAILURE;
+      break;
+    case GST_STATE_CHANGE_READY_TO_PAUSED:
+      run_sync (self, connect_in_thread);
+      break;
+    case GST_STATE_CHANGE_PAUSED_TO_READY:
+      run_sync (self, stop_in_thread);
+      break;
+    default:
+      break;
+  }
+
+  ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
+  if (ret == GST_STATE_CHANGE_FAILURE)
+    return ret;
+
+  switch (transition) {
+    case GST_STATE_CHANGE_PAUSED_TO_PLAYING:
+      if (!self->playing_time)
+        self->playing_time = g_get_monotonic_time ();
+      break;
+    case GST_STATE_CHANGE_READY_TO_PAUSED:
+    case GST_STATE_CHANGE_PLAYING_TO_PAUSED:
+      /* a call is live: there is nothing to preroll */
+      ret = GST_STATE_CHANGE_NO_PREROLL;
+      break;
+    case GST_STATE_CHANGE_READY_TO_NULL:
+      stop_thread (self);
+      self->playing_time = 0;
+      break;
+    default:
+      break;
+  }
+  return ret;
+}
+
+/* ------------------------------------------------------------------------ */
+/* GObject                                                                  */
+
+static void
+gst_mesh_signal_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  GstMeshSignal *self = GST_MESH_SIGNAL (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_SERVER_URL:
+      g_free (self->server_url);
+      self->server_url = g_value_dup_string (value);
+      break;
+    case PROP_SERVER_PATH:
+      g_free (self->server_path);
+      self->server_path = g_value_dup_string (value);
+      break;
+    case PROP_ROLE:
+      self->role = g_value_get_enum (value);
+      break;
+    case PROP_STUN_SERVER:
+      g_free (self->stun_server);
+      self->stun_server = g_value_dup_string (value);
+      break;
+    case PROP_TURN_SERVER:
+      g_free (self->turn_server);
+      self->turn_server = g_value_dup_string (value);
+      break;
+    case PROP_VIDEO_CODEC:
+      self->video_codec = g_value_get_enum (value);
+      break;
+    case PROP_VIDEO_BITRATE:
+      self->video_bitrate = g_value_get_uint (value);
+      break;
+    case PROP_AUDIO_BITRATE:
+      self->audio_bitrate = g_value_get_uint (value);
+      break;
+    case PROP_LATENCY:
+      self->latency = g_value_get_uint (value);
+      break;
+    case PROP_OFFER_INTERVAL:
+      self->offer_interval = g_value_get_uint (value);
+      break;
+    case PROP_PEER_TIMEOUT:
+      self->peer_timeout = g_value_get_uint (value);
+      break;
+    case PROP_AUTH:
+      g_free (self->auth);
+      self->auth = g_value_dup_string (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_mesh_signal_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec)
+{
+  GstMeshSignal *self = GST_MESH_SIGNAL (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_SERVER_URL:
+      g_value_set_string (value, self->server_url);
+      break;
+    case PROP_SERVER_PATH:
+      g_value_set_string (value, self->server_path);
+      break;
+    case PROP_ROLE:
+      g_value_set_enum (value, self->role);
+      break;
+    case PROP_STUN_SERVER:
+      g_value_set_string (value, self->stun_server);
+      break;
+    case PROP_TURN_SERVER:
+      g_value_set_string (value, self->turn_server);
+      break;
+    case PROP_VIDEO_CODEC:
+      g_value_set_enum (value, self->video_codec);
+      break;
+    case PROP_VIDEO_BITRATE:
+      g_value_set_uint (value, self->video_bitrate);
+      break;
+    case PROP_AUDIO_BITRATE:
+      g_value_set_uint (value, self->audio_bitrate);
+      break;
+    case PROP_LATENCY:
+      g_value_set_uint (value, self->latency);
+      break;
+    case PROP_OFFER_INTERVAL:
+      g_value_set_uint (value, self->offer_interval);
+      break;
+    case PROP_PEER_TIMEOUT:
+      g_value_set_uint (value, self->peer_timeout);
+      break;
+    case PROP_AUTH:
+      g_value_set_string (value, self->auth);
+      break;
+    case PROP_CALL_STATE:
+      g_value_set_enum (value, g_atomic_int_get (&self->call_state));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_mesh_signal_finalize (GObject * object)
+{
+  GstMeshSignal *self = GST_MESH_SIGNAL (object);
+
+  g_free (self->server_url);
+  g_free (self->server_path);
+  g_free (self->stun_server);
+  g_free (self->turn_server);
+  g_free (self->auth);
+  G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+static void
+gst_mesh_signal_init (GstMeshSignal * self)
+{
+  self->server_url = g_strdup (DEFAULT_SERVER_URL);
+  self->server_path = g_strdup (DEFAULT_SERVER_PATH);
+  self->role = DEFAULT_ROLE;
+  self->video_codec = DEFAULT_VIDEO_CODEC;
+  self->video_bitrate = DEFAULT_VIDEO_BITRATE;
+  self->audio_bitrate = DEFAULT_AUDIO_BITRATE;
+  self->latency = DEFAULT_LATENCY;
+  self->offer_interval = DEFAULT_OFFER_INTERVAL;
+  self->peer_timeout = DEFAULT_PEER_TIMEOUT;
+  g_queue_init (&self->early_candidates);
+  for (gint k = 0; k < GST_MESH_N_MEDIA; k++)
+    self->in[k].codec = GST_MESH_CODEC_NONE;
+}
+
+static void
+gst_mesh_signal_class_init (GstMeshSignalClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  const GParamFlags ready = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+      GST_PARAM_MUTABLE_READY;
+
+  GST_DEBUG_CATEGORY_INIT (mesh_signal_debug, "meshsignal", 0,
+      "meshsignal WebRTC call element");
+
+  gobject_class->set_property = gst_mesh_signal_set_property;
+  gobject_class->get_property = gst_mesh_signal_get_property;
+  gobject_class->finalize = gst_mesh_signal_finalize;
+
+  /**
+   * GstMeshSignal:server-url:
+   *
+   * The Socket.IO signalling server: `http://host:port` as in the browser's
+   * `io("http://host:port")`, or https://, ws://, wss://. Checked when the
+   * element goes to READY; an unreachable server is an element error.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_SERVER_URL,
+      g_param_spec_string ("server-url", "Server URL",
+          "Socket.IO signalling server (http://, https://, ws:// or wss://)",
+          DEFAULT_SERVER_URL, ready));
+  /**
+   * GstMeshSignal:server-path:
+   *
+   * The Engine.IO path on the server, socket.io's `path` option.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_SERVER_PATH,
+      g_param_spec_string ("server-path", "Server path",
+          "Engine.IO path on the signalling server", DEFAULT_SERVER_PATH,
+          ready));
+  /**
+   * GstMeshSignal:role:
+   *
+   * `wait` answers the offers that come; `call` sends an offer, again
+   * every #GstMeshSignal:offer-interval until it is answered (so start
+   * order does not matter), and calls again when a call ends. Two callers
+   * that meet keep the offer with the larger SDP session id.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_ROLE,
+      g_param_spec_enum ("role", "Role",
+          "Whether this peer sends the offer (call) or answers one (wait)",
+          GST_TYPE_MESH_SIGNAL_ROLE, DEFAULT_ROLE, ready));
+  /**
+   * GstMeshSignal:stun-server:
+   *
+   * STUN server as stun://host:port. None by default: a call on one
+   * network needs none, and offline machines cannot reach one.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_STUN_SERVER,
+      g_param_spec_string ("stun-server", "STUN server",
+          "STUN server of the form stun://host:port (default: none)",
+          DEFAULT_STUN_SERVER, ready));
+  /**
+   * GstMeshSignal:turn-server:
+   *
+   * TURN server as turn(s)://user:password@host:port.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_TURN_SERVER,
+      g_param_spec_string ("turn-server", "TURN server",
+          "TURN server of the form turn(s)://user:password@host:port",
+          DEFAULT_TURN_SERVER, ready));
+  /**
+   * GstMeshSignal:video-codec:
+   *
+   * The codec to send video in. When the remote's offer has no format of
+   * it, the element warns and sends the other codec if the remote takes
+   * it.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_VIDEO_CODEC,
+      g_param_spec_enum ("video-codec", "Video codec",
+          "Codec to send video in", GST_TYPE_MESH_VIDEO_CODEC,
+          DEFAULT_VIDEO_CODEC, ready));
+  /**
+   * GstMeshSignal:video-bitrate:
+   *
+   * Video bitrate in kbit/s.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_VIDEO_BITRATE,
+      g_param_spec_uint ("video-bitrate", "Video bitrate",
+          "Video bitrate in kbit/s", 50, 50000, DEFAULT_VIDEO_BITRATE, ready));
+  /**
+   * GstMeshSignal:audio-bitrate:
+   *
+   * Opus bitrate in kbit/s.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_AUDIO_BITRATE,
+      g_param_spec_uint ("audio-bitrate", "Audio bitrate",
+          "Opus bitrate in kbit/s", 6, 510, DEFAULT_AUDIO_BITRATE, ready));
+  /**
+   * GstMeshSignal:latency:
+   *
+   * Jitter buffer length in ms for the remote media. Short by default, as
+   * suits a conversation; raise it on lossy or jittery networks.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_LATENCY,
+      g_param_spec_uint ("latency", "Latency",
+          "Jitter buffer length in ms", 0, 10000, DEFAULT_LATENCY, ready));
+  /**
+   * GstMeshSignal:offer-interval:
+   *
+   * A calling peer sends its offer again after this many ms while it has
+   * no answer (0: send it once).
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_OFFER_INTERVAL,
+      g_param_spec_uint ("offer-interval", "Offer interval",
+          "Re-send an unanswered offer every this many ms (0 = never)", 0,
+          600000, DEFAULT_OFFER_INTERVAL, ready));
+  /**
+   * GstMeshSignal:peer-timeout:
+   *
+   * A call ends when the connection stays disconnected, or no media comes
+   * from a peer that was sending, for this many ms (0: never).
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_PEER_TIMEOUT,
+      g_param_spec_uint ("peer-timeout", "Peer timeout",
+          "End the call after this many ms without connection or media "
+          "(0 = never)", 0, 600000, DEFAULT_PEER_TIMEOUT, ready));
+  /**
+   * GstMeshSignal:auth:
+   *
+   * A JSON object sent as the Socket.IO handshake's auth payload
+   * (socket.io-client's `auth` option), e.g. `{"token":"secret"}`.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_AUTH,
+      g_param_spec_string ("auth", "Auth",
+          "JSON object sent as the Socket.IO auth payload", NULL, ready));
+  /**
+   * GstMeshSignal:call-state:
+   *
+   * Where the current call is; also posted on the bus as `mesh-call`.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_CALL_STATE,
+      g_param_spec_enum ("call-state", "Call state", "State of the call",
+          GST_TYPE_MESH_CALL_STATE, GST_MESH_CALL_STATE_IDLE,
+          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  gst_element_class_add_static_pad_template (element_class,
+      &video_sink_template);
+  gst_element_class_add_static_pad_template (element_class,
+      &audio_sink_template);
+  gst_element_class_add_static_pad_template (element_class,
+      &video_src_template);
+  gst_element_class_add_static_pad_template (element_class,
+      &audio_src_template);
+
+  gst_element_class_set_static_metadata (element_class,
+      "Mesh WebRTC call", "Filter/Network/WebRTC",
+      "WebRTC peer with Socket.IO signalling (offer/answer/candidate): "
+      "raw media in, the remote peer's decoded media out",
+      "gst-mesh developers");
+
+  element_class->request_new_pad =
+      GST_DEBUG_FUNCPTR (gst_mesh_signal_request_new_pad);
+  element_class->release_pad = GST_DEBUG_FUNCPTR (gst_mesh_signal_release_pad);
+  element_class->change_state =
+      GST_DEBUG_FUNCPTR (gst_mesh_signal_change_state);
+
+  gst_type_mark_as_plugin_api (GST_TYPE_MESH_SIGNAL_ROLE, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_MESH_VIDEO_CODEC, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_MESH_CALL_STATE, 0);
+}

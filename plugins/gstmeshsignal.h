@@ -1,0 +1,61 @@
+/* gst-mesh: meshsignal, a bin that makes WebRTC calls over Socket.IO.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <gst/gst.h>
+
+G_BEGIN_DECLS
+
+/**
+ * GstMeshSignalRole:
+ * @GST_MESH_SIGNAL_ROLE_WAIT: answer offers, never send one
+ * @GST_MESH_SIGNAL_ROLE_CALL: send an offer (again and again until it is
+ *   answered), and call again when a call ends
+ */
+typedef enum
+{
+  GST_MESH_SIGNAL_ROLE_WAIT,
+  GST_MESH_SIGNAL_ROLE_CALL,
+} GstMeshSignalRole;
+
+/**
+ * GstMeshVideoCodec:
+ * @GST_MESH_VIDEO_CODEC_VP8: VP8 (vp8enc)
+ * @GST_MESH_VIDEO_CODEC_H264: H.264 constrained baseline, packetization
+ *   mode 1 (x264enc or openh264enc)
+ */
+typedef enum
+{
+  GST_MESH_VIDEO_CODEC_VP8,
+  GST_MESH_VIDEO_CODEC_H264,
+} GstMeshVideoCodec;
+
+/**
+ * GstMeshCallState:
+ * @GST_MESH_CALL_STATE_IDLE: no call
+ * @GST_MESH_CALL_STATE_CALLING: our offer is out, no answer yet
+ * @GST_MESH_CALL_STATE_CONNECTING: offer and answer exchanged, ICE and DTLS
+ *   under way
+ * @GST_MESH_CALL_STATE_CONNECTED: media can flow
+ * @GST_MESH_CALL_STATE_FAILED: the peer connection failed
+ * @GST_MESH_CALL_STATE_ENDED: the call was hung up, replaced or timed out
+ */
+typedef enum
+{
+  GST_MESH_CALL_STATE_IDLE,
+  GST_MESH_CALL_STATE_CALLING,
+  GST_MESH_CALL_STATE_CONNECTING,
+  GST_MESH_CALL_STATE_CONNECTED,
+  GST_MESH_CALL_STATE_FAILED,
+  GST_MESH_CALL_STATE_ENDED,
+} GstMeshCallState;
+
+#define GST_TYPE_MESH_SIGNAL (gst_mesh_signal_get_type ())
+G_DECLARE_FINAL_TYPE (GstMeshSignal, gst_mesh_signal, GST, MESH_SIGNAL,
+    GstBin);
+
+GST_ELEMENT_REGISTER_DECLARE (meshsignal);
+
+G_END_DECLS
