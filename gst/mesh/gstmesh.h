@@ -4,6 +4,9 @@
  */
 #pragma once
 
-#include <mesh/gstmeshpacket.h>
-#include <mesh/gstmeshsioclient.h>
-#include <mesh/gstmeshsignalling.h>
+#include <gst/mesh/gstmeshpacket.h>
+#include <gst/mesh/gstmeshsioclient.h>
+#include <gst/mesh/gstmesheioserver.h>
+#include <gst/mesh/gstmeshsioserver.h>
+#include <gst/mesh/gstmeshsignalserver.h>
+#include <gst/mesh/gstmeshsignalling.h>

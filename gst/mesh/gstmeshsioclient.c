@@ -22,6 +22,7 @@
 #include <gst/gst.h>
 #include <libsoup/soup.h>
 #include <math.h>
+#include <string.h>
 
 GST_DEBUG_CATEGORY_STATIC (mesh_sio_debug);
 #define GST_CAT_DEFAULT mesh_sio_debug
@@ -77,7 +78,7 @@ struct _GstMeshSioClient
 
   gint64 next_ack_id;
   GHashTable *pending_acks;     /* id -> PendingAck */
-  GQueue send_buffer;           /* gchar* packets for after (re)connection */
+  GQueue send_buffer;           /* BufferedPacket* for after (re)connection */
 };
 
 enum
@@ -116,7 +117,16 @@ typedef struct
   gpointer user_data;
   GDestroyNotify notify;
   GSource *timeout;
+  /* FALSE while the event waits in the send buffer: losing a connection
+   * it never went out on is no reason to give up on its ack */
+  gboolean sent;
 } PendingAck;
+
+typedef struct
+{
+  gchar *text;
+  gint64 ack_id;                /* GST_MESH_SIO_NO_ID when none */
+} BufferedPacket;
 
 static void start_attempt (GstMeshSioClient * self);
 static void drop_connection (GstMeshSioClient * self, const gchar * why,
@@ -199,24 +209,69 @@ pending_ack_free (PendingAck * ack)
 }
 
 static void
-fail_pending_acks (GstMeshSioClient * self, const gchar * why)
+buffered_packet_free (BufferedPacket * b)
+{
+  g_free (b->text);
+  g_free (b);
+}
+
+/* Forgets the buffered event that waits for ack @id, so that an ack given
+ * up on is not asked for later (socket.io-client does the same). */
+static void
+unbuffer_ack (GstMeshSioClient * self, gint64 id)
+{
+  GList *l;
+
+  for (l = self->send_buffer.head; l; l = l->next) {
+    BufferedPacket *b = l->data;
+    if (b->ack_id == id) {
+      buffered_packet_free (b);
+      g_queue_delete_link (&self->send_buffer, l);
+      return;
+    }
+  }
+}
+
+/* Fails the acks of events sent on the connection that is going away, or
+ * every ack (and forgets their buffered events) when @all. */
+static void
+fail_pending_acks (GstMeshSioClient * self, const gchar * why, gboolean all)
 {
   GHashTableIter iter;
   PendingAck *ack;
+  GQueue failed = G_QUEUE_INIT;
   GError *error = g_error_new (G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED,
       "no acknowledgement: %s", why);
 
   /* socket.io-client keeps acks across reconnections, but an ack can only
    * come on the connection that carried the event: fail them now rather
-   * than leaving callers to a timeout. */
+   * than leaving callers to a timeout. Collected first, since a callback
+   * may emit again and so change the table. */
   g_hash_table_iter_init (&iter, self->pending_acks);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) & ack)) {
+    if (!all && !ack->sent)
+      continue;
     g_hash_table_iter_steal (&iter);
+    if (!ack->sent)
+      unbuffer_ack (self, ack->id);
+    g_queue_push_tail (&failed, ack);
+  }
+  while ((ack = g_queue_pop_head (&failed))) {
     if (ack->func)
       ack->func (self, NULL, error, ack->user_data);
     pending_ack_free (ack);
   }
   g_error_free (error);
+}
+
+static void
+mark_ack_sent (GstMeshSioClient * self, gint64 id)
+{
+  PendingAck *ack;
+
+  if (id != GST_MESH_SIO_NO_ID &&
+      (ack = g_hash_table_lookup (self->pending_acks, &id)))
+    ack->sent = TRUE;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -240,29 +295,50 @@ send_sio (GstMeshSioClient * self, const gchar * sio_text)
 }
 
 static void
-send_or_buffer (GstMeshSioClient * self, gchar * sio_text)
+send_or_buffer (GstMeshSioClient * self, gchar * sio_text, gint64 ack_id)
 {
+  BufferedPacket *b;
+
   if (self->state == GST_MESH_SIO_CLIENT_STATE_CONNECTED && self->ws) {
     send_sio (self, sio_text);
+    mark_ack_sent (self, ack_id);
     g_free (sio_text);
     return;
   }
-  g_queue_push_tail (&self->send_buffer, sio_text);
+  b = g_new0 (BufferedPacket, 1);
+  b->text = sio_text;
+  b->ack_id = ack_id;
+  g_queue_push_tail (&self->send_buffer, b);
   while (self->send_buffer.length > SEND_BUFFER_MAX) {
-    gchar *old = g_queue_pop_head (&self->send_buffer);
-    GST_WARNING_OBJECT (self, "send buffer full, dropping %.60s", old);
-    g_free (old);
+    PendingAck *ack = NULL;
+
+    b = g_queue_pop_head (&self->send_buffer);
+    GST_WARNING_OBJECT (self, "send buffer full, dropping %.60s", b->text);
+    /* its ack would never come: say so now */
+    if (b->ack_id != GST_MESH_SIO_NO_ID &&
+        g_hash_table_steal_extended (self->pending_acks, &b->ack_id, NULL,
+            (gpointer *) & ack)) {
+      GError *error = g_error_new (G_IO_ERROR, G_IO_ERROR_NO_SPACE,
+          "no acknowledgement: more than %d events waiting for the "
+          "connection, this one was dropped", SEND_BUFFER_MAX);
+      if (ack->func)
+        ack->func (self, NULL, error, ack->user_data);
+      g_error_free (error);
+      pending_ack_free (ack);
+    }
+    buffered_packet_free (b);
   }
 }
 
 static void
 flush_send_buffer (GstMeshSioClient * self)
 {
-  gchar *text;
+  BufferedPacket *b;
 
-  while ((text = g_queue_pop_head (&self->send_buffer))) {
-    send_sio (self, text);
-    g_free (text);
+  while ((b = g_queue_pop_head (&self->send_buffer))) {
+    send_sio (self, b->text);
+    mark_ack_sent (self, b->ack_id);
+    buffered_packet_free (b);
   }
 }
 
@@ -386,6 +462,31 @@ dispatch_sio (GstMeshSioClient * self, GstMeshSioPacket * packet)
   }
 }
 
+/* A duration from the open packet; a negative, absurd or non-numeric one
+ * gets the default rather than a wrapped-around timer. */
+static guint
+get_ms_member (JsonObject * obj, const gchar * name, guint dflt)
+{
+  JsonNode *node = json_object_get_member (obj, name);
+  gint64 v;
+
+  if (!node || !JSON_NODE_HOLDS_VALUE (node) ||
+      (json_node_get_value_type (node) != G_TYPE_INT64 &&
+          json_node_get_value_type (node) != G_TYPE_DOUBLE))
+    return dflt;
+  if (json_node_get_value_type (node) == G_TYPE_DOUBLE) {
+    gdouble d = json_node_get_double (node);
+    if (!(d >= 0 && d <= G_MAXINT / 4))
+      return dflt;
+    v = (gint64) d;
+  } else {
+    v = json_node_get_int (node);
+  }
+  if (v < 0 || v > G_MAXINT / 4)
+    return dflt;
+  return (guint) v;
+}
+
 static void
 handle_open (GstMeshSioClient * self, const gchar * json, gsize len)
 {
@@ -394,6 +495,15 @@ handle_open (GstMeshSioClient * self, const gchar * json, gsize len)
   JsonObject *obj;
   gchar *connect;
 
+  /* The open packet starts the session; another one on the same
+   * connection is a confused server, not a reason to handshake again or
+   * to drop a working connection. */
+  if (self->eio_sid) {
+    GST_WARNING_OBJECT (self, "ignoring a second Engine.IO open packet from "
+        "%s", self->url);
+    g_object_unref (parser);
+    return;
+  }
   if (!json_parser_load_from_data (parser, json, len, &error) ||
       !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))) {
     gchar *why = g_strdup_printf ("bad Engine.IO open packet: %s",
@@ -408,10 +518,8 @@ handle_open (GstMeshSioClient * self, const gchar * json, gsize len)
   g_free (self->eio_sid);
   self->eio_sid = g_strdup (json_object_get_string_member_with_default (obj,
           "sid", ""));
-  self->ping_interval = json_object_get_int_member_with_default (obj,
-      "pingInterval", 25000);
-  self->ping_timeout = json_object_get_int_member_with_default (obj,
-      "pingTimeout", 20000);
+  self->ping_interval = get_ms_member (obj, "pingInterval", 25000);
+  self->ping_timeout = get_ms_member (obj, "pingTimeout", 20000);
   g_object_unref (parser);
   GST_DEBUG_OBJECT (self, "engine.io open: sid %s, ping %u+%u ms",
       self->eio_sid, self->ping_interval, self->ping_timeout);
@@ -573,7 +681,9 @@ drop_connection (GstMeshSioClient * self, const gchar * why, gboolean retry)
     self->partial = NULL;
   }
   g_clear_pointer (&self->sio_id, g_free);
-  fail_pending_acks (self, why ? why : "disconnected");
+  g_clear_pointer (&self->eio_sid, g_free);
+  /* an active client reconnects and sends what is still buffered then */
+  fail_pending_acks (self, why ? why : "disconnected", !self->active);
 
   if (!why)
     return;
@@ -735,7 +845,7 @@ static gboolean
 parse_url (const gchar * url, GUri ** out, GError ** error)
 {
   GUri *uri;
-  const gchar *scheme;
+  const gchar *scheme, *host, *p;
 
   if (!url || !*url) {
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
@@ -756,11 +866,24 @@ parse_url (const gchar * url, GUri ** out, GError ** error)
     g_uri_unref (uri);
     return FALSE;
   }
-  if (!g_uri_get_host (uri) || !*g_uri_get_host (uri)) {
+  host = g_uri_get_host (uri);
+  if (!host || !*host) {
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
         "bad signalling server URL '%s': no host", url);
     g_uri_unref (uri);
     return FALSE;
+  }
+  /* GUri takes any byte in a host; catch the typo now rather than as a
+   * name lookup failing on every reconnection attempt */
+  for (p = host; *p; p++) {
+    if (g_ascii_iscntrl (*p) || g_ascii_isspace (*p) ||
+        strchr ("<>\"{}|\\^`/?#@", *p)) {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+          "bad signalling server URL '%s': invalid character '%c' in host "
+          "'%s'", url, *p, host);
+      g_uri_unref (uri);
+      return FALSE;
+    }
   }
   *out = uri;
   return TRUE;
@@ -894,6 +1017,8 @@ ack_timed_out (gpointer user_data)
     return G_SOURCE_REMOVE;
   g_source_unref (ack->timeout);
   ack->timeout = NULL;
+  if (!ack->sent)
+    unbuffer_ack (self, ack->id);
   error = g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
       "no acknowledgement for ack id %" G_GINT64_FORMAT, ack->id);
   if (ack->func)
@@ -913,12 +1038,20 @@ emit_in_context (gpointer user_data)
 
   if (d->is_ack) {
     JsonNode *node = json_node_new (JSON_NODE_ARRAY);
-    json_node_set_array (node, d->args ? d->args : json_array_new ());
+
+    if (d->args)
+      json_node_set_array (node, d->args);
+    else
+      json_node_take_array (node, json_array_new ());
     packet = gst_mesh_sio_packet_new (GST_MESH_SIO_ACK, self->nsp, d->ack_id,
         node);
+    json_node_unref (node);
     /* an ack only makes sense on the connection that asked for it */
-    if (self->state == GST_MESH_SIO_CLIENT_STATE_CONNECTED && self->ws)
-      send_sio (self, gst_mesh_sio_packet_encode (packet));
+    if (self->state == GST_MESH_SIO_CLIENT_STATE_CONNECTED && self->ws) {
+      gchar *text = gst_mesh_sio_packet_encode (packet);
+      send_sio (self, text);
+      g_free (text);
+    }
     gst_mesh_sio_packet_free (packet);
     return G_SOURCE_REMOVE;
   }
@@ -941,7 +1074,7 @@ emit_in_context (gpointer user_data)
     g_hash_table_insert (self->pending_acks, &ack->id, ack);
   }
   packet = gst_mesh_sio_packet_new_event (self->nsp, id, d->event, d->args);
-  send_or_buffer (self, gst_mesh_sio_packet_encode (packet));
+  send_or_buffer (self, gst_mesh_sio_packet_encode (packet), id);
   gst_mesh_sio_packet_free (packet);
   return G_SOURCE_REMOVE;
 }
@@ -1159,7 +1292,8 @@ gst_mesh_sio_client_finalize (GObject * object)
 {
   GstMeshSioClient *self = GST_MESH_SIO_CLIENT (object);
 
-  g_queue_clear_full (&self->send_buffer, g_free);
+  g_queue_clear_full (&self->send_buffer, (GDestroyNotify)
+      buffered_packet_free);
   g_hash_table_unref (self->pending_acks);
   g_clear_pointer (&self->base_uri, g_uri_unref);
   g_free (self->url);

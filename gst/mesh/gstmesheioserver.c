@@ -1,0 +1,2195 @@
+/* gst-mesh: Engine.IO v4 server on libsoup's SoupServer.
+ *
+ * Follows the reference server (socketio/engine.io lib/server.ts,
+ * lib/socket.ts, lib/transports/polling.ts) closely: the same request
+ * verification order, error codes and bodies, open packet key order,
+ * heartbeat timers, polling payloads and polling → WebSocket upgrade, so
+ * that the official clients cannot tell the two apart. Where the reference
+ * drops a request without an answer, we answer with a JSON body that says
+ * what was wrong.
+ *
+ * Everything runs in the thread-default main context the server was
+ * attached in; nothing here is thread-safe.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstmesheioserver.h"
+#include "gstmeshpacket.h"
+
+#include <gst/gst.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/random.h>
+
+GST_DEBUG_CATEGORY_STATIC (mesh_eio_debug);
+#define GST_CAT_DEFAULT mesh_eio_debug
+
+#define DEFAULT_PING_INTERVAL 25000
+#define DEFAULT_PING_TIMEOUT 20000
+#define DEFAULT_UPGRADE_TIMEOUT 10000
+#define DEFAULT_MAX_PAYLOAD 1000000
+/* The reference gives a polling transport that cannot write its close
+ * packet this long before giving up. */
+#define POLLING_CLOSE_TIMEOUT 30000
+/* How often a pending poll is answered with a noop during an upgrade. */
+#define UPGRADE_CHECK_INTERVAL 100
+
+static const gchar *const error_messages[] = {
+  "Transport unknown",
+  "Session ID unknown",
+  "Bad handshake method",
+  "Bad request",
+  "Forbidden",
+  "Unsupported protocol version",
+};
+
+typedef enum
+{
+  TRANSPORT_POLLING,
+  TRANSPORT_WEBSOCKET,
+} Transport;
+
+typedef enum
+{
+  STATE_OPEN,
+  STATE_CLOSING,
+  STATE_CLOSED,
+} State;
+
+struct _GstMeshEioServer
+{
+  GObject parent;
+
+  SoupServer *soup;
+  gboolean own_soup;
+  gchar *path;                  /* "/engine.io/" */
+  gchar *handler_path;          /* "/engine.io", what SoupServer matches */
+
+  guint ping_interval;
+  guint ping_timeout;
+  guint upgrade_timeout;
+  guint64 max_payload;
+  gchar **transports;
+  gboolean allow_polling;
+  gboolean allow_websocket;
+  gboolean allow_upgrades;
+  gchar **cors_origins;
+
+  GstMeshEioAllowRequestFunc allow_func;
+  gpointer allow_data;
+  GDestroyNotify allow_notify;
+
+  GHashTable *clients;          /* sid → GstMeshEioSocket (owned) */
+};
+
+struct _GstMeshEioSocket
+{
+  GObject parent;
+
+  GstMeshEioServer *server;     /* not owned: it outlives its sessions */
+  gchar *id;
+  gchar *remote_address;
+  gchar *url;
+  SoupMessageHeaders *headers;
+  GHashTable *query;
+  gboolean secure;
+
+  State state;
+  Transport transport;
+
+  /* HTTP long-polling */
+  SoupServerMessage *poll;      /* the pending GET, paused */
+  gulong poll_disconnected_id;
+  gboolean polling_closed;
+  gboolean close_pending;       /* next poll carries the close packet */
+  gboolean close_after_drain;
+  guint close_timeout_id;
+
+  /* WebSocket */
+  SoupWebsocketConnection *ws;
+
+  /* Upgrade from polling */
+  SoupWebsocketConnection *upgrade_ws;
+  guint upgrade_timeout_id;
+  guint upgrade_check_id;
+  gboolean upgraded;
+
+  GQueue write_buffer;          /* GstMeshEioPacket */
+
+  guint ping_interval_id;
+  guint ping_timeout_id;
+  gboolean ping_refreshed;
+};
+
+enum
+{
+  PROP_0,
+  PROP_PING_INTERVAL,
+  PROP_PING_TIMEOUT,
+  PROP_UPGRADE_TIMEOUT,
+  PROP_MAX_PAYLOAD,
+  PROP_TRANSPORTS,
+  PROP_ALLOW_UPGRADES,
+  PROP_CORS_ORIGINS,
+};
+
+enum
+{
+  SIGNAL_CONNECTION,
+  SIGNAL_CONNECTION_ERROR,
+  N_SERVER_SIGNALS
+};
+
+enum
+{
+  SIGNAL_MESSAGE,
+  SIGNAL_CLOSE,
+  SIGNAL_UPGRADE,
+  N_SOCKET_SIGNALS
+};
+
+static guint server_signals[N_SERVER_SIGNALS];
+static guint socket_signals[N_SOCKET_SIGNALS];
+
+G_DEFINE_TYPE (GstMeshEioServer, gst_mesh_eio_server, G_TYPE_OBJECT);
+G_DEFINE_TYPE (GstMeshEioSocket, gst_mesh_eio_socket, G_TYPE_OBJECT);
+
+static void socket_on_close (GstMeshEioSocket * self, const gchar * reason);
+static void socket_flush (GstMeshEioSocket * self);
+static void socket_send_packet (GstMeshEioSocket * self,
+    GstMeshEioPacket * packet);
+static void ws_connect_handlers (GstMeshEioSocket * self,
+    SoupWebsocketConnection * ws);
+static void upgrade_cleanup (GstMeshEioSocket * self, gboolean close_ws);
+
+static void
+debug_init (void)
+{
+  static gsize once = 0;
+
+  if (g_once_init_enter (&once)) {
+    GST_DEBUG_CATEGORY_INIT (mesh_eio_debug, "mesheio", 0,
+        "gst-mesh Engine.IO server");
+    g_once_init_leave (&once, 1);
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Helpers                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* Same shape as the reference's base64id: 15 bytes, URL-safe base64, 20
+ * characters. The counter keeps ids unique even if getrandom() fails. */
+static gchar *
+generate_id (void)
+{
+  static guint32 sequence = 0;
+  guint8 raw[15];
+  gchar *id, *p;
+
+  if (getrandom (raw, 11, 0) != 11) {
+    gint64 now = g_get_monotonic_time ();
+    guint i;
+
+    for (i = 0; i < 11; i++)
+      raw[i] = (guint8) g_random_int () ^ (guint8) (now >> (i * 4));
+  }
+  sequence++;
+  raw[11] = sequence >> 24;
+  raw[12] = sequence >> 16;
+  raw[13] = sequence >> 8;
+  raw[14] = sequence;
+
+  id = g_base64_encode (raw, sizeof (raw));
+  for (p = id; *p; p++) {
+    if (*p == '/')
+      *p = '_';
+    else if (*p == '+')
+      *p = '-';
+  }
+  return id;
+}
+
+static gboolean
+strv_contains (gchar ** strv, const gchar * s)
+{
+  return strv && s && g_strv_contains ((const gchar * const *) strv, s);
+}
+
+/* The reference refuses Origin headers with characters Node's HTTP parser
+ * would not accept in a header value. */
+static gboolean
+header_value_is_valid (const gchar * value)
+{
+  const guchar *p;
+
+  if (!value)
+    return TRUE;
+  for (p = (const guchar *) value; *p; p++) {
+    if ((*p < 32 && *p != '\t') || *p == 127)
+      return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+request_wants_websocket (SoupServerMessage * msg)
+{
+  SoupMessageHeaders *h = soup_server_message_get_request_headers (msg);
+
+  return soup_message_headers_header_contains (h, "Upgrade",
+      "websocket");
+}
+
+static const gchar *
+transport_name (Transport t)
+{
+  return t == TRANSPORT_WEBSOCKET ? "websocket" : "polling";
+}
+
+static void
+set_body (SoupServerMessage * msg, guint status, const gchar * content_type,
+    const gchar * body, gsize len)
+{
+  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_response (msg, content_type, SOUP_MEMORY_COPY,
+      body, len);
+}
+
+static void
+set_body_take (SoupServerMessage * msg, guint status,
+    const gchar * content_type, gchar * body, gsize len)
+{
+  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_response (msg, content_type, SOUP_MEMORY_TAKE,
+      body, len);
+}
+
+static gchar *
+json_escape (const gchar * s)
+{
+  JsonNode *node = json_node_init_string (json_node_alloc (), s);
+  gchar *out = gst_mesh_json_to_string (node);
+
+  json_node_unref (node);
+  return out;
+}
+
+/* ------------------------------------------------------------------------ */
+/* CORS, as the `cors` package configured by the reference's `cors` option   */
+/* ------------------------------------------------------------------------ */
+
+void
+gst_mesh_eio_server_apply_cors (GstMeshEioServer * self,
+    SoupServerMessage * msg)
+{
+  SoupMessageHeaders *req, *resp;
+  const gchar *origin;
+
+  g_return_if_fail (GST_MESH_IS_EIO_SERVER (self));
+
+  if (!self->cors_origins || !self->cors_origins[0])
+    return;
+
+  req = soup_server_message_get_request_headers (msg);
+  resp = soup_server_message_get_response_headers (msg);
+  origin = soup_message_headers_get_one(req, "Origin");
+
+  if (strv_contains (self->cors_origins, "*")) {
+    soup_message_headers_replace(resp,
+        "Access-Control-Allow-Origin", "*");
+  } else {
+    if (origin && header_value_is_valid (origin)
+        && strv_contains (self->cors_origins, origin))
+      soup_message_headers_replace(resp,
+          "Access-Control-Allow-Origin", origin);
+    soup_message_headers_append(resp, "Vary", "Origin");
+  }
+}
+
+static gboolean
+handle_preflight (GstMeshEioServer * self, SoupServerMessage * msg)
+{
+  SoupMessageHeaders *req, *resp;
+  const gchar *req_headers;
+
+  if (!self->cors_origins || !self->cors_origins[0])
+    return FALSE;
+  if (soup_server_message_get_method (msg) != SOUP_METHOD_OPTIONS)
+    return FALSE;
+
+  req = soup_server_message_get_request_headers (msg);
+  resp = soup_server_message_get_response_headers (msg);
+  soup_message_headers_replace(resp,
+      "Access-Control-Allow-Methods",
+      "GET,HEAD,PUT,PATCH,POST,DELETE");
+  req_headers = soup_message_headers_get_one(req,
+      "Access-Control-Request-Headers");
+  soup_message_headers_append(resp, "Vary",
+      "Access-Control-Request-Headers");
+  if (req_headers && header_value_is_valid (req_headers))
+    soup_message_headers_replace(resp,
+        "Access-Control-Allow-Headers", req_headers);
+  soup_message_headers_set_content_length (resp, 0);
+  soup_server_message_set_status (msg, SOUP_STATUS_NO_CONTENT, NULL);
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Error replies                                                            */
+/* ------------------------------------------------------------------------ */
+
+static void
+emit_connection_error (GstMeshEioServer * self, SoupServerMessage * msg,
+    GstMeshEioError code, const gchar * context)
+{
+  GST_INFO_OBJECT (self, "%s %s from %s: code %d (%s): %s",
+      soup_server_message_get_method (msg),
+      g_uri_get_path (soup_server_message_get_uri (msg)),
+      soup_server_message_get_remote_host (msg), code, error_messages[code],
+      context);
+  g_signal_emit (self, server_signals[SIGNAL_CONNECTION_ERROR], 0, (gint) code,
+      error_messages[code], context);
+}
+
+/* The reference's abortRequest(): {"code":N,"message":"..."} */
+static void
+abort_request (GstMeshEioServer * self, SoupServerMessage * msg,
+    GstMeshEioError code, const gchar * message, const gchar * context)
+{
+  gchar *escaped, *body;
+
+  emit_connection_error (self, msg, code, context);
+
+  escaped = json_escape (message ? message : error_messages[code]);
+  body = g_strdup_printf ("{\"code\":%d,\"message\":%s}", code, escaped);
+  g_free (escaped);
+  set_body_take (msg, code == GST_MESH_EIO_ERROR_FORBIDDEN ?
+      SOUP_STATUS_FORBIDDEN : SOUP_STATUS_BAD_REQUEST, "application/json",
+      body, strlen (body));
+}
+
+/* The reference's abortUpgrade(): plain text and the connection closed. */
+static void
+abort_upgrade (GstMeshEioServer * self, SoupServerMessage * msg,
+    GstMeshEioError code, const gchar * message, const gchar * context)
+{
+  const gchar *text = message ? message : error_messages[code];
+
+  emit_connection_error (self, msg, code, context);
+  soup_message_headers_replace(soup_server_message_get_response_headers
+      (msg), "Connection", "close");
+  set_body (msg, SOUP_STATUS_BAD_REQUEST, "text/html", text, strlen (text));
+}
+
+/* For failures the reference answers by destroying the request (bad
+ * payloads, overlapping polls...): we answer, and say what was wrong. */
+static void
+reply_bad_request (SoupServerMessage * msg, guint status, const gchar * detail)
+{
+  gchar *escaped = json_escape (detail);
+  gchar *body = g_strdup_printf ("{\"code\":%d,\"message\":\"%s\","
+      "\"detail\":%s}", GST_MESH_EIO_ERROR_BAD_REQUEST,
+      error_messages[GST_MESH_EIO_ERROR_BAD_REQUEST], escaped);
+
+  g_free (escaped);
+  set_body_take (msg, status, "application/json", body, strlen (body));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Socket: heartbeat                                                        */
+/* ------------------------------------------------------------------------ */
+
+static void
+clear_source (guint * id)
+{
+  if (*id) {
+    g_source_remove (*id);
+    *id = 0;
+  }
+}
+
+static gboolean
+on_ping_timeout (gpointer user_data)
+{
+  GstMeshEioSocket *self = user_data;
+
+  self->ping_timeout_id = 0;
+  GST_DEBUG_OBJECT (self->server, "session %s: no pong within %u ms",
+      self->id, self->server->ping_timeout);
+  socket_on_close (self, "ping timeout");
+  return G_SOURCE_REMOVE;
+}
+
+static void
+reset_ping_timeout (GstMeshEioSocket * self)
+{
+  clear_source (&self->ping_timeout_id);
+  self->ping_timeout_id = g_timeout_add (self->server->ping_timeout,
+      on_ping_timeout, self);
+}
+
+static gboolean
+on_ping_interval (gpointer user_data)
+{
+  GstMeshEioSocket *self = user_data;
+
+  self->ping_interval_id = 0;
+  self->ping_refreshed = FALSE;
+  socket_send_packet (self, gst_mesh_eio_packet_new (GST_MESH_EIO_PING,
+          NULL));
+  if (self->state != STATE_CLOSED)
+    reset_ping_timeout (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_ping (GstMeshEioSocket * self)
+{
+  clear_source (&self->ping_interval_id);
+  self->ping_interval_id = g_timeout_add (self->server->ping_interval,
+      on_ping_interval, self);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Socket: polling transport                                                */
+/* ------------------------------------------------------------------------ */
+
+static void
+poll_release (GstMeshEioSocket * self)
+{
+  SoupServerMessage *msg = self->poll;
+
+  if (!msg)
+    return;
+  self->poll = NULL;
+  if (self->poll_disconnected_id)
+    g_signal_handler_disconnect (msg, self->poll_disconnected_id);
+  self->poll_disconnected_id = 0;
+  g_object_unref (msg);
+}
+
+static void
+add_polling_headers (GstMeshEioServer * server, SoupServerMessage * msg)
+{
+  soup_message_headers_replace (soup_server_message_get_response_headers
+      (msg), "cache-control", "no-store");
+  gst_mesh_eio_server_apply_cors (server, msg);
+}
+
+/* Answers the pending poll with @packets (owned). The reference's
+ * Polling.send(): an orderly close waiting for a poll goes out with it. */
+static void
+polling_send (GstMeshEioSocket * self, GPtrArray * packets)
+{
+  SoupServerMessage *msg = self->poll;
+  gboolean closing = FALSE;
+  gchar *payload;
+
+  g_assert (msg != NULL);
+
+  if (self->close_pending) {
+    self->close_pending = FALSE;
+    clear_source (&self->close_timeout_id);
+    g_ptr_array_add (packets, gst_mesh_eio_packet_new (GST_MESH_EIO_CLOSE,
+            NULL));
+    closing = TRUE;
+  }
+
+  payload = gst_mesh_eio_payload_encode ((GstMeshEioPacket * const *)
+      packets->pdata, packets->len);
+  g_ptr_array_unref (packets);
+
+  g_object_ref (msg);
+  poll_release (self);
+  add_polling_headers (self->server, msg);
+  set_body_take (msg, SOUP_STATUS_OK, "text/plain; charset=UTF-8", payload,
+      strlen (payload));
+  soup_server_message_unpause (msg);
+  g_object_unref (msg);
+
+  if (closing) {
+    self->polling_closed = TRUE;
+    socket_on_close (self, "forced close");
+  }
+}
+
+static void
+polling_send_one (GstMeshEioSocket * self, GstMeshEioType type)
+{
+  GPtrArray *packets =
+      g_ptr_array_new_with_free_func ((GDestroyNotify)
+      gst_mesh_eio_packet_free);
+
+  g_ptr_array_add (packets, gst_mesh_eio_packet_new (type, NULL));
+  polling_send (self, packets);
+}
+
+static gboolean
+on_polling_close_timeout (gpointer user_data)
+{
+  GstMeshEioSocket *self = user_data;
+
+  self->close_timeout_id = 0;
+  self->close_pending = FALSE;
+  self->polling_closed = TRUE;
+  socket_on_close (self, "forced close");
+  return G_SOURCE_REMOVE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Socket: sending                                                          */
+/* ------------------------------------------------------------------------ */
+
+static gboolean
+transport_writable (GstMeshEioSocket * self)
+{
+  if (self->transport == TRANSPORT_POLLING)
+    return self->poll != NULL && !self->polling_closed;
+  return self->ws != NULL
+      && soup_websocket_connection_get_state (self->ws) ==
+      SOUP_WEBSOCKET_STATE_OPEN;
+}
+
+static void
+ws_send_packet (SoupWebsocketConnection * ws, GstMeshEioPacket * packet)
+{
+  if (soup_websocket_connection_get_state (ws) != SOUP_WEBSOCKET_STATE_OPEN)
+    return;
+
+  if (packet->binary) {
+    if (packet->data)
+      soup_websocket_connection_send_message (ws, SOUP_WEBSOCKET_DATA_BINARY,
+          packet->data);
+    else
+      soup_websocket_connection_send_binary (ws, NULL, 0);
+  } else {
+    gchar *text = gst_mesh_eio_packet_encode (packet);
+    GBytes *bytes = g_bytes_new_take (text, strlen (text));
+
+    soup_websocket_connection_send_message (ws, SOUP_WEBSOCKET_DATA_TEXT,
+        bytes);
+    g_bytes_unref (bytes);
+  }
+}
+
+static void
+close_transport (GstMeshEioSocket * self)
+{
+  GST_DEBUG_OBJECT (self->server, "session %s: closing the %s transport",
+      self->id, transport_name (self->transport));
+
+  if (self->transport == TRANSPORT_WEBSOCKET) {
+    socket_on_close (self, "forced close");
+    return;
+  }
+
+  if (self->poll) {
+    polling_send_one (self, GST_MESH_EIO_CLOSE);
+    self->polling_closed = TRUE;
+    socket_on_close (self, "forced close");
+  } else {
+    /* Buffered orderly close: the next poll carries the close packet. */
+    self->close_pending = TRUE;
+    self->close_timeout_id = g_timeout_add (POLLING_CLOSE_TIMEOUT,
+        on_polling_close_timeout, self);
+  }
+}
+
+static void
+socket_flush (GstMeshEioSocket * self)
+{
+  if (self->state == STATE_CLOSED || !transport_writable (self)
+      || g_queue_is_empty (&self->write_buffer))
+    return;
+
+  if (self->transport == TRANSPORT_WEBSOCKET) {
+    GstMeshEioPacket *packet;
+
+    while ((packet = g_queue_pop_head (&self->write_buffer))) {
+      ws_send_packet (self->ws, packet);
+      gst_mesh_eio_packet_free (packet);
+    }
+  } else {
+    GPtrArray *packets = g_ptr_array_new_full (self->write_buffer.length,
+        (GDestroyNotify) gst_mesh_eio_packet_free);
+    GstMeshEioPacket *packet;
+
+    while ((packet = g_queue_pop_head (&self->write_buffer)))
+      g_ptr_array_add (packets, packet);
+    polling_send (self, packets);
+  }
+
+  /* "drain" */
+  if (self->close_after_drain && self->state == STATE_CLOSING) {
+    self->close_after_drain = FALSE;
+    close_transport (self);
+  }
+}
+
+/* Takes @packet. The reference's sendPacket(): dropped once closing. */
+static void
+socket_send_packet (GstMeshEioSocket * self, GstMeshEioPacket * packet)
+{
+  if (self->state != STATE_OPEN) {
+    gst_mesh_eio_packet_free (packet);
+    return;
+  }
+  g_queue_push_tail (&self->write_buffer, packet);
+  socket_flush (self);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Socket: receiving                                                        */
+/* ------------------------------------------------------------------------ */
+
+/* Takes @packet. */
+static void
+socket_on_packet (GstMeshEioSocket * self, GstMeshEioPacket * packet)
+{
+  if (self->state != STATE_OPEN) {
+    gst_mesh_eio_packet_free (packet);
+    return;
+  }
+
+  /* A busy client may be slow to answer a ping: anything it sends while we
+   * wait for the pong buys it one more timeout, as the reference does. */
+  if (self->ping_timeout_id && !self->ping_refreshed
+      && packet->type != GST_MESH_EIO_PONG) {
+    reset_ping_timeout (self);
+    self->ping_refreshed = TRUE;
+  }
+
+  switch (packet->type) {
+    case GST_MESH_EIO_PING:
+      GST_INFO_OBJECT (self->server, "session %s: client sent a ping "
+          "(invalid heartbeat direction in protocol v4)", self->id);
+      socket_on_close (self, "transport error");
+      break;
+    case GST_MESH_EIO_PONG:
+      clear_source (&self->ping_timeout_id);
+      schedule_ping (self);
+      break;
+    case GST_MESH_EIO_MESSAGE:{
+      GBytes *data = packet->data ? g_bytes_ref (packet->data) :
+          g_bytes_new_static ("", 0);
+
+      g_object_ref (self);
+      g_signal_emit (self, socket_signals[SIGNAL_MESSAGE], 0, data,
+          packet->binary);
+      g_bytes_unref (data);
+      g_object_unref (self);
+      break;
+    }
+    case GST_MESH_EIO_CLOSE:
+      /* Only polling clients announce their close; a close packet over a
+       * WebSocket means the same thing. */
+      if (self->transport == TRANSPORT_POLLING && self->poll)
+        polling_send_one (self, GST_MESH_EIO_NOOP);
+      self->polling_closed = self->transport == TRANSPORT_POLLING;
+      socket_on_close (self, "transport close");
+      break;
+    default:
+      /* open, upgrade and noop mean nothing here: ignored as the reference
+       * does. */
+      break;
+  }
+  gst_mesh_eio_packet_free (packet);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Socket: WebSocket transport                                              */
+/* ------------------------------------------------------------------------ */
+
+static void
+on_ws_message (SoupWebsocketConnection * ws, gint type, GBytes * message,
+    GstMeshEioSocket * self)
+{
+  GstMeshEioPacket *packet;
+
+  if (type == SOUP_WEBSOCKET_DATA_TEXT) {
+    GError *error = NULL;
+    gsize len;
+    const gchar *text = g_bytes_get_data (message, &len);
+
+    packet = gst_mesh_eio_packet_decode (text ? text : "", len, &error);
+    if (!packet) {
+      GST_INFO_OBJECT (self->server, "session %s: invalid packet: %s",
+          self->id, error->message);
+      g_error_free (error);
+      socket_on_close (self, "parse error");
+      return;
+    }
+  } else {
+    packet = gst_mesh_eio_packet_decode_binary (message);
+  }
+  g_object_ref (self);
+  socket_on_packet (self, packet);
+  g_object_unref (self);
+}
+
+static void
+on_ws_error (SoupWebsocketConnection * ws, GError * error,
+    GstMeshEioSocket * self)
+{
+  GST_INFO_OBJECT (self->server, "session %s: WebSocket error: %s",
+      self->id, error->message);
+  /* libsoup is closing the connection with the right code (1007, 1009...):
+   * let it finish instead of closing with 1000 over it. */
+  if (self->ws == ws) {
+    g_signal_handlers_disconnect_by_data (ws, self);
+    g_signal_connect (ws, "closed", G_CALLBACK (g_object_unref), NULL);
+    self->ws = NULL;
+  }
+  socket_on_close (self, "transport error");
+}
+
+static void
+on_ws_closed (SoupWebsocketConnection * ws, GstMeshEioSocket * self)
+{
+  GST_DEBUG_OBJECT (self->server, "session %s: WebSocket closed (code %u)",
+      self->id, soup_websocket_connection_get_close_code (ws));
+  socket_on_close (self, "transport close");
+}
+
+static void
+ws_connect_handlers (GstMeshEioSocket * self, SoupWebsocketConnection * ws)
+{
+  g_signal_connect (ws, "message", G_CALLBACK (on_ws_message), self);
+  g_signal_connect (ws, "error", G_CALLBACK (on_ws_error), self);
+  g_signal_connect (ws, "closed", G_CALLBACK (on_ws_closed), self);
+}
+
+static void
+ws_drop (SoupWebsocketConnection * ws, gpointer handler_data)
+{
+  g_signal_handlers_disconnect_by_data (ws, handler_data);
+  if (soup_websocket_connection_get_state (ws) == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_close (ws, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+  g_object_unref (ws);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Socket: upgrade from polling to WebSocket                                */
+/* ------------------------------------------------------------------------ */
+
+static void
+upgrade_cleanup (GstMeshEioSocket * self, gboolean close_ws)
+{
+  clear_source (&self->upgrade_timeout_id);
+  clear_source (&self->upgrade_check_id);
+  if (self->upgrade_ws) {
+    SoupWebsocketConnection *ws = g_steal_pointer (&self->upgrade_ws);
+
+    if (close_ws) {
+      ws_drop (ws, self);
+    } else {
+      g_signal_handlers_disconnect_by_data (ws, self);
+      g_object_unref (ws);
+    }
+  }
+}
+
+static gboolean
+on_upgrade_timeout (gpointer user_data)
+{
+  GstMeshEioSocket *self = user_data;
+
+  self->upgrade_timeout_id = 0;
+  GST_INFO_OBJECT (self->server, "session %s: client did not complete the "
+      "upgrade within %u ms", self->id, self->server->upgrade_timeout);
+  upgrade_cleanup (self, TRUE);
+  return G_SOURCE_REMOVE;
+}
+
+/* Lets a client that is waiting on a poll see that it can pause polling. */
+static gboolean
+on_upgrade_check (gpointer user_data)
+{
+  GstMeshEioSocket *self = user_data;
+
+  if (self->transport == TRANSPORT_POLLING && transport_writable (self))
+    polling_send_one (self, GST_MESH_EIO_NOOP);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+upgrade_complete (GstMeshEioSocket * self)
+{
+  SoupWebsocketConnection *ws = g_object_ref (self->upgrade_ws);
+
+  upgrade_cleanup (self, FALSE);
+
+  /* The reference's clearTransport() on the discarded polling transport: a
+   * poll still pending gets the close packet. */
+  if (self->poll)
+    polling_send_one (self, GST_MESH_EIO_CLOSE);
+  clear_source (&self->close_timeout_id);
+  self->close_pending = FALSE;
+  self->polling_closed = TRUE;
+
+  self->upgraded = TRUE;
+  self->transport = TRANSPORT_WEBSOCKET;
+  self->ws = ws;
+  ws_connect_handlers (self, ws);
+
+  GST_DEBUG_OBJECT (self->server, "session %s upgraded to websocket",
+      self->id);
+  g_signal_emit (self, socket_signals[SIGNAL_UPGRADE], 0, "websocket");
+
+  socket_flush (self);
+  if (self->state == STATE_CLOSING)
+    socket_on_close (self, "forced close");
+}
+
+static void
+on_upgrade_ws_message (SoupWebsocketConnection * ws, gint type,
+    GBytes * message, GstMeshEioSocket * self)
+{
+  GstMeshEioPacket *packet = NULL;
+  gsize len;
+  const gchar *text;
+
+  if (type == SOUP_WEBSOCKET_DATA_TEXT) {
+    text = g_bytes_get_data (message, &len);
+    packet = gst_mesh_eio_packet_decode (text ? text : "", len, NULL);
+  }
+
+  g_object_ref (self);
+  if (packet && packet->type == GST_MESH_EIO_PING && packet->data
+      && g_bytes_get_size (packet->data) == 5
+      && memcmp (g_bytes_get_data (packet->data, NULL), "probe", 5) == 0) {
+    GstMeshEioPacket *pong = gst_mesh_eio_packet_new (GST_MESH_EIO_PONG,
+        "probe");
+
+    ws_send_packet (ws, pong);
+    gst_mesh_eio_packet_free (pong);
+    clear_source (&self->upgrade_check_id);
+    self->upgrade_check_id = g_timeout_add (UPGRADE_CHECK_INTERVAL,
+        on_upgrade_check, self);
+  } else if (packet && packet->type == GST_MESH_EIO_UPGRADE
+      && self->state != STATE_CLOSED) {
+    upgrade_complete (self);
+  } else {
+    GST_INFO_OBJECT (self->server, "session %s: unexpected packet during "
+        "upgrade, dropping the new transport", self->id);
+    upgrade_cleanup (self, TRUE);
+  }
+  if (packet)
+    gst_mesh_eio_packet_free (packet);
+  g_object_unref (self);
+}
+
+static void
+on_upgrade_ws_closed (SoupWebsocketConnection * ws, GstMeshEioSocket * self)
+{
+  GST_DEBUG_OBJECT (self->server, "session %s: upgrade transport closed",
+      self->id);
+  upgrade_cleanup (self, FALSE);
+}
+
+static void
+socket_maybe_upgrade (GstMeshEioSocket * self, SoupWebsocketConnection * ws)
+{
+  GST_DEBUG_OBJECT (self->server, "session %s might upgrade from %s to "
+      "websocket", self->id, transport_name (self->transport));
+  self->upgrade_ws = g_object_ref (ws);
+  self->upgrade_timeout_id = g_timeout_add (self->server->upgrade_timeout,
+      on_upgrade_timeout, self);
+  g_signal_connect (ws, "message", G_CALLBACK (on_upgrade_ws_message), self);
+  g_signal_connect (ws, "closed", G_CALLBACK (on_upgrade_ws_closed), self);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Socket: closing                                                          */
+/* ------------------------------------------------------------------------ */
+
+/* The reference's onClose(): every path that ends a session comes here. */
+static void
+socket_on_close (GstMeshEioSocket * self, const gchar * reason)
+{
+  GstMeshEioServer *server = self->server;
+
+  if (self->state == STATE_CLOSED)
+    return;
+
+  g_object_ref (self);
+  self->state = STATE_CLOSED;
+  GST_DEBUG_OBJECT (server, "session %s closed: %s", self->id, reason);
+
+  clear_source (&self->ping_interval_id);
+  clear_source (&self->ping_timeout_id);
+  clear_source (&self->close_timeout_id);
+  g_queue_clear_full (&self->write_buffer,
+      (GDestroyNotify) gst_mesh_eio_packet_free);
+  upgrade_cleanup (self, TRUE);
+
+  /* clearTransport(): a polling transport that can still write says goodbye
+   * with a close packet. */
+  if (self->transport == TRANSPORT_POLLING) {
+    if (self->poll && !self->polling_closed) {
+      self->close_pending = FALSE;
+      polling_send_one (self, GST_MESH_EIO_CLOSE);
+    }
+    self->polling_closed = TRUE;
+    poll_release (self);
+  } else if (self->ws) {
+    ws_drop (g_steal_pointer (&self->ws), self);
+  }
+
+  if (server)
+    g_hash_table_remove (server->clients, self->id);
+
+  g_signal_emit (self, socket_signals[SIGNAL_CLOSE], 0, reason);
+  g_object_unref (self);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Socket: public API                                                       */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * gst_mesh_eio_socket_send:
+ * @socket: a session
+ * @data: the message: UTF-8 text, or bytes when @binary
+ * @binary: whether @data is a binary message
+ *
+ * Queues a message for the client. Messages sent while the session closes
+ * are dropped, as the reference does.
+ */
+void
+gst_mesh_eio_socket_send (GstMeshEioSocket * socket, GBytes * data,
+    gboolean binary)
+{
+  GstMeshEioPacket *packet;
+
+  g_return_if_fail (GST_MESH_IS_EIO_SOCKET (socket));
+  g_return_if_fail (data != NULL);
+
+  if (socket->state != STATE_OPEN)
+    return;
+
+  /* The packet shares @data: a broadcast encodes its message once. */
+  packet = gst_mesh_eio_packet_new_binary (data);
+  if (!binary) {
+    packet->type = GST_MESH_EIO_MESSAGE;
+    packet->binary = FALSE;
+  }
+  socket_send_packet (socket, packet);
+}
+
+void
+gst_mesh_eio_socket_send_text (GstMeshEioSocket * socket, const gchar * text)
+{
+  g_return_if_fail (GST_MESH_IS_EIO_SOCKET (socket));
+  g_return_if_fail (text != NULL);
+
+  if (socket->state != STATE_OPEN)
+    return;
+  socket_send_packet (socket, gst_mesh_eio_packet_new (GST_MESH_EIO_MESSAGE,
+          text));
+}
+
+/**
+ * gst_mesh_eio_socket_close:
+ * @socket: a session
+ *
+ * Closes the session once the queued messages are written; the "close"
+ * signal follows with reason "forced close".
+ */
+void
+gst_mesh_eio_socket_close (GstMeshEioSocket * socket)
+{
+  g_return_if_fail (GST_MESH_IS_EIO_SOCKET (socket));
+
+  if (socket->state != STATE_OPEN)
+    return;
+  socket->state = STATE_CLOSING;
+  if (!g_queue_is_empty (&socket->write_buffer)) {
+    socket->close_after_drain = TRUE;
+    return;
+  }
+  close_transport (socket);
+}
+
+const gchar *
+gst_mesh_eio_socket_get_id (GstMeshEioSocket * socket)
+{
+  g_return_val_if_fail (GST_MESH_IS_EIO_SOCKET (socket), NULL);
+  return socket->id;
+}
+
+const gchar *
+gst_mesh_eio_socket_get_transport (GstMeshEioSocket * socket)
+{
+  g_return_val_if_fail (GST_MESH_IS_EIO_SOCKET (socket), NULL);
+  return transport_name (socket->transport);
+}
+
+const gchar *
+gst_mesh_eio_socket_get_remote_address (GstMeshEioSocket * socket)
+{
+  g_return_val_if_fail (GST_MESH_IS_EIO_SOCKET (socket), NULL);
+  return socket->remote_address;
+}
+
+/**
+ * gst_mesh_eio_socket_get_request_headers:
+ *
+ * Returns: (transfer none): the headers of the handshake request
+ */
+SoupMessageHeaders *
+gst_mesh_eio_socket_get_request_headers (GstMeshEioSocket * socket)
+{
+  g_return_val_if_fail (GST_MESH_IS_EIO_SOCKET (socket), NULL);
+  return socket->headers;
+}
+
+/**
+ * gst_mesh_eio_socket_get_query:
+ *
+ * Returns: (transfer none) (element-type utf8 utf8): the query of the
+ *   handshake request
+ */
+GHashTable *
+gst_mesh_eio_socket_get_query (GstMeshEioSocket * socket)
+{
+  g_return_val_if_fail (GST_MESH_IS_EIO_SOCKET (socket), NULL);
+  return socket->query;
+}
+
+const gchar *
+gst_mesh_eio_socket_get_url (GstMeshEioSocket * socket)
+{
+  g_return_val_if_fail (GST_MESH_IS_EIO_SOCKET (socket), NULL);
+  return socket->url;
+}
+
+gboolean
+gst_mesh_eio_socket_is_secure (GstMeshEioSocket * socket)
+{
+  g_return_val_if_fail (GST_MESH_IS_EIO_SOCKET (socket), FALSE);
+  return socket->secure;
+}
+
+gboolean
+gst_mesh_eio_socket_is_open (GstMeshEioSocket * socket)
+{
+  g_return_val_if_fail (GST_MESH_IS_EIO_SOCKET (socket), FALSE);
+  return socket->state == STATE_OPEN;
+}
+
+/**
+ * gst_mesh_eio_socket_get_server:
+ *
+ * Returns: (transfer none) (nullable): the server, %NULL once it is gone
+ */
+GstMeshEioServer *
+gst_mesh_eio_socket_get_server (GstMeshEioSocket * socket)
+{
+  g_return_val_if_fail (GST_MESH_IS_EIO_SOCKET (socket), NULL);
+  return socket->server;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Socket: GObject                                                          */
+/* ------------------------------------------------------------------------ */
+
+static void
+gst_mesh_eio_socket_finalize (GObject * object)
+{
+  GstMeshEioSocket *self = GST_MESH_EIO_SOCKET (object);
+
+  clear_source (&self->ping_interval_id);
+  clear_source (&self->ping_timeout_id);
+  clear_source (&self->close_timeout_id);
+  upgrade_cleanup (self, TRUE);
+  poll_release (self);
+  if (self->ws)
+    ws_drop (g_steal_pointer (&self->ws), self);
+  g_queue_clear_full (&self->write_buffer,
+      (GDestroyNotify) gst_mesh_eio_packet_free);
+  g_free (self->id);
+  g_free (self->remote_address);
+  g_free (self->url);
+  if (self->headers)
+    soup_message_headers_unref (self->headers);
+  if (self->query)
+    g_hash_table_unref (self->query);
+
+  G_OBJECT_CLASS (gst_mesh_eio_socket_parent_class)->finalize (object);
+}
+
+static void
+gst_mesh_eio_socket_class_init (GstMeshEioSocketClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+
+  debug_init ();
+  gobject_class->finalize = gst_mesh_eio_socket_finalize;
+
+  /**
+   * GstMeshEioSocket::message:
+   * @socket: the session
+   * @data: the message (text without its type digit, or bytes)
+   * @binary: whether @data is a binary message
+   *
+   * A message packet from the client.
+   */
+  socket_signals[SIGNAL_MESSAGE] = g_signal_new ("message",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+      G_TYPE_NONE, 2, G_TYPE_BYTES, G_TYPE_BOOLEAN);
+
+  /**
+   * GstMeshEioSocket::close:
+   * @socket: the session
+   * @reason: the reference's reason: "transport close", "transport error",
+   *   "ping timeout", "parse error", "forced close"
+   *
+   * The session is over; emitted once.
+   */
+  socket_signals[SIGNAL_CLOSE] = g_signal_new ("close",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+      G_TYPE_NONE, 1, G_TYPE_STRING);
+
+  /**
+   * GstMeshEioSocket::upgrade:
+   * @socket: the session
+   * @transport: the new transport ("websocket")
+   *
+   * The client moved the session to another transport.
+   */
+  socket_signals[SIGNAL_UPGRADE] = g_signal_new ("upgrade",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+      G_TYPE_NONE, 1, G_TYPE_STRING);
+}
+
+static void
+gst_mesh_eio_socket_init (GstMeshEioSocket * self)
+{
+  g_queue_init (&self->write_buffer);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Server: sessions                                                         */
+/* ------------------------------------------------------------------------ */
+
+static gchar *
+build_open_packet (GstMeshEioServer * self, const gchar * sid,
+    Transport transport)
+{
+  gboolean can_upgrade = transport == TRANSPORT_POLLING
+      && self->allow_upgrades && self->allow_websocket;
+
+  /* Key order as the reference's JSON.stringify of its handshake object. */
+  return g_strdup_printf ("{\"sid\":\"%s\",\"upgrades\":[%s],"
+      "\"pingInterval\":%u,\"pingTimeout\":%u,\"maxPayload\":%"
+      G_GUINT64_FORMAT "}", sid, can_upgrade ? "\"websocket\"" : "",
+      self->ping_interval, self->ping_timeout, self->max_payload);
+}
+
+static GstMeshEioSocket *
+create_session (GstMeshEioServer * self, SoupServerMessage * msg,
+    GHashTable * query, Transport transport)
+{
+  GstMeshEioSocket *socket = g_object_new (GST_MESH_TYPE_EIO_SOCKET, NULL);
+  GUri *uri = soup_server_message_get_uri (msg);
+  gchar *open;
+
+  socket->server = self;
+  socket->id = generate_id ();
+  socket->remote_address =
+      g_strdup (soup_server_message_get_remote_host (msg));
+  socket->url = g_uri_to_string_partial (uri, G_URI_HIDE_USERINFO);
+  socket->headers =
+      soup_message_headers_ref (soup_server_message_get_request_headers
+      (msg));
+  socket->query = query ? g_hash_table_ref (query) :
+      g_hash_table_new (g_str_hash, g_str_equal);
+  socket->secure = g_strcmp0 (g_uri_get_scheme (uri), "https") == 0;
+  socket->transport = transport;
+  socket->state = STATE_OPEN;
+
+  g_hash_table_insert (self->clients, socket->id, socket);
+
+  GST_DEBUG_OBJECT (self, "handshaking client %s over %s from %s",
+      socket->id, transport_name (transport), socket->remote_address);
+
+  /* onOpen(): the open packet waits in the buffer until the transport can
+   * write it. */
+  open = build_open_packet (self, socket->id, transport);
+  g_queue_push_tail (&socket->write_buffer,
+      gst_mesh_eio_packet_new (GST_MESH_EIO_OPEN, open));
+  g_free (open);
+  schedule_ping (socket);
+
+  return socket;
+}
+
+static void
+on_poll_disconnected (SoupServerMessage * msg, GstMeshEioSocket * self)
+{
+  if (self->poll != msg)
+    return;
+  GST_INFO_OBJECT (self->server, "session %s: poll connection closed "
+      "prematurely", self->id);
+  poll_release (self);
+  socket_on_close (self, "transport error");
+}
+
+static void
+on_poll_request (GstMeshEioServer * self, GstMeshEioSocket * socket,
+    SoupServerMessage * msg)
+{
+  if (socket->poll) {
+    GST_INFO_OBJECT (self, "session %s: overlapping poll request from "
+        "client", socket->id);
+    socket_on_close (socket, "transport error");
+    add_polling_headers (self, msg);
+    reply_bad_request (msg, SOUP_STATUS_BAD_REQUEST,
+        "overlapping poll request: the session is closed");
+    return;
+  }
+  if (socket->polling_closed || socket->state == STATE_CLOSED) {
+    add_polling_headers (self, msg);
+    reply_bad_request (msg, SOUP_STATUS_BAD_REQUEST, "session is closed");
+    return;
+  }
+
+  socket->poll = g_object_ref (msg);
+  socket->poll_disconnected_id = g_signal_connect (msg, "disconnected",
+      G_CALLBACK (on_poll_disconnected), socket);
+  soup_server_message_pause (msg);
+
+  /* "ready" */
+  g_object_ref (socket);
+  socket_flush (socket);
+  if (socket->poll && socket->close_pending)
+    polling_send_one (socket, GST_MESH_EIO_NOOP);
+  g_object_unref (socket);
+}
+
+static gboolean
+get_body (GstMeshEioServer * self, SoupServerMessage * msg, GBytes ** out)
+{
+  GByteArray *collected = g_object_get_data (G_OBJECT (msg),
+      "gst-mesh-eio-body");
+  SoupMessageBody *body;
+
+  if (g_object_get_data (G_OBJECT (msg), "gst-mesh-eio-too-large"))
+    return FALSE;
+  if (collected) {
+    *out = g_bytes_new (collected->data, collected->len);
+    return TRUE;
+  }
+  body = soup_server_message_get_request_body (msg);
+  *out = soup_message_body_flatten (body);
+  return g_bytes_get_size (*out) <= self->max_payload;
+}
+
+static void
+on_data_request (GstMeshEioServer * self, GstMeshEioSocket * socket,
+    SoupServerMessage * msg)
+{
+  SoupMessageHeaders *req = soup_server_message_get_request_headers (msg);
+  const gchar *ctype =
+      soup_message_headers_get_one(req, "Content-Type");
+  GError *error = NULL;
+  GBytes *body = NULL;
+  GPtrArray *packets;
+  const gchar *data;
+  gsize len;
+  guint i;
+
+  add_polling_headers (self, msg);
+
+  if (ctype && g_ascii_strncasecmp (ctype, "application/octet-stream",
+          24) == 0) {
+    GST_INFO_OBJECT (self, "session %s: binary POST body (invalid in "
+        "protocol v4)", socket->id);
+    socket_on_close (socket, "transport error");
+    reply_bad_request (msg, SOUP_STATUS_BAD_REQUEST,
+        "invalid content: binary payloads are not part of protocol v4");
+    return;
+  }
+
+  if (!get_body (self, msg, &body)) {
+    GST_INFO_OBJECT (self, "session %s: POST body over max-payload (%"
+        G_GUINT64_FORMAT " bytes)", socket->id, self->max_payload);
+    if (body)
+      g_bytes_unref (body);
+    socket_on_close (socket, "transport error");
+    soup_message_headers_replace
+        (soup_server_message_get_response_headers (msg),
+        "Connection", "close");
+    reply_bad_request (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
+        "payload larger than maxPayload");
+    return;
+  }
+
+  data = g_bytes_get_data (body, &len);
+  packets = gst_mesh_eio_payload_decode (data ? data : "", len, &error);
+  g_bytes_unref (body);
+  if (!packets) {
+    gchar *detail = g_strdup_printf ("invalid payload: %s", error->message);
+
+    GST_INFO_OBJECT (self, "session %s: %s", socket->id, detail);
+    g_error_free (error);
+    socket_on_close (socket, "parse error");
+    reply_bad_request (msg, SOUP_STATUS_BAD_REQUEST, detail);
+    g_free (detail);
+    return;
+  }
+
+  g_object_ref (socket);
+  for (i = 0; i < packets->len; i++) {
+    GstMeshEioPacket *packet = g_ptr_array_index (packets, i);
+
+    packets->pdata[i] = NULL;
+    if (socket->state == STATE_CLOSED) {
+      gst_mesh_eio_packet_free (packet);
+      continue;
+    }
+    socket_on_packet (socket, packet);
+  }
+  g_ptr_array_unref (packets);
+  g_object_unref (socket);
+
+  set_body (msg, SOUP_STATUS_OK, "text/html", "ok", 2);
+}
+
+/* The reference's verify(): the same checks in the same order. */
+static gboolean
+verify (GstMeshEioServer * self, SoupServerMessage * msg, GHashTable * query,
+    gboolean upgrade, GstMeshEioError * code, gchar ** message,
+    gchar ** context)
+{
+  const gchar *transport = query ? g_hash_table_lookup (query,
+      "transport") : NULL;
+  const gchar *sid = query ? g_hash_table_lookup (query, "sid") : NULL;
+  const gchar *eio = query ? g_hash_table_lookup (query, "EIO") : NULL;
+  const gchar *origin;
+  const gchar *method = soup_server_message_get_method (msg);
+
+  if (!strv_contains (self->transports, transport)) {
+    *code = GST_MESH_EIO_ERROR_UNKNOWN_TRANSPORT;
+    *context = g_strdup_printf ("unknown transport \"%s\"",
+        transport ? transport : "(none)");
+    return FALSE;
+  }
+
+  origin = soup_message_headers_get_one
+      (soup_server_message_get_request_headers (msg), "Origin");
+  if (!header_value_is_valid (origin)) {
+    *code = GST_MESH_EIO_ERROR_BAD_REQUEST;
+    *context = g_strdup ("invalid Origin header");
+    return FALSE;
+  }
+
+  if (sid && *sid) {
+    GstMeshEioSocket *socket = g_hash_table_lookup (self->clients, sid);
+
+    if (!socket) {
+      *code = GST_MESH_EIO_ERROR_UNKNOWN_SID;
+      *context = g_strdup_printf ("unknown sid \"%s\"", sid);
+      return FALSE;
+    }
+    if (!upgrade && strcmp (transport_name (socket->transport),
+            transport) != 0) {
+      *code = GST_MESH_EIO_ERROR_BAD_REQUEST;
+      *context = g_strdup_printf ("transport mismatch: session %s uses %s, "
+          "request uses %s", sid, transport_name (socket->transport),
+          transport);
+      return FALSE;
+    }
+    if (g_strcmp0 (eio, "4") != 0) {
+      *code = GST_MESH_EIO_ERROR_BAD_REQUEST;
+      *context = g_strdup_printf ("protocol mismatch: session %s uses "
+          "EIO=4, request uses EIO=%s", sid, eio ? eio : "(none)");
+      return FALSE;
+    }
+    return TRUE;
+  }
+
+  if (method != SOUP_METHOD_GET) {
+    *code = GST_MESH_EIO_ERROR_BAD_HANDSHAKE_METHOD;
+    *context = g_strdup_printf ("handshake with method %s, not GET", method);
+    return FALSE;
+  }
+  if (g_str_equal (transport, "websocket") && !upgrade) {
+    *code = GST_MESH_EIO_ERROR_BAD_REQUEST;
+    *context = g_strdup ("websocket handshake without an Upgrade header");
+    return FALSE;
+  }
+  if (self->allow_func) {
+    gchar *reason = NULL;
+
+    if (!self->allow_func (self, msg, &reason, self->allow_data)) {
+      *code = GST_MESH_EIO_ERROR_FORBIDDEN;
+      *context = g_strdup_printf ("refused by allow-request: %s",
+          reason ? reason : "(no reason)");
+      *message = reason;
+      return FALSE;
+    }
+    g_free (reason);
+  }
+  return TRUE;
+}
+
+typedef struct
+{
+  GstMeshEioServer *server;
+  GHashTable *query;
+  gchar *sid;
+} UpgradeData;
+
+static void
+upgrade_data_free (gpointer data)
+{
+  UpgradeData *u = data;
+
+  g_object_unref (u->server);
+  if (u->query)
+    g_hash_table_unref (u->query);
+  g_free (u->sid);
+  g_free (u);
+}
+
+/* After the 101 response is written: take the connection over. */
+static void
+on_wrote_informational (SoupServerMessage * msg, gpointer user_data)
+{
+  UpgradeData *u = g_object_get_data (G_OBJECT (msg), "gst-mesh-eio-upgrade");
+  GstMeshEioServer *self;
+  SoupWebsocketConnection *ws;
+  GIOStream *stream;
+
+  if (!u || soup_server_message_get_status (msg) !=
+      SOUP_STATUS_SWITCHING_PROTOCOLS)
+    return;
+  self = u->server;
+
+  g_object_ref (msg);
+  stream = soup_server_message_steal_connection (msg);
+  ws = soup_websocket_connection_new (stream, soup_server_message_get_uri
+      (msg), SOUP_WEBSOCKET_CONNECTION_SERVER,
+      soup_message_headers_get_one
+      (soup_server_message_get_request_headers (msg), "Origin"),
+      NULL, NULL);
+  g_object_unref (stream);
+  /* The reference's ws server closes connections with messages over
+   * maxPayload (1009). */
+  soup_websocket_connection_set_max_incoming_payload_size (ws,
+      self->max_payload);
+
+  if (u->sid) {
+    GstMeshEioSocket *socket = g_hash_table_lookup (self->clients, u->sid);
+
+    if (!socket || socket->state == STATE_CLOSED) {
+      GST_INFO_OBJECT (self, "upgrade attempt for closed session %s", u->sid);
+      soup_websocket_connection_close (ws, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+    } else if (socket->upgrade_ws) {
+      GST_INFO_OBJECT (self, "session %s is already trying to upgrade",
+          u->sid);
+      soup_websocket_connection_close (ws, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+    } else if (socket->upgraded || socket->transport != TRANSPORT_POLLING) {
+      GST_INFO_OBJECT (self, "session %s was already upgraded", u->sid);
+      soup_websocket_connection_close (ws, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+    } else {
+      socket_maybe_upgrade (socket, ws);
+    }
+  } else {
+    GstMeshEioSocket *socket = create_session (self, msg, u->query,
+        TRANSPORT_WEBSOCKET);
+
+    socket->ws = g_object_ref (ws);
+    ws_connect_handlers (socket, ws);
+    g_signal_emit (self, server_signals[SIGNAL_CONNECTION], 0, socket);
+    socket_flush (socket);
+  }
+
+  g_object_unref (ws);
+  g_object_set_data (G_OBJECT (msg), "gst-mesh-eio-upgrade", NULL);
+  g_object_unref (msg);
+}
+
+static void
+handle_upgrade (GstMeshEioServer * self, SoupServerMessage * msg,
+    GHashTable * query)
+{
+  GstMeshEioError code;
+  gchar *message = NULL, *context = NULL;
+  const gchar *sid, *transport, *eio;
+  UpgradeData *u;
+  GError *error = NULL;
+
+  if (!verify (self, msg, query, TRUE, &code, &message, &context)) {
+    abort_upgrade (self, msg, code, message, context);
+    g_free (message);
+    g_free (context);
+    return;
+  }
+
+  transport = g_hash_table_lookup (query, "transport");
+  sid = g_hash_table_lookup (query, "sid");
+  eio = g_hash_table_lookup (query, "EIO");
+
+  if (!g_str_equal (transport, "websocket")) {
+    /* The reference's ws server takes the connection, then drops it. */
+    abort_upgrade (self, msg, GST_MESH_EIO_ERROR_BAD_REQUEST, NULL,
+        "WebSocket upgrade on a transport that cannot be upgraded to");
+    return;
+  }
+  if (!(sid && *sid) && g_strcmp0 (eio, "4") != 0) {
+    context = g_strdup_printf ("EIO=%s, only protocol 4 is served",
+        eio ? eio : "(none)");
+    abort_upgrade (self, msg, GST_MESH_EIO_ERROR_UNSUPPORTED_PROTOCOL_VERSION,
+        NULL, context);
+    g_free (context);
+    return;
+  }
+
+  if (!soup_websocket_server_check_handshake (msg, NULL, NULL, NULL, &error)) {
+    emit_connection_error (self, msg, GST_MESH_EIO_ERROR_BAD_REQUEST,
+        error->message);
+    soup_message_headers_replace
+        (soup_server_message_get_response_headers (msg),
+        "Connection", "close");
+    set_body (msg, SOUP_STATUS_BAD_REQUEST, "text/html", error->message,
+        strlen (error->message));
+    g_error_free (error);
+    return;
+  }
+  if (!soup_websocket_server_process_handshake (msg, NULL, NULL, NULL, NULL))
+    return;
+
+  u = g_new0 (UpgradeData, 1);
+  u->server = g_object_ref (self);
+  u->query = query ? g_hash_table_ref (query) : NULL;
+  u->sid = (sid && *sid) ? g_strdup (sid) : NULL;
+  g_object_set_data_full (G_OBJECT (msg), "gst-mesh-eio-upgrade", u,
+      upgrade_data_free);
+  g_signal_connect (msg, "wrote-informational",
+      G_CALLBACK (on_wrote_informational), NULL);
+}
+
+static void
+handle_request (SoupServer * soup, SoupServerMessage * msg, const char *path,
+    GHashTable * query, gpointer user_data)
+{
+  GstMeshEioServer *self = user_data;
+  GstMeshEioError code;
+  gchar *message = NULL, *context = NULL;
+  const gchar *sid, *eio, *method;
+  GstMeshEioSocket *socket;
+
+  if (!g_str_has_prefix (path, self->path)) {
+    set_body (msg, SOUP_STATUS_NOT_FOUND, "text/plain", "Not Found", 9);
+    return;
+  }
+
+  if (soup_server_message_get_status (msg) != 0)
+    return;                     /* answered early: body too large */
+
+  if (request_wants_websocket (msg)) {
+    if (!self->allow_websocket) {
+      abort_upgrade (self, msg, GST_MESH_EIO_ERROR_UNKNOWN_TRANSPORT, NULL,
+          "the websocket transport is disabled");
+      return;
+    }
+    handle_upgrade (self, msg, query);
+    return;
+  }
+
+  gst_mesh_eio_server_apply_cors (self, msg);
+  if (handle_preflight (self, msg))
+    return;
+
+  if (!verify (self, msg, query, FALSE, &code, &message, &context)) {
+    abort_request (self, msg, code, message, context);
+    g_free (message);
+    g_free (context);
+    return;
+  }
+
+  method = soup_server_message_get_method (msg);
+  sid = g_hash_table_lookup (query, "sid");
+  if (sid && *sid) {
+    socket = g_hash_table_lookup (self->clients, sid);
+    if (method == SOUP_METHOD_GET) {
+      on_poll_request (self, socket, msg);
+    } else if (method == SOUP_METHOD_POST) {
+      on_data_request (self, socket, msg);
+    } else {
+      add_polling_headers (self, msg);
+      context = g_strdup_printf ("method %s on a polling session", method);
+      reply_bad_request (msg, SOUP_STATUS_BAD_REQUEST, context);
+      g_free (context);
+    }
+    return;
+  }
+
+  /* handshake() */
+  eio = g_hash_table_lookup (query, "EIO");
+  if (g_strcmp0 (eio, "4") != 0) {
+    context = g_strdup_printf ("EIO=%s, only protocol 4 is served",
+        eio ? eio : "(none)");
+    abort_request (self, msg, GST_MESH_EIO_ERROR_UNSUPPORTED_PROTOCOL_VERSION,
+        NULL, context);
+    g_free (context);
+    return;
+  }
+
+  socket = create_session (self, msg, query, TRANSPORT_POLLING);
+  g_object_ref (socket);
+  on_poll_request (self, socket, msg);
+  g_signal_emit (self, server_signals[SIGNAL_CONNECTION], 0, socket);
+  g_object_unref (socket);
+}
+
+/* POST bodies are checked against max-payload before they are read, so a
+ * client cannot make us buffer more than that. */
+static void
+on_got_chunk (SoupServerMessage * msg, GBytes * chunk, gpointer user_data)
+{
+  GstMeshEioServer *self = user_data;
+  GByteArray *collected = g_object_get_data (G_OBJECT (msg),
+      "gst-mesh-eio-body");
+  gsize len;
+  gconstpointer data = g_bytes_get_data (chunk, &len);
+
+  if (!collected || g_object_get_data (G_OBJECT (msg),
+          "gst-mesh-eio-too-large"))
+    return;
+  if (collected->len + len > self->max_payload) {
+    g_object_set_data (G_OBJECT (msg), "gst-mesh-eio-too-large",
+        GINT_TO_POINTER (1));
+    g_byte_array_set_size (collected, 0);
+    return;
+  }
+  g_byte_array_append (collected, data, len);
+}
+
+static void
+handle_early (SoupServer * soup, SoupServerMessage * msg, const char *path,
+    GHashTable * query, gpointer user_data)
+{
+  GstMeshEioServer *self = user_data;
+  SoupMessageHeaders *req = soup_server_message_get_request_headers (msg);
+  goffset length;
+
+  if (soup_server_message_get_method (msg) != SOUP_METHOD_POST)
+    return;
+
+  if (soup_message_headers_get_encoding (req) == SOUP_ENCODING_CONTENT_LENGTH) {
+    length = soup_message_headers_get_content_length (req);
+    if ((guint64) length > self->max_payload) {
+      const gchar *sid = query ? g_hash_table_lookup (query, "sid") : NULL;
+      GstMeshEioSocket *socket = sid ? g_hash_table_lookup (self->clients,
+          sid) : NULL;
+
+      GST_INFO_OBJECT (self, "POST of %" G_GOFFSET_FORMAT " bytes over "
+          "max-payload %" G_GUINT64_FORMAT, length, self->max_payload);
+      gst_mesh_eio_server_apply_cors (self, msg);
+      soup_message_headers_replace (soup_server_message_get_response_headers
+          (msg), "cache-control", "no-store");
+      soup_message_headers_replace
+          (soup_server_message_get_response_headers (msg),
+          "Connection", "close");
+      reply_bad_request (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
+          "payload larger than maxPayload");
+      if (socket)
+        socket_on_close (socket, "transport error");
+    }
+    return;
+  }
+
+  /* Chunked: collect it ourselves, with a cap. */
+  soup_message_body_set_accumulate (soup_server_message_get_request_body
+      (msg), FALSE);
+  g_object_set_data_full (G_OBJECT (msg), "gst-mesh-eio-body",
+      g_byte_array_new (), (GDestroyNotify) g_byte_array_unref);
+  g_signal_connect_object (msg, "got-chunk", G_CALLBACK (on_got_chunk), self,
+      0);
+}
+
+/* libsoup writes headers and body separately: with Nagle on, the body of a
+ * small poll response waits for the client's delayed ACK (40 ms), per
+ * response, which is enough to blow a 200 ms ping timeout under load. */
+static void
+on_request_started (SoupServer * soup, SoupServerMessage * msg,
+    gpointer user_data)
+{
+  GSocket *socket = soup_server_message_get_socket (msg);
+
+  if (socket && g_socket_get_family (socket) != G_SOCKET_FAMILY_UNIX)
+    g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Server: public API                                                       */
+/* ------------------------------------------------------------------------ */
+
+GstMeshEioServer *
+gst_mesh_eio_server_new (void)
+{
+  return g_object_new (GST_MESH_TYPE_EIO_SERVER, NULL);
+}
+
+/**
+ * gst_mesh_eio_server_attach:
+ * @server: the server
+ * @soup_server: the SoupServer to serve on
+ * @path: (nullable): the path, "/engine.io/" by default; a trailing "/" is
+ *   added as the reference does
+ * @error: return location for an error
+ *
+ * Handles the requests under @path of @soup_server, which may serve other
+ * paths (static files) on the same port.
+ */
+gboolean
+gst_mesh_eio_server_attach (GstMeshEioServer * server,
+    SoupServer * soup_server, const gchar * path, GError ** error)
+{
+  gchar *trimmed;
+
+  g_return_val_if_fail (GST_MESH_IS_EIO_SERVER (server), FALSE);
+  g_return_val_if_fail (SOUP_IS_SERVER (soup_server), FALSE);
+
+  if (server->soup) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+        "Engine.IO server already attached at %s", server->path);
+    return FALSE;
+  }
+  if (!path || !*path)
+    path = "/engine.io";
+  if (path[0] != '/') {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+        "Engine.IO path \"%s\" does not start with /", path);
+    return FALSE;
+  }
+
+  trimmed = g_strdup (path);
+  while (strlen (trimmed) > 1 && g_str_has_suffix (trimmed, "/"))
+    trimmed[strlen (trimmed) - 1] = '\0';
+  server->handler_path = trimmed;
+  server->path = g_str_equal (trimmed, "/") ? g_strdup ("/") :
+      g_strconcat (trimmed, "/", NULL);
+  server->soup = g_object_ref (soup_server);
+
+  soup_server_add_early_handler (soup_server, server->handler_path,
+      handle_early, server, NULL);
+  soup_server_add_handler (soup_server, server->handler_path, handle_request,
+      server, NULL);
+  g_signal_connect_object (soup_server, "request-started",
+      G_CALLBACK (on_request_started), server, 0);
+  GST_INFO_OBJECT (server, "serving Engine.IO at %s", server->path);
+  return TRUE;
+}
+
+/**
+ * gst_mesh_eio_server_listen:
+ * @server: the server
+ * @address: (nullable): the address to listen on; %NULL for all
+ * @port: the port, 0 for any
+ * @error: return location for an error
+ *
+ * Creates a SoupServer of its own, attaches to it at "/engine.io/" unless
+ * gst_mesh_eio_server_attach() was called before, and listens.
+ */
+gboolean
+gst_mesh_eio_server_listen (GstMeshEioServer * server, const gchar * address,
+    guint port, GError ** error)
+{
+  g_return_val_if_fail (GST_MESH_IS_EIO_SERVER (server), FALSE);
+
+  if (!server->soup) {
+    SoupServer *soup = soup_server_new (NULL, NULL);
+    gboolean ok = gst_mesh_eio_server_attach (server, soup, NULL, error);
+
+    g_object_unref (soup);
+    if (!ok)
+      return FALSE;
+    server->own_soup = TRUE;
+  }
+
+  if (address && *address) {
+    GInetAddress *inet = g_inet_address_new_from_string (address);
+    GSocketAddress *sockaddr;
+    gboolean ok;
+
+    if (!inet) {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+          "\"%s\" is not an IP address", address);
+      return FALSE;
+    }
+    sockaddr = g_inet_socket_address_new (inet, port);
+    ok = soup_server_listen (server->soup, sockaddr, 0, error);
+    g_object_unref (sockaddr);
+    g_object_unref (inet);
+    return ok;
+  }
+  return soup_server_listen_all (server->soup, port, 0, error);
+}
+
+/**
+ * gst_mesh_eio_server_get_soup_server:
+ *
+ * Returns: (transfer none) (nullable): the SoupServer serving @server
+ */
+SoupServer *
+gst_mesh_eio_server_get_soup_server (GstMeshEioServer * server)
+{
+  g_return_val_if_fail (GST_MESH_IS_EIO_SERVER (server), NULL);
+  return server->soup;
+}
+
+guint
+gst_mesh_eio_server_get_port (GstMeshEioServer * server)
+{
+  GSList *uris, *l;
+  guint port = 0;
+
+  g_return_val_if_fail (GST_MESH_IS_EIO_SERVER (server), 0);
+  if (!server->soup)
+    return 0;
+  uris = soup_server_get_uris (server->soup);
+  for (l = uris; l; l = l->next) {
+    if (!port)
+      port = g_uri_get_port (l->data);
+  }
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  return port;
+}
+
+const gchar *
+gst_mesh_eio_server_get_path (GstMeshEioServer * server)
+{
+  g_return_val_if_fail (GST_MESH_IS_EIO_SERVER (server), NULL);
+  return server->path;
+}
+
+void
+gst_mesh_eio_server_set_allow_request_func (GstMeshEioServer * server,
+    GstMeshEioAllowRequestFunc func, gpointer user_data,
+    GDestroyNotify notify)
+{
+  g_return_if_fail (GST_MESH_IS_EIO_SERVER (server));
+
+  if (server->allow_notify)
+    server->allow_notify (server->allow_data);
+  server->allow_func = func;
+  server->allow_data = user_data;
+  server->allow_notify = notify;
+}
+
+/**
+ * gst_mesh_eio_server_lookup:
+ *
+ * Returns: (transfer none) (nullable): the open session @sid
+ */
+GstMeshEioSocket *
+gst_mesh_eio_server_lookup (GstMeshEioServer * server, const gchar * sid)
+{
+  g_return_val_if_fail (GST_MESH_IS_EIO_SERVER (server), NULL);
+  return sid ? g_hash_table_lookup (server->clients, sid) : NULL;
+}
+
+guint
+gst_mesh_eio_server_get_n_clients (GstMeshEioServer * server)
+{
+  g_return_val_if_fail (GST_MESH_IS_EIO_SERVER (server), 0);
+  return g_hash_table_size (server->clients);
+}
+
+/**
+ * gst_mesh_eio_server_close_all:
+ *
+ * Closes every session right away (reason "forced close").
+ */
+void
+gst_mesh_eio_server_close_all (GstMeshEioServer * server)
+{
+  GList *sockets, *l;
+
+  g_return_if_fail (GST_MESH_IS_EIO_SERVER (server));
+
+  sockets = g_hash_table_get_values (server->clients);
+  for (l = sockets; l; l = l->next)
+    g_object_ref (l->data);
+  for (l = sockets; l; l = l->next)
+    socket_on_close (l->data, "forced close");
+  g_list_free_full (sockets, g_object_unref);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Server: GObject                                                          */
+/* ------------------------------------------------------------------------ */
+
+static void
+update_transports (GstMeshEioServer * self)
+{
+  self->allow_polling = strv_contains (self->transports, "polling");
+  self->allow_websocket = strv_contains (self->transports, "websocket");
+}
+
+static void
+gst_mesh_eio_server_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  GstMeshEioServer *self = GST_MESH_EIO_SERVER (object);
+
+  switch (prop_id) {
+    case PROP_PING_INTERVAL:
+      self->ping_interval = g_value_get_uint (value);
+      break;
+    case PROP_PING_TIMEOUT:
+      self->ping_timeout = g_value_get_uint (value);
+      break;
+    case PROP_UPGRADE_TIMEOUT:
+      self->upgrade_timeout = g_value_get_uint (value);
+      break;
+    case PROP_MAX_PAYLOAD:
+      self->max_payload = g_value_get_uint64 (value);
+      break;
+    case PROP_TRANSPORTS:
+      g_strfreev (self->transports);
+      self->transports = g_value_dup_boxed (value);
+      if (!self->transports) {
+        const gchar *def[] = { "polling", "websocket", NULL };
+        self->transports = g_strdupv ((gchar **) def);
+      }
+      update_transports (self);
+      break;
+    case PROP_ALLOW_UPGRADES:
+      self->allow_upgrades = g_value_get_boolean (value);
+      break;
+    case PROP_CORS_ORIGINS:
+      g_strfreev (self->cors_origins);
+      self->cors_origins = g_value_dup_boxed (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+}
+
+static void
+gst_mesh_eio_server_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec)
+{
+  GstMeshEioServer *self = GST_MESH_EIO_SERVER (object);
+
+  switch (prop_id) {
+    case PROP_PING_INTERVAL:
+      g_value_set_uint (value, self->ping_interval);
+      break;
+    case PROP_PING_TIMEOUT:
+      g_value_set_uint (value, self->ping_timeout);
+      break;
+    case PROP_UPGRADE_TIMEOUT:
+      g_value_set_uint (value, self->upgrade_timeout);
+      break;
+    case PROP_MAX_PAYLOAD:
+      g_value_set_uint64 (value, self->max_payload);
+      break;
+    case PROP_TRANSPORTS:
+      g_value_set_boxed (value, self->transports);
+      break;
+    case PROP_ALLOW_UPGRADES:
+      g_value_set_boolean (value, self->allow_upgrades);
+      break;
+    case PROP_CORS_ORIGINS:
+      g_value_set_boxed (value, self->cors_origins);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+}
+
+static void
+gst_mesh_eio_server_dispose (GObject * object)
+{
+  GstMeshEioServer *self = GST_MESH_EIO_SERVER (object);
+
+  if (self->clients) {
+    GHashTableIter iter;
+    gpointer value;
+
+    gst_mesh_eio_server_close_all (self);
+    /* Sessions kept alive by their users must not reach back to us. */
+    g_hash_table_iter_init (&iter, self->clients);
+    while (g_hash_table_iter_next (&iter, NULL, &value))
+      GST_MESH_EIO_SOCKET (value)->server = NULL;
+    g_clear_pointer (&self->clients, g_hash_table_unref);
+  }
+  if (self->soup) {
+    soup_server_remove_handler (self->soup, self->handler_path);
+    if (self->own_soup)
+      soup_server_disconnect (self->soup);
+    g_clear_object (&self->soup);
+  }
+  gst_mesh_eio_server_set_allow_request_func (self, NULL, NULL, NULL);
+
+  G_OBJECT_CLASS (gst_mesh_eio_server_parent_class)->dispose (object);
+}
+
+static void
+gst_mesh_eio_server_finalize (GObject * object)
+{
+  GstMeshEioServer *self = GST_MESH_EIO_SERVER (object);
+
+  g_free (self->path);
+  g_free (self->handler_path);
+  g_strfreev (self->transports);
+  g_strfreev (self->cors_origins);
+
+  G_OBJECT_CLASS (gst_mesh_eio_server_parent_class)->finalize (object);
+}
+
+static void
+gst_mesh_eio_server_class_init (GstMeshEioServerClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+
+  debug_init ();
+
+  gobject_class->set_property = gst_mesh_eio_server_set_property;
+  gobject_class->get_property = gst_mesh_eio_server_get_property;
+  gobject_class->dispose = gst_mesh_eio_server_dispose;
+  gobject_class->finalize = gst_mesh_eio_server_finalize;
+
+  /**
+   * GstMeshEioServer:ping-interval:
+   *
+   * Milliseconds between server pings (the reference's pingInterval).
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_PING_INTERVAL,
+      g_param_spec_uint ("ping-interval", "Ping interval",
+          "Milliseconds between server pings", 1, G_MAXINT,
+          DEFAULT_PING_INTERVAL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * GstMeshEioServer:ping-timeout:
+   *
+   * Milliseconds the client has to answer a ping before its session is
+   * closed with "ping timeout".
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_PING_TIMEOUT,
+      g_param_spec_uint ("ping-timeout", "Ping timeout",
+          "Milliseconds to wait for a pong", 1, G_MAXINT,
+          DEFAULT_PING_TIMEOUT, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * GstMeshEioServer:upgrade-timeout:
+   *
+   * Milliseconds a client has to complete an upgrade to WebSocket.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_UPGRADE_TIMEOUT,
+      g_param_spec_uint ("upgrade-timeout", "Upgrade timeout",
+          "Milliseconds to complete a transport upgrade", 1, G_MAXINT,
+          DEFAULT_UPGRADE_TIMEOUT,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * GstMeshEioServer:max-payload:
+   *
+   * Largest WebSocket message or polling POST body in bytes (the
+   * reference's maxHttpBufferSize); bigger ones close the session.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_MAX_PAYLOAD,
+      g_param_spec_uint64 ("max-payload", "Max payload",
+          "Largest message or POST body in bytes", 1, G_MAXINT64,
+          DEFAULT_MAX_PAYLOAD, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * GstMeshEioServer:transports:
+   *
+   * The transports clients may use: "polling", "websocket".
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_TRANSPORTS,
+      g_param_spec_boxed ("transports", "Transports",
+          "Allowed transports (polling, websocket)", G_TYPE_STRV,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * GstMeshEioServer:allow-upgrades:
+   *
+   * Whether polling sessions may upgrade to WebSocket.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_ALLOW_UPGRADES,
+      g_param_spec_boolean ("allow-upgrades", "Allow upgrades",
+          "Whether polling sessions may upgrade to WebSocket", TRUE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * GstMeshEioServer:cors-origins:
+   *
+   * Origins allowed by CORS; "*" allows any. %NULL (the default, as in the
+   * reference) sends no CORS headers.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_CORS_ORIGINS,
+      g_param_spec_boxed ("cors-origins", "CORS origins",
+          "Origins allowed by CORS (\"*\" for any)", G_TYPE_STRV,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * GstMeshEioServer::connection:
+   * @server: the server
+   * @socket: the new session
+   *
+   * A client opened a session.
+   */
+  server_signals[SIGNAL_CONNECTION] = g_signal_new ("connection",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+      G_TYPE_NONE, 1, GST_MESH_TYPE_EIO_SOCKET);
+
+  /**
+   * GstMeshEioServer::connection-error:
+   * @server: the server
+   * @code: a #GstMeshEioError
+   * @message: the message sent to the client
+   * @context: what exactly was wrong
+   *
+   * A request was refused.
+   */
+  server_signals[SIGNAL_CONNECTION_ERROR] = g_signal_new ("connection-error",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+      G_TYPE_NONE, 3, G_TYPE_INT, G_TYPE_STRING, G_TYPE_STRING);
+}
+
+static void
+gst_mesh_eio_server_init (GstMeshEioServer * self)
+{
+  const gchar *def[] = { "polling", "websocket", NULL };
+
+  self->ping_interval = DEFAULT_PING_INTERVAL;
+  self->ping_timeout = DEFAULT_PING_TIMEOUT;
+  self->upgrade_timeout = DEFAULT_UPGRADE_TIMEOUT;
+  self->max_payload = DEFAULT_MAX_PAYLOAD;
+  self->allow_upgrades = TRUE;
+  self->transports = g_strdupv ((gchar **) def);
+  update_transports (self);
+  self->clients = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+      g_object_unref);
+}

@@ -1,0 +1,98 @@
+/* gst-mesh: Engine.IO v4 server on libsoup's SoupServer.
+ *
+ * Owns sessions, the WebSocket and HTTP long-polling transports, the upgrade
+ * between them, heartbeats, CORS and the reference server's HTTP error
+ * replies. Knows nothing about Socket.IO: it moves messages.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <glib-object.h>
+#include <libsoup/soup.h>
+
+G_BEGIN_DECLS
+
+/**
+ * GstMeshEioError:
+ *
+ * The error codes of the reference server, sent as
+ * `{"code":N,"message":"..."}` with HTTP 400 (403 for FORBIDDEN).
+ */
+typedef enum
+{
+  GST_MESH_EIO_ERROR_UNKNOWN_TRANSPORT = 0,
+  GST_MESH_EIO_ERROR_UNKNOWN_SID = 1,
+  GST_MESH_EIO_ERROR_BAD_HANDSHAKE_METHOD = 2,
+  GST_MESH_EIO_ERROR_BAD_REQUEST = 3,
+  GST_MESH_EIO_ERROR_FORBIDDEN = 4,
+  GST_MESH_EIO_ERROR_UNSUPPORTED_PROTOCOL_VERSION = 5,
+} GstMeshEioError;
+
+#define GST_MESH_TYPE_EIO_SERVER (gst_mesh_eio_server_get_type ())
+G_DECLARE_FINAL_TYPE (GstMeshEioServer, gst_mesh_eio_server, GST_MESH,
+    EIO_SERVER, GObject);
+
+#define GST_MESH_TYPE_EIO_SOCKET (gst_mesh_eio_socket_get_type ())
+G_DECLARE_FINAL_TYPE (GstMeshEioSocket, gst_mesh_eio_socket, GST_MESH,
+    EIO_SOCKET, GObject);
+
+/**
+ * GstMeshEioAllowRequestFunc:
+ * @server: the server
+ * @msg: the handshake request
+ * @message: (out) (transfer full) (nullable): the reason sent to the client
+ *   when refusing (default "Forbidden")
+ * @user_data: user data
+ *
+ * Decides whether a handshake may open a session, as the reference's
+ * `allowRequest` option. Refused requests get HTTP 403 with code 4.
+ *
+ * Returns: %TRUE to accept
+ */
+typedef gboolean (*GstMeshEioAllowRequestFunc) (GstMeshEioServer * server,
+    SoupServerMessage * msg, gchar ** message, gpointer user_data);
+
+GstMeshEioServer *gst_mesh_eio_server_new (void);
+
+gboolean gst_mesh_eio_server_attach (GstMeshEioServer * server,
+    SoupServer * soup_server, const gchar * path, GError ** error);
+gboolean gst_mesh_eio_server_listen (GstMeshEioServer * server,
+    const gchar * address, guint port, GError ** error);
+SoupServer *gst_mesh_eio_server_get_soup_server (GstMeshEioServer * server);
+guint gst_mesh_eio_server_get_port (GstMeshEioServer * server);
+const gchar *gst_mesh_eio_server_get_path (GstMeshEioServer * server);
+
+void gst_mesh_eio_server_set_allow_request_func (GstMeshEioServer * server,
+    GstMeshEioAllowRequestFunc func, gpointer user_data,
+    GDestroyNotify notify);
+
+GstMeshEioSocket *gst_mesh_eio_server_lookup (GstMeshEioServer * server,
+    const gchar * sid);
+guint gst_mesh_eio_server_get_n_clients (GstMeshEioServer * server);
+void gst_mesh_eio_server_close_all (GstMeshEioServer * server);
+
+/* Adds the CORS headers configured in cors-origins to a response; for
+ * handlers that share the SoupServer (static files). */
+void gst_mesh_eio_server_apply_cors (GstMeshEioServer * server,
+    SoupServerMessage * msg);
+
+const gchar *gst_mesh_eio_socket_get_id (GstMeshEioSocket * socket);
+const gchar *gst_mesh_eio_socket_get_transport (GstMeshEioSocket * socket);
+const gchar *gst_mesh_eio_socket_get_remote_address (GstMeshEioSocket *
+    socket);
+SoupMessageHeaders *gst_mesh_eio_socket_get_request_headers (GstMeshEioSocket
+    * socket);
+GHashTable *gst_mesh_eio_socket_get_query (GstMeshEioSocket * socket);
+const gchar *gst_mesh_eio_socket_get_url (GstMeshEioSocket * socket);
+gboolean gst_mesh_eio_socket_is_secure (GstMeshEioSocket * socket);
+gboolean gst_mesh_eio_socket_is_open (GstMeshEioSocket * socket);
+GstMeshEioServer *gst_mesh_eio_socket_get_server (GstMeshEioSocket * socket);
+
+void gst_mesh_eio_socket_send (GstMeshEioSocket * socket, GBytes * data,
+    gboolean binary);
+void gst_mesh_eio_socket_send_text (GstMeshEioSocket * socket,
+    const gchar * text);
+void gst_mesh_eio_socket_close (GstMeshEioSocket * socket);
+
+G_END_DECLS

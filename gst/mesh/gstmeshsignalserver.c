@@ -1,0 +1,786 @@
+/* gst-mesh: the seed's signalling server in C.
+ *
+ * The seed's Node server does, for each of offer / answer / candidate,
+ * `socket.broadcast.emit(event, data)`: the payload goes unchanged to every
+ * other client. This does the same on GstMeshSioServer, and serves a web
+ * root (the demo page, a local socket.io.js) next to it on the same port.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstmeshsignalserver.h"
+
+#include <gst/gst.h>
+#include <stdlib.h>
+#include <string.h>
+
+GST_DEBUG_CATEGORY_STATIC (mesh_server_debug);
+#define GST_CAT_DEFAULT mesh_server_debug
+
+#define DEFAULT_PORT 4000
+#define DEFAULT_PATH "/socket.io/"
+/* Static files are read whole: the demo page and socket.io.js, not media. */
+#define MAX_STATIC_FILE_SIZE (16 * 1024 * 1024)
+
+struct _GstMeshSignalServer
+{
+  GObject parent;
+
+  gchar *address;
+  guint port;
+  gchar *path;
+  gchar *web_root;
+  gchar *web_root_real;
+  gchar **cors_origins;
+  gchar *tls_cert_file;
+  gchar *tls_key_file;
+  guint ping_interval;
+  guint ping_timeout;
+  guint64 max_payload;
+  guint connect_timeout;
+
+  SoupServer *soup;
+  GstMeshEioServer *engine;
+  GstMeshSioServer *sio;
+  gboolean secure;
+};
+
+enum
+{
+  PROP_0,
+  PROP_ADDRESS,
+  PROP_PORT,
+  PROP_PATH,
+  PROP_WEB_ROOT,
+  PROP_CORS_ORIGINS,
+  PROP_TLS_CERT_FILE,
+  PROP_TLS_KEY_FILE,
+  PROP_PING_INTERVAL,
+  PROP_PING_TIMEOUT,
+  PROP_MAX_PAYLOAD,
+  PROP_CONNECT_TIMEOUT,
+};
+
+enum
+{
+  SIGNAL_CLIENT_CONNECTED,
+  SIGNAL_CLIENT_DISCONNECTED,
+  SIGNAL_RELAYED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+/* The seed relays exactly these. */
+static const gchar *const relayed_events[] = { "offer", "answer", "candidate",
+  NULL
+};
+
+G_DEFINE_TYPE (GstMeshSignalServer, gst_mesh_signal_server, G_TYPE_OBJECT);
+
+/* ------------------------------------------------------------------------ */
+/* The seed's semantics                                                     */
+/* ------------------------------------------------------------------------ */
+
+static void
+on_relay_event (GstMeshSioSocket * socket, const gchar * name,
+    JsonArray * args, GPtrArray * attachments, gint64 ack_id,
+    GstMeshSignalServer * self)
+{
+  guint n;
+
+  /* socket.broadcast.emit(name, data): the seed forwards only its handler's
+   * first argument. */
+  if (json_array_get_length (args) != 1) {
+    JsonArray *first = json_array_sized_new (1);
+
+    /* No argument at all is `data === undefined`, sent as null. */
+    if (json_array_get_length (args) == 0)
+      json_array_add_null_element (first);
+    else
+      json_array_add_element (first,
+          json_node_copy (json_array_get_element (args, 0)));
+    n = gst_mesh_sio_socket_broadcast (socket, name, first, attachments);
+    json_array_unref (first);
+  } else {
+    n = gst_mesh_sio_socket_broadcast (socket, name, args, attachments);
+  }
+  GST_LOG_OBJECT (self, "relayed %s from %s to %u clients", name,
+      gst_mesh_sio_socket_get_id (socket), n);
+  g_signal_emit (self, signals[SIGNAL_RELAYED], 0, name,
+      gst_mesh_sio_socket_get_id (socket), n);
+}
+
+static void
+on_disconnect (GstMeshSioSocket * socket, const gchar * reason,
+    GstMeshSignalServer * self)
+{
+  GST_DEBUG_OBJECT (self, "client %s disconnected: %s",
+      gst_mesh_sio_socket_get_id (socket), reason);
+  g_signal_emit (self, signals[SIGNAL_CLIENT_DISCONNECTED], 0,
+      gst_mesh_sio_socket_get_id (socket), reason);
+}
+
+static void
+on_connection (GstMeshSioNamespace * nsp, GstMeshSioSocket * socket,
+    GstMeshSignalServer * self)
+{
+  guint i;
+
+  for (i = 0; relayed_events[i]; i++) {
+    gchar *detailed = g_strconcat ("event::", relayed_events[i], NULL);
+
+    g_signal_connect_object (socket, detailed, G_CALLBACK (on_relay_event),
+        self, 0);
+    g_free (detailed);
+  }
+  g_signal_connect_object (socket, "disconnect", G_CALLBACK (on_disconnect),
+      self, 0);
+
+  GST_DEBUG_OBJECT (self, "client %s connected from %s",
+      gst_mesh_sio_socket_get_id (socket),
+      gst_mesh_eio_socket_get_remote_address
+      (gst_mesh_sio_socket_get_engine_socket (socket)));
+  g_signal_emit (self, signals[SIGNAL_CLIENT_CONNECTED], 0,
+      gst_mesh_sio_socket_get_id (socket),
+      gst_mesh_eio_socket_get_remote_address
+      (gst_mesh_sio_socket_get_engine_socket (socket)));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Static files                                                             */
+/* ------------------------------------------------------------------------ */
+
+static const gchar *
+content_type_for (const gchar * filename)
+{
+  static const struct
+  {
+    const gchar *ext;
+    const gchar *type;
+  } types[] = {
+    {".html", "text/html; charset=utf-8"},
+    {".htm", "text/html; charset=utf-8"},
+    {".css", "text/css; charset=utf-8"},
+    {".js", "text/javascript; charset=utf-8"},
+    {".mjs", "text/javascript; charset=utf-8"},
+    {".map", "application/json; charset=utf-8"},
+    {".json", "application/json; charset=utf-8"},
+    {".svg", "image/svg+xml"},
+    {".png", "image/png"},
+    {".jpg", "image/jpeg"},
+    {".ico", "image/x-icon"},
+    {".txt", "text/plain; charset=utf-8"},
+    {".wasm", "application/wasm"},
+  };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (types); i++) {
+    if (g_str_has_suffix (filename, types[i].ext))
+      return types[i].type;
+  }
+  return "application/octet-stream";
+}
+
+static void
+reply_text (SoupServerMessage * msg, guint status, const gchar * text)
+{
+  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_response (msg, "text/plain; charset=utf-8",
+      SOUP_MEMORY_COPY, text, strlen (text));
+}
+
+/* Only plain path segments: no "..", no ".", no hidden files, no
+ * backslashes; and the file must resolve inside the web root, so a symlink
+ * cannot lead out of it either. */
+static gchar *
+resolve_static_path (GstMeshSignalServer * self, const gchar * path)
+{
+  gchar **segments = g_strsplit (path, "/", -1);
+  gchar *relative, *filename, *real;
+  guint i;
+
+  for (i = 0; segments[i]; i++) {
+    const gchar *s = segments[i];
+
+    if (s[0] == '.' || strchr (s, '\\') || !g_utf8_validate (s, -1, NULL)) {
+      g_strfreev (segments);
+      return NULL;
+    }
+  }
+  relative = g_strjoinv (G_DIR_SEPARATOR_S, segments);
+  g_strfreev (segments);
+  filename = g_build_filename (self->web_root_real, relative, NULL);
+  g_free (relative);
+
+  if (g_file_test (filename, G_FILE_TEST_IS_DIR)) {
+    gchar *index = g_build_filename (filename, "index.html", NULL);
+
+    g_free (filename);
+    filename = index;
+  }
+  real = realpath (filename, NULL);
+  g_free (filename);
+  if (!real)
+    return NULL;
+  if (!g_str_has_prefix (real, self->web_root_real)
+      || real[strlen (self->web_root_real)] != G_DIR_SEPARATOR
+      || !g_file_test (real, G_FILE_TEST_IS_REGULAR)) {
+    free (real);
+    return NULL;
+  }
+  filename = g_strdup (real);
+  free (real);
+  return filename;
+}
+
+static void
+handle_static (SoupServer * soup, SoupServerMessage * msg, const char *path,
+    GHashTable * query, gpointer user_data)
+{
+  GstMeshSignalServer *self = user_data;
+  const gchar *method = soup_server_message_get_method (msg);
+  gchar *filename, *contents = NULL;
+  gsize length = 0;
+  GError *error = NULL;
+
+  gst_mesh_eio_server_apply_cors (self->engine, msg);
+
+  if (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD) {
+    reply_text (msg, SOUP_STATUS_METHOD_NOT_ALLOWED,
+        "Only GET and HEAD are served here\n");
+    return;
+  }
+
+  if (!self->web_root_real) {
+    /* What the seed's express app answers. */
+    if (g_str_equal (path, "/")) {
+      soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+      soup_server_message_set_response (msg, "text/html; charset=utf-8",
+          SOUP_MEMORY_STATIC, "WebRTC Example", 14);
+    } else {
+      reply_text (msg, SOUP_STATUS_NOT_FOUND, "Not Found\n");
+    }
+    return;
+  }
+
+  filename = resolve_static_path (self, path);
+  if (!filename) {
+    GST_DEBUG_OBJECT (self, "no static file for %s", path);
+    reply_text (msg, SOUP_STATUS_NOT_FOUND, "Not Found\n");
+    return;
+  }
+  if (!g_file_get_contents (filename, &contents, &length, &error)
+      || length > MAX_STATIC_FILE_SIZE) {
+    GST_WARNING_OBJECT (self, "cannot serve %s: %s", filename,
+        error ? error->message : "file too large");
+    g_clear_error (&error);
+    g_free (contents);
+    g_free (filename);
+    reply_text (msg, SOUP_STATUS_NOT_FOUND, "Not Found\n");
+    return;
+  }
+
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  soup_message_headers_replace (soup_server_message_get_response_headers
+      (msg), "Cache-Control", "no-cache");
+  soup_server_message_set_response (msg, content_type_for (filename),
+      SOUP_MEMORY_TAKE, contents, length);
+  g_free (filename);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Public API                                                               */
+/* ------------------------------------------------------------------------ */
+
+GstMeshSignalServer *
+gst_mesh_signal_server_new (void)
+{
+  return g_object_new (GST_MESH_TYPE_SIGNAL_SERVER, NULL);
+}
+
+/**
+ * gst_mesh_signal_server_start:
+ *
+ * Listens on address:port and serves Socket.IO at path (and the web root,
+ * if set, everywhere else).
+ */
+gboolean
+gst_mesh_signal_server_start (GstMeshSignalServer * self, GError ** error)
+{
+  SoupServerListenOptions options = 0;
+  gboolean ok;
+
+  g_return_val_if_fail (GST_MESH_IS_SIGNAL_SERVER (self), FALSE);
+
+  if (self->soup) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+        "signalling server already started");
+    return FALSE;
+  }
+
+  if (self->web_root) {
+    char *real = realpath (self->web_root, NULL);
+
+    if (!real || !g_file_test (real, G_FILE_TEST_IS_DIR)) {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_DIRECTORY,
+          "web root \"%s\" is not a directory", self->web_root);
+      free (real);
+      return FALSE;
+    }
+    g_free (self->web_root_real);
+    self->web_root_real = g_strdup (real);
+    free (real);
+  }
+
+  self->soup = soup_server_new (NULL, NULL);
+  if (self->tls_cert_file || self->tls_key_file) {
+    GTlsCertificate *cert;
+
+    if (!self->tls_cert_file || !self->tls_key_file) {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+          "TLS needs both a certificate file and a key file");
+      goto failed;
+    }
+    cert = g_tls_certificate_new_from_files (self->tls_cert_file,
+        self->tls_key_file, error);
+    if (!cert) {
+      g_prefix_error (error, "cannot load TLS certificate %s / key %s: ",
+          self->tls_cert_file, self->tls_key_file);
+      goto failed;
+    }
+    soup_server_set_tls_certificate (self->soup, cert);
+    g_object_unref (cert);
+    options |= SOUP_SERVER_LISTEN_HTTPS;
+    self->secure = TRUE;
+  }
+
+  self->engine = g_object_new (GST_MESH_TYPE_EIO_SERVER, "ping-interval",
+      self->ping_interval, "ping-timeout", self->ping_timeout, "max-payload",
+      self->max_payload, "cors-origins", self->cors_origins, NULL);
+  if (!gst_mesh_eio_server_attach (self->engine, self->soup, self->path,
+          error))
+    goto failed;
+  self->sio = gst_mesh_sio_server_new (self->engine);
+  g_object_set (self->sio, "connect-timeout", self->connect_timeout, NULL);
+  g_signal_connect_object (gst_mesh_sio_server_get_namespace (self->sio, "/"),
+      "connection", G_CALLBACK (on_connection), self, 0);
+  soup_server_add_handler (self->soup, "/", handle_static, self, NULL);
+
+  if (self->address && *self->address) {
+    GInetAddress *inet = g_inet_address_new_from_string (self->address);
+    GSocketAddress *sockaddr;
+
+    if (!inet) {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+          "\"%s\" is not an IP address", self->address);
+      goto failed;
+    }
+    sockaddr = g_inet_socket_address_new (inet, self->port);
+    ok = soup_server_listen (self->soup, sockaddr, options, error);
+    g_object_unref (sockaddr);
+    g_object_unref (inet);
+  } else {
+    ok = soup_server_listen_all (self->soup, self->port, options, error);
+  }
+  if (!ok) {
+    g_prefix_error (error, "cannot listen on %s:%u: ",
+        self->address ? self->address : "*", self->port);
+    goto failed;
+  }
+
+  GST_INFO_OBJECT (self, "listening on port %u, Socket.IO at %s",
+      gst_mesh_signal_server_get_port (self), self->path);
+  return TRUE;
+
+failed:
+  gst_mesh_signal_server_stop (self);
+  return FALSE;
+}
+
+/**
+ * gst_mesh_signal_server_stop:
+ *
+ * Disconnects every client and stops listening.
+ */
+void
+gst_mesh_signal_server_stop (GstMeshSignalServer * self)
+{
+  g_return_if_fail (GST_MESH_IS_SIGNAL_SERVER (self));
+
+  g_clear_object (&self->sio);
+  if (self->engine) {
+    gst_mesh_eio_server_close_all (self->engine);
+    g_clear_object (&self->engine);
+  }
+  if (self->soup) {
+    soup_server_disconnect (self->soup);
+    g_clear_object (&self->soup);
+  }
+  self->secure = FALSE;
+}
+
+/**
+ * gst_mesh_signal_server_get_port:
+ *
+ * Returns: the port listened on (the actual one when port was 0), or 0 when
+ *   not started
+ */
+guint
+gst_mesh_signal_server_get_port (GstMeshSignalServer * self)
+{
+  g_return_val_if_fail (GST_MESH_IS_SIGNAL_SERVER (self), 0);
+  return self->engine ? gst_mesh_eio_server_get_port (self->engine) : 0;
+}
+
+/**
+ * gst_mesh_signal_server_get_url:
+ *
+ * Returns: (transfer full) (nullable): "http(s)://ADDRESS:PORT" clients can
+ *   use, %NULL when not started
+ */
+gchar *
+gst_mesh_signal_server_get_url (GstMeshSignalServer * self)
+{
+  const gchar *host;
+  gboolean v6;
+
+  g_return_val_if_fail (GST_MESH_IS_SIGNAL_SERVER (self), NULL);
+  if (!self->soup)
+    return NULL;
+  host = self->address && *self->address ? self->address : "localhost";
+  v6 = strchr (host, ':') != NULL;
+  return g_strdup_printf ("%s://%s%s%s:%u", self->secure ? "https" : "http",
+      v6 ? "[" : "", host, v6 ? "]" : "",
+      gst_mesh_signal_server_get_port (self));
+}
+
+/**
+ * gst_mesh_signal_server_get_sio_server:
+ *
+ * Returns: (transfer none) (nullable): the Socket.IO server, once started
+ */
+GstMeshSioServer *
+gst_mesh_signal_server_get_sio_server (GstMeshSignalServer * self)
+{
+  g_return_val_if_fail (GST_MESH_IS_SIGNAL_SERVER (self), NULL);
+  return self->sio;
+}
+
+/* ------------------------------------------------------------------------ */
+/* GObject                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static void
+gst_mesh_signal_server_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  GstMeshSignalServer *self = GST_MESH_SIGNAL_SERVER (object);
+
+  if (self->soup) {
+    g_warning ("GstMeshSignalServer: property %s cannot change while the "
+        "server runs", pspec->name);
+    return;
+  }
+
+  switch (prop_id) {
+    case PROP_ADDRESS:
+      g_free (self->address);
+      self->address = g_value_dup_string (value);
+      break;
+    case PROP_PORT:
+      self->port = g_value_get_uint (value);
+      break;
+    case PROP_PATH:
+      g_free (self->path);
+      self->path = g_value_dup_string (value);
+      if (!self->path)
+        self->path = g_strdup (DEFAULT_PATH);
+      break;
+    case PROP_WEB_ROOT:
+      g_free (self->web_root);
+      self->web_root = g_value_dup_string (value);
+      break;
+    case PROP_CORS_ORIGINS:
+      g_strfreev (self->cors_origins);
+      self->cors_origins = g_value_dup_boxed (value);
+      break;
+    case PROP_TLS_CERT_FILE:
+      g_free (self->tls_cert_file);
+      self->tls_cert_file = g_value_dup_string (value);
+      break;
+    case PROP_TLS_KEY_FILE:
+      g_free (self->tls_key_file);
+      self->tls_key_file = g_value_dup_string (value);
+      break;
+    case PROP_PING_INTERVAL:
+      self->ping_interval = g_value_get_uint (value);
+      break;
+    case PROP_PING_TIMEOUT:
+      self->ping_timeout = g_value_get_uint (value);
+      break;
+    case PROP_MAX_PAYLOAD:
+      self->max_payload = g_value_get_uint64 (value);
+      break;
+    case PROP_CONNECT_TIMEOUT:
+      self->connect_timeout = g_value_get_uint (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+}
+
+static void
+gst_mesh_signal_server_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec)
+{
+  GstMeshSignalServer *self = GST_MESH_SIGNAL_SERVER (object);
+
+  switch (prop_id) {
+    case PROP_ADDRESS:
+      g_value_set_string (value, self->address);
+      break;
+    case PROP_PORT:
+      g_value_set_uint (value, self->soup ?
+          gst_mesh_signal_server_get_port (self) : self->port);
+      break;
+    case PROP_PATH:
+      g_value_set_string (value, self->path);
+      break;
+    case PROP_WEB_ROOT:
+      g_value_set_string (value, self->web_root);
+      break;
+    case PROP_CORS_ORIGINS:
+      g_value_set_boxed (value, self->cors_origins);
+      break;
+    case PROP_TLS_CERT_FILE:
+      g_value_set_string (value, self->tls_cert_file);
+      break;
+    case PROP_TLS_KEY_FILE:
+      g_value_set_string (value, self->tls_key_file);
+      break;
+    case PROP_PING_INTERVAL:
+      g_value_set_uint (value, self->ping_interval);
+      break;
+    case PROP_PING_TIMEOUT:
+      g_value_set_uint (value, self->ping_timeout);
+      break;
+    case PROP_MAX_PAYLOAD:
+      g_value_set_uint64 (value, self->max_payload);
+      break;
+    case PROP_CONNECT_TIMEOUT:
+      g_value_set_uint (value, self->connect_timeout);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+}
+
+static void
+gst_mesh_signal_server_dispose (GObject * object)
+{
+  gst_mesh_signal_server_stop (GST_MESH_SIGNAL_SERVER (object));
+  G_OBJECT_CLASS (gst_mesh_signal_server_parent_class)->dispose (object);
+}
+
+static void
+gst_mesh_signal_server_finalize (GObject * object)
+{
+  GstMeshSignalServer *self = GST_MESH_SIGNAL_SERVER (object);
+
+  g_free (self->address);
+  g_free (self->path);
+  g_free (self->web_root);
+  g_free (self->web_root_real);
+  g_strfreev (self->cors_origins);
+  g_free (self->tls_cert_file);
+  g_free (self->tls_key_file);
+
+  G_OBJECT_CLASS (gst_mesh_signal_server_parent_class)->finalize (object);
+}
+
+static void
+gst_mesh_signal_server_class_init (GstMeshSignalServerClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  static gsize once = 0;
+  const GParamFlags flags = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS;
+
+  if (g_once_init_enter (&once)) {
+    GST_DEBUG_CATEGORY_INIT (mesh_server_debug, "meshserver", 0,
+        "gst-mesh Socket.IO and signalling server");
+    g_once_init_leave (&once, 1);
+  }
+
+  gobject_class->set_property = gst_mesh_signal_server_set_property;
+  gobject_class->get_property = gst_mesh_signal_server_get_property;
+  gobject_class->dispose = gst_mesh_signal_server_dispose;
+  gobject_class->finalize = gst_mesh_signal_server_finalize;
+
+  /**
+   * GstMeshSignalServer:address:
+   *
+   * IP address to listen on; %NULL for all interfaces (IPv4 and IPv6).
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_ADDRESS,
+      g_param_spec_string ("address", "Address",
+          "IP address to listen on (NULL: all)", NULL, flags));
+
+  /**
+   * GstMeshSignalServer:port:
+   *
+   * TCP port; 0 picks a free one (read it back once started). The seed
+   * uses 4000.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_PORT,
+      g_param_spec_uint ("port", "Port", "TCP port (0: any free one)", 0,
+          65535, DEFAULT_PORT, flags));
+
+  /**
+   * GstMeshSignalServer:path:
+   *
+   * Where Socket.IO is served.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_PATH,
+      g_param_spec_string ("path", "Path", "Socket.IO path", DEFAULT_PATH,
+          flags));
+
+  /**
+   * GstMeshSignalServer:web-root:
+   *
+   * A directory served as static files on every other path (the demo
+   * page, a local socket.io.js); %NULL serves only "/" as the seed does.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_WEB_ROOT,
+      g_param_spec_string ("web-root", "Web root",
+          "Directory of static files to serve", NULL, flags));
+
+  /**
+   * GstMeshSignalServer:cors-origins:
+   *
+   * Origins allowed by CORS; the seed allows "*".
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_CORS_ORIGINS,
+      g_param_spec_boxed ("cors-origins", "CORS origins",
+          "Origins allowed by CORS (\"*\" for any)", G_TYPE_STRV, flags));
+
+  /**
+   * GstMeshSignalServer:tls-cert-file:
+   *
+   * PEM certificate (chain) file; with tls-key-file, serves https/wss.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_TLS_CERT_FILE,
+      g_param_spec_string ("tls-cert-file", "TLS certificate file",
+          "PEM certificate file (enables TLS)", NULL, flags));
+
+  /**
+   * GstMeshSignalServer:tls-key-file:
+   *
+   * PEM private key file for tls-cert-file.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_TLS_KEY_FILE,
+      g_param_spec_string ("tls-key-file", "TLS key file",
+          "PEM private key file", NULL, flags));
+
+  /**
+   * GstMeshSignalServer:ping-interval:
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_PING_INTERVAL,
+      g_param_spec_uint ("ping-interval", "Ping interval",
+          "Milliseconds between server pings", 1, G_MAXINT, 25000, flags));
+
+  /**
+   * GstMeshSignalServer:ping-timeout:
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_PING_TIMEOUT,
+      g_param_spec_uint ("ping-timeout", "Ping timeout",
+          "Milliseconds to wait for a pong", 1, G_MAXINT, 20000, flags));
+
+  /**
+   * GstMeshSignalServer:max-payload:
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_MAX_PAYLOAD,
+      g_param_spec_uint64 ("max-payload", "Max payload",
+          "Largest message or POST body in bytes", 1, G_MAXINT64, 1000000,
+          flags));
+
+  /**
+   * GstMeshSignalServer:connect-timeout:
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_CONNECT_TIMEOUT,
+      g_param_spec_uint ("connect-timeout", "Connect timeout",
+          "Milliseconds a session has to join a namespace", 1, G_MAXINT,
+          45000, flags));
+
+  /**
+   * GstMeshSignalServer::client-connected:
+   * @server: the server
+   * @id: the client's Socket.IO id
+   * @address: its remote address
+   */
+  signals[SIGNAL_CLIENT_CONNECTED] = g_signal_new ("client-connected",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+      G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+
+  /**
+   * GstMeshSignalServer::client-disconnected:
+   * @server: the server
+   * @id: the client's Socket.IO id
+   * @reason: why
+   */
+  signals[SIGNAL_CLIENT_DISCONNECTED] = g_signal_new ("client-disconnected",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+      G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+
+  /**
+   * GstMeshSignalServer::relayed:
+   * @server: the server
+   * @event: "offer", "answer" or "candidate"
+   * @id: the sender's Socket.IO id
+   * @n_receivers: how many clients it went to
+   */
+  signals[SIGNAL_RELAYED] = g_signal_new ("relayed",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+      G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_UINT);
+}
+
+static void
+gst_mesh_signal_server_init (GstMeshSignalServer * self)
+{
+  const gchar *any[] = { "*", NULL };
+
+  self->port = DEFAULT_PORT;
+  self->path = g_strdup (DEFAULT_PATH);
+  self->cors_origins = g_strdupv ((gchar **) any);
+  self->ping_interval = 25000;
+  self->ping_timeout = 20000;
+  self->max_payload = 1000000;
+  self->connect_timeout = 45000;
+}

@@ -1,0 +1,160 @@
+/* gst-mesh-server: the seed's signalling server, without Node.js.
+ *
+ * Speaks Socket.IO like the seed's server (offer, answer and candidate go to
+ * every other client) and can serve the demo page from a web root.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <gst/gst.h>
+#include <gst/mesh/gstmeshsignalserver.h>
+#include <glib-unix.h>
+#include <locale.h>
+
+static gboolean verbose = FALSE;
+
+static void
+on_connected (GstMeshSignalServer * server, const gchar * id,
+    const gchar * address, gpointer user_data)
+{
+  if (verbose)
+    g_print ("A user connected: %s (%s)\n", id, address);
+  else
+    g_print ("A user connected: %s\n", id);
+}
+
+static void
+on_relayed (GstMeshSignalServer * server, const gchar * event,
+    const gchar * id, guint n, gpointer user_data)
+{
+  if (verbose)
+    g_print ("Received %s from: %s (relayed to %u)\n", event, id, n);
+  else
+    g_print ("Received %s from: %s\n", event, id);
+}
+
+static void
+on_disconnected (GstMeshSignalServer * server, const gchar * id,
+    const gchar * reason, gpointer user_data)
+{
+  if (verbose)
+    g_print ("User disconnected: %s (%s)\n", id, reason);
+  else
+    g_print ("User disconnected: %s\n", id);
+}
+
+static gboolean
+on_signal (gpointer user_data)
+{
+  g_main_loop_quit (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+int
+main (int argc, char **argv)
+{
+  gchar *address = NULL, *path = NULL, *cert = NULL, *key = NULL;
+  gchar *web_root = NULL, **origins = NULL;
+  gint port = 4000, ping_interval = 25000, ping_timeout = 20000;
+  gint64 max_payload = 1000000;
+  GOptionEntry entries[] = {
+    {"address", 'a', 0, G_OPTION_ARG_STRING, &address,
+        "IP address to listen on (default: all)", "ADDR"},
+    {"port", 'p', 0, G_OPTION_ARG_INT, &port,
+        "TCP port, 0 for any free one (default: 4000, as the seed)", "PORT"},
+    {"path", 0, 0, G_OPTION_ARG_STRING, &path,
+        "Socket.IO path (default: /socket.io/)", "PATH"},
+    {"allowed-origins", 0, 0, G_OPTION_ARG_STRING_ARRAY, &origins,
+        "CORS origin allowed, repeatable; \"*\" for any (default: *)",
+        "ORIGIN"},
+    {"cert", 0, 0, G_OPTION_ARG_FILENAME, &cert,
+        "PEM certificate file: serve https and wss", "FILE"},
+    {"key", 0, 0, G_OPTION_ARG_FILENAME, &key,
+        "PEM private key file for --cert", "FILE"},
+    {"web-root", 'w', 0, G_OPTION_ARG_FILENAME, &web_root,
+        "Serve the files of this directory (the demo page)", "DIR"},
+    {"ping-interval", 0, 0, G_OPTION_ARG_INT, &ping_interval,
+        "Milliseconds between pings (default: 25000)", "MS"},
+    {"ping-timeout", 0, 0, G_OPTION_ARG_INT, &ping_timeout,
+        "Milliseconds to wait for a pong (default: 20000)", "MS"},
+    {"max-payload", 0, 0, G_OPTION_ARG_INT64, &max_payload,
+        "Largest message in bytes (default: 1000000)", "BYTES"},
+    {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose,
+        "Say more about each connection and relay", NULL},
+    {NULL}
+  };
+  GOptionContext *ctx;
+  GError *error = NULL;
+  GstMeshSignalServer *server;
+  GMainLoop *loop;
+  gchar *url;
+
+  setlocale (LC_ALL, "");
+  ctx = g_option_context_new ("- WebRTC mesh signalling server (Socket.IO)");
+  g_option_context_set_summary (ctx,
+      "Relays offer, answer and candidate events to every other client, "
+      "like the seed's Node server,\nso its web page and the meshsignal "
+      "element work against it unchanged.");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_option_context_add_group (ctx, gst_init_get_option_group ());
+  if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
+    g_printerr ("%s\n", error->message);
+    return 2;
+  }
+  g_option_context_free (ctx);
+
+  if (port < 0 || port > 65535 || ping_interval <= 0 || ping_timeout <= 0
+      || max_payload <= 0) {
+    g_printerr ("--port must be 0..65535, the ping times and --max-payload "
+        "positive\n");
+    return 2;
+  }
+  if (!cert != !key) {
+    g_printerr ("--cert and --key go together\n");
+    return 2;
+  }
+
+  server = gst_mesh_signal_server_new ();
+  g_object_set (server, "address", address, "port", (guint) port,
+      "ping-interval", (guint) ping_interval, "ping-timeout",
+      (guint) ping_timeout, "max-payload", (guint64) max_payload,
+      "web-root", web_root, "tls-cert-file", cert, "tls-key-file", key, NULL);
+  if (path)
+    g_object_set (server, "path", path, NULL);
+  if (origins)
+    g_object_set (server, "cors-origins", origins, NULL);
+
+  g_signal_connect (server, "client-connected", G_CALLBACK (on_connected),
+      NULL);
+  g_signal_connect (server, "relayed", G_CALLBACK (on_relayed), NULL);
+  g_signal_connect (server, "client-disconnected",
+      G_CALLBACK (on_disconnected), NULL);
+
+  if (!gst_mesh_signal_server_start (server, &error)) {
+    g_printerr ("%s\n", error->message);
+    return 1;
+  }
+  url = gst_mesh_signal_server_get_url (server);
+  g_print ("Listening on %s\n", url);
+  g_free (url);
+
+  loop = g_main_loop_new (NULL, FALSE);
+  g_unix_signal_add (SIGINT, on_signal, loop);
+  g_unix_signal_add (SIGTERM, on_signal, loop);
+  g_main_loop_run (loop);
+
+  g_print ("Shutting down\n");
+  gst_mesh_signal_server_stop (server);
+  g_object_unref (server);
+  g_main_loop_unref (loop);
+  g_free (address);
+  g_free (path);
+  g_free (cert);
+  g_free (key);
+  g_free (web_root);
+  g_strfreev (origins);
+  return 0;
+}
