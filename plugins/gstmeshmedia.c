@@ -409,6 +409,10 @@ gst_mesh_codec_make_decoder (const GstCaps * caps, GError ** error)
   return chain (NULL, els, n);
 }
 
+static GMutex prewarm_lock;
+static GCond prewarm_cond;
+static gboolean prewarm_running;
+
 static gpointer
 prewarm_dtls_thread (gpointer data)
 {
@@ -422,6 +426,10 @@ prewarm_dtls_thread (gpointer data)
     g_free (pem);
     gst_object_unref (dtls);
   }
+  g_mutex_lock (&prewarm_lock);
+  prewarm_running = FALSE;
+  g_cond_broadcast (&prewarm_cond);
+  g_mutex_unlock (&prewarm_lock);
   return NULL;
 }
 
@@ -431,7 +439,17 @@ gst_mesh_media_prewarm_dtls (void)
   static gsize started = 0;
 
   if (g_once_init_enter (&started)) {
+    prewarm_running = TRUE;
     g_thread_unref (g_thread_new ("meshdtls", prewarm_dtls_thread, NULL));
     g_once_init_leave (&started, 1);
   }
+}
+
+void
+gst_mesh_media_prewarm_dtls_wait (void)
+{
+  g_mutex_lock (&prewarm_lock);
+  while (prewarm_running)
+    g_cond_wait (&prewarm_cond, &prewarm_lock);
+  g_mutex_unlock (&prewarm_lock);
 }

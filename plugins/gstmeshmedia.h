@@ -62,5 +62,8 @@ GstElement *gst_mesh_codec_make_decoder (const GstCaps * caps,
  * call of a process would otherwise wait for it in the middle of its
  * offer or answer. */
 void gst_mesh_media_prewarm_dtls (void);
+/* Waits for it to finish: a process that exits while OpenSSL makes the key
+ * crashes in OpenSSL's exit handlers. */
+void gst_mesh_media_prewarm_dtls_wait (void);
 
 G_END_DECLS

@@ -49,6 +49,7 @@ struct _GstMeshPeer
   GPtrArray *out_pads;          /* request pads of config.out[] */
   gboolean receiving[GST_MESH_N_MEDIA];
   GstPad *send_pad[GST_MESH_N_MEDIA];   /* branch entry, for keyframe asks */
+  GstPad *rtp_pad[GST_MESH_N_MEDIA];    /* branch exit, into webrtcbin */
 
   /* touched only in the context */
   GstMeshCallState state;
@@ -66,6 +67,9 @@ struct _GstMeshPeer
   GSource *watchdog_source;
   gint64 disconnected_since;
   gint64 start_time;
+  GSource *caps_source;
+  void (*after_caps) (GstMeshPeer * peer);
+  gint64 caps_deadline;
 
   /* atomics, from streaming threads */
   gint last_rtp_ms;              /* 0: no RTP yet */
@@ -386,7 +390,7 @@ add_send_branch (GstMeshPeer * peer, GstMeshMediaKind kind,
   webrtc_sink = gst_element_request_pad_simple (peer->webrtc, "sink_%u");
   filter_src = gst_element_get_static_pad (filter, "src");
   gst_pad_link (filter_src, webrtc_sink);
-  gst_object_unref (filter_src);
+  peer->rtp_pad[kind] = filter_src;
   g_object_get (webrtc_sink, "transceiver", &trans, NULL);
   if (trans) {
     g_object_set (trans, "direction", direction, "codec-preferences", caps,
@@ -713,6 +717,62 @@ on_offer_created (GstMeshPeer * peer, gpointer data)
         resend_offer_cb);
 }
 
+/* webrtcbin writes a=ssrc lines only for sink pads that already have caps,
+ * and without them a bundled receiver cannot tell which stream an SSRC
+ * belongs to: it then drops that medium. A new branch gets its caps with
+ * the tee's next buffer (20-33 ms), so wait for them, a bounded time. */
+static gboolean
+branches_have_caps (GstMeshPeer * peer)
+{
+  gboolean ready = TRUE;
+
+  g_mutex_lock (&peer->lock);
+  for (gint k = 0; k < GST_MESH_N_MEDIA; k++)
+    if (peer->rtp_pad[k] && !gst_pad_has_current_caps (peer->rtp_pad[k]))
+      ready = FALSE;
+  g_mutex_unlock (&peer->lock);
+  return ready;
+}
+
+static gboolean
+caps_poll_cb (gpointer user_data)
+{
+  GstMeshPeer *peer = user_data;
+
+  if (peer->closed)
+    return G_SOURCE_REMOVE;
+  if (!branches_have_caps (peer)) {
+    if (g_get_monotonic_time () < peer->caps_deadline)
+      return G_SOURCE_CONTINUE;
+    GST_WARNING ("%s: no media reached webrtcbin within 2 s; negotiating "
+        "without it (is the source running?)", peer->name);
+  }
+  g_source_unref (peer->caps_source);
+  peer->caps_source = NULL;
+  peer->after_caps (peer);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+when_caps_ready (GstMeshPeer * peer, void (*func) (GstMeshPeer *))
+{
+  if (branches_have_caps (peer)) {
+    func (peer);
+    return;
+  }
+  peer->after_caps = func;
+  peer->caps_deadline = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
+  clear_source (&peer->caps_source);
+  peer->caps_source = peer_timeout_add (peer, 2, caps_poll_cb);
+}
+
+static void
+create_offer (GstMeshPeer * peer)
+{
+  g_signal_emit_by_name (peer->webrtc, "create-offer", NULL,
+      promise_for (peer, on_offer_created));
+}
+
 static void
 sync_children (GstMeshPeer * peer)
 {
@@ -753,8 +813,7 @@ gst_mesh_peer_call (GstMeshPeer * peer)
   sync_children (peer);
 
   peer_set_state (peer, GST_MESH_CALL_STATE_CALLING, "calling");
-  g_signal_emit_by_name (peer->webrtc, "create-offer", NULL,
-      promise_for (peer, on_offer_created));
+  when_caps_ready (peer, create_offer);
 }
 
 /* Direction of an m-line as the offerer sees it. */
@@ -886,12 +945,24 @@ plan_answer_media (GstMeshPeer * peer, GstMeshMediaKind kind,
   }
 }
 
+static void
+set_remote_offer (GstMeshPeer * peer)
+{
+  GstSDPMessage *sdp = NULL;
+  GstWebRTCSessionDescription *desc;
+
+  gst_sdp_message_copy (peer->remote_sdp, &sdp);
+  desc = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_OFFER, sdp);
+  g_signal_emit_by_name (peer->webrtc, "set-remote-description", desc,
+      promise_for (peer, on_offer_set_for_answer));
+  gst_webrtc_session_description_free (desc);
+}
+
 gboolean
 gst_mesh_peer_answer (GstMeshPeer * peer, const GstMeshSignalMessage * offer,
     GError ** error)
 {
   GstSDPMessage *sdp = NULL;
-  GstWebRTCSessionDescription *desc;
 
   if (gst_sdp_message_copy (offer->sdp_message, &sdp) != GST_SDP_OK) {
     g_set_error (error, GST_MESH_SIGNAL_ERROR, GST_MESH_SIGNAL_ERROR_SDP,
@@ -912,10 +983,9 @@ gst_mesh_peer_answer (GstMeshPeer * peer, const GstMeshSignalMessage * offer,
   sync_children (peer);
 
   peer_set_state (peer, GST_MESH_CALL_STATE_CONNECTING, "answering an offer");
-  desc = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_OFFER, sdp);
-  g_signal_emit_by_name (peer->webrtc, "set-remote-description", desc,
-      promise_for (peer, on_offer_set_for_answer));
-  gst_webrtc_session_description_free (desc);
+  /* remote_sdp keeps a copy; this one goes to webrtcbin */
+  gst_sdp_message_free (sdp);
+  when_caps_ready (peer, set_remote_offer);
   return TRUE;
 }
 
@@ -1174,10 +1244,13 @@ gst_mesh_peer_close (GstMeshPeer * peer)
   peer->elements = g_ptr_array_new_with_free_func (gst_object_unref);
   peer->tee_pads = g_ptr_array_new ();
   peer->out_pads = g_ptr_array_new ();
-  for (gint k = 0; k < GST_MESH_N_MEDIA; k++)
+  for (gint k = 0; k < GST_MESH_N_MEDIA; k++) {
     g_clear_object (&peer->send_pad[k]);
+    g_clear_object (&peer->rtp_pad[k]);
+  }
   g_mutex_unlock (&peer->lock);
 
+  clear_source (&peer->caps_source);
   clear_source (&peer->resend_source);
   clear_source (&peer->watchdog_source);
   GST_INFO ("%s: tearing down", peer->name);

@@ -6,7 +6,7 @@
 
 #include <gst/gst.h>
 #include <json-glib/json-glib.h>
-#include <mesh/gstmeshsignalling.h>
+#include <gst/mesh/gstmeshsignalling.h>
 
 #include "gstmeshmedia.h"
 #include "gstmeshsignal.h"

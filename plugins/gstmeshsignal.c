@@ -48,7 +48,7 @@
 #include "gstmeshpeer.h"
 #include "gstmeshmedia.h"
 
-#include <mesh/gstmesh.h>
+#include <gst/mesh/gstmesh.h>
 #include <gst/video/video.h>
 #include <string.h>
 
@@ -75,6 +75,7 @@ typedef struct
   GstPad *ghost;
   GstElement *queue;
   GstElement *convert;          /* last raw element before the encoder */
+  GstElement *convert2;         /* audio: audioconvert before resample */
   GstElement *encoder;
   GstElement *tee;
   GstMeshCodec codec;
@@ -159,6 +160,7 @@ GST_ELEMENT_REGISTER_DEFINE (meshsignal, "meshsignal", GST_RANK_NONE,
     GST_TYPE_MESH_SIGNAL);
 
 static void start_call (GstMeshSignal * self);
+static void remove_child (GstMeshSignal * self, GstElement * e);
 
 /* ------------------------------------------------------------------------ */
 /* Enums                                                                    */
@@ -295,12 +297,13 @@ media_in_build_encoder (GstMeshSignal * self, GstMeshMediaKind kind,
   enc = gst_mesh_codec_make_encoder (codec, bitrate, error);
   if (!enc)
     return FALSE;
-  gst_bin_add (GST_BIN (self), enc);
+  gst_bin_add (GST_BIN (self), gst_object_ref (enc));
   if (!gst_element_link (in->convert, enc) || !gst_element_link (enc,
           in->tee)) {
     g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION,
         "cannot link the %s encoder", gst_mesh_codec_encoding_name (codec));
     gst_bin_remove (GST_BIN (self), enc);
+    gst_object_unref (enc);
     return FALSE;
   }
   in->encoder = enc;
@@ -316,8 +319,7 @@ media_in_drop_encoder (GstMeshSignal * self, MediaIn * in)
   gst_element_unlink (in->convert, in->encoder);
   gst_element_unlink (in->encoder, in->tee);
   gst_element_set_locked_state (in->encoder, TRUE);
-  gst_element_set_state (in->encoder, GST_STATE_NULL);
-  gst_bin_remove (GST_BIN (self), in->encoder);
+  remove_child (self, in->encoder);
   in->encoder = NULL;
 }
 
@@ -349,16 +351,19 @@ media_in_new (GstMeshSignal * self, GstMeshMediaKind kind,
   in->tee = gst_element_factory_make ("tee", NULL);
   g_object_set (in->tee, "allow-not-linked", TRUE, NULL);
   gst_bin_add_many (GST_BIN (self), in->queue, in->tee, NULL);
+  gst_object_ref (in->queue);
+  gst_object_ref (in->tee);
 
   if (kind == GST_MESH_MEDIA_VIDEO) {
     in->convert = gst_element_factory_make ("videoconvert", NULL);
-    gst_bin_add (GST_BIN (self), in->convert);
+    gst_bin_add (GST_BIN (self), gst_object_ref (in->convert));
     gst_element_link (in->queue, in->convert);
   } else {
-    GstElement *conv = gst_element_factory_make ("audioconvert", NULL);
+    in->convert2 = gst_element_factory_make ("audioconvert", NULL);
     in->convert = gst_element_factory_make ("audioresample", NULL);
-    gst_bin_add_many (GST_BIN (self), conv, in->convert, NULL);
-    gst_element_link_many (in->queue, conv, in->convert, NULL);
+    gst_bin_add_many (GST_BIN (self), gst_object_ref (in->convert2),
+        gst_object_ref (in->convert), NULL);
+    gst_element_link_many (in->queue, in->convert2, in->convert, NULL);
   }
 
   if (!media_in_build_encoder (self, kind, codec, &error)) {
@@ -380,15 +385,8 @@ media_in_new (GstMeshSignal * self, GstMeshMediaKind kind,
   if (in->encoder)
     gst_element_sync_state_with_parent (in->encoder);
   gst_element_sync_state_with_parent (in->convert);
-  if (kind == GST_MESH_MEDIA_AUDIO) {
-    GstPad *p = gst_element_get_static_pad (in->convert, "sink");
-    GstPad *peerpad = gst_pad_get_peer (p);
-    GstElement *conv = gst_pad_get_parent_element (peerpad);
-    gst_element_sync_state_with_parent (conv);
-    gst_object_unref (conv);
-    gst_object_unref (peerpad);
-    gst_object_unref (p);
-  }
+  if (in->convert2)
+    gst_element_sync_state_with_parent (in->convert2);
   gst_element_sync_state_with_parent (in->queue);
   return ghost;
 }
@@ -470,7 +468,7 @@ media_out_new (GstMeshSignal * self, GstMeshMediaKind kind,
   /* The pad exists before any call and outlives each call: each call's
    * decoder feeds the funnel, which sends the new caps downstream. */
   funnel = gst_element_factory_make ("funnel", NULL);
-  gst_bin_add (GST_BIN (self), funnel);
+  gst_bin_add (GST_BIN (self), gst_object_ref (funnel));
   target = gst_element_get_static_pad (funnel, "src");
   ghost = gst_ghost_pad_new_from_template (GST_PAD_TEMPLATE_NAME_TEMPLATE
       (templ), target, templ);
@@ -501,6 +499,20 @@ gst_mesh_signal_request_new_pad (GstElement * element, GstPadTemplate * templ,
   return NULL;
 }
 
+/* Removes @e from the bin unless the bin is already being disposed (then
+ * it has dropped its children itself). */
+static void
+remove_child (GstMeshSignal * self, GstElement * e)
+{
+  if (!e)
+    return;
+  if (GST_OBJECT_PARENT (e) == GST_OBJECT (self)) {
+    gst_element_set_state (e, GST_STATE_NULL);
+    gst_bin_remove (GST_BIN (self), e);
+  }
+  gst_object_unref (e);
+}
+
 static void
 gst_mesh_signal_release_pad (GstElement * element, GstPad * pad)
 {
@@ -509,35 +521,19 @@ gst_mesh_signal_release_pad (GstElement * element, GstPad * pad)
   for (gint k = 0; k < GST_MESH_N_MEDIA; k++) {
     MediaIn *in = &self->in[k];
     if (in->ghost == pad) {
-      GstElement *els[] = { in->queue, in->convert, in->encoder, in->tee };
-      GstElement *conv = NULL;
-      if (k == GST_MESH_MEDIA_AUDIO) {
-        GstPad *p = gst_element_get_static_pad (in->convert, "sink");
-        GstPad *pp = gst_pad_get_peer (p);
-        conv = pp ? gst_pad_get_parent_element (pp) : NULL;
-        if (pp)
-          gst_object_unref (pp);
-        gst_object_unref (p);
-      }
       gst_element_remove_pad (element, pad);
-      for (guint i = 0; i < G_N_ELEMENTS (els); i++) {
-        if (!els[i])
-          continue;
-        gst_element_set_state (els[i], GST_STATE_NULL);
-        gst_bin_remove (GST_BIN (self), els[i]);
-      }
-      if (conv) {
-        gst_element_set_state (conv, GST_STATE_NULL);
-        gst_bin_remove (GST_BIN (self), conv);
-        gst_object_unref (conv);
-      }
+      remove_child (self, in->queue);
+      remove_child (self, in->convert2);
+      remove_child (self, in->convert);
+      remove_child (self, in->encoder);
+      remove_child (self, in->tee);
       memset (in, 0, sizeof (*in));
+      in->codec = GST_MESH_CODEC_NONE;
       return;
     }
     if (self->out_ghost[k] == pad) {
       gst_element_remove_pad (element, pad);
-      gst_element_set_state (self->out[k], GST_STATE_NULL);
-      gst_bin_remove (GST_BIN (self), self->out[k]);
+      remove_child (self, self->out[k]);
       self->out[k] = NULL;
       self->out_ghost[k] = NULL;
       return;
@@ -1052,6 +1048,7 @@ gst_mesh_signal_change_state (GstElement * element, GstStateChange transition)
       break;
     case GST_STATE_CHANGE_READY_TO_NULL:
       stop_thread (self);
+      gst_mesh_media_prewarm_dtls_wait ();
       self->playing_time = 0;
       break;
     default:

@@ -1,0 +1,339 @@
+/* gst-mesh tests: meshsignal calls through the seed's own Node server.
+ *
+ * Every test here opens peer connections, so the suite runs inside
+ * tools/netns-run (the meson test setup does it). The server is the
+ * seed's server.ts, unchanged, on its fixed port 4000.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <gst/check/gstcheck.h>
+#include <gst/mesh/gstmesh.h>
+
+#include "meshtest.h"
+
+#define CALL_TIMEOUT_MS 20000
+
+typedef struct
+{
+  MeshTestServer *server;
+  gchar *url;
+  MeshTestPipeline *a, *b;
+} Call;
+
+static void
+call_setup (Call * c)
+{
+  c->server = mesh_test_seed_server_start ();
+  c->url = mesh_test_server_get_url (c->server);
+}
+
+static MeshTestPipeline *
+call_peer (Call * c, const gchar * props)
+{
+  gchar *desc = mesh_test_peer_description (c->url, props);
+  MeshTestPipeline *p = mesh_test_pipeline_new (desc);
+  g_free (desc);
+  return p;
+}
+
+static void
+call_teardown (Call * c)
+{
+  mesh_test_pipeline_free (c->a);
+  mesh_test_pipeline_free (c->b);
+  mesh_test_server_stop (c->server);
+  g_free (c->url);
+}
+
+/* Both sides decode the other's video and audio, and keep doing so. */
+static void
+assert_media_both_ways (Call * c)
+{
+  MeshTestPipeline *sides[] = { c->a, c->b };
+
+  for (guint i = 0; i < G_N_ELEMENTS (sides); i++) {
+    MeshTestPipeline *p = sides[i];
+    MeshTestCounter *v, *a;
+
+    fail_unless (mesh_test_pipeline_wait_message (p, 0, CALL_TIMEOUT_MS,
+            "mesh-first-frame", "media", "video") >= 0,
+        "side %c decoded no video", 'A' + i);
+    fail_unless (mesh_test_pipeline_wait_message (p, 0, CALL_TIMEOUT_MS,
+            "mesh-first-frame", "media", "audio") >= 0,
+        "side %c decoded no audio", 'A' + i);
+    v = mesh_test_count_buffers (p, "vout");
+    a = mesh_test_count_buffers (p, "aout");
+    /* a second of a 30 fps stream; audio comes in 10-20 ms buffers */
+    fail_unless (mesh_test_counter_wait (v, 20, 5000),
+        "side %c: video stopped", 'A' + i);
+    fail_unless (mesh_test_counter_wait (a, 20, 5000),
+        "side %c: audio stopped", 'A' + i);
+  }
+}
+
+GST_START_TEST (test_caller_and_waiter_decode_each_other)
+{
+  Call c = { 0, };
+
+  call_setup (&c);
+  c.b = call_peer (&c, NULL);
+  c.a = call_peer (&c, "role=call");
+  mesh_test_pipeline_play (c.b);
+  mesh_test_pipeline_play (c.a);
+  assert_media_both_ways (&c);
+  fail_unless (mesh_test_pipeline_wait_message (c.a, 0, 1000, "mesh-call",
+          "state", "connected") >= 0);
+  fail_unless (mesh_test_pipeline_wait_message (c.b, 0, 1000, "mesh-call",
+          "state", "connected") >= 0);
+  call_teardown (&c);
+}
+
+GST_END_TEST;
+
+/* The caller's first offers reach nobody; it sends them again until the
+ * late peer answers. */
+GST_START_TEST (test_caller_started_first)
+{
+  Call c = { 0, };
+
+  call_setup (&c);
+  c.a = call_peer (&c, "role=call offer-interval=500");
+  mesh_test_pipeline_play (c.a);
+  fail_unless (mesh_test_pipeline_wait_message (c.a, 0, CALL_TIMEOUT_MS,
+          "mesh-call", "state", "calling") >= 0);
+  g_usleep (1200 * 1000);
+  c.b = call_peer (&c, NULL);
+  mesh_test_pipeline_play (c.b);
+  assert_media_both_ways (&c);
+  call_teardown (&c);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_waiter_started_first)
+{
+  Call c = { 0, };
+
+  call_setup (&c);
+  c.b = call_peer (&c, NULL);
+  mesh_test_pipeline_play (c.b);
+  fail_unless (mesh_test_pipeline_wait_message (c.b, 0, CALL_TIMEOUT_MS,
+          "mesh-signalling", "state", "connected") >= 0);
+  g_usleep (500 * 1000);
+  c.a = call_peer (&c, "role=call");
+  mesh_test_pipeline_play (c.a);
+  assert_media_both_ways (&c);
+  call_teardown (&c);
+}
+
+GST_END_TEST;
+
+/* Both call at once: the larger SDP session id wins on both sides, so
+ * they end up in one call, not two half-calls. */
+GST_START_TEST (test_both_calling_end_in_one_call)
+{
+  Call c = { 0, };
+
+  call_setup (&c);
+  c.a = call_peer (&c, "role=call");
+  c.b = call_peer (&c, "role=call");
+  mesh_test_pipeline_play (c.a);
+  mesh_test_pipeline_play (c.b);
+  assert_media_both_ways (&c);
+  call_teardown (&c);
+}
+
+GST_END_TEST;
+
+/* A new offer mid-call (the seed's page pressing Call again) replaces the
+ * call; the pipeline keeps running and the new call carries media. */
+GST_START_TEST (test_second_offer_replaces_call)
+{
+  Call c = { 0, };
+  guint mark;
+
+  call_setup (&c);
+  c.b = call_peer (&c, NULL);
+  c.a = call_peer (&c, "role=call");
+  mesh_test_pipeline_play (c.b);
+  mesh_test_pipeline_play (c.a);
+  assert_media_both_ways (&c);
+
+  /* the caller starts over: a new peer connection and a new offer */
+  mark = mesh_test_pipeline_n_messages (c.b);
+  gst_element_set_state (c.a->pipeline, GST_STATE_NULL);
+  mesh_test_pipeline_free (c.a);
+  c.a = call_peer (&c, "role=call");
+  mesh_test_pipeline_play (c.a);
+
+  fail_unless (mesh_test_pipeline_wait_message (c.b, mark, CALL_TIMEOUT_MS,
+          "mesh-call", "reason", "replaced by a new offer") >= 0,
+      "the waiting side did not replace its call");
+  fail_unless (mesh_test_pipeline_wait_message (c.b, mark, CALL_TIMEOUT_MS,
+          "mesh-call", "state", "connected") >= 0);
+  fail_unless (mesh_test_pipeline_wait_message (c.b, mark, CALL_TIMEOUT_MS,
+          "mesh-first-frame", "media", "video") >= 0,
+      "no video in the new call");
+  assert_media_both_ways (&c);
+  call_teardown (&c);
+}
+
+GST_END_TEST;
+
+static void
+emit_json (GstMeshSioClient * client, const gchar * event, const gchar * json)
+{
+  JsonNode *node = json_from_string (json, NULL);
+  JsonArray *args = json_array_new ();
+
+  fail_unless (node != NULL, "bad test JSON %s", json);
+  json_array_add_element (args, node);
+  gst_mesh_sio_client_emit (client, event, args);
+  json_array_unref (args);
+}
+
+static gboolean
+iterate_until_connected (GstMeshSioClient * client, GMainContext * ctx)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  while (gst_mesh_sio_client_get_state (client) !=
+      GST_MESH_SIO_CLIENT_STATE_CONNECTED) {
+    if (g_get_monotonic_time () > deadline)
+      return FALSE;
+    g_main_context_iteration (ctx, FALSE);
+    g_usleep (1000);
+  }
+  return TRUE;
+}
+
+/* A stranger on the server sends broken offers, answers and candidates:
+ * both sides warn, naming what was wrong, and the call goes on. */
+GST_START_TEST (test_malformed_messages_do_not_stop_the_call)
+{
+  Call c = { 0, };
+  GMainContext *ctx = g_main_context_new ();
+  GstMeshSioClient *stranger;
+  static const struct
+  {
+    const gchar *event;
+    const gchar *json;
+    const gchar *expect;
+  } bad[] = {
+    {"offer", "\"just a string\"", "payload must be an object"},
+    {"offer", "{\"type\":\"offer\"}", "\"sdp\" must be a string"},
+    {"offer", "{\"type\":\"answer\",\"sdp\":\"v=0\"}", "expected \"offer\""},
+    {"offer", "{\"type\":\"offer\",\"sdp\":\"hello\"}", "v=0"},
+    {"answer", "{\"type\":\"answer\",\"sdp\":42}", "must be a string"},
+    {"candidate", "{\"candidate\":17}", "must be a string"},
+    {"candidate", "{\"candidate\":\"bogus\",\"sdpMLineIndex\":0}",
+        "does not start with"},
+    {"candidate", "{\"candidate\":\"candidate:1 1 UDP 1 1.2.3.4 5 typ host\","
+          "\"sdpMLineIndex\":\"zero\"}", "must be an integer"},
+    {"candidate", "[1,2,3]", "payload must be an object"},
+  };
+
+  call_setup (&c);
+  c.b = call_peer (&c, NULL);
+  c.a = call_peer (&c, "role=call");
+  mesh_test_pipeline_play (c.b);
+  mesh_test_pipeline_play (c.a);
+  assert_media_both_ways (&c);
+
+  g_main_context_push_thread_default (ctx);
+  stranger = gst_mesh_sio_client_new (c.url, NULL);
+  gst_mesh_sio_client_connect (stranger);
+  fail_unless (iterate_until_connected (stranger, ctx));
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    emit_json (stranger, bad[i].event, bad[i].json);
+  for (gint i = 0; i < 200; i++) {
+    g_main_context_iteration (ctx, FALSE);
+    g_usleep (1000);
+  }
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+    while (!mesh_test_pipeline_has_warning (c.b, bad[i].expect) &&
+        g_get_monotonic_time () < deadline)
+      g_usleep (10 * 1000);
+    fail_unless (mesh_test_pipeline_has_warning (c.b, bad[i].expect),
+        "no warning naming '%s' for %s %s", bad[i].expect, bad[i].event,
+        bad[i].json);
+  }
+  /* the call itself is untouched */
+  fail_unless (mesh_test_pipeline_wait_message (c.b, 0, 100, "mesh-call",
+          "state", "ended") < 0);
+  assert_media_both_ways (&c);
+
+  gst_mesh_sio_client_disconnect (stranger);
+  g_object_unref (stranger);
+  g_main_context_pop_thread_default (ctx);
+  g_main_context_unref (ctx);
+  call_teardown (&c);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_bad_url_is_an_element_error)
+{
+  MeshTestPipeline *p = mesh_test_pipeline_new ("meshsignal name=m "
+      "server-url=ftp://example videotestsrc ! m.video_sink");
+
+  fail_unless (gst_element_set_state (p->pipeline, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE);
+  fail_unless (p->errors->len > 0);
+  fail_unless (strstr (g_ptr_array_index (p->errors, 0), "ftp://example")
+      != NULL, "error does not name the URL: %s",
+      (gchar *) g_ptr_array_index (p->errors, 0));
+  mesh_test_pipeline_free (p);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_unreachable_server_is_an_element_error)
+{
+  /* nothing listens on port 9 of the test address */
+  MeshTestPipeline *p = mesh_test_pipeline_new ("meshsignal name=m "
+      "server-url=http://127.0.0.1:9 videotestsrc is-live=true ! "
+      "m.video_sink");
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  mesh_test_pipeline_play (p);
+  while (g_get_monotonic_time () < deadline) {
+    g_mutex_lock (&p->lock);
+    if (p->errors->len > 0) {
+      g_mutex_unlock (&p->lock);
+      break;
+    }
+    g_mutex_unlock (&p->lock);
+    g_usleep (10 * 1000);
+  }
+  fail_unless (p->errors->len > 0, "no error for an unreachable server");
+  fail_unless (strstr (g_ptr_array_index (p->errors, 0),
+          "http://127.0.0.1:9") != NULL, "error does not name the server: %s",
+      (gchar *) g_ptr_array_index (p->errors, 0));
+  mesh_test_pipeline_free (p);
+}
+
+GST_END_TEST;
+
+static Suite *
+meshsignal_suite (void)
+{
+  Suite *s = suite_create ("meshsignal");
+  TCase *tc = tcase_create ("calls");
+
+  tcase_set_timeout (tc, 120);
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_bad_url_is_an_element_error);
+  tcase_add_test (tc, test_unreachable_server_is_an_element_error);
+  tcase_add_test (tc, test_caller_and_waiter_decode_each_other);
+  tcase_add_test (tc, test_caller_started_first);
+  tcase_add_test (tc, test_waiter_started_first);
+  tcase_add_test (tc, test_both_calling_end_in_one_call);
+  tcase_add_test (tc, test_second_offer_replaces_call);
+  tcase_add_test (tc, test_malformed_messages_do_not_stop_the_call);
+  return s;
+}
+
+GST_CHECK_MAIN (meshsignal);

@@ -1,0 +1,365 @@
+/* gst-mesh tests: shared fixtures.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "meshtest.h"
+
+#include <gio/gio.h>
+#include <gst/check/gstcheck.h>
+#include <signal.h>
+#include <string.h>
+
+struct _MeshTestServer
+{
+  GSubprocess *proc;
+  gchar **argv;
+  guint port;
+  gboolean port_from_stdout;
+};
+
+const gchar *
+mesh_test_dir (void)
+{
+  const gchar *dir = g_getenv ("MESH_TESTS_DIR");
+  return dir ? dir : MESH_TESTS_SOURCE_DIR;
+}
+
+static gboolean
+port_accepts (guint port)
+{
+  GSocketClient *client = g_socket_client_new ();
+  GSocketConnection *conn;
+
+  g_socket_client_set_timeout (client, 1);
+  conn = g_socket_client_connect_to_host (client, "127.0.0.1", port, NULL,
+      NULL);
+  g_object_unref (client);
+  if (!conn)
+    return FALSE;
+  g_object_unref (conn);
+  return TRUE;
+}
+
+static void
+spawn (MeshTestServer * s)
+{
+  GSubprocessLauncher *l = g_subprocess_launcher_new (s->port_from_stdout ?
+      G_SUBPROCESS_FLAGS_STDOUT_PIPE : G_SUBPROCESS_FLAGS_NONE);
+  GError *error = NULL;
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+
+  g_subprocess_launcher_set_cwd (l, mesh_test_dir ());
+  s->proc = g_subprocess_launcher_spawnv (l, (const gchar * const *) s->argv,
+      &error);
+  g_object_unref (l);
+  fail_unless (s->proc != NULL, "cannot start %s: %s", s->argv[1],
+      error ? error->message : "?");
+
+  if (s->port_from_stdout) {
+    GDataInputStream *in =
+        g_data_input_stream_new (g_subprocess_get_stdout_pipe (s->proc));
+    gchar *line = g_data_input_stream_read_line (in, NULL, NULL, NULL);
+    fail_unless (line && g_str_has_prefix (line, "LISTENING "),
+        "%s did not say LISTENING (got '%s')", s->argv[1], line);
+    s->port = atoi (line + strlen ("LISTENING "));
+    g_free (line);
+    g_object_unref (in);
+  }
+  while (!port_accepts (s->port)) {
+    fail_unless (g_get_monotonic_time () < deadline,
+        "%s is not listening on port %u after 20 s", s->argv[1], s->port);
+    /* the identifier goes once the process has ended */
+    fail_if (g_subprocess_get_identifier (s->proc) == NULL, "%s exited",
+        s->argv[1]);
+    g_usleep (20 * 1000);
+  }
+}
+
+MeshTestServer *
+mesh_test_server_start (guint port, const gchar * first_arg, ...)
+{
+  MeshTestServer *s = g_new0 (MeshTestServer, 1);
+  GPtrArray *argv = g_ptr_array_new ();
+  va_list ap;
+  const gchar *arg;
+
+  g_ptr_array_add (argv, g_strdup ("node"));
+  va_start (ap, first_arg);
+  for (arg = first_arg; arg; arg = va_arg (ap, const gchar *))
+    g_ptr_array_add (argv, g_strdup (arg));
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+  s->argv = (gchar **) g_ptr_array_free (argv, FALSE);
+  s->port = port;
+  s->port_from_stdout = port == 0;
+  spawn (s);
+  return s;
+}
+
+MeshTestServer *
+mesh_test_seed_server_start (void)
+{
+  return mesh_test_server_start (4000, "--import", "tsx", "seed/server.ts",
+      NULL);
+}
+
+guint
+mesh_test_server_get_port (MeshTestServer * s)
+{
+  return s->port;
+}
+
+gchar *
+mesh_test_server_get_url (MeshTestServer * s)
+{
+  return g_strdup_printf ("http://127.0.0.1:%u", s->port);
+}
+
+static void
+kill_proc (MeshTestServer * s)
+{
+  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+  if (!s->proc)
+    return;
+  g_subprocess_send_signal (s->proc, SIGTERM);
+  while (g_subprocess_get_identifier (s->proc) != NULL &&
+      g_get_monotonic_time () < deadline)
+    g_usleep (10 * 1000);
+  if (g_subprocess_get_identifier (s->proc) != NULL)
+    g_subprocess_force_exit (s->proc);
+  g_subprocess_wait (s->proc, NULL, NULL);
+  g_clear_object (&s->proc);
+}
+
+void
+mesh_test_server_restart (MeshTestServer * s)
+{
+  kill_proc (s);
+  /* the same port again, not the one a fresh "0" would give */
+  if (s->port_from_stdout) {
+    guint n = g_strv_length (s->argv);
+    gchar *p = g_strdup_printf ("%u", s->port);
+    g_free (s->argv[n - 1]);
+    s->argv[n - 1] = p;
+  }
+  spawn (s);
+}
+
+void
+mesh_test_server_stop (MeshTestServer * s)
+{
+  if (!s)
+    return;
+  kill_proc (s);
+  g_strfreev (s->argv);
+  g_free (s);
+}
+
+/* ------------------------------------------------------------------------ */
+
+static GstBusSyncReply
+bus_sync (GstBus * bus, GstMessage * msg, gpointer user_data)
+{
+  MeshTestPipeline *p = user_data;
+  GError *err = NULL;
+  gchar *dbg = NULL;
+
+  g_mutex_lock (&p->lock);
+  switch (GST_MESSAGE_TYPE (msg)) {
+    case GST_MESSAGE_ELEMENT:
+      if (gst_message_get_structure (msg) &&
+          g_str_has_prefix (gst_structure_get_name (gst_message_get_structure
+                      (msg)), "mesh-"))
+        g_ptr_array_add (p->messages,
+            gst_structure_copy (gst_message_get_structure (msg)));
+      break;
+    case GST_MESSAGE_ERROR:
+      gst_message_parse_error (msg, &err, &dbg);
+      g_ptr_array_add (p->errors, g_strdup_printf ("%s (%s)", err->message,
+              dbg));
+      GST_WARNING ("pipeline error: %s (%s)", err->message, dbg);
+      break;
+    case GST_MESSAGE_WARNING:
+      gst_message_parse_warning (msg, &err, &dbg);
+      g_ptr_array_add (p->warnings, g_strdup_printf ("%s (%s)", err->message,
+              dbg));
+      break;
+    default:
+      break;
+  }
+  g_clear_error (&err);
+  g_free (dbg);
+  g_cond_broadcast (&p->cond);
+  g_mutex_unlock (&p->lock);
+  return GST_BUS_DROP;
+}
+
+MeshTestPipeline *
+mesh_test_pipeline_new (const gchar * description)
+{
+  MeshTestPipeline *p = g_new0 (MeshTestPipeline, 1);
+  GError *error = NULL;
+  GstBus *bus;
+
+  p->pipeline = gst_parse_launch (description, &error);
+  fail_unless (p->pipeline != NULL, "bad pipeline '%s': %s", description,
+      error ? error->message : "?");
+  g_clear_error (&error);
+  p->mesh = gst_bin_get_by_name (GST_BIN (p->pipeline), "m");
+  g_mutex_init (&p->lock);
+  g_cond_init (&p->cond);
+  p->messages = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      gst_structure_free);
+  p->errors = g_ptr_array_new_with_free_func (g_free);
+  p->warnings = g_ptr_array_new_with_free_func (g_free);
+  bus = gst_element_get_bus (p->pipeline);
+  gst_bus_set_sync_handler (bus, bus_sync, p, NULL);
+  gst_object_unref (bus);
+  return p;
+}
+
+void
+mesh_test_pipeline_play (MeshTestPipeline * p)
+{
+  fail_if (gst_element_set_state (p->pipeline, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE);
+}
+
+void
+mesh_test_pipeline_free (MeshTestPipeline * p)
+{
+  GstBus *bus;
+
+  if (!p)
+    return;
+  gst_element_set_state (p->pipeline, GST_STATE_NULL);
+  bus = gst_element_get_bus (p->pipeline);
+  gst_bus_set_sync_handler (bus, NULL, NULL, NULL);
+  gst_object_unref (bus);
+  if (p->mesh)
+    gst_object_unref (p->mesh);
+  gst_object_unref (p->pipeline);
+  g_ptr_array_unref (p->messages);
+  g_ptr_array_unref (p->errors);
+  g_ptr_array_unref (p->warnings);
+  g_mutex_clear (&p->lock);
+  g_cond_clear (&p->cond);
+  g_free (p);
+}
+
+gint
+mesh_test_pipeline_wait_message (MeshTestPipeline * p, guint from,
+    guint timeout_ms, const gchar * name, const gchar * field,
+    const gchar * value)
+{
+  gint64 deadline = g_get_monotonic_time () + timeout_ms * 1000;
+  gint found = -1;
+
+  g_mutex_lock (&p->lock);
+  while (found < 0) {
+    for (guint i = from; i < p->messages->len; i++) {
+      const GstStructure *s = g_ptr_array_index (p->messages, i);
+      if (!gst_structure_has_name (s, name))
+        continue;
+      if (field && g_strcmp0 (gst_structure_get_string (s, field), value))
+        continue;
+      found = i;
+      break;
+    }
+    if (found >= 0 || !g_cond_wait_until (&p->cond, &p->lock, deadline))
+      break;
+  }
+  g_mutex_unlock (&p->lock);
+  return found;
+}
+
+guint
+mesh_test_pipeline_n_messages (MeshTestPipeline * p)
+{
+  guint n;
+  g_mutex_lock (&p->lock);
+  n = p->messages->len;
+  g_mutex_unlock (&p->lock);
+  return n;
+}
+
+guint
+mesh_test_pipeline_n_warnings (MeshTestPipeline * p)
+{
+  guint n;
+  g_mutex_lock (&p->lock);
+  n = p->warnings->len;
+  g_mutex_unlock (&p->lock);
+  return n;
+}
+
+gboolean
+mesh_test_pipeline_has_warning (MeshTestPipeline * p, const gchar * needle)
+{
+  gboolean found = FALSE;
+
+  g_mutex_lock (&p->lock);
+  for (guint i = 0; i < p->warnings->len && !found; i++)
+    found = strstr (g_ptr_array_index (p->warnings, i), needle) != NULL;
+  g_mutex_unlock (&p->lock);
+  return found;
+}
+
+static GstPadProbeReturn
+count_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  MeshTestCounter *c = user_data;
+  g_atomic_int_inc (&c->buffers);
+  return GST_PAD_PROBE_OK;
+}
+
+MeshTestCounter *
+mesh_test_count_buffers (MeshTestPipeline * p, const gchar * element)
+{
+  GstElement *e = gst_bin_get_by_name (GST_BIN (p->pipeline), element);
+  MeshTestCounter *c = g_new0 (MeshTestCounter, 1);
+  GstPad *pad;
+
+  fail_unless (e != NULL, "no element %s", element);
+  pad = gst_element_get_static_pad (e, "sink");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, count_probe, c, g_free);
+  gst_object_unref (pad);
+  gst_object_unref (e);
+  return c;
+}
+
+gboolean
+mesh_test_counter_wait (MeshTestCounter * c, gint n, guint timeout_ms)
+{
+  gint start = g_atomic_int_get (&c->buffers);
+  gint64 deadline = g_get_monotonic_time () + timeout_ms * 1000;
+
+  while (g_atomic_int_get (&c->buffers) - start < n) {
+    if (g_get_monotonic_time () > deadline)
+      return FALSE;
+    g_usleep (10 * 1000);
+  }
+  return TRUE;
+}
+
+gchar *
+mesh_test_peer_description (const gchar * url, const gchar * props)
+{
+  return g_strdup_printf ("meshsignal name=m server-url=%s %s "
+      "videotestsrc is-live=true ! video/x-raw,width=320,height=240,"
+      "framerate=30/1 ! m.video_sink "
+      "audiotestsrc is-live=true wave=ticks ! m.audio_sink "
+      "m.video_src ! fakesink name=vout async=false "
+      "m.audio_src ! fakesink name=aout async=false", url, props ? props : "");
+}
+
+/* ------------------------------------------------------------------------ */
+/* Added for tests/check/sioclient.c (heartbeat tests freeze the server).   */
+
+void
+mesh_test_server_send_signal (MeshTestServer * s, gint signum)
+{
+  fail_unless (s->proc != NULL, "the server is not running");
+  g_subprocess_send_signal (s->proc, signum);
+}

@@ -1,0 +1,243 @@
+/* gst-mesh-call: one end of a call, with a live status line.
+ *
+ * Runs a meshsignal pipeline (test sources or a camera and microphone,
+ * fake or real outputs) and prints what a person wants to see: whether
+ * signalling is up, when the call connects and how long that took, and
+ * frames per second each way.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <gst/gst.h>
+#include <glib-unix.h>
+#include <string.h>
+
+typedef struct
+{
+  GMainLoop *loop;
+  GstElement *pipeline;
+  const gchar *name;
+  gint video_out, video_in, audio_in;
+  gint64 start;
+  gint exit_code;
+} App;
+
+static void
+say (App * app, const gchar * format, ...) G_GNUC_PRINTF (2, 3);
+
+static void
+say (App * app, const gchar * format, ...)
+{
+  va_list ap;
+  gchar *text;
+
+  va_start (ap, format);
+  text = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  g_print ("[%s %6.2fs] %s\n", app->name,
+      (g_get_monotonic_time () - app->start) / 1e6, text);
+  g_free (text);
+}
+
+static GstPadProbeReturn
+count (GstPad * pad, GstPadProbeInfo * info, gpointer counter)
+{
+  g_atomic_int_inc ((gint *) counter);
+  return GST_PAD_PROBE_OK;
+}
+
+static void
+probe (App * app, const gchar * element, const gchar * pad_name, gint * c)
+{
+  GstElement *e = gst_bin_get_by_name (GST_BIN (app->pipeline), element);
+  GstPad *pad;
+
+  if (!e)
+    return;
+  pad = gst_element_get_static_pad (e, pad_name);
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, count, c, NULL);
+  gst_object_unref (pad);
+  gst_object_unref (e);
+}
+
+static gboolean
+tick (gpointer user_data)
+{
+  App *app = user_data;
+  gint vo = g_atomic_int_and (&app->video_out, 0);
+  gint vi = g_atomic_int_and (&app->video_in, 0);
+  gint ai = g_atomic_int_and (&app->audio_in, 0);
+
+  say (app, "video sent %2d fps, received %2d fps; audio received %3d "
+      "buffers/s", vo, vi, ai);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_bus (GstBus * bus, GstMessage * msg, gpointer user_data)
+{
+  App *app = user_data;
+  GError *err = NULL;
+  gchar *dbg = NULL;
+  const GstStructure *s;
+
+  switch (GST_MESSAGE_TYPE (msg)) {
+    case GST_MESSAGE_ERROR:
+      gst_message_parse_error (msg, &err, &dbg);
+      say (app, "ERROR: %s (%s)", err->message, dbg ? dbg : "");
+      app->exit_code = 1;
+      g_main_loop_quit (app->loop);
+      break;
+    case GST_MESSAGE_WARNING:
+      gst_message_parse_warning (msg, &err, &dbg);
+      say (app, "warning: %s (%s)", err->message, dbg ? dbg : "");
+      break;
+    case GST_MESSAGE_ELEMENT:
+      s = gst_message_get_structure (msg);
+      if (gst_structure_has_name (s, "mesh-signalling")) {
+        say (app, "signalling %s %s", gst_structure_get_string (s, "state"),
+            gst_structure_get_string (s, "detail"));
+      } else if (gst_structure_has_name (s, "mesh-call")) {
+        guint64 elapsed = 0;
+        guint id = 0;
+        gst_structure_get_uint64 (s, "elapsed", &elapsed);
+        gst_structure_get_uint (s, "call-id", &id);
+        say (app, "call %u %s after %" G_GUINT64_FORMAT " ms (%s)", id,
+            gst_structure_get_string (s, "state"), elapsed / GST_MSECOND,
+            gst_structure_get_string (s, "reason"));
+      } else if (gst_structure_has_name (s, "mesh-first-frame")) {
+        guint64 since_playing = 0, since_call = 0;
+        gst_structure_get_uint64 (s, "since-playing", &since_playing);
+        gst_structure_get_uint64 (s, "since-call-start", &since_call);
+        say (app, "first %s frame from the peer: %" G_GUINT64_FORMAT
+            " ms after start, %" G_GUINT64_FORMAT " ms after the call began",
+            gst_structure_get_string (s, "media"),
+            since_playing / GST_MSECOND, since_call / GST_MSECOND);
+      }
+      break;
+    default:
+      break;
+  }
+  g_clear_error (&err);
+  g_free (dbg);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_signal (gpointer user_data)
+{
+  App *app = user_data;
+
+  say (app, "interrupted, hanging up");
+  g_main_loop_quit (app->loop);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_timeout (gpointer user_data)
+{
+  App *app = user_data;
+
+  say (app, "time is up, hanging up");
+  g_main_loop_quit (app->loop);
+  return G_SOURCE_REMOVE;
+}
+
+int
+main (int argc, char **argv)
+{
+  App app = { 0, };
+  gchar *server = g_strdup ("http://127.0.0.1:4000");
+  gchar *role = g_strdup ("wait");
+  gchar *codec = g_strdup ("vp8");
+  gchar *name = NULL;
+  gchar *extra = NULL;
+  gboolean camera = FALSE, show = FALSE;
+  gint duration = 0, pattern = 0;
+  GOptionEntry entries[] = {
+    {"server", 's', 0, G_OPTION_ARG_STRING, &server,
+        "Signalling server URL (default http://127.0.0.1:4000)", "URL"},
+    {"role", 'r', 0, G_OPTION_ARG_STRING, &role,
+        "call (send the offer) or wait (answer one); default wait", "ROLE"},
+    {"video-codec", 'c', 0, G_OPTION_ARG_STRING, &codec,
+        "vp8 (default) or h264", "CODEC"},
+    {"camera", 0, 0, G_OPTION_ARG_NONE, &camera,
+        "Use the camera and microphone instead of test sources", NULL},
+    {"show", 0, 0, G_OPTION_ARG_NONE, &show,
+        "Show and play the other side instead of discarding it", NULL},
+    {"pattern", 0, 0, G_OPTION_ARG_INT, &pattern,
+        "videotestsrc pattern for the test video (default 0)", "N"},
+    {"duration", 'd', 0, G_OPTION_ARG_INT, &duration,
+        "Hang up after this many seconds (default: run until Ctrl-C)", "S"},
+    {"name", 'n', 0, G_OPTION_ARG_STRING, &name,
+        "Name in the status lines", "NAME"},
+    {"props", 'p', 0, G_OPTION_ARG_STRING, &extra,
+        "More meshsignal properties, e.g. \"latency=100\"", "PROPS"},
+    {NULL}
+  };
+  GOptionContext *ctx = g_option_context_new ("- one end of a WebRTC call "
+      "through a Socket.IO signalling server");
+  GError *error = NULL;
+  gchar *desc, *video_src;
+  GstBus *bus;
+
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_option_context_add_group (ctx, gst_init_get_option_group ());
+  if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
+    g_printerr ("%s\n", error->message);
+    return 2;
+  }
+  g_option_context_free (ctx);
+
+  app.name = name ? name : role;
+  app.start = g_get_monotonic_time ();
+  video_src = camera ?
+      g_strdup ("autovideosrc ! videoconvert ! videoscale ! videorate") :
+      g_strdup_printf ("videotestsrc is-live=true pattern=%d", pattern);
+  desc = g_strdup_printf ("meshsignal name=m server-url=%s role=%s "
+      "video-codec=%s %s "
+      "%s ! video/x-raw,width=640,height=480,framerate=30/1 ! "
+      "identity name=vsent ! m.video_sink "
+      "%s ! m.audio_sink "
+      "m.video_src ! identity name=vrecv ! %s "
+      "m.audio_src ! identity name=arecv ! %s",
+      server, role, codec, extra ? extra : "",
+      video_src,
+      camera ? "autoaudiosrc" : "audiotestsrc is-live=true wave=ticks",
+      show ? "videoconvert ! autovideosink" : "fakesink sync=true",
+      show ? "audioconvert ! audioresample ! autoaudiosink" :
+      "fakesink sync=true");
+  app.pipeline = gst_parse_launch (desc, &error);
+  if (!app.pipeline) {
+    g_printerr ("cannot build the pipeline: %s\n%s\n", error->message, desc);
+    return 1;
+  }
+  g_free (desc);
+  g_free (video_src);
+
+  probe (&app, "vsent", "src", &app.video_out);
+  probe (&app, "vrecv", "src", &app.video_in);
+  probe (&app, "arecv", "src", &app.audio_in);
+
+  app.loop = g_main_loop_new (NULL, FALSE);
+  bus = gst_element_get_bus (app.pipeline);
+  gst_bus_add_watch (bus, on_bus, &app);
+  gst_object_unref (bus);
+  g_unix_signal_add (SIGINT, on_signal, &app);
+  g_unix_signal_add (SIGTERM, on_signal, &app);
+  g_timeout_add_seconds (1, tick, &app);
+  if (duration > 0)
+    g_timeout_add_seconds (duration, on_timeout, &app);
+
+  say (&app, "%s through %s", !strcmp (role, "call") ? "calling" :
+      "waiting for a call", server);
+  if (gst_element_set_state (app.pipeline, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE)
+    app.exit_code = 1;
+  else
+    g_main_loop_run (app.loop);
+
+  gst_element_set_state (app.pipeline, GST_STATE_NULL);
+  gst_object_unref (app.pipeline);
+  g_main_loop_unref (app.loop);
+  return app.exit_code;
+}
