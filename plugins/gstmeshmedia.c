@@ -278,12 +278,14 @@ gst_mesh_codec_make_encoder (GstMeshCodec codec, guint bitrate,
         return NULL;
       /* libvpx's real-time mode, no look-ahead, CBR with a small
        * decoder buffer: what a call needs. Keyframes come when a peer
-       * joins or asks (PLI/FIR), so the periodic ones can be rare. */
+       * joins or asks (PLI/FIR), so the periodic ones can be rare. One
+       * thread: at call sizes a second one only delays the first frame
+       * (6-123 ms against 8-13 ms here, tests/bench/README.md). */
       g_object_set (enc, "deadline", (gint64) 1, "cpu-used", 8,
           "lag-in-frames", 0, "keyframe-max-dist", 600,
           "target-bitrate", (gint) ((bitrate ? bitrate : DEFAULT_VIDEO_KBPS) *
               1000), "buffer-initial-size", 100, "buffer-optimal-size", 120,
-          "buffer-size", 150, "threads", 2, NULL);
+          "buffer-size", 150, "threads", 1, NULL);
       gst_util_set_object_arg (G_OBJECT (enc), "end-usage", "cbr");
       gst_util_set_object_arg (G_OBJECT (enc), "error-resilient",
           "default+partitions");

@@ -49,7 +49,8 @@ struct _GstMeshPeer
   GPtrArray *out_pads;          /* request pads of config.out[] */
   gboolean receiving[GST_MESH_N_MEDIA];
   GstPad *send_pad[GST_MESH_N_MEDIA];   /* branch entry, for keyframe asks */
-  GstPad *rtp_pad[GST_MESH_N_MEDIA];    /* branch exit, into webrtcbin */
+  GstPad *gate_pad[GST_MESH_N_MEDIA];   /* branch queue src, gated */
+  gulong gate_probe[GST_MESH_N_MEDIA];
 
   /* touched only in the context */
   GstMeshCallState state;
@@ -67,9 +68,6 @@ struct _GstMeshPeer
   GSource *watchdog_source;
   gint64 disconnected_since;
   gint64 start_time;
-  GSource *caps_source;
-  void (*after_caps) (GstMeshPeer * peer);
-  gint64 caps_deadline;
 
   /* atomics, from streaming threads */
   gint last_rtp_ms;              /* 0: no RTP yet */
@@ -357,6 +355,30 @@ track_element (GstMeshPeer * peer, GstElement * e)
   g_ptr_array_add (peer->elements, gst_object_ref (e));
 }
 
+/* Until the peer connection is up, a branch passes events (caps reach
+ * webrtcbin, which needs them for a=ssrc) but drops buffers. webrtcbin's
+ * sink pads can answer FLUSHING while it sets up its transports; a queue
+ * that got FLUSHING pauses for good and hands FLUSHING to the tee, which
+ * hands it to the application's source, and the source stops: one peer's
+ * negotiation must not end everyone's media. */
+static GstPadProbeReturn
+gate_probe_cb (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  return GST_PAD_PROBE_DROP;
+}
+
+static void
+open_gates (GstMeshPeer * peer)
+{
+  g_mutex_lock (&peer->lock);
+  for (gint k = 0; k < GST_MESH_N_MEDIA; k++) {
+    if (peer->gate_pad[k] && peer->gate_probe[k])
+      gst_pad_remove_probe (peer->gate_pad[k], peer->gate_probe[k]);
+    peer->gate_probe[k] = 0;
+  }
+  g_mutex_unlock (&peer->lock);
+}
+
 /* tee ! queue ! payloader ! capsfilter ! webrtcbin.sink_%u, with the
  * transceiver set to @direction and @caps. Call with the lock held. */
 static gboolean
@@ -369,9 +391,12 @@ add_send_branch (GstMeshPeer * peer, GstMeshMediaKind kind,
   GstWebRTCRTPTransceiver *trans = NULL;
   GstCaps *filter_caps;
 
+  guint ssrc = g_random_int ();
+
   pay = gst_mesh_codec_make_payloader (codec, pt, error);
   if (!pay)
     return FALSE;
+  g_object_set (pay, "ssrc", ssrc, NULL);
   queue = gst_element_factory_make ("queue", NULL);
   /* a peer that falls behind loses its own packets, not everyone's */
   g_object_set (queue, "max-size-buffers", 0, "max-size-bytes", 0,
@@ -386,15 +411,28 @@ add_send_branch (GstMeshPeer * peer, GstMeshMediaKind kind,
   track_element (peer, pay);
   track_element (peer, filter);
   gst_element_link_many (queue, pay, filter, NULL);
+  peer->gate_pad[kind] = gst_element_get_static_pad (queue, "src");
+  peer->gate_probe[kind] = gst_pad_add_probe (peer->gate_pad[kind],
+      GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+      gate_probe_cb, NULL, NULL);
 
   webrtc_sink = gst_element_request_pad_simple (peer->webrtc, "sink_%u");
   filter_src = gst_element_get_static_pad (filter, "src");
   gst_pad_link (filter_src, webrtc_sink);
-  peer->rtp_pad[kind] = filter_src;
+  gst_object_unref (filter_src);
   g_object_get (webrtc_sink, "transceiver", &trans, NULL);
   if (trans) {
-    g_object_set (trans, "direction", direction, "codec-preferences", caps,
+    /* webrtcbin writes a=ssrc only when it knows the SSRC, and a bundled
+     * receiver without it cannot tell which stream is which: it drops
+     * that medium. webrtcbin learns it from the pad's caps, which come
+     * with the encoder's first frame (30-90 ms into a call) and do not
+     * always intersect the preferences; so we choose the SSRC and name
+     * it in the preferences, and the offer or answer need not wait. */
+    GstCaps *prefs = gst_caps_copy (caps);
+    gst_caps_set_simple (prefs, "ssrc", G_TYPE_UINT, ssrc, NULL);
+    g_object_set (trans, "direction", direction, "codec-preferences", prefs,
         NULL);
+    gst_caps_unref (prefs);
     if (kind == GST_MESH_MEDIA_VIDEO)
       g_object_set (trans, "do-nack", TRUE, NULL);
     gst_object_unref (trans);
@@ -717,55 +755,6 @@ on_offer_created (GstMeshPeer * peer, gpointer data)
         resend_offer_cb);
 }
 
-/* webrtcbin writes a=ssrc lines only for sink pads that already have caps,
- * and without them a bundled receiver cannot tell which stream an SSRC
- * belongs to: it then drops that medium. A new branch gets its caps with
- * the tee's next buffer (20-33 ms), so wait for them, a bounded time. */
-static gboolean
-branches_have_caps (GstMeshPeer * peer)
-{
-  gboolean ready = TRUE;
-
-  g_mutex_lock (&peer->lock);
-  for (gint k = 0; k < GST_MESH_N_MEDIA; k++)
-    if (peer->rtp_pad[k] && !gst_pad_has_current_caps (peer->rtp_pad[k]))
-      ready = FALSE;
-  g_mutex_unlock (&peer->lock);
-  return ready;
-}
-
-static gboolean
-caps_poll_cb (gpointer user_data)
-{
-  GstMeshPeer *peer = user_data;
-
-  if (peer->closed)
-    return G_SOURCE_REMOVE;
-  if (!branches_have_caps (peer)) {
-    if (g_get_monotonic_time () < peer->caps_deadline)
-      return G_SOURCE_CONTINUE;
-    GST_WARNING ("%s: no media reached webrtcbin within 2 s; negotiating "
-        "without it (is the source running?)", peer->name);
-  }
-  g_source_unref (peer->caps_source);
-  peer->caps_source = NULL;
-  peer->after_caps (peer);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-when_caps_ready (GstMeshPeer * peer, void (*func) (GstMeshPeer *))
-{
-  if (branches_have_caps (peer)) {
-    func (peer);
-    return;
-  }
-  peer->after_caps = func;
-  peer->caps_deadline = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
-  clear_source (&peer->caps_source);
-  peer->caps_source = peer_timeout_add (peer, 2, caps_poll_cb);
-}
-
 static void
 create_offer (GstMeshPeer * peer)
 {
@@ -813,7 +802,7 @@ gst_mesh_peer_call (GstMeshPeer * peer)
   sync_children (peer);
 
   peer_set_state (peer, GST_MESH_CALL_STATE_CALLING, "calling");
-  when_caps_ready (peer, create_offer);
+  create_offer (peer);
 }
 
 /* Direction of an m-line as the offerer sees it. */
@@ -985,7 +974,7 @@ gst_mesh_peer_answer (GstMeshPeer * peer, const GstMeshSignalMessage * offer,
   peer_set_state (peer, GST_MESH_CALL_STATE_CONNECTING, "answering an offer");
   /* remote_sdp keeps a copy; this one goes to webrtcbin */
   gst_sdp_message_free (sdp);
-  when_caps_ready (peer, set_remote_offer);
+  set_remote_offer (peer);
   return TRUE;
 }
 
@@ -1048,6 +1037,7 @@ on_connection_state (GstMeshPeer * peer, gpointer data)
     case GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED:
       peer->disconnected_since = 0;
       if (peer->state != GST_MESH_CALL_STATE_CONNECTED) {
+        open_gates (peer);
         request_keyframes (peer);
         peer_set_state (peer, GST_MESH_CALL_STATE_CONNECTED, "connected");
       }
@@ -1132,6 +1122,34 @@ peer_set_state (GstMeshPeer * peer, GstMeshCallState state,
 /* ------------------------------------------------------------------------ */
 /* Life cycle                                                               */
 
+/* libnice's defaults are made for the open Internet: a connectivity check
+ * every 20 ms, UPnP port mapping (which holds gathering up to 200 ms) and
+ * ICE-TCP candidates that double the pairs to check. A call between
+ * browsers and pipelines wants UDP host/srflx/relay candidates checked
+ * quickly; browsers pace at 5 ms too. */
+static void
+tune_ice_agent (GstElement * webrtc)
+{
+  GObject *ice = NULL, *agent = NULL;
+
+  g_object_get (webrtc, "ice-agent", &ice, NULL);
+  if (!ice)
+    return;
+  if (g_object_class_find_property (G_OBJECT_GET_CLASS (ice), "agent"))
+    g_object_get (ice, "agent", &agent, NULL);
+  if (agent) {
+    GObjectClass *k = G_OBJECT_GET_CLASS (agent);
+    if (g_object_class_find_property (k, "stun-pacing-timer"))
+      g_object_set (agent, "stun-pacing-timer", 5u, NULL);
+    if (g_object_class_find_property (k, "upnp"))
+      g_object_set (agent, "upnp", FALSE, NULL);
+    if (g_object_class_find_property (k, "ice-tcp"))
+      g_object_set (agent, "ice-tcp", FALSE, NULL);
+    g_object_unref (agent);
+  }
+  g_object_unref (ice);
+}
+
 GstMeshPeer *
 gst_mesh_peer_new (const GstMeshPeerConfig * config, guint id,
     const gchar * remote_id)
@@ -1176,6 +1194,7 @@ gst_mesh_peer_new (const GstMeshPeerConfig * config, guint id,
     g_object_set (peer->webrtc, "stun-server", config->stun_server, NULL);
   if (config->turn_server && *config->turn_server)
     g_object_set (peer->webrtc, "turn-server", config->turn_server, NULL);
+  tune_ice_agent (peer->webrtc);
   g_signal_connect (peer->webrtc, "on-ice-candidate",
       G_CALLBACK (on_ice_candidate), peer);
   g_signal_connect (peer->webrtc, "pad-added", G_CALLBACK (on_pad_added),
@@ -1246,11 +1265,10 @@ gst_mesh_peer_close (GstMeshPeer * peer)
   peer->out_pads = g_ptr_array_new ();
   for (gint k = 0; k < GST_MESH_N_MEDIA; k++) {
     g_clear_object (&peer->send_pad[k]);
-    g_clear_object (&peer->rtp_pad[k]);
+    g_clear_object (&peer->gate_pad[k]);
   }
   g_mutex_unlock (&peer->lock);
 
-  clear_source (&peer->caps_source);
   clear_source (&peer->resend_source);
   clear_source (&peer->watchdog_source);
   GST_INFO ("%s: tearing down", peer->name);

@@ -63,9 +63,10 @@ GST_DEBUG_CATEGORY_STATIC (mesh_signal_debug);
 #define DEFAULT_VIDEO_CODEC GST_MESH_VIDEO_CODEC_VP8
 #define DEFAULT_VIDEO_BITRATE 1000
 #define DEFAULT_AUDIO_BITRATE 48
-/* webrtcbin's 200 ms suits streaming; on a call a short jitter buffer
- * matters more, and NACK still has time for one retransmission on a LAN */
-#define DEFAULT_LATENCY 50
+/* webrtcbin's 200 ms suits streaming; a call wants the picture now, and
+ * on a LAN (RTT below 1 ms) NACK still has time for retransmissions. The
+ * first frame of a call waits this long too (tests/bench/README.md). */
+#define DEFAULT_LATENCY 20
 #define DEFAULT_OFFER_INTERVAL 1000
 #define DEFAULT_PEER_TIMEOUT 3000
 #define MAX_EARLY_CANDIDATES 256
@@ -1018,15 +1019,15 @@ gst_mesh_signal_change_state (GstElement * element, GstStateChange transition)
 
   switch (transition) {
     case GST_STATE_CHANGE_NULL_TO_READY:
-      gst_mesh_media_prewarm_dtls ();
       if (!refresh_encoders (self) || !start_thread (self))
         return GST_STATE_CHANGE_FAILURE;
+      /* only once the element is sure to come back through READY_TO_NULL,
+       * which waits for it: a process that exits while OpenSSL makes the
+       * key crashes in OpenSSL's exit handlers */
+      gst_mesh_media_prewarm_dtls ();
       break;
     case GST_STATE_CHANGE_READY_TO_PAUSED:
       run_sync (self, connect_in_thread);
-      break;
-    case GST_STATE_CHANGE_PAUSED_TO_READY:
-      run_sync (self, stop_in_thread);
       break;
     default:
       break;
@@ -1045,6 +1046,12 @@ gst_mesh_signal_change_state (GstElement * element, GstStateChange transition)
     case GST_STATE_CHANGE_PLAYING_TO_PAUSED:
       /* a call is live: there is nothing to preroll */
       ret = GST_STATE_CHANGE_NO_PREROLL;
+      break;
+    case GST_STATE_CHANGE_PAUSED_TO_READY:
+      /* Only now: before the children went to READY, a paused sink could
+       * hold a decoder's streaming thread, and tearing the call down would
+       * wait for that thread while the state change waited for us. */
+      run_sync (self, stop_in_thread);
       break;
     case GST_STATE_CHANGE_READY_TO_NULL:
       stop_thread (self);
@@ -1180,6 +1187,7 @@ gst_mesh_signal_finalize (GObject * object)
   g_free (self->stun_server);
   g_free (self->turn_server);
   g_free (self->auth);
+  gst_mesh_media_prewarm_dtls_wait ();
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 

@@ -8,6 +8,7 @@
 #include <gst/check/gstcheck.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 struct _MeshTestServer
 {
@@ -40,6 +41,14 @@ port_accepts (guint port)
   return TRUE;
 }
 
+/* A test that fails exits at once, without its teardown: make the kernel
+ * kill our servers then, so the next test finds its port free. */
+static void
+die_with_parent (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
 static void
 spawn (MeshTestServer * s)
 {
@@ -49,6 +58,11 @@ spawn (MeshTestServer * s)
   gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
 
   g_subprocess_launcher_set_cwd (l, mesh_test_dir ());
+  g_subprocess_launcher_set_child_setup (l, die_with_parent, NULL, NULL);
+  /* a server of the previous test may still be going away */
+  if (s->port)
+    while (port_accepts (s->port) && g_get_monotonic_time () < deadline)
+      g_usleep (50 * 1000);
   s->proc = g_subprocess_launcher_spawnv (l, (const gchar * const *) s->argv,
       &error);
   g_object_unref (l);
