@@ -38,7 +38,9 @@
  * failed, disconnected; `detail`), `mesh-call` (`state`: calling,
  * connecting, connected, failed, ended; `call-id`, `reason`), and
  * `mesh-first-frame` (`media`, `call-id`, `wallclock` in µs since the Unix
- * epoch, `since-playing` and `since-call-start` in ns).
+ * epoch, `since-playing` and `since-call-start` in ns). A message from the
+ * network that cannot be used is a warning whose details have `event` and
+ * `error`; the call goes on.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -56,6 +58,9 @@ GST_DEBUG_CATEGORY_STATIC (mesh_signal_debug);
 #define GST_CAT_DEFAULT mesh_signal_debug
 
 #define DEFAULT_SERVER_URL NULL
+/* where a hosted server listens when no server-url says otherwise: the
+ * seed's port */
+#define HOSTED_SERVER_URL "http://127.0.0.1:4000"
 #define DEFAULT_SERVER_PATH "/socket.io/"
 #define DEFAULT_ROLE GST_MESH_SIGNAL_ROLE_WAIT
 #define DEFAULT_STUN_SERVER NULL
@@ -99,12 +104,16 @@ struct _GstMeshSignal
   guint offer_interval;
   guint peer_timeout;
   gchar *auth;
+  gboolean host_server;
+  gchar *web_root;
+  gchar *client_script;
 
   /* the signalling thread; everything below belongs to it */
   GThread *thread;
   GMainContext *context;
   GMainLoop *loop;
   GstMeshSioClient *client;
+  GstMeshSignalServer *server;
   gboolean ever_connected;
   GstMeshPeer *peer;
   guint next_call_id;
@@ -136,6 +145,9 @@ enum
   PROP_OFFER_INTERVAL,
   PROP_PEER_TIMEOUT,
   PROP_AUTH,
+  PROP_HOST_SERVER,
+  PROP_WEB_ROOT,
+  PROP_CLIENT_SCRIPT,
   PROP_CALL_STATE,
 };
 
@@ -274,9 +286,8 @@ warn_bad_message (GstMeshSignal * self, const gchar * event,
 {
   GST_ELEMENT_WARNING_WITH_DETAILS (self, STREAM, DECODE,
       ("Ignoring a bad '%s' message from the signalling server", event),
-      ("%s", what), ("details", GST_TYPE_STRUCTURE,
-          gst_structure_new ("mesh-bad-message", "event", G_TYPE_STRING,
-              event, "error", G_TYPE_STRING, what, NULL), NULL));
+      ("%s", what), ("event", G_TYPE_STRING, event, "error", G_TYPE_STRING,
+          what, NULL));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -901,6 +912,44 @@ run_sync (GstMeshSignal * self, void (*func) (GstMeshSignal *))
   g_cond_clear (&c.cond);
 }
 
+/* Runs the signalling server in our thread, on the port of @url: one
+ * gst-launch-1.0 line and a browser tab then make a call. */
+static gboolean
+host_server (GstMeshSignal * self, const gchar * url, const gchar * path)
+{
+  GUri *uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+  gint port = uri ? g_uri_get_port (uri) : -1;
+  GError *error = NULL;
+  gchar *web_root, *client_script;
+
+  if (port <= 0)
+    port = uri && !g_ascii_strcasecmp (g_uri_get_scheme (uri), "https") ?
+        443 : 80;
+  if (uri)
+    g_uri_unref (uri);
+
+  GST_OBJECT_LOCK (self);
+  web_root = g_strdup (self->web_root);
+  client_script = g_strdup (self->client_script);
+  GST_OBJECT_UNLOCK (self);
+
+  self->server = gst_mesh_signal_server_new ();
+  g_object_set (self->server, "port", (guint) port, "path", path,
+      "web-root", web_root, "client-script", client_script, NULL);
+  g_free (web_root);
+  g_free (client_script);
+  if (!gst_mesh_signal_server_start (self->server, &error)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ_WRITE,
+        ("Cannot host the signalling server on port %d", port),
+        ("%s", error->message));
+    g_error_free (error);
+    g_clear_object (&self->server);
+    return FALSE;
+  }
+  GST_INFO_OBJECT (self, "hosting the signalling server on port %d", port);
+  return TRUE;
+}
+
 static gboolean
 start_thread (GstMeshSignal * self)
 {
@@ -909,6 +958,8 @@ start_thread (GstMeshSignal * self)
 
   GST_OBJECT_LOCK (self);
   url = g_strdup (self->server_url);
+  if (!url && self->host_server)
+    url = g_strdup (HOSTED_SERVER_URL);
   path = g_strdup (self->server_path);
   auth = g_strdup (self->auth);
   GST_OBJECT_UNLOCK (self);
@@ -917,7 +968,20 @@ start_thread (GstMeshSignal * self)
   self->loop = g_main_loop_new (self->context, FALSE);
   g_main_context_push_thread_default (self->context);
   self->client = gst_mesh_sio_client_new (url, &error);
+  if (self->client && self->host_server && !host_server (self, url, path))
+    g_clear_object (&self->client);
   g_main_context_pop_thread_default (self->context);
+  if (!self->client && !error) {
+    /* host_server() said why */
+    g_main_loop_unref (self->loop);
+    g_main_context_unref (self->context);
+    self->loop = NULL;
+    self->context = NULL;
+    g_free (url);
+    g_free (path);
+    g_free (auth);
+    return FALSE;
+  }
   if (!self->client) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
         ("Bad signalling server URL '%s'", url ? url : "(none)"),
@@ -977,6 +1041,10 @@ stop_thread (GstMeshSignal * self)
   /* the client's sources belong to the context: drop it with them */
   g_main_context_push_thread_default (self->context);
   g_clear_object (&self->client);
+  if (self->server) {
+    gst_mesh_signal_server_stop (self->server);
+    g_clear_object (&self->server);
+  }
   while (g_main_context_iteration (self->context, FALSE));
   g_main_context_pop_thread_default (self->context);
   g_main_loop_unref (self->loop);
@@ -1116,6 +1184,17 @@ gst_mesh_signal_set_property (GObject * object, guint prop_id,
       g_free (self->auth);
       self->auth = g_value_dup_string (value);
       break;
+    case PROP_HOST_SERVER:
+      self->host_server = g_value_get_boolean (value);
+      break;
+    case PROP_WEB_ROOT:
+      g_free (self->web_root);
+      self->web_root = g_value_dup_string (value);
+      break;
+    case PROP_CLIENT_SCRIPT:
+      g_free (self->client_script);
+      self->client_script = g_value_dup_string (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1167,6 +1246,15 @@ gst_mesh_signal_get_property (GObject * object, guint prop_id,
     case PROP_AUTH:
       g_value_set_string (value, self->auth);
       break;
+    case PROP_HOST_SERVER:
+      g_value_set_boolean (value, self->host_server);
+      break;
+    case PROP_WEB_ROOT:
+      g_value_set_string (value, self->web_root);
+      break;
+    case PROP_CLIENT_SCRIPT:
+      g_value_set_string (value, self->client_script);
+      break;
     case PROP_CALL_STATE:
       g_value_set_enum (value, g_atomic_int_get (&self->call_state));
       break;
@@ -1187,6 +1275,8 @@ gst_mesh_signal_finalize (GObject * object)
   g_free (self->stun_server);
   g_free (self->turn_server);
   g_free (self->auth);
+  g_free (self->web_root);
+  g_free (self->client_script);
   gst_mesh_media_prewarm_dtls_wait ();
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -1363,6 +1453,46 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
   g_object_class_install_property (gobject_class, PROP_AUTH,
       g_param_spec_string ("auth", "Auth",
           "JSON object sent as the Socket.IO auth payload", NULL, ready));
+  /**
+   * GstMeshSignal:host-server:
+   *
+   * Run the Socket.IO signalling server inside this element, listening on
+   * all addresses at the port of #GstMeshSignal:server-url (4000, the
+   * seed's, when that is unset), and connect to it. Browsers and other
+   * pipelines then use http://THIS-HOST:PORT as they would the seed's Node
+   * server.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_HOST_SERVER,
+      g_param_spec_boolean ("host-server", "Host server",
+          "Run the signalling server in-process on server-url's port",
+          FALSE, ready));
+  /**
+   * GstMeshSignal:web-root:
+   *
+   * With #GstMeshSignal:host-server, a directory served as static files
+   * (the demo page).
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_WEB_ROOT,
+      g_param_spec_string ("web-root", "Web root",
+          "With host-server: directory of static files to serve (a page)",
+          NULL, ready));
+  /**
+   * GstMeshSignal:client-script:
+   *
+   * With #GstMeshSignal:host-server, a socket.io client script (npm's
+   * socket.io/client-dist/socket.io.js) served at /socket.io/socket.io.js
+   * as the Node server does, for pages that load it from there.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_CLIENT_SCRIPT,
+      g_param_spec_string ("client-script", "Client script",
+          "With host-server: socket.io.js to serve at PATH/socket.io.js",
+          NULL, ready));
   /**
    * GstMeshSignal:call-state:
    *

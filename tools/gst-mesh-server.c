@@ -57,7 +57,7 @@ int
 main (int argc, char **argv)
 {
   gchar *address = NULL, *path = NULL, *cert = NULL, *key = NULL;
-  gchar *web_root = NULL, **origins = NULL;
+  gchar *web_root = NULL, **origins = NULL, *client_script = NULL;
   gint port = 4000, ping_interval = 25000, ping_timeout = 20000;
   gint64 max_payload = 1000000;
   GOptionEntry entries[] = {
@@ -76,6 +76,9 @@ main (int argc, char **argv)
         "PEM private key file for --cert", "FILE"},
     {"web-root", 'w', 0, G_OPTION_ARG_FILENAME, &web_root,
         "Serve the files of this directory (the demo page)", "DIR"},
+    {"client-script", 0, 0, G_OPTION_ARG_FILENAME, &client_script,
+        "Serve this socket.io client script at PATH/socket.io.js, as the "
+        "Node server does", "FILE"},
     {"ping-interval", 0, 0, G_OPTION_ARG_INT, &ping_interval,
         "Milliseconds between pings (default: 25000)", "MS"},
     {"ping-timeout", 0, 0, G_OPTION_ARG_INT, &ping_timeout,
@@ -121,7 +124,8 @@ main (int argc, char **argv)
   g_object_set (server, "address", address, "port", (guint) port,
       "ping-interval", (guint) ping_interval, "ping-timeout",
       (guint) ping_timeout, "max-payload", (guint64) max_payload,
-      "web-root", web_root, "tls-cert-file", cert, "tls-key-file", key, NULL);
+      "web-root", web_root, "client-script", client_script,
+      "tls-cert-file", cert, "tls-key-file", key, NULL);
   if (path)
     g_object_set (server, "path", path, NULL);
   if (origins)
@@ -155,6 +159,7 @@ main (int argc, char **argv)
   g_free (cert);
   g_free (key);
   g_free (web_root);
+  g_free (client_script);
   g_strfreev (origins);
   return 0;
 }

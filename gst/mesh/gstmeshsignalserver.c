@@ -14,8 +14,10 @@
 #include "gstmeshsignalserver.h"
 
 #include <gst/gst.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 GST_DEBUG_CATEGORY_STATIC (mesh_server_debug);
 #define GST_CAT_DEFAULT mesh_server_debug
@@ -34,6 +36,7 @@ struct _GstMeshSignalServer
   gchar *path;
   gchar *web_root;
   gchar *web_root_real;
+  gchar *client_script;
   gchar **cors_origins;
   gchar *tls_cert_file;
   gchar *tls_key_file;
@@ -55,6 +58,7 @@ enum
   PROP_PORT,
   PROP_PATH,
   PROP_WEB_ROOT,
+  PROP_CLIENT_SCRIPT,
   PROP_CORS_ORIGINS,
   PROP_TLS_CERT_FILE,
   PROP_TLS_KEY_FILE,
@@ -292,6 +296,48 @@ handle_static (SoupServer * soup, SoupServerMessage * msg, const char *path,
   g_free (filename);
 }
 
+static void
+handle_client_script (SoupServer * soup, SoupServerMessage * msg,
+    const char *path, GHashTable * query, gpointer user_data)
+{
+  GstMeshSignalServer *self = user_data;
+  gchar *contents = NULL;
+  gsize length = 0;
+  GError *error = NULL;
+
+  gst_mesh_eio_server_apply_cors (self->engine, msg);
+  if (!g_file_get_contents (self->client_script, &contents, &length, &error)) {
+    GST_WARNING_OBJECT (self, "cannot serve the client script %s: %s",
+        self->client_script, error->message);
+    g_error_free (error);
+    reply_text (msg, SOUP_STATUS_NOT_FOUND, "Not Found\n");
+    return;
+  }
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response (msg, "application/javascript",
+      SOUP_MEMORY_TAKE, contents, length);
+}
+
+/* GSocket listens with a backlog of 10: a burst of clients connecting at
+ * once (a page reload in a big room, a benchmark) overflows it, the kernel
+ * drops their SYNs and they retry a second later. Node listens with 511; so
+ * do we, by listen() again on SoupServer's sockets (allowed on Linux and the
+ * BSDs). */
+#define LISTEN_BACKLOG 511
+
+static void
+raise_listen_backlog (GstMeshSignalServer * self)
+{
+  GSList *sockets = soup_server_get_listeners (self->soup), *l;
+
+  for (l = sockets; l; l = l->next) {
+    if (listen (g_socket_get_fd (l->data), LISTEN_BACKLOG) != 0)
+      GST_WARNING_OBJECT (self, "cannot raise the listen backlog to %d: %s",
+          LISTEN_BACKLOG, g_strerror (errno));
+  }
+  g_slist_free (sockets);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Public API                                                               */
 /* ------------------------------------------------------------------------ */
@@ -369,6 +415,18 @@ gst_mesh_signal_server_start (GstMeshSignalServer * self, GError ** error)
   g_signal_connect_object (gst_mesh_sio_server_get_namespace (self->sio, "/"),
       "connection", G_CALLBACK (on_connection), self, 0);
   soup_server_add_handler (self->soup, "/", handle_static, self, NULL);
+  if (self->client_script) {
+    /* more specific than the Engine.IO path, so SoupServer asks these
+     * first */
+    static const gchar *names[] = { "socket.io.js", "socket.io.min.js" };
+    for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+      gchar *p = g_strconcat (self->path, g_str_has_suffix (self->path, "/") ?
+          "" : "/", names[i], NULL);
+      soup_server_add_handler (self->soup, p, handle_client_script, self,
+          NULL);
+      g_free (p);
+    }
+  }
 
   if (self->address && *self->address) {
     GInetAddress *inet = g_inet_address_new_from_string (self->address);
@@ -391,6 +449,7 @@ gst_mesh_signal_server_start (GstMeshSignalServer * self, GError ** error)
         self->address ? self->address : "*", self->port);
     goto failed;
   }
+  raise_listen_backlog (self);
 
   GST_INFO_OBJECT (self, "listening on port %u, Socket.IO at %s",
       gst_mesh_signal_server_get_port (self), self->path);
@@ -504,6 +563,10 @@ gst_mesh_signal_server_set_property (GObject * object, guint prop_id,
       g_free (self->web_root);
       self->web_root = g_value_dup_string (value);
       break;
+    case PROP_CLIENT_SCRIPT:
+      g_free (self->client_script);
+      self->client_script = g_value_dup_string (value);
+      break;
     case PROP_CORS_ORIGINS:
       g_strfreev (self->cors_origins);
       self->cors_origins = g_value_dup_boxed (value);
@@ -554,6 +617,9 @@ gst_mesh_signal_server_get_property (GObject * object, guint prop_id,
     case PROP_WEB_ROOT:
       g_value_set_string (value, self->web_root);
       break;
+    case PROP_CLIENT_SCRIPT:
+      g_value_set_string (value, self->client_script);
+      break;
     case PROP_CORS_ORIGINS:
       g_value_set_boxed (value, self->cors_origins);
       break;
@@ -597,6 +663,7 @@ gst_mesh_signal_server_finalize (GObject * object)
   g_free (self->path);
   g_free (self->web_root);
   g_free (self->web_root_real);
+  g_free (self->client_script);
   g_strfreev (self->cors_origins);
   g_free (self->tls_cert_file);
   g_free (self->tls_key_file);
@@ -667,6 +734,21 @@ gst_mesh_signal_server_class_init (GstMeshSignalServerClass * klass)
   g_object_class_install_property (gobject_class, PROP_WEB_ROOT,
       g_param_spec_string ("web-root", "Web root",
           "Directory of static files to serve", NULL, flags));
+
+  /**
+   * GstMeshSignalServer:client-script:
+   *
+   * A socket.io client script (e.g. socket.io/client-dist/socket.io.js
+   * from npm) served at PATH/socket.io.js and PATH/socket.io.min.js, where
+   * the Node server serves its own (its serveClient option), so pages
+   * written for it load the client from us unchanged.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_CLIENT_SCRIPT,
+      g_param_spec_string ("client-script", "Client script",
+          "socket.io client script to serve at PATH/socket.io.js", NULL,
+          flags));
 
   /**
    * GstMeshSignalServer:cors-origins:

@@ -27,6 +27,14 @@ call_setup (Call * c)
   c->url = mesh_test_server_get_url (c->server);
 }
 
+/* The same calls with our own server in place of the seed's Node one. */
+static void
+call_setup_c_server (Call * c)
+{
+  c->server = mesh_test_c_server_start ();
+  c->url = mesh_test_server_get_url (c->server);
+}
+
 static MeshTestPipeline *
 call_peer (Call * c, const gchar * props)
 {
@@ -274,6 +282,41 @@ GST_START_TEST (test_malformed_messages_do_not_stop_the_call)
 
 GST_END_TEST;
 
+GST_START_TEST (test_call_through_gst_mesh_server)
+{
+  Call c = { 0, };
+
+  call_setup_c_server (&c);
+  c.b = call_peer (&c, NULL);
+  c.a = call_peer (&c, "role=call");
+  mesh_test_pipeline_play (c.b);
+  mesh_test_pipeline_play (c.a);
+  assert_media_both_ways (&c);
+  call_teardown (&c);
+}
+
+GST_END_TEST;
+
+/* One pipeline hosts the server itself; the other calls through it. No
+ * Node, no separate process. */
+GST_START_TEST (test_in_process_server)
+{
+  Call c = { 0, };
+
+  c.url = g_strdup ("http://127.0.0.1:4000");
+  c.a = call_peer (&c, "host-server=true role=call");
+  mesh_test_pipeline_play (c.a);
+  fail_unless (mesh_test_pipeline_wait_message (c.a, 0, CALL_TIMEOUT_MS,
+          "mesh-signalling", "state", "connected") >= 0,
+      "the hosting pipeline did not reach its own server");
+  c.b = call_peer (&c, NULL);
+  mesh_test_pipeline_play (c.b);
+  assert_media_both_ways (&c);
+  call_teardown (&c);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_bad_url_is_an_element_error)
 {
   MeshTestPipeline *p = mesh_test_pipeline_new ("meshsignal name=m "
@@ -333,6 +376,8 @@ meshsignal_suite (void)
   tcase_add_test (tc, test_both_calling_end_in_one_call);
   tcase_add_test (tc, test_second_offer_replaces_call);
   tcase_add_test (tc, test_malformed_messages_do_not_stop_the_call);
+  tcase_add_test (tc, test_call_through_gst_mesh_server);
+  tcase_add_test (tc, test_in_process_server);
   return s;
 }
 

@@ -89,19 +89,11 @@ spawn (MeshTestServer * s)
   }
 }
 
-MeshTestServer *
-mesh_test_server_start (guint port, const gchar * first_arg, ...)
+static MeshTestServer *
+server_start_argv (guint port, GPtrArray * argv)
 {
   MeshTestServer *s = g_new0 (MeshTestServer, 1);
-  GPtrArray *argv = g_ptr_array_new ();
-  va_list ap;
-  const gchar *arg;
 
-  g_ptr_array_add (argv, g_strdup ("node"));
-  va_start (ap, first_arg);
-  for (arg = first_arg; arg; arg = va_arg (ap, const gchar *))
-    g_ptr_array_add (argv, g_strdup (arg));
-  va_end (ap);
   g_ptr_array_add (argv, NULL);
   s->argv = (gchar **) g_ptr_array_free (argv, FALSE);
   s->port = port;
@@ -111,10 +103,44 @@ mesh_test_server_start (guint port, const gchar * first_arg, ...)
 }
 
 MeshTestServer *
+mesh_test_server_start (guint port, const gchar * first_arg, ...)
+{
+  GPtrArray *argv = g_ptr_array_new ();
+  const gchar *arg;
+  va_list ap;
+
+  g_ptr_array_add (argv, g_strdup ("node"));
+  va_start (ap, first_arg);
+  for (arg = first_arg; arg; arg = va_arg (ap, const gchar *))
+    g_ptr_array_add (argv, g_strdup (arg));
+  va_end (ap);
+  return server_start_argv (port, argv);
+}
+
+MeshTestServer *
 mesh_test_seed_server_start (void)
 {
   return mesh_test_server_start (4000, "--import", "tsx", "seed/server.ts",
       NULL);
+}
+
+const gchar *
+mesh_test_build_dir (void)
+{
+  const gchar *dir = g_getenv ("MESH_BUILD_DIR");
+  return dir ? dir : MESH_TESTS_BUILD_DIR;
+}
+
+MeshTestServer *
+mesh_test_c_server_start (void)
+{
+  GPtrArray *argv = g_ptr_array_new ();
+
+  g_ptr_array_add (argv, g_build_filename (mesh_test_build_dir (), "tools",
+          "gst-mesh-server", NULL));
+  g_ptr_array_add (argv, g_strdup ("--port"));
+  g_ptr_array_add (argv, g_strdup ("4000"));
+  return server_start_argv (4000, argv);
 }
 
 guint

@@ -23,6 +23,10 @@ MeshTestServer *mesh_test_server_start (guint port, const gchar * first_arg,
     ...) G_GNUC_NULL_TERMINATED;
 /* The seed's server (tests/seed/server.ts, unchanged; port 4000). */
 MeshTestServer *mesh_test_seed_server_start (void);
+/* Our server, build/tools/gst-mesh-server, on port 4000. */
+MeshTestServer *mesh_test_c_server_start (void);
+/* The build directory (MESH_BUILD_DIR, else the compile-time one). */
+const gchar *mesh_test_build_dir (void);
 guint mesh_test_server_get_port (MeshTestServer * server);
 /* http://127.0.0.1:PORT */
 gchar *mesh_test_server_get_url (MeshTestServer * server);
