@@ -39,6 +39,7 @@ struct _GstMeshPeer
   gchar *remote_id;
   gchar *name;
   GstElement *webrtc;
+  GstElement *rtpbin;
   GstBin *bin;
 
   /* guarded by lock: pad-added adds to these from a streaming thread */
@@ -501,14 +502,47 @@ first_frame_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
   return GST_PAD_PROBE_REMOVE;
 }
 
+static void
+note_activity (GstMeshPeer * peer)
+{
+  /* ms since the peer started: fits an int, which is atomic */
+  g_atomic_int_set (&peer->last_rtp_ms,
+      (gint) ((g_get_monotonic_time () - peer->start_time) / 1000));
+}
+
+/* RTCP from the remote counts as life too: a peer that only receives
+ * sends no RTP, but reports every few seconds. */
+static void
+on_ssrc_active (GstElement * rtpbin, guint session, guint ssrc,
+    GstMeshPeer * peer)
+{
+  note_activity (peer);
+}
+
+static void
+on_remote_bye (GstMeshPeer * peer, gpointer data)
+{
+  gchar *reason = g_strdup_printf ("the peer hung up (RTCP BYE from SSRC %u)",
+      GPOINTER_TO_UINT (data));
+
+  if (peer->state == GST_MESH_CALL_STATE_CONNECTED)
+    peer_set_state (peer, GST_MESH_CALL_STATE_ENDED, reason);
+  g_free (reason);
+}
+
+static void
+on_bye_ssrc (GstElement * rtpbin, guint session, guint ssrc,
+    GstMeshPeer * peer)
+{
+  defer (peer, on_remote_bye, GUINT_TO_POINTER (ssrc), NULL);
+}
+
 static GstPadProbeReturn
 rtp_activity_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
 {
   GstMeshPeer *peer = user_data;
 
-  /* ms since the peer started: fits an int, which is atomic */
-  g_atomic_int_set (&peer->last_rtp_ms,
-      (gint) ((g_get_monotonic_time () - peer->start_time) / 1000));
+  note_activity (peer);
   return GST_PAD_PROBE_OK;
 }
 
@@ -1084,8 +1118,9 @@ watchdog_cb (gpointer user_data)
     return G_SOURCE_CONTINUE;
 
   g_mutex_lock (&peer->lock);
+  /* any RTP or RTCP seen means the peer talks to us, and must go on */
   receiving = peer->receiving[GST_MESH_MEDIA_VIDEO] ||
-      peer->receiving[GST_MESH_MEDIA_AUDIO];
+      peer->receiving[GST_MESH_MEDIA_AUDIO] || last;
   g_mutex_unlock (&peer->lock);
 
   if (peer->disconnected_since && now - peer->disconnected_since > limit) {
@@ -1095,7 +1130,8 @@ watchdog_cb (gpointer user_data)
     g_free (r);
   } else if (peer->state == GST_MESH_CALL_STATE_CONNECTED && receiving &&
       last && now - last > limit) {
-    gchar *r = g_strdup_printf ("no media from the peer for %u ms",
+    gchar *r = g_strdup_printf ("nothing from the peer (RTP or RTCP) for "
+        "%u ms",
         peer->config.peer_timeout);
     peer_set_state (peer, GST_MESH_CALL_STATE_ENDED, r);
     g_free (r);
@@ -1195,6 +1231,13 @@ gst_mesh_peer_new (const GstMeshPeerConfig * config, guint id,
   if (config->turn_server && *config->turn_server)
     g_object_set (peer->webrtc, "turn-server", config->turn_server, NULL);
   tune_ice_agent (peer->webrtc);
+  peer->rtpbin = gst_bin_get_by_name (GST_BIN (peer->webrtc), "rtpbin");
+  if (peer->rtpbin) {
+    g_signal_connect (peer->rtpbin, "on-ssrc-active",
+        G_CALLBACK (on_ssrc_active), peer);
+    g_signal_connect (peer->rtpbin, "on-bye-ssrc", G_CALLBACK (on_bye_ssrc),
+        peer);
+  }
   g_signal_connect (peer->webrtc, "on-ice-candidate",
       G_CALLBACK (on_ice_candidate), peer);
   g_signal_connect (peer->webrtc, "pad-added", G_CALLBACK (on_pad_added),
@@ -1240,6 +1283,8 @@ gst_mesh_peer_unref (GstMeshPeer * peer)
   g_free (peer->config.turn_server);
   g_main_context_unref (peer->config.context);
   gst_object_unref (peer->webrtc);
+  if (peer->rtpbin)
+    gst_object_unref (peer->rtpbin);
   g_mutex_clear (&peer->lock);
   g_free (peer->remote_id);
   g_free (peer->name);
@@ -1285,6 +1330,8 @@ gst_mesh_peer_close (GstMeshPeer * peer)
   }
   /* 2. stop webrtcbin, so nothing pushes into our decoders any more */
   g_signal_handlers_disconnect_by_data (peer->webrtc, peer);
+  if (peer->rtpbin)
+    g_signal_handlers_disconnect_by_data (peer->rtpbin, peer);
   gst_element_set_locked_state (peer->webrtc, TRUE);
   gst_element_set_state (peer->webrtc, GST_STATE_NULL);
   /* 3. the decoders and branches; then let go of the outputs */

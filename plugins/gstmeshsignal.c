@@ -614,29 +614,50 @@ end_call (GstMeshSignal * self)
   g_object_notify (G_OBJECT (self), "call-state");
 }
 
+/* Ends the current call for @reason: removed first, then said on the bus,
+ * so that whoever hears it finds the bin without it. */
+static void
+finish_call (GstMeshSignal * self, const gchar * reason)
+{
+  GstMeshPeer *peer = self->peer;
+
+  if (!peer)
+    return;
+  gst_mesh_peer_ref (peer);
+  end_call (self);
+  post_call_state (self, peer, GST_MESH_CALL_STATE_ENDED, reason);
+  gst_mesh_peer_unref (peer);
+}
+
 static void
 peer_state_cb (GstMeshPeer * peer, GstMeshCallState state,
     const gchar * reason, gpointer user_data)
 {
   GstMeshSignal *self = user_data;
+  gboolean over = state == GST_MESH_CALL_STATE_ENDED ||
+      state == GST_MESH_CALL_STATE_FAILED;
 
   if (peer != self->peer)
     return;
   GST_INFO_OBJECT (self, "call %u: %s (%s)", gst_mesh_peer_get_id (peer),
       enum_nick (GST_TYPE_MESH_CALL_STATE, state), reason);
-  g_atomic_int_set (&self->call_state, state);
-  g_object_notify (G_OBJECT (self), "call-state");
-  post_call_state (self, peer, state, reason);
-
-  if (state == GST_MESH_CALL_STATE_ENDED ||
-      state == GST_MESH_CALL_STATE_FAILED) {
+  gst_mesh_peer_ref (peer);
+  /* gone before anyone hears that it ended: an application that reacts
+   * to the message finds the bin without the old call */
+  if (over)
     end_call (self);
-    /* a caller calls again, so the next peer to come finds a call */
-    if (self->role == GST_MESH_SIGNAL_ROLE_CALL && !self->recall_source) {
-      self->recall_source = g_timeout_source_new (100);
-      g_source_set_callback (self->recall_source, recall_cb, self, NULL);
-      g_source_attach (self->recall_source, self->context);
-    }
+  else {
+    g_atomic_int_set (&self->call_state, state);
+    g_object_notify (G_OBJECT (self), "call-state");
+  }
+  post_call_state (self, peer, state, reason);
+  gst_mesh_peer_unref (peer);
+
+  /* a caller calls again, so the next peer to come finds a call */
+  if (over && self->role == GST_MESH_SIGNAL_ROLE_CALL && !self->recall_source) {
+    self->recall_source = g_timeout_source_new (100);
+    g_source_set_callback (self->recall_source, recall_cb, self, NULL);
+    g_source_attach (self->recall_source, self->context);
   }
 }
 
@@ -707,13 +728,9 @@ handle_offer (GstMeshSignal * self, GstMeshSignalMessage * msg)
     }
     GST_INFO_OBJECT (self, "offer collision: session %" G_GUINT64_FORMAT
         " beats ours %" G_GUINT64_FORMAT ", answering it", rid, ours);
-    post_call_state (self, peer, GST_MESH_CALL_STATE_ENDED,
-        "offer collision: answering the other side's offer");
-    end_call (self);
+    finish_call (self, "offer collision: answering the other side's offer");
   } else if (peer) {
-    post_call_state (self, peer, GST_MESH_CALL_STATE_ENDED,
-        "replaced by a new offer");
-    end_call (self);
+    finish_call (self, "replaced by a new offer");
   }
 
   self->peer = new_peer (self, msg->from);
@@ -752,9 +769,7 @@ handle_answer (GstMeshSignal * self, GstMeshSignalMessage * msg)
      * re-sent offers with a fresh peer connection and dropped the one we
      * are talking to. Only a new call can reach it now. */
     GST_INFO_OBJECT (self, "a new answer session: the remote started over");
-    post_call_state (self, peer, GST_MESH_CALL_STATE_ENDED,
-        "the remote answered again from a new session");
-    end_call (self);
+    finish_call (self, "the remote answered again from a new session");
     start_call (self);
     return;
   }

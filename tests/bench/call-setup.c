@@ -168,12 +168,14 @@ side_of (gpointer user_data)
 static WebrtcRec *
 rec_for (Side * s, gpointer webrtc)
 {
+  WebrtcRec *r;
+
   for (guint i = 0; i < s->n_webrtc; i++)
     if (s->rec[i].webrtc == webrtc)
       return &s->rec[i];
   if (s->n_webrtc == MAX_WEBRTC)
     return NULL;
-  WebrtcRec *r = &s->rec[s->n_webrtc++];
+  r = &s->rec[s->n_webrtc++];
   r->webrtc = webrtc;
   r->local_offer = r->remote_offer = r->stable = NONE;
   r->gathering_done = r->ice_checking = r->ice_connected = NONE;

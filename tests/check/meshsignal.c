@@ -282,6 +282,69 @@ GST_START_TEST (test_malformed_messages_do_not_stop_the_call)
 
 GST_END_TEST;
 
+static gint
+gst_mesh_test_call_state (MeshTestPipeline * p)
+{
+  gint state;
+  g_object_get (p->mesh, "call-state", &state, NULL);
+  return state;
+}
+
+static guint
+count_webrtcbins (GstElement * mesh)
+{
+  GstIterator *it = gst_bin_iterate_elements (GST_BIN (mesh));
+  GValue item = G_VALUE_INIT;
+  guint n = 0;
+
+  while (gst_iterator_next (it, &item) == GST_ITERATOR_OK) {
+    GstElement *e = g_value_get_object (&item);
+    GstElementFactory *f = gst_element_get_factory (e);
+    if (f && !g_strcmp0 (GST_OBJECT_NAME (f), "webrtcbin"))
+      n++;
+    g_value_reset (&item);
+  }
+  g_value_unset (&item);
+  gst_iterator_free (it);
+  return n;
+}
+
+/* The seed's server says nothing when a peer leaves: the call must end
+ * from what the peer connection shows, within peer-timeout plus the
+ * watchdog's period, and leave nothing of itself behind. */
+GST_START_TEST (test_peer_leaving_ends_the_call)
+{
+  Call c = { 0, };
+  gint64 left;
+  gint ended;
+
+  call_setup (&c);
+  c.b = call_peer (&c, "peer-timeout=2000");
+  c.a = call_peer (&c, "role=call");
+  mesh_test_pipeline_play (c.b);
+  mesh_test_pipeline_play (c.a);
+  assert_media_both_ways (&c);
+  fail_unless_equals_int (count_webrtcbins (c.b->mesh), 1);
+
+  left = g_get_monotonic_time ();
+  mesh_test_pipeline_free (c.a);
+  c.a = NULL;
+  ended = mesh_test_pipeline_wait_message (c.b, 0, 10000, "mesh-call",
+      "state", "ended");
+  fail_unless (ended >= 0, "the call did not end after the peer left");
+  GST_INFO ("call ended %" G_GINT64_FORMAT " ms after the peer left",
+      (g_get_monotonic_time () - left) / 1000);
+  /* 2000 ms of silence, a 250 ms watchdog, and slack for a slow machine */
+  fail_unless ((g_get_monotonic_time () - left) / 1000 < 5000,
+      "ending took %" G_GINT64_FORMAT " ms",
+      (g_get_monotonic_time () - left) / 1000);
+  fail_unless_equals_int (count_webrtcbins (c.b->mesh), 0);
+  fail_unless_equals_int (gst_mesh_test_call_state (c.b), 0);
+  call_teardown (&c);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_call_through_gst_mesh_server)
 {
   Call c = { 0, };
@@ -376,6 +439,7 @@ meshsignal_suite (void)
   tcase_add_test (tc, test_both_calling_end_in_one_call);
   tcase_add_test (tc, test_second_offer_replaces_call);
   tcase_add_test (tc, test_malformed_messages_do_not_stop_the_call);
+  tcase_add_test (tc, test_peer_leaving_ends_the_call);
   tcase_add_test (tc, test_call_through_gst_mesh_server);
   tcase_add_test (tc, test_in_process_server);
   return s;
