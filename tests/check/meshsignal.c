@@ -8,6 +8,7 @@
  */
 #include <gst/check/gstcheck.h>
 #include <gst/mesh/gstmesh.h>
+#include <gst/webrtc/webrtc.h>
 
 #include "meshtest.h"
 
@@ -380,6 +381,189 @@ GST_START_TEST (test_in_process_server)
 
 GST_END_TEST;
 
+/* A remote peer made of a bare webrtcbin, driven by the test, so that it
+ * can send its messages in an order no meshsignal would. */
+typedef struct
+{
+  GstElement *pipeline;
+  GstElement *webrtc;
+  GMutex lock;
+  GPtrArray *candidates;        /* "mline candidate" strings */
+  gchar *answer;
+} RawPeer;
+
+static void
+raw_on_candidate (GstElement * w, guint mline, gchar * cand, RawPeer * r)
+{
+  g_mutex_lock (&r->lock);
+  g_ptr_array_add (r->candidates, g_strdup_printf ("%u %s", mline, cand));
+  g_mutex_unlock (&r->lock);
+}
+
+static void
+raw_on_event (GstMeshSioClient * client, const gchar * name, JsonArray * args,
+    gint64 ack, RawPeer * r)
+{
+  JsonObject *o;
+
+  if (g_strcmp0 (name, "answer") || json_array_get_length (args) < 1)
+    return;
+  o = json_array_get_object_element (args, 0);
+  g_mutex_lock (&r->lock);
+  g_free (r->answer);
+  r->answer = g_strdup (json_object_get_string_member (o, "sdp"));
+  g_mutex_unlock (&r->lock);
+}
+
+static GstWebRTCSessionDescription *
+raw_wait_promise (GstPromise * promise, const gchar * field)
+{
+  GstWebRTCSessionDescription *desc = NULL;
+
+  fail_unless (gst_promise_wait (promise) == GST_PROMISE_RESULT_REPLIED);
+  gst_structure_get (gst_promise_get_reply (promise), field,
+      GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &desc, NULL);
+  gst_promise_unref (promise);
+  fail_unless (desc != NULL);
+  return desc;
+}
+
+static void
+iterate_for (GMainContext * ctx, guint ms)
+{
+  gint64 end = g_get_monotonic_time () + ms * 1000;
+  while (g_get_monotonic_time () < end) {
+    g_main_context_iteration (ctx, FALSE);
+    g_usleep (1000);
+  }
+}
+
+/* Every candidate of the caller arrives before its offer, which carries
+ * none; the caller never learns meshsignal's candidates either. The call
+ * can only connect if meshsignal kept the early candidates for the
+ * offer. */
+GST_START_TEST (test_candidates_before_offer_are_kept)
+{
+  Call c = { 0, };
+  RawPeer r = { 0, };
+  GMainContext *ctx = g_main_context_new ();
+  GstMeshSioClient *client;
+  GstWebRTCSessionDescription *offer, *answer;
+  GstWebRTCRTPTransceiver *trans = NULL;
+  GstWebRTCICEGatheringState gathering = 0;
+  GstSDPMessage *sdp;
+  gchar *offer_text;
+  gint64 deadline;
+
+  call_setup (&c);
+  c.b = call_peer (&c, NULL);
+  mesh_test_pipeline_play (c.b);
+  fail_unless (mesh_test_pipeline_wait_message (c.b, 0, CALL_TIMEOUT_MS,
+          "mesh-signalling", "state", "connected") >= 0);
+
+  g_main_context_push_thread_default (ctx);
+  client = gst_mesh_sio_client_new (c.url, NULL);
+  g_signal_connect (client, "event", G_CALLBACK (raw_on_event), &r);
+  gst_mesh_sio_client_connect (client);
+  fail_unless (iterate_until_connected (client, ctx));
+
+  g_mutex_init (&r.lock);
+  r.candidates = g_ptr_array_new_with_free_func (g_free);
+  r.pipeline = gst_parse_launch ("webrtcbin name=w bundle-policy=max-bundle "
+      "videotestsrc is-live=true ! video/x-raw,width=320,height=240,"
+      "framerate=30/1 ! vp8enc deadline=1 ! rtpvp8pay pt=96 ! "
+      "application/x-rtp,media=video,encoding-name=VP8,payload=96,"
+      "clock-rate=90000 ! w.", NULL);
+  fail_unless (r.pipeline != NULL);
+  r.webrtc = gst_bin_get_by_name (GST_BIN (r.pipeline), "w");
+  g_signal_connect (r.webrtc, "on-ice-candidate",
+      G_CALLBACK (raw_on_candidate), &r);
+  gst_element_set_state (r.pipeline, GST_STATE_PLAYING);
+  g_signal_emit_by_name (r.webrtc, "get-transceiver", 0, &trans);
+  if (trans) {
+    g_object_set (trans, "direction",
+        GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY, NULL);
+    gst_object_unref (trans);
+  }
+
+  {
+    GstPromise *p = gst_promise_new ();
+    g_signal_emit_by_name (r.webrtc, "create-offer", NULL, p);
+    offer = raw_wait_promise (p, "offer");
+  }
+  /* the text of the offer as made: no candidates in it */
+  offer_text = gst_sdp_message_as_text (offer->sdp);
+  fail_if (strstr (offer_text, "a=candidate") != NULL);
+  g_signal_emit_by_name (r.webrtc, "set-local-description", offer, NULL);
+  gst_webrtc_session_description_free (offer);
+
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while (gathering != GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE &&
+      g_get_monotonic_time () < deadline) {
+    g_object_get (r.webrtc, "ice-gathering-state", &gathering, NULL);
+    iterate_for (ctx, 10);
+  }
+  g_mutex_lock (&r.lock);
+  fail_unless (r.candidates->len > 0, "the raw peer gathered nothing");
+  for (guint i = 0; i < r.candidates->len; i++) {
+    gchar **parts = g_strsplit (g_ptr_array_index (r.candidates, i), " ", 2);
+    gchar *json = g_strdup_printf ("{\"candidate\":\"%s\",\"sdpMid\":null,"
+        "\"sdpMLineIndex\":%s}", parts[1], parts[0]);
+    emit_json (client, "candidate", json);
+    g_free (json);
+    g_strfreev (parts);
+  }
+  g_mutex_unlock (&r.lock);
+  /* let them all arrive, well before the offer */
+  iterate_for (ctx, 500);
+  {
+    JsonBuilder *b = json_builder_new ();
+    JsonNode *node;
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "type");
+    json_builder_add_string_value (b, "offer");
+    json_builder_set_member_name (b, "sdp");
+    json_builder_add_string_value (b, offer_text);
+    json_builder_end_object (b);
+    node = json_builder_get_root (b);
+    {
+      gchar *json = json_to_string (node, FALSE);
+      emit_json (client, "offer", json);
+      g_free (json);
+    }
+    json_node_unref (node);
+    g_object_unref (b);
+  }
+
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while (!r.answer && g_get_monotonic_time () < deadline)
+    iterate_for (ctx, 10);
+  fail_unless (r.answer != NULL, "no answer to the offer");
+  gst_sdp_message_new_from_text (r.answer, &sdp);
+  answer = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_ANSWER,
+      sdp);
+  g_signal_emit_by_name (r.webrtc, "set-remote-description", answer, NULL);
+  gst_webrtc_session_description_free (answer);
+
+  fail_unless (mesh_test_pipeline_wait_message (c.b, 0, CALL_TIMEOUT_MS,
+          "mesh-first-frame", "media", "video") >= 0,
+      "no video: the early candidates were lost");
+
+  gst_element_set_state (r.pipeline, GST_STATE_NULL);
+  gst_object_unref (r.webrtc);
+  gst_object_unref (r.pipeline);
+  g_ptr_array_unref (r.candidates);
+  g_free (r.answer);
+  g_free (offer_text);
+  gst_mesh_sio_client_disconnect (client);
+  g_object_unref (client);
+  g_main_context_pop_thread_default (ctx);
+  g_main_context_unref (ctx);
+  call_teardown (&c);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_bad_url_is_an_element_error)
 {
   MeshTestPipeline *p = mesh_test_pipeline_new ("meshsignal name=m "
@@ -439,6 +623,7 @@ meshsignal_suite (void)
   tcase_add_test (tc, test_both_calling_end_in_one_call);
   tcase_add_test (tc, test_second_offer_replaces_call);
   tcase_add_test (tc, test_malformed_messages_do_not_stop_the_call);
+  tcase_add_test (tc, test_candidates_before_offer_are_kept);
   tcase_add_test (tc, test_peer_leaving_ends_the_call);
   tcase_add_test (tc, test_call_through_gst_mesh_server);
   tcase_add_test (tc, test_in_process_server);
