@@ -23,8 +23,10 @@
 #include <gst/gst.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <errno.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 
 GST_DEBUG_CATEGORY_STATIC (mesh_eio_debug);
 #define GST_CAT_DEFAULT mesh_eio_debug
@@ -405,6 +407,20 @@ reply_bad_request (SoupServerMessage * msg, guint status, const gchar * detail)
 /* Socket: heartbeat                                                        */
 /* ------------------------------------------------------------------------ */
 
+/* GMainContext polls every source on each iteration, so with thousands of
+ * sessions the cost is in the number of wake-ups, not in the pings. Timers
+ * of whole seconds (the defaults, 25 s and 20 s) are coalesced by GLib: all
+ * sessions due in the same second ping in one iteration instead of one
+ * each. They may fire up to a second late, which the client's
+ * pingInterval + pingTimeout allowance absorbs. */
+static guint
+heartbeat_timeout_add (guint ms, GSourceFunc func, gpointer data)
+{
+  if (ms >= 1000 && ms % 1000 == 0)
+    return g_timeout_add_seconds (ms / 1000, func, data);
+  return g_timeout_add (ms, func, data);
+}
+
 static void
 clear_source (guint * id)
 {
@@ -430,7 +446,7 @@ static void
 reset_ping_timeout (GstMeshEioSocket * self)
 {
   clear_source (&self->ping_timeout_id);
-  self->ping_timeout_id = g_timeout_add (self->server->ping_timeout,
+  self->ping_timeout_id = heartbeat_timeout_add (self->server->ping_timeout,
       on_ping_timeout, self);
 }
 
@@ -452,7 +468,7 @@ static void
 schedule_ping (GstMeshEioSocket * self)
 {
   clear_source (&self->ping_interval_id);
-  self->ping_interval_id = g_timeout_add (self->server->ping_interval,
+  self->ping_interval_id = heartbeat_timeout_add (self->server->ping_interval,
       on_ping_interval, self);
 }
 
@@ -974,11 +990,16 @@ gst_mesh_eio_socket_send (GstMeshEioSocket * socket, GBytes * data,
   if (socket->state != STATE_OPEN)
     return;
 
-  /* The packet shares @data: a broadcast encodes its message once. */
-  packet = gst_mesh_eio_packet_new_binary (data);
-  if (!binary) {
-    packet->type = GST_MESH_EIO_MESSAGE;
-    packet->binary = FALSE;
+  if (binary) {
+    /* Shares @data: a broadcast encodes its attachments once. */
+    packet = gst_mesh_eio_packet_new_binary (data);
+  } else {
+    gsize len;
+    const gchar *text = g_bytes_get_data (data, &len);
+
+    /* Text packets promise a NUL after their text, which a GBytes does not;
+     * the copy is small next to the framing copy every send makes. */
+    packet = gst_mesh_eio_packet_new_text (GST_MESH_EIO_MESSAGE, text, len);
   }
   socket_send_packet (socket, packet);
 }
@@ -1509,8 +1530,12 @@ on_wrote_informational (SoupServerMessage * msg, gpointer user_data)
 
     socket->ws = g_object_ref (ws);
     ws_connect_handlers (socket, ws);
+    /* A "connection" handler that writes to a client that already hung up
+     * closes the session, which drops the server's reference. */
+    g_object_ref (socket);
     g_signal_emit (self, server_signals[SIGNAL_CONNECTION], 0, socket);
     socket_flush (socket);
+    g_object_unref (socket);
   }
 
   g_object_unref (ws);
@@ -1792,6 +1817,27 @@ gst_mesh_eio_server_attach (GstMeshEioServer * server,
   return TRUE;
 }
 
+/* GSocket listens with a backlog of 10. Polling clients open a connection
+ * per request, so a few dozen of them answering the same ping round
+ * overflow it: the kernel drops their SYNs, they retry after a second, and
+ * their pong comes too late. Node listens with 511; so do we. GSocket
+ * cannot change the backlog once listening, but listen() again on the
+ * socket does (Linux, the BSDs). */
+#define LISTEN_BACKLOG 511
+
+static void
+raise_listen_backlog (SoupServer * soup)
+{
+  GSList *sockets = soup_server_get_listeners (soup), *l;
+
+  for (l = sockets; l; l = l->next) {
+    if (listen (g_socket_get_fd (l->data), LISTEN_BACKLOG) != 0)
+      GST_WARNING ("cannot raise the listen backlog to %d: %s",
+          LISTEN_BACKLOG, g_strerror (errno));
+  }
+  g_slist_free (sockets);
+}
+
 /**
  * gst_mesh_eio_server_listen:
  * @server: the server
@@ -1806,12 +1852,14 @@ gboolean
 gst_mesh_eio_server_listen (GstMeshEioServer * server, const gchar * address,
     guint port, GError ** error)
 {
+  gboolean ok;
+
   g_return_val_if_fail (GST_MESH_IS_EIO_SERVER (server), FALSE);
 
   if (!server->soup) {
     SoupServer *soup = soup_server_new (NULL, NULL);
-    gboolean ok = gst_mesh_eio_server_attach (server, soup, NULL, error);
 
+    ok = gst_mesh_eio_server_attach (server, soup, NULL, error);
     g_object_unref (soup);
     if (!ok)
       return FALSE;
@@ -1821,7 +1869,6 @@ gst_mesh_eio_server_listen (GstMeshEioServer * server, const gchar * address,
   if (address && *address) {
     GInetAddress *inet = g_inet_address_new_from_string (address);
     GSocketAddress *sockaddr;
-    gboolean ok;
 
     if (!inet) {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
@@ -1832,9 +1879,12 @@ gst_mesh_eio_server_listen (GstMeshEioServer * server, const gchar * address,
     ok = soup_server_listen (server->soup, sockaddr, 0, error);
     g_object_unref (sockaddr);
     g_object_unref (inet);
-    return ok;
+  } else {
+    ok = soup_server_listen_all (server->soup, port, 0, error);
   }
-  return soup_server_listen_all (server->soup, port, 0, error);
+  if (ok)
+    raise_listen_backlog (server->soup);
+  return ok;
 }
 
 /**

@@ -206,6 +206,33 @@ gst_mesh_eio_packet_new (GstMeshEioType type, const gchar * text)
 }
 
 /**
+ * gst_mesh_eio_packet_new_text:
+ * @type: the packet type
+ * @text: (nullable) (array length=len): the payload text, copied; it need
+ *   not be NUL-terminated
+ * @len: the length of @text in bytes; 0 for none
+ *
+ * A text packet from counted bytes (a GBytes, a slice of a buffer). The copy
+ * is followed by a NUL, as gst_mesh_eio_packet_get_text() promises.
+ */
+GstMeshEioPacket *
+gst_mesh_eio_packet_new_text (GstMeshEioType type, const gchar * text,
+    gsize len)
+{
+  GstMeshEioPacket *packet;
+
+  g_return_val_if_fail (type >= GST_MESH_EIO_OPEN
+      && type <= GST_MESH_EIO_NOOP, NULL);
+  g_return_val_if_fail (text != NULL || len == 0, NULL);
+
+  packet = g_new0 (GstMeshEioPacket, 1);
+  packet->type = type;
+  packet->binary = FALSE;
+  packet->data = text_bytes_new (text, len);
+  return packet;
+}
+
+/**
  * gst_mesh_eio_packet_new_binary:
  * @data: (nullable) (transfer none): the message bytes; a reference is taken
  *
@@ -1648,21 +1675,15 @@ gst_mesh_sio_packet_decode (const gchar * text, gsize len, GError ** error)
     pos++;
   }
 
-  /* [<nsp>,] */
+  /* [<nsp>,] As socket.io-parser: the namespace runs to the first ',' or,
+   * without one, to the end of the packet ("40/admin", which the official
+   * protocol test suite sends); then nothing follows it. */
   if (pos < len && text[pos] == '/') {
     const gchar *comma = memchr (text + pos, ',', len - pos);
+    gsize end = comma ? (gsize) (comma - text) : len;
 
-    if (comma == NULL) {
-      /* Stricter than socket.io-parser, which lets a namespace run to the
-       * end of the packet. Its encoder always writes the comma, so a
-       * missing one means a truncated or garbled packet. */
-      g_set_error (error, GST_MESH_PACKET_ERROR, GST_MESH_PACKET_ERROR_FORMAT,
-          "namespace at offset %" G_GSIZE_FORMAT " is not terminated by ','",
-          pos);
-      return NULL;
-    }
-    packet->nsp = g_strndup (text + pos, comma - (text + pos));
-    pos = comma - text + 1;
+    packet->nsp = g_strndup (text + pos, end - pos);
+    pos = comma ? end + 1 : len;
   } else {
     packet->nsp = g_strdup ("/");
   }

@@ -82,6 +82,9 @@ typedef struct
  * (transfer none): the codec takes its own reference or copy. */
 GstMeshEioPacket *gst_mesh_eio_packet_new (GstMeshEioType type,
     const gchar * text);
+/* Like gst_mesh_eio_packet_new(), for text that is not NUL-terminated. */
+GstMeshEioPacket *gst_mesh_eio_packet_new_text (GstMeshEioType type,
+    const gchar * text, gsize len);
 GstMeshEioPacket *gst_mesh_eio_packet_new_binary (GBytes * data);
 void gst_mesh_eio_packet_free (GstMeshEioPacket * packet);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GstMeshEioPacket, gst_mesh_eio_packet_free);

@@ -1071,28 +1071,6 @@ client_ondecoded (Client * client, GstMeshSioPacket * packet)
   gst_mesh_sio_packet_free (packet);
 }
 
-/* socket.io-parser lets a namespace run to the end of the packet ("40/nsp"),
- * and the protocol test suite sends such packets; the codec wants the ','
- * its encoder always writes, so add it. */
-static gchar *
-add_missing_nsp_comma (const gchar * text, gsize len)
-{
-  gsize pos = 1;
-
-  if (len < 2)
-    return NULL;
-  if (text[0] == '0' + GST_MESH_SIO_BINARY_EVENT
-      || text[0] == '0' + GST_MESH_SIO_BINARY_ACK) {
-    while (pos < len && g_ascii_isdigit (text[pos]))
-      pos++;
-    if (pos < len && text[pos] == '-')
-      pos++;
-  }
-  if (pos >= len || text[pos] != '/' || memchr (text + pos, ',', len - pos))
-    return NULL;
-  return g_strconcat (text, ",", NULL);
-}
-
 static void
 on_conn_message (GstMeshEioSocket * conn, GBytes * data, gboolean binary,
     Client * client)
@@ -1118,19 +1096,13 @@ on_conn_message (GstMeshEioSocket * conn, GBytes * data, gboolean binary,
   } else {
     gsize len;
     const gchar *text = g_bytes_get_data (data, &len);
-    gchar *fixed;
 
     if (client->reconstructing) {
       client_onerror (client, "got plaintext data when reconstructing a "
           "packet", NULL);
       return;
     }
-    fixed = text && len ? add_missing_nsp_comma (text, len) : NULL;
-    if (fixed)
-      packet = gst_mesh_sio_packet_decode (fixed, len + 1, &error);
-    else
-      packet = gst_mesh_sio_packet_decode (text ? text : "", len, &error);
-    g_free (fixed);
+    packet = gst_mesh_sio_packet_decode (text ? text : "", len, &error);
     if (!packet) {
       client_onerror (client, "invalid packet", error);
       g_error_free (error);

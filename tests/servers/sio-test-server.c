@@ -11,6 +11,10 @@
  * "answer-was" with the client's answer, and /refused refuses everyone
  * unless auth.token is "secret".
  *
+ * PORT, PING_INTERVAL, PING_TIMEOUT and CONNECT_TIMEOUT (ms) in the
+ * environment override the suite's values, for tests that need timeouts a
+ * loaded machine can keep.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <gst/gst.h>
@@ -80,6 +84,14 @@ on_main_connection (GstMeshSioNamespace * nsp, GstMeshSioSocket * socket,
   g_signal_connect (socket, "event", G_CALLBACK (on_event), NULL);
 }
 
+static guint
+env_uint (const gchar * name, guint fallback)
+{
+  const gchar *value = g_getenv (name);
+
+  return value && *value ? (guint) atoi (value) : fallback;
+}
+
 static gboolean
 quit (gpointer loop)
 {
@@ -91,8 +103,7 @@ int
 main (int argc, char **argv)
 {
   const gchar *cors[] = { "*", NULL };
-  const gchar *port_env = g_getenv ("PORT");
-  guint port = port_env ? atoi (port_env) : 3000;
+  guint port = env_uint ("PORT", 3000);
   GstMeshEioServer *engine;
   GstMeshSioServer *server;
   SoupServer *soup;
@@ -100,11 +111,13 @@ main (int argc, char **argv)
   GMainLoop *loop;
 
   gst_init (&argc, &argv);
-  engine = g_object_new (GST_MESH_TYPE_EIO_SERVER, "ping-interval", 300,
-      "ping-timeout", 200, "max-payload", (guint64) 1000000, "cors-origins",
-      cors, NULL);
+  engine = g_object_new (GST_MESH_TYPE_EIO_SERVER,
+      "ping-interval", env_uint ("PING_INTERVAL", 300),
+      "ping-timeout", env_uint ("PING_TIMEOUT", 200),
+      "max-payload", (guint64) 1000000, "cors-origins", cors, NULL);
   server = gst_mesh_sio_server_new (engine);
-  g_object_set (server, "connect-timeout", 1000, NULL);
+  g_object_set (server, "connect-timeout", env_uint ("CONNECT_TIMEOUT", 1000),
+      NULL);
 
   g_signal_connect (gst_mesh_sio_server_get_namespace (server, "/"),
       "connection", G_CALLBACK (on_main_connection), NULL);
