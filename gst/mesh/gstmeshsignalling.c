@@ -18,6 +18,17 @@
 
 G_DEFINE_QUARK (gst-mesh-signal-error-quark, gst_mesh_signal_error);
 
+/* The start of @s for an error message: whole characters only, so the
+ * message stays valid UTF-8 (a byte cut can split one; found by the
+ * signalling fuzzer). The codec has checked that @s is UTF-8. */
+static gchar *
+excerpt (const gchar * s, glong max_chars)
+{
+  if (!g_utf8_validate (s, -1, NULL))
+    return g_strdup ("(not UTF-8)");
+  return g_utf8_substring (s, 0, MIN (g_utf8_strlen (s, -1), max_chars));
+}
+
 const gchar *
 gst_mesh_signal_kind_to_string (GstMeshSignalKind kind)
 {
@@ -108,9 +119,10 @@ parse_description (GstMeshSignalMessage * msg, const gchar * event,
     return FALSE;
   }
   if (strcmp (json_node_get_string (type), event) != 0) {
+    gchar *got = excerpt (json_node_get_string (type), 32);
     g_set_error (error, GST_MESH_SIGNAL_ERROR, GST_MESH_SIGNAL_ERROR_SHAPE,
-        "%s: \"type\" is \"%.32s\", expected \"%s\"", event,
-        json_node_get_string (type), event);
+        "%s: \"type\" is \"%s\", expected \"%s\"", event, got, event);
+    g_free (got);
     return FALSE;
   }
   if (!node_is_string (sdp)) {
@@ -169,9 +181,11 @@ parse_candidate (GstMeshSignalMessage * msg, JsonObject * obj, GError ** error)
   }
   /* "" is the end-of-candidates marker some browsers send */
   if (*text && !g_str_has_prefix (text, "candidate:")) {
+    gchar *got = excerpt (text, 40);
     g_set_error (error, GST_MESH_SIGNAL_ERROR, GST_MESH_SIGNAL_ERROR_CANDIDATE,
         "candidate: \"candidate\" does not start with \"candidate:\": "
-        "\"%.40s\"", text);
+        "\"%s\"", got);
+    g_free (got);
     return FALSE;
   }
   if (strchr (text, '\r') || strchr (text, '\n')) {
@@ -230,9 +244,11 @@ gst_mesh_signal_message_parse (const gchar * event, JsonArray * args,
   else if (!strcmp (event, "candidate"))
     msg->kind = GST_MESH_SIGNAL_CANDIDATE;
   else {
+    gchar *got = excerpt (event, 32);
     g_set_error (error, GST_MESH_SIGNAL_ERROR,
         GST_MESH_SIGNAL_ERROR_UNKNOWN_EVENT, "unknown signalling event "
-        "\"%.32s\"", event);
+        "\"%s\"", got);
+    g_free (got);
     goto fail;
   }
 
