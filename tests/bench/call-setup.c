@@ -36,8 +36,8 @@
  * deep-element-added signal; nothing in the element is changed).
  *
  * Variants (--variants, comma separated, default the first three):
- *   call-wait      A role=call, B role=wait,  latency=50 (our default)
- *   call-call      A and B role=call,         latency=50
+ *   call-wait      A role=call, B role=wait,  latency = the element's default
+ *   call-call      A and B role=call,         latency = the default
  *   call-wait-200  A role=call, B role=wait,  latency=200 (webrtcbin's
  *                  default jitterbuffer latency)
  *   any latency: call-wait-N / call-call-N; experiments appended with '+'
@@ -489,10 +489,9 @@ static GstElement *
 make_pipeline (const gchar * url, const gchar * role, guint latency,
     gint side_index, GError ** error)
 {
-  /* peer-timeout=0: no no-media watchdog. Tearing down A stops B's media,
-   * and B's watchdog ending the call while B itself goes to NULL can
-   * deadlock meshsignal (see the README); the watchdog plays no part in
-   * setting a call up. */
+  /* peer-timeout=0: tearing down A stops B's media, and B's watchdog would
+   * end B's call while B goes to NULL anyway; the watchdog plays no part
+   * in setting a call up. */
   gchar *desc = g_strdup_printf ("meshsignal name=m server-url=%s role=%s "
       "latency=%u peer-timeout=0 "
       "videotestsrc is-live=true ! "
@@ -953,6 +952,27 @@ typedef struct
 /* call-wait | call-call, then optionally -LATENCY (ms, default 50), then
  * any of +taN (libnice pacing timer N ms), +notcp (no ICE-TCP), +noupnp,
  * +thrN (vp8enc threads=N); e.g. call-wait-200, call-call+ta5+thr1 */
+/* The element's own default, so the plain variants measure what a user
+ * gets without setting anything. */
+static guint
+default_latency (void)
+{
+  GstElementFactory *f = gst_element_factory_find ("meshsignal");
+  guint latency = 50;
+
+  if (f) {
+    GstElementClass *k = g_type_class_ref (gst_element_factory_get_element_type
+        (f));
+    GParamSpec *ps = g_object_class_find_property (G_OBJECT_CLASS (k),
+        "latency");
+    if (ps)
+      latency = G_PARAM_SPEC_UINT (ps)->default_value;
+    g_type_class_unref (k);
+    gst_object_unref (f);
+  }
+  return latency;
+}
+
 static gboolean
 parse_variant (const gchar * spec, Variant * v)
 {
@@ -962,7 +982,7 @@ parse_variant (const gchar * spec, Variant * v)
 
   memset (v, 0, sizeof *v);
   v->name = g_strdup (spec);
-  v->latency = 50;
+  v->latency = default_latency ();
   if (g_str_has_prefix (base, "call-wait"))
     v->role_b = "wait";
   else if (g_str_has_prefix (base, "call-call"))
