@@ -24,7 +24,7 @@
  *     $(pkg-config --libs libsoup-3.0 json-glib-1.0 gstreamer-sdp-1.0) -lm
  *   ./a.out -detect_leaks=0 tests/fuzz/corpus/http
  *
- * With -DGST_MESH_FUZZ_STANDALONE instead of -fsanitize=fuzzer it gets a
+ * Linked with standalone.c instead of -fsanitize=fuzzer it gets a
  * main() that runs the files named on the command line once.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -293,31 +293,3 @@ LLVMFuzzerTestOneInput (const uint8_t * data, size_t size)
   pump (NULL);
   return 0;
 }
-
-#ifdef GST_MESH_FUZZ_STANDALONE
-int
-main (int argc, char **argv)
-{
-  int i;
-
-  for (i = 1; i < argc; i++) {
-    gchar *contents;
-    gsize len;
-    GError *error = NULL;
-
-    if (!g_file_get_contents (argv[i], &contents, &len, &error)) {
-      fprintf (stderr, "%s\n", error->message);
-      g_error_free (error);
-      return 1;
-    }
-    {
-      uint8_t *copy = g_memdup2 (contents, len);
-
-      LLVMFuzzerTestOneInput (copy, len);
-      g_free (copy);
-    }
-    g_free (contents);
-  }
-  return 0;
-}
-#endif

@@ -11,7 +11,7 @@
  *     tests/fuzz/fuzz_packet.c $(pkg-config --libs json-glib-1.0) -lm
  *   ./a.out tests/fuzz/corpus/packet
  *
- * Built with -DGST_MESH_FUZZ_STANDALONE instead of -fsanitize=fuzzer it
+ * Linked with standalone.c instead of -fsanitize=fuzzer it
  * gets a main() that runs the files named on the command line once, so the
  * corpus can serve as a regression test without libFuzzer.
  *
@@ -198,32 +198,3 @@ LLVMFuzzerTestOneInput (const uint8_t * data, size_t size)
 
   return 0;
 }
-
-#ifdef GST_MESH_FUZZ_STANDALONE
-int
-main (int argc, char **argv)
-{
-  int i;
-
-  for (i = 1; i < argc; i++) {
-    gchar *contents;
-    gsize len;
-    GError *error = NULL;
-
-    if (!g_file_get_contents (argv[i], &contents, &len, &error)) {
-      fprintf (stderr, "%s\n", error->message);
-      g_error_free (error);
-      return 1;
-    }
-    /* An exact-size copy, so that ASan sees any read past the end. */
-    {
-      uint8_t *copy = g_memdup2 (contents, len);
-
-      LLVMFuzzerTestOneInput (copy, len);
-      g_free (copy);
-    }
-    g_free (contents);
-  }
-  return 0;
-}
-#endif
