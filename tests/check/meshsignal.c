@@ -80,16 +80,24 @@ assert_media_both_ways (Call * c)
   }
 }
 
+/* A calls, B waits (unless their properties say otherwise); both play and
+ * must then carry media both ways. */
+static void
+call_start (Call * c, const gchar * props_a, const gchar * props_b)
+{
+  c->b = call_peer (c, props_b);
+  c->a = call_peer (c, props_a);
+  mesh_test_pipeline_play (c->b);
+  mesh_test_pipeline_play (c->a);
+  assert_media_both_ways (c);
+}
+
 GST_START_TEST (test_caller_and_waiter_decode_each_other)
 {
   Call c = { 0, };
 
   call_setup (&c);
-  c.b = call_peer (&c, NULL);
-  c.a = call_peer (&c, "role=call");
-  mesh_test_pipeline_play (c.b);
-  mesh_test_pipeline_play (c.a);
-  assert_media_both_ways (&c);
+  call_start (&c, "role=call", NULL);
   fail_unless (mesh_test_pipeline_wait_message (c.a, 0, 1000, "mesh-call",
           "state", "connected") >= 0);
   fail_unless (mesh_test_pipeline_wait_message (c.b, 0, 1000, "mesh-call",
@@ -162,11 +170,7 @@ GST_START_TEST (test_second_offer_replaces_call)
   guint mark;
 
   call_setup (&c);
-  c.b = call_peer (&c, NULL);
-  c.a = call_peer (&c, "role=call");
-  mesh_test_pipeline_play (c.b);
-  mesh_test_pipeline_play (c.a);
-  assert_media_both_ways (&c);
+  call_start (&c, "role=call", NULL);
 
   /* the caller starts over: a new peer connection and a new offer */
   mark = mesh_test_pipeline_n_messages (c.b);
@@ -243,11 +247,7 @@ GST_START_TEST (test_malformed_messages_do_not_stop_the_call)
   };
 
   call_setup (&c);
-  c.b = call_peer (&c, NULL);
-  c.a = call_peer (&c, "role=call");
-  mesh_test_pipeline_play (c.b);
-  mesh_test_pipeline_play (c.a);
-  assert_media_both_ways (&c);
+  call_start (&c, "role=call", NULL);
 
   g_main_context_push_thread_default (ctx);
   stranger = gst_mesh_sio_client_new (c.url, NULL);
@@ -320,11 +320,7 @@ GST_START_TEST (test_peer_leaving_ends_the_call)
   gint ended;
 
   call_setup (&c);
-  c.b = call_peer (&c, "peer-timeout=2000");
-  c.a = call_peer (&c, "role=call");
-  mesh_test_pipeline_play (c.b);
-  mesh_test_pipeline_play (c.a);
-  assert_media_both_ways (&c);
+  call_start (&c, "role=call", "peer-timeout=2000");
   fail_unless_equals_int (count_webrtcbins (c.b->mesh), 1);
 
   left = g_get_monotonic_time ();
@@ -351,11 +347,7 @@ GST_START_TEST (test_call_through_gst_mesh_server)
   Call c = { 0, };
 
   call_setup_c_server (&c);
-  c.b = call_peer (&c, NULL);
-  c.a = call_peer (&c, "role=call");
-  mesh_test_pipeline_play (c.b);
-  mesh_test_pipeline_play (c.a);
-  assert_media_both_ways (&c);
+  call_start (&c, "role=call", NULL);
   call_teardown (&c);
 }
 
