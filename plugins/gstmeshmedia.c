@@ -137,6 +137,18 @@ gst_mesh_codec_rtp_caps (GstMeshCodec codec, gint pt)
   return caps;
 }
 
+GstCaps *
+gst_mesh_codec_rtp_filter_caps (GstMeshCodec codec, gint pt)
+{
+  const CodecInfo *ci = info (codec);
+
+  return gst_caps_new_simple ("application/x-rtp",
+      "media", G_TYPE_STRING, gst_mesh_media_kind_name (ci->kind),
+      "encoding-name", G_TYPE_STRING, ci->encoding_name,
+      "clock-rate", G_TYPE_INT, ci->clock_rate,
+      "payload", G_TYPE_INT, pt, NULL);
+}
+
 /* The value of "key=value" in an fmtp parameter list, or NULL. */
 static gchar *
 fmtp_param (const gchar * fmtp, const gchar * key)

@@ -39,6 +39,12 @@ gboolean gst_mesh_codec_can_encode (GstMeshCodec codec);
  * baseline). */
 GstCaps *gst_mesh_codec_rtp_caps (GstMeshCodec codec, gint pt);
 
+/* Only what identifies the stream: media, encoding-name, clock-rate and
+ * payload. What goes between the payloader and webrtcbin must not insist
+ * on fmtp details the encoder decides (x264 says 42c01e where the SDP
+ * offers 42e01f: both constrained baseline). */
+GstCaps *gst_mesh_codec_rtp_filter_caps (GstMeshCodec codec, gint pt);
+
 /* In @media (an SDP m-line), the payload type of the best match for
  * @codec, or -1. For H.264 that is packetization-mode=1 with a constrained
  * baseline profile-level-id when there is one. */

@@ -50,7 +50,9 @@ struct _GstMeshPeer
   GPtrArray *out_pads;          /* request pads of config.out[] */
   gboolean receiving[GST_MESH_N_MEDIA];
   GstPad *send_pad[GST_MESH_N_MEDIA];   /* branch entry, for keyframe asks */
-  GstPad *gate_pad[GST_MESH_N_MEDIA];   /* branch queue src, gated */
+  GstPad *gate_pad[GST_MESH_N_MEDIA];   /* branch exit, gated */
+  GstMeshCodec sent_codec[GST_MESH_N_MEDIA];
+  gint sent_pt[GST_MESH_N_MEDIA];
   gulong gate_probe[GST_MESH_N_MEDIA];
 
   /* touched only in the context */
@@ -357,7 +359,7 @@ track_element (GstMeshPeer * peer, GstElement * e)
 }
 
 /* Until the peer connection is up, a branch passes events (caps reach
- * webrtcbin, which needs them for a=ssrc) but drops buffers. webrtcbin's
+ * webrtcbin) but drops buffers. webrtcbin's
  * sink pads can answer FLUSHING while it sets up its transports; a queue
  * that got FLUSHING pauses for good and hands FLUSHING to the tee, which
  * hands it to the application's source, and the source stops: one peer's
@@ -404,7 +406,7 @@ add_send_branch (GstMeshPeer * peer, GstMeshMediaKind kind,
       "max-size-time", (guint64) 500 * GST_MSECOND, NULL);
   gst_util_set_object_arg (G_OBJECT (queue), "leaky", "downstream");
   filter = gst_element_factory_make ("capsfilter", NULL);
-  filter_caps = gst_mesh_codec_rtp_caps (codec, pt);
+  filter_caps = gst_mesh_codec_rtp_filter_caps (codec, pt);
   g_object_set (filter, "caps", filter_caps, NULL);
   gst_caps_unref (filter_caps);
 
@@ -431,6 +433,15 @@ add_send_branch (GstMeshPeer * peer, GstMeshMediaKind kind,
      * it in the preferences, and the offer or answer need not wait. */
     GstCaps *prefs = gst_caps_copy (caps);
     gst_caps_set_simple (prefs, "ssrc", G_TYPE_UINT, ssrc, NULL);
+    if (codec == GST_MESH_CODEC_H264)
+      /* webrtcbin's sink pad answers caps queries with these preferences:
+       * a profile-level-id in them that the encoder does not produce
+       * exactly (x264: 42c01e, the offer: 42e01f, both constrained
+       * baseline) fails the payloader's negotiation, and the error
+       * reaches the application's source. The SDP gets it instead
+       * (set_h264_profile). */
+      gst_structure_remove_field (gst_caps_get_structure (prefs, 0),
+          "profile-level-id");
     g_object_set (trans, "direction", direction, "codec-preferences", prefs,
         NULL);
     gst_caps_unref (prefs);
@@ -450,6 +461,8 @@ add_send_branch (GstMeshPeer * peer, GstMeshMediaKind kind,
   g_ptr_array_add (peer->tee_pads, tee_pad);
   peer->send_pad[kind] = queue_sink;
 
+  peer->sent_codec[kind] = codec;
+  peer->sent_pt[kind] = pt;
   GST_INFO ("%s: sending %s as %s, payload type %d", peer->name,
       gst_mesh_media_kind_name (kind), gst_mesh_codec_encoding_name (codec),
       pt);
@@ -727,6 +740,66 @@ on_remote_set (GstMeshPeer * peer, gpointer data)
   flush_pending_candidates (peer);
 }
 
+/* The H.264 preferences carry no profile-level-id (see add_send_branch),
+ * and a missing one means baseline level 1 (RFC 6184). Our offers state
+ * constrained baseline 3.1; our answers echo the offer's, as browsers do
+ * (the stream is constrained baseline, which every profile decodes). */
+static const gchar *
+offered_h264_profile (GstMeshPeer * peer, const gchar * prefix)
+{
+  for (guint j = 0; peer->remote_sdp &&
+      j < gst_sdp_message_medias_len (peer->remote_sdp); j++) {
+    const GstSDPMedia *om = gst_sdp_message_get_media (peer->remote_sdp, j);
+    for (guint a = 0; a < gst_sdp_media_attributes_len (om); a++) {
+      const GstSDPAttribute *at = gst_sdp_media_get_attribute (om, a);
+      const gchar *p;
+      if (g_strcmp0 (at->key, "fmtp") || !at->value ||
+          !g_str_has_prefix (at->value, prefix))
+        continue;
+      p = strstr (at->value, "profile-level-id=");
+      return p ? p + strlen ("profile-level-id=") : NULL;
+    }
+  }
+  return NULL;
+}
+
+static void
+set_h264_profile (GstMeshPeer * peer, GstSDPMessage * sdp)
+{
+  gint pt = peer->sent_pt[GST_MESH_MEDIA_VIDEO];
+  gchar *prefix;
+  const gchar *profile;
+
+  if (peer->sent_codec[GST_MESH_MEDIA_VIDEO] != GST_MESH_CODEC_H264)
+    return;
+  prefix = g_strdup_printf ("%d ", pt);
+  profile = peer->offerer ? "42e01f" : offered_h264_profile (peer, prefix);
+  for (guint i = 0; profile && i < gst_sdp_message_medias_len (sdp); i++) {
+    GstSDPMedia *m = (GstSDPMedia *) gst_sdp_message_get_media (sdp, i);
+
+    if (g_strcmp0 (gst_sdp_media_get_media (m), "video") != 0)
+      continue;
+    for (guint a = 0; a < gst_sdp_media_attributes_len (m); a++) {
+      const GstSDPAttribute *at = gst_sdp_media_get_attribute (m, a);
+      GstSDPAttribute repl;
+      gchar *value;
+
+      if (g_strcmp0 (at->key, "fmtp") || !at->value ||
+          !g_str_has_prefix (at->value, prefix) ||
+          strstr (at->value, "profile-level-id="))
+        continue;
+      value = g_strdup_printf ("%s;profile-level-id=%.6s", at->value,
+          profile);
+      gst_sdp_attribute_set (&repl, "fmtp", value);
+      gst_sdp_media_replace_attribute (m, a, &repl);
+      g_free (value);
+      break;
+    }
+    break;
+  }
+  g_free (prefix);
+}
+
 static void
 on_answer_created (GstMeshPeer * peer, gpointer data)
 {
@@ -739,6 +812,7 @@ on_answer_created (GstMeshPeer * peer, gpointer data)
         "webrtcbin could not answer the offer");
     return;
   }
+  set_h264_profile (peer, answer->sdp);
   g_signal_emit_by_name (peer->webrtc, "set-local-description", answer, NULL);
   g_free (peer->local_sdp);
   peer->local_sdp = gst_sdp_message_as_text (answer->sdp);
@@ -772,6 +846,7 @@ on_offer_created (GstMeshPeer * peer, gpointer data)
         "webrtcbin could not make an offer");
     return;
   }
+  set_h264_profile (peer, offer->sdp);
   g_signal_emit_by_name (peer->webrtc, "set-local-description", offer, NULL);
   g_free (peer->local_sdp);
   peer->local_sdp = gst_sdp_message_as_text (offer->sdp);
@@ -1012,6 +1087,35 @@ gst_mesh_peer_answer (GstMeshPeer * peer, const GstMeshSignalMessage * offer,
   return TRUE;
 }
 
+GstMeshCodec
+gst_mesh_peer_refused_video_codec (GstMeshPeer * peer,
+    const GstMeshSignalMessage * answer)
+{
+  GstMeshCodec codec = peer->sent_codec[GST_MESH_MEDIA_VIDEO];
+  gchar *pt;
+
+  if (codec == GST_MESH_CODEC_NONE || !answer->sdp_message)
+    return GST_MESH_CODEC_NONE;
+  pt = g_strdup_printf ("%d", peer->sent_pt[GST_MESH_MEDIA_VIDEO]);
+  for (guint i = 0; i < gst_sdp_message_medias_len (answer->sdp_message);
+      i++) {
+    const GstSDPMedia *m = gst_sdp_message_get_media (answer->sdp_message, i);
+    gboolean has_pt = FALSE;
+
+    if (g_strcmp0 (gst_sdp_media_get_media (m), "video") != 0)
+      continue;
+    for (guint f = 0; f < gst_sdp_media_formats_len (m); f++)
+      has_pt |= g_strcmp0 (gst_sdp_media_get_format (m, f), pt) == 0;
+    g_free (pt);
+    /* answers do not use bundle-only: port 0 is a refusal */
+    if (gst_sdp_media_get_port (m) == 0 || !has_pt)
+      return codec;
+    return GST_MESH_CODEC_NONE;
+  }
+  g_free (pt);
+  return codec;
+}
+
 gboolean
 gst_mesh_peer_set_answer (GstMeshPeer * peer,
     const GstMeshSignalMessage * answer, GError ** error)
@@ -1216,6 +1320,10 @@ gst_mesh_peer_new (const GstMeshPeerConfig * config, guint id,
   peer->bin = config->bin;
   peer->state = GST_MESH_CALL_STATE_IDLE;
   peer->start_time = g_get_monotonic_time ();
+  for (gint k = 0; k < GST_MESH_N_MEDIA; k++) {
+    peer->sent_codec[k] = GST_MESH_CODEC_NONE;
+    peer->sent_pt[k] = -1;
+  }
   g_mutex_init (&peer->lock);
   peer->elements = g_ptr_array_new_with_free_func (gst_object_unref);
   peer->tee_pads = g_ptr_array_new ();

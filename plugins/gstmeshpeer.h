@@ -77,6 +77,10 @@ gboolean gst_mesh_peer_answer (GstMeshPeer * peer,
 void gst_mesh_peer_resend_answer (GstMeshPeer * peer);
 gboolean gst_mesh_peer_set_answer (GstMeshPeer * peer,
     const GstMeshSignalMessage * answer, GError ** error);
+/* The video codec we send that @answer refuses (its video m-line is
+ * rejected or lacks our payload type), or GST_MESH_CODEC_NONE. */
+GstMeshCodec gst_mesh_peer_refused_video_codec (GstMeshPeer * peer,
+    const GstMeshSignalMessage * answer);
 /* Adds a remote candidate, or keeps it until the remote description is
  * set. */
 void gst_mesh_peer_add_candidate (GstMeshPeer * peer,

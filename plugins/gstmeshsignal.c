@@ -84,7 +84,8 @@ typedef struct
   GstElement *convert2;         /* audio: audioconvert before resample */
   GstElement *encoder;
   GstElement *tee;
-  GstMeshCodec codec;
+  GstMeshCodec codec;           /* what calls should send */
+  GstMeshCodec encoder_codec;   /* what the encoder in place makes */
 } MediaIn;
 
 struct _GstMeshSignal
@@ -118,6 +119,7 @@ struct _GstMeshSignal
   GstMeshPeer *peer;
   guint next_call_id;
   GQueue early_candidates;      /* GstMeshSignalMessage* before any offer */
+  gboolean codec_fallback_done;
   GSource *recall_source;
 
   /* media plumbing, changed only with the state lock or before PAUSED */
@@ -310,8 +312,11 @@ media_in_build_encoder (GstMeshSignal * self, GstMeshMediaKind kind,
   if (!enc)
     return FALSE;
   gst_bin_add (GST_BIN (self), gst_object_ref (enc));
-  if (!gst_element_link (in->convert, enc) || !gst_element_link (enc,
-          in->tee)) {
+  /* no caps check towards the tee: while a codec is being switched, its
+   * branches still ask for the old one */
+  if (!gst_element_link (in->convert, enc) ||
+      !gst_element_link_pads_full (enc, "src", in->tee, "sink",
+          GST_PAD_LINK_CHECK_NOTHING)) {
     g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION,
         "cannot link the %s encoder", gst_mesh_codec_encoding_name (codec));
     gst_bin_remove (GST_BIN (self), enc);
@@ -319,7 +324,7 @@ media_in_build_encoder (GstMeshSignal * self, GstMeshMediaKind kind,
     return FALSE;
   }
   in->encoder = enc;
-  in->codec = codec;
+  in->codec = in->encoder_codec = codec;
   return TRUE;
 }
 
@@ -408,7 +413,19 @@ typedef struct
   GstMeshSignal *self;
   GstMeshMediaKind kind;
   GstMeshCodec codec;
+  GMutex lock;
+  GCond cond;
+  gboolean done;
 } SwitchData;
+
+static void
+switch_done (SwitchData * d)
+{
+  g_mutex_lock (&d->lock);
+  d->done = TRUE;
+  g_cond_signal (&d->cond);
+  g_mutex_unlock (&d->lock);
+}
 
 static GstPadProbeReturn
 switch_encoder_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
@@ -418,11 +435,15 @@ switch_encoder_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
   MediaIn *in = &self->in[d->kind];
   GError *error = NULL;
 
-  if (in->codec == d->codec)
+  /* compare with the encoder in place: in->codec already says what we
+   * switch to, since the next call's branch must be built for it */
+  if (in->encoder_codec == d->codec) {
+    switch_done (d);
     return GST_PAD_PROBE_REMOVE;
+  }
   GST_INFO_OBJECT (self, "switching the %s encoder from %s to %s",
       gst_mesh_media_kind_name (d->kind),
-      gst_mesh_codec_encoding_name (in->codec),
+      gst_mesh_codec_encoding_name (in->encoder_codec),
       gst_mesh_codec_encoding_name (d->codec));
   media_in_drop_encoder (self, in);
   if (!media_in_build_encoder (self, d->kind, d->codec, &error)) {
@@ -430,9 +451,11 @@ switch_encoder_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
         ("Cannot encode %s", gst_mesh_codec_encoding_name (d->codec)),
         ("%s", error->message));
     g_error_free (error);
+    switch_done (d);
     return GST_PAD_PROBE_REMOVE;
   }
   gst_element_sync_state_with_parent (in->encoder);
+  switch_done (d);
   return GST_PAD_PROBE_REMOVE;
 }
 
@@ -445,6 +468,7 @@ switch_codec_cb (GstMeshPeer * peer, GstMeshMediaKind kind,
   MediaIn *in = &self->in[kind];
   SwitchData *d;
   GstPad *pad;
+  gboolean timed_out;
 
   if (!in->encoder)
     return FALSE;
@@ -452,12 +476,28 @@ switch_codec_cb (GstMeshPeer * peer, GstMeshMediaKind kind,
   d->self = self;
   d->kind = kind;
   d->codec = codec;
+  g_mutex_init (&d->lock);
+  g_cond_init (&d->cond);
   /* swap between two buffers: at once when the pad is idle, else after
-   * the buffer being pushed */
+   * the buffer being pushed; and wait for it, so that the next call's
+   * branch only ever sees the new codec */
   pad = gst_element_get_static_pad (in->convert, "src");
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_IDLE, switch_encoder_probe, d,
-      g_free);
+      NULL);
   gst_object_unref (pad);
+  {
+    gint64 deadline = g_get_monotonic_time () + G_USEC_PER_SEC;
+    g_mutex_lock (&d->lock);
+    while (!d->done && g_cond_wait_until (&d->cond, &d->lock, deadline));
+    timed_out = !d->done;
+    g_mutex_unlock (&d->lock);
+  }
+  /* a probe that never ran still holds d: leave it to the probe */
+  if (!timed_out) {
+    g_mutex_clear (&d->lock);
+    g_cond_clear (&d->cond);
+    g_free (d);
+  }
   in->codec = codec;
   return TRUE;
 }
@@ -540,7 +580,7 @@ gst_mesh_signal_release_pad (GstElement * element, GstPad * pad)
       remove_child (self, in->encoder);
       remove_child (self, in->tee);
       memset (in, 0, sizeof (*in));
-      in->codec = GST_MESH_CODEC_NONE;
+      in->codec = in->encoder_codec = GST_MESH_CODEC_NONE;
       return;
     }
     if (self->out_ghost[k] == pad) {
@@ -756,6 +796,32 @@ handle_answer (GstMeshSignal * self, GstMeshSignalMessage * msg)
   GError *error = NULL;
 
   if (peer && gst_mesh_peer_awaits_answer (peer)) {
+    GstMeshCodec refused = gst_mesh_peer_refused_video_codec (peer, msg);
+
+    if (refused != GST_MESH_CODEC_NONE) {
+      GstMeshCodec other = refused == GST_MESH_CODEC_VP8 ?
+          GST_MESH_CODEC_H264 : GST_MESH_CODEC_VP8;
+      /* once: a remote that refuses both takes the call without video */
+      if (!self->codec_fallback_done && gst_mesh_codec_can_encode (other)) {
+        self->codec_fallback_done = TRUE;
+        GST_ELEMENT_WARNING (self, STREAM, CODEC_NOT_FOUND,
+            ("The remote does not accept %s video, calling again with %s",
+                gst_mesh_codec_encoding_name (refused),
+                gst_mesh_codec_encoding_name (other)),
+            ("call %u: the answer rejects payload type of %s",
+                gst_mesh_peer_get_id (peer),
+                gst_mesh_codec_encoding_name (refused)));
+        /* the old call's branch goes first: it wants the old codec */
+        finish_call (self, "the remote refused our video codec");
+        switch_codec_cb (NULL, GST_MESH_MEDIA_VIDEO, other, self);
+        start_call (self);
+        return;
+      }
+      GST_ELEMENT_WARNING (self, STREAM, CODEC_NOT_FOUND,
+          ("The remote accepts no video codec we can send"),
+          ("call %u: the answer rejects %s", gst_mesh_peer_get_id (peer),
+              gst_mesh_codec_encoding_name (refused)));
+    }
     if (!gst_mesh_peer_set_answer (peer, msg, &error)) {
       warn_bad_message (self, "answer", error->message);
       g_error_free (error);
@@ -1027,6 +1093,7 @@ static void
 connect_in_thread (GstMeshSignal * self)
 {
   self->ever_connected = FALSE;
+  self->codec_fallback_done = FALSE;
   gst_mesh_sio_client_connect (self->client);
 }
 
@@ -1081,7 +1148,7 @@ refresh_encoders (GstMeshSignal * self)
   GST_OBJECT_LOCK (self);
   want = video_codec_to_codec (self->video_codec);
   GST_OBJECT_UNLOCK (self);
-  if (in->encoder && in->codec == want)
+  if (in->encoder && in->encoder_codec == want)
     return TRUE;
   media_in_drop_encoder (self, in);
   if (!media_in_build_encoder (self, GST_MESH_MEDIA_VIDEO, want, &error)) {
@@ -1310,7 +1377,7 @@ gst_mesh_signal_init (GstMeshSignal * self)
   self->peer_timeout = DEFAULT_PEER_TIMEOUT;
   g_queue_init (&self->early_candidates);
   for (gint k = 0; k < GST_MESH_N_MEDIA; k++)
-    self->in[k].codec = GST_MESH_CODEC_NONE;
+    self->in[k].codec = self->in[k].encoder_codec = GST_MESH_CODEC_NONE;
 }
 
 static void
