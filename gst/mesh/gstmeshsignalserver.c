@@ -5,6 +5,12 @@
  * other client. This does the same on GstMeshSioServer, and serves a web
  * root (the demo page, a local socket.io.js) next to it on the same port.
  *
+ * On top of that, mesh rooms (docs/rooms.md): `join` / `leave` with
+ * `peer-joined` / `peer-left` announcements, and offer / answer / candidate
+ * routed to one peer of the sender's room when the payload names it in
+ * `to`. A client that never joins and never names a peer sees exactly the
+ * seed's server.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #ifdef HAVE_CONFIG_H
@@ -49,6 +55,13 @@ struct _GstMeshSignalServer
   GstMeshEioServer *engine;
   GstMeshSioServer *sio;
   gboolean secure;
+
+  /* Mesh rooms: name → GPtrArray of GstMeshSioSocket (owned refs) in join
+   * order, which is the order of a join ack's peers. Kept here rather than
+   * in the Socket.IO rooms, where every socket is also the room named by
+   * its id: a client joining a room named like another client's id must
+   * not end up in a room with it. */
+  GHashTable *rooms;
 };
 
 enum
@@ -78,6 +91,11 @@ enum
 
 static guint signals[N_SIGNALS];
 
+/* A socket's mesh room name (a string), at most one. */
+#define ROOM_QDATA "gst-mesh-room"
+#define MAX_ROOM_NAME_LENGTH 64
+#define NO_SUCH_PEER "no such peer in your room"
+
 /* The seed relays exactly these. */
 static const gchar *const relayed_events[] = { "offer", "answer", "candidate",
   NULL
@@ -89,26 +107,203 @@ G_DEFINE_TYPE (GstMeshSignalServer, gst_mesh_signal_server, G_TYPE_OBJECT);
 /* The seed's semantics                                                     */
 /* ------------------------------------------------------------------------ */
 
+static const gchar *
+socket_room (GstMeshSioSocket * socket)
+{
+  return g_object_get_data (G_OBJECT (socket), ROOM_QDATA);
+}
+
+/* A node owning @object (json_node_init_object() would add a ref). */
+static JsonNode *
+object_node (JsonObject * object)
+{
+  JsonNode *node = json_node_new (JSON_NODE_OBJECT);
+
+  json_node_take_object (node, object);
+  return node;
+}
+
+/* The payload with "from" set to the sender's id: a new object, members in
+ * the sender's order, a "from" the sender put there overwritten in place
+ * (ids cannot be spoofed). */
+static JsonNode *
+payload_with_from (JsonObject * payload, const gchar * from)
+{
+  JsonObject *copy = json_object_new ();
+  GList *members = json_object_get_members (payload), *l;
+  gboolean seen = FALSE;
+
+  for (l = members; l; l = l->next) {
+    const gchar *member = l->data;
+
+    if (g_str_equal (member, "from")) {
+      json_object_set_string_member (copy, "from", from);
+      seen = TRUE;
+    } else {
+      json_object_set_member (copy, member,
+          json_node_copy (json_object_get_member (payload, member)));
+    }
+  }
+  g_list_free (members);
+  if (!seen)
+    json_object_set_string_member (copy, "from", from);
+  return object_node (copy);
+}
+
+static JsonArray *
+single_arg (JsonNode * node)
+{
+  JsonArray *args = json_array_sized_new (1);
+
+  json_array_add_element (args, node);
+  return args;
+}
+
+/* The room's members other than @except, in join order. */
+static void
+room_emit (GstMeshSignalServer * self, const gchar * room,
+    GstMeshSioSocket * except, const gchar * event, JsonArray * args)
+{
+  GPtrArray *members = g_hash_table_lookup (self->rooms, room);
+  guint i;
+
+  if (!members)
+    return;
+  for (i = 0; i < members->len; i++) {
+    GstMeshSioSocket *s = g_ptr_array_index (members, i);
+
+    if (s != except)
+      gst_mesh_sio_socket_emit (s, event, args, NULL);
+  }
+}
+
+static JsonArray *
+peer_event_args (const gchar * id, const gchar * room)
+{
+  JsonObject *o = json_object_new ();
+
+  json_object_set_string_member (o, "id", id);
+  json_object_set_string_member (o, "room", room);
+  return single_arg (object_node (o));
+}
+
+/* Leaves the socket's mesh room, if any, and tells the rest of the room. */
+static void
+room_leave (GstMeshSignalServer * self, GstMeshSioSocket * socket)
+{
+  gchar *room = g_object_steal_data (G_OBJECT (socket), ROOM_QDATA);
+  GPtrArray *members;
+  JsonArray *args;
+
+  if (!room)
+    return;
+  members = g_hash_table_lookup (self->rooms, room);
+  if (members) {
+    /* The array owns a ref: keep the socket alive until we are done. */
+    g_object_ref (socket);
+    g_ptr_array_remove (members, socket);
+    if (members->len == 0)
+      g_hash_table_remove (self->rooms, room);
+    args = peer_event_args (gst_mesh_sio_socket_get_id (socket), room);
+    room_emit (self, room, socket, "peer-left", args);
+    json_array_unref (args);
+    g_object_unref (socket);
+  }
+  GST_DEBUG_OBJECT (self, "client %s left room \"%s\"",
+      gst_mesh_sio_socket_get_id (socket), room);
+  g_free (room);
+}
+
+/* `to` in the payload: to that one socket, only if it is in the sender's
+ * room. */
+static void
+relay_routed (GstMeshSignalServer * self, GstMeshSioSocket * socket,
+    const gchar * name, JsonObject * payload, GPtrArray * attachments)
+{
+  JsonNode *to = json_object_get_member (payload, "to");
+  const gchar *room = socket_room (socket);
+  const gchar *message = NULL;
+  GstMeshSioSocket *target = NULL;
+  guint n = 0;
+
+  if (!JSON_NODE_HOLDS_VALUE (to)
+      || json_node_get_value_type (to) != G_TYPE_STRING) {
+    message = "\"to\" must be a socket id (a string)";
+  } else {
+    target = gst_mesh_sio_namespace_lookup (gst_mesh_sio_socket_get_namespace
+        (socket), json_node_get_string (to));
+    /* A socket is not its own peer. */
+    if (!room || !target || target == socket
+        || g_strcmp0 (socket_room (target), room) != 0)
+      message = NO_SUCH_PEER;
+  }
+
+  if (message) {
+    JsonObject *error = json_object_new ();
+    JsonArray *args;
+
+    json_object_set_string_member (error, "event", name);
+    json_object_set_member (error, "to", json_node_copy (to));
+    json_object_set_string_member (error, "message", message);
+    args = single_arg (object_node (error));
+    gst_mesh_sio_socket_emit (socket, "error", args, NULL);
+    json_array_unref (args);
+    GST_INFO_OBJECT (self, "%s from %s not delivered: %s", name,
+        gst_mesh_sio_socket_get_id (socket), message);
+  } else {
+    JsonArray *args = single_arg (payload_with_from (payload,
+            gst_mesh_sio_socket_get_id (socket)));
+
+    gst_mesh_sio_socket_emit (target, name, args, attachments);
+    json_array_unref (args);
+    n = 1;
+    GST_LOG_OBJECT (self, "routed %s from %s to %s", name,
+        gst_mesh_sio_socket_get_id (socket),
+        gst_mesh_sio_socket_get_id (target));
+  }
+  g_signal_emit (self, signals[SIGNAL_RELAYED], 0, name,
+      gst_mesh_sio_socket_get_id (socket), n);
+}
+
 static void
 on_relay_event (GstMeshSioSocket * socket, const gchar * name,
     JsonArray * args, GPtrArray * attachments, gint64 ack_id,
     GstMeshSignalServer * self)
 {
+  JsonNode *first = json_array_get_length (args) ?
+      json_array_get_element (args, 0) : NULL;
+  JsonObject *payload = first && JSON_NODE_HOLDS_OBJECT (first) ?
+      json_node_get_object (first) : NULL;
   guint n;
 
-  /* socket.broadcast.emit(name, data): the seed forwards only its handler's
-   * first argument. */
-  if (json_array_get_length (args) != 1) {
-    JsonArray *first = json_array_sized_new (1);
+  if (payload && json_object_has_member (payload, "to")) {
+    relay_routed (self, socket, name, payload, attachments);
+    return;
+  }
+
+  /* Without `to`, the seed's broadcast. "from" is added for room members
+   * (so their peers know who broadcast) and overwritten whenever the
+   * sender wrote one; a client that never joined and sends the seed's
+   * payloads gets them relayed byte for byte. */
+  if (payload && (socket_room (socket)
+          || json_object_has_member (payload, "from"))) {
+    JsonArray *with_from = single_arg (payload_with_from (payload,
+            gst_mesh_sio_socket_get_id (socket)));
+
+    n = gst_mesh_sio_socket_broadcast (socket, name, with_from, attachments);
+    json_array_unref (with_from);
+  } else if (json_array_get_length (args) != 1) {
+    /* socket.broadcast.emit(name, data): the seed forwards only its
+     * handler's first argument. */
+    JsonArray *only = json_array_sized_new (1);
 
     /* No argument at all is `data === undefined`, sent as null. */
-    if (json_array_get_length (args) == 0)
-      json_array_add_null_element (first);
+    if (!first)
+      json_array_add_null_element (only);
     else
-      json_array_add_element (first,
-          json_node_copy (json_array_get_element (args, 0)));
-    n = gst_mesh_sio_socket_broadcast (socket, name, first, attachments);
-    json_array_unref (first);
+      json_array_add_element (only, json_node_copy (first));
+    n = gst_mesh_sio_socket_broadcast (socket, name, only, attachments);
+    json_array_unref (only);
   } else {
     n = gst_mesh_sio_socket_broadcast (socket, name, args, attachments);
   }
@@ -119,9 +314,96 @@ on_relay_event (GstMeshSioSocket * socket, const gchar * name,
 }
 
 static void
+on_join (GstMeshSioSocket * socket, const gchar * name, JsonArray * args,
+    GPtrArray * attachments, gint64 ack_id, GstMeshSignalServer * self)
+{
+  const gchar *id = gst_mesh_sio_socket_get_id (socket);
+  JsonNode *first = json_array_get_length (args) ?
+      json_array_get_element (args, 0) : NULL;
+  JsonNode *member = NULL;
+  const gchar *room = NULL, *error = NULL;
+  JsonObject *reply = json_object_new ();
+  JsonArray *reply_args;
+
+  if (first && JSON_NODE_HOLDS_OBJECT (first))
+    member = json_object_get_member (json_node_get_object (first), "room");
+  if (!member || !JSON_NODE_HOLDS_VALUE (member)
+      || json_node_get_value_type (member) != G_TYPE_STRING)
+    error = "\"room\" must be a string";
+  else if (!*(room = json_node_get_string (member)))
+    error = "\"room\" must not be empty";
+  else if (strlen (room) > MAX_ROOM_NAME_LENGTH)
+    error = "\"room\" must be at most 64 bytes";
+
+  if (error) {
+    GST_INFO_OBJECT (self, "client %s: join refused: %s", id, error);
+    json_object_set_string_member (reply, "error", error);
+  } else {
+    GPtrArray *members;
+    JsonArray *peers = json_array_new ();
+    guint i;
+
+    if (g_strcmp0 (socket_room (socket), room) != 0) {
+      JsonArray *joined;
+
+      room_leave (self, socket);
+      members = g_hash_table_lookup (self->rooms, room);
+      if (!members) {
+        members = g_ptr_array_new_with_free_func (g_object_unref);
+        g_hash_table_insert (self->rooms, g_strdup (room), members);
+      }
+      g_ptr_array_add (members, g_object_ref (socket));
+      g_object_set_data_full (G_OBJECT (socket), ROOM_QDATA, g_strdup (room),
+          g_free);
+      joined = peer_event_args (id, room);
+      room_emit (self, room, socket, "peer-joined", joined);
+      json_array_unref (joined);
+      GST_DEBUG_OBJECT (self, "client %s joined room \"%s\" (%u there)", id,
+          room, members->len);
+    }
+
+    members = g_hash_table_lookup (self->rooms, room);
+    for (i = 0; i < members->len; i++) {
+      GstMeshSioSocket *s = g_ptr_array_index (members, i);
+
+      if (s != socket)
+        json_array_add_string_element (peers, gst_mesh_sio_socket_get_id (s));
+    }
+    json_object_set_string_member (reply, "id", id);
+    json_object_set_string_member (reply, "room", room);
+    json_object_set_array_member (reply, "peers", peers);
+  }
+
+  reply_args = single_arg (object_node (reply));
+  gst_mesh_sio_socket_ack (socket, ack_id, reply_args, NULL);
+  json_array_unref (reply_args);
+}
+
+static void
+on_leave (GstMeshSioSocket * socket, const gchar * name, JsonArray * args,
+    GPtrArray * attachments, gint64 ack_id, GstMeshSignalServer * self)
+{
+  JsonObject *reply = json_object_new ();
+  JsonArray *reply_args;
+  const gchar *room = socket_room (socket);
+
+  json_object_set_string_member (reply, "id",
+      gst_mesh_sio_socket_get_id (socket));
+  if (room)
+    json_object_set_string_member (reply, "room", room);
+  else
+    json_object_set_null_member (reply, "room");
+  reply_args = single_arg (object_node (reply));
+  room_leave (self, socket);
+  gst_mesh_sio_socket_ack (socket, ack_id, reply_args, NULL);
+  json_array_unref (reply_args);
+}
+
+static void
 on_disconnect (GstMeshSioSocket * socket, const gchar * reason,
     GstMeshSignalServer * self)
 {
+  room_leave (self, socket);
   GST_DEBUG_OBJECT (self, "client %s disconnected: %s",
       gst_mesh_sio_socket_get_id (socket), reason);
   g_signal_emit (self, signals[SIGNAL_CLIENT_DISCONNECTED], 0,
@@ -141,6 +423,10 @@ on_connection (GstMeshSioNamespace * nsp, GstMeshSioSocket * socket,
         self, 0);
     g_free (detailed);
   }
+  g_signal_connect_object (socket, "event::join", G_CALLBACK (on_join), self,
+      0);
+  g_signal_connect_object (socket, "event::leave", G_CALLBACK (on_leave),
+      self, 0);
   g_signal_connect_object (socket, "disconnect", G_CALLBACK (on_disconnect),
       self, 0);
 
@@ -479,6 +765,8 @@ gst_mesh_signal_server_stop (GstMeshSignalServer * self)
     soup_server_disconnect (self->soup);
     g_clear_object (&self->soup);
   }
+  /* Every socket left its room on its way out; anything left is dropped. */
+  g_hash_table_remove_all (self->rooms);
   self->secure = FALSE;
 }
 
@@ -667,6 +955,7 @@ gst_mesh_signal_server_finalize (GObject * object)
   g_strfreev (self->cors_origins);
   g_free (self->tls_cert_file);
   g_free (self->tls_key_file);
+  g_hash_table_unref (self->rooms);
 
   G_OBJECT_CLASS (gst_mesh_signal_server_parent_class)->finalize (object);
 }
@@ -846,7 +1135,8 @@ gst_mesh_signal_server_class_init (GstMeshSignalServerClass * klass)
    * @server: the server
    * @event: "offer", "answer" or "candidate"
    * @id: the sender's Socket.IO id
-   * @n_receivers: how many clients it went to
+   * @n_receivers: how many clients it went to (for a message routed by
+   *   `to`: 1, or 0 when refused with an `error` event)
    */
   signals[SIGNAL_RELAYED] = g_signal_new ("relayed",
       G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
@@ -865,4 +1155,6 @@ gst_mesh_signal_server_init (GstMeshSignalServer * self)
   self->ping_timeout = 20000;
   self->max_payload = 1000000;
   self->connect_timeout = 45000;
+  self->rooms = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+      (GDestroyNotify) g_ptr_array_unref);
 }
