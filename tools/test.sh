@@ -14,8 +14,14 @@ if [ "${GST_MESH_NETNS:-}" != 1 ]; then
 fi
 
 status=0
-echo "== meson test: unit, calls, server suites"
-meson test -C "$build" --print-errorlogs --num-processes 1 "$@" || status=1
+echo "== meson test: unit, calls, browser, server and fuzz-regression suites"
+log=$(mktemp)
+meson test -C "$build" --print-errorlogs --num-processes 1 "$@" | tee "$log" || status=1
+# the closing line CI reads: suites passed and failed
+ok=$(awk '/^Ok:/{print $2}' "$log"); fail=$(awk '/^Fail:/{print $2}' "$log")
+timeout=$(awk '/^Timeout:/{print $2}' "$log")
+rm -f "$log"
 
 if [ $status -eq 0 ]; then echo "== all tests passed"; else echo "== SOME TESTS FAILED"; fi
+echo "${ok:-0} passed, $(( ${fail:-0} + ${timeout:-0} )) failed"
 exit $status

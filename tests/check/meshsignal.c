@@ -107,6 +107,56 @@ GST_START_TEST (test_caller_and_waiter_decode_each_other)
 
 GST_END_TEST;
 
+/* A pipeline with only sink pads sends, one with only source pads
+ * receives; both offer and answer say so, and the media goes one way. */
+GST_START_TEST (test_send_only_to_receive_only)
+{
+  Call c = { 0, };
+  MeshTestCounter *v, *a;
+  GstElement *webrtc;
+  GstWebRTCSessionDescription *desc = NULL;
+  gchar *sdp, *recv_desc, *send_desc;
+
+  call_setup (&c);
+  recv_desc = g_strdup_printf ("meshsignal name=m server-url=%s "
+      "m.video_src ! fakesink name=vout async=false "
+      "m.audio_src ! fakesink name=aout async=false", c.url);
+  send_desc = g_strdup_printf ("meshsignal name=m server-url=%s role=call "
+      "videotestsrc is-live=true ! video/x-raw,width=320,height=240,"
+      "framerate=30/1 ! m.video_sink audiotestsrc is-live=true ! "
+      "m.audio_sink", c.url);
+  c.b = mesh_test_pipeline_new (recv_desc);
+  c.a = mesh_test_pipeline_new (send_desc);
+  g_free (recv_desc);
+  g_free (send_desc);
+  mesh_test_pipeline_play (c.b);
+  mesh_test_pipeline_play (c.a);
+  fail_unless (mesh_test_pipeline_wait_message (c.b, 0, CALL_TIMEOUT_MS,
+          "mesh-first-frame", "media", "video") >= 0);
+  fail_unless (mesh_test_pipeline_wait_message (c.b, 0, CALL_TIMEOUT_MS,
+          "mesh-first-frame", "media", "audio") >= 0);
+  v = mesh_test_count_buffers (c.b, "vout");
+  a = mesh_test_count_buffers (c.b, "aout");
+  fail_unless (mesh_test_counter_wait (v, 20, 5000));
+  fail_unless (mesh_test_counter_wait (a, 20, 5000));
+  /* nothing comes back to the sender */
+  fail_unless (mesh_test_pipeline_wait_message (c.a, 0, 500,
+          "mesh-first-frame", NULL, NULL) < 0);
+
+  webrtc = gst_bin_get_by_name (GST_BIN (c.b->mesh), "call1");
+  fail_unless (webrtc != NULL);
+  g_object_get (webrtc, "local-description", &desc, NULL);
+  sdp = gst_sdp_message_as_text (desc->sdp);
+  fail_unless (strstr (sdp, "a=recvonly") != NULL, "answer: %s", sdp);
+  fail_if (strstr (sdp, "a=sendrecv") != NULL, "answer: %s", sdp);
+  g_free (sdp);
+  gst_webrtc_session_description_free (desc);
+  gst_object_unref (webrtc);
+  call_teardown (&c);
+}
+
+GST_END_TEST;
+
 /* The caller's first offers reach nobody; it sends them again until the
  * late peer answers. */
 GST_START_TEST (test_caller_started_first)
@@ -610,6 +660,7 @@ meshsignal_suite (void)
   tcase_add_test (tc, test_bad_url_is_an_element_error);
   tcase_add_test (tc, test_unreachable_server_is_an_element_error);
   tcase_add_test (tc, test_caller_and_waiter_decode_each_other);
+  tcase_add_test (tc, test_send_only_to_receive_only);
   tcase_add_test (tc, test_caller_started_first);
   tcase_add_test (tc, test_waiter_started_first);
   tcase_add_test (tc, test_both_calling_end_in_one_call);
