@@ -1472,23 +1472,8 @@ gst_mesh_peer_get_id (GstMeshPeer * peer)
   return peer->id;
 }
 
-const gchar *
-gst_mesh_peer_get_remote_id (GstMeshPeer * peer)
-{
-  return peer->remote_id;
-}
 
-GstElement *
-gst_mesh_peer_get_webrtcbin (GstMeshPeer * peer)
-{
-  return peer->webrtc;
-}
 
-GstMeshCallState
-gst_mesh_peer_get_state (GstMeshPeer * peer)
-{
-  return peer->state;
-}
 
 gboolean
 gst_mesh_peer_is_offerer (GstMeshPeer * peer)

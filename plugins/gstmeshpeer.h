@@ -51,9 +51,6 @@ GstMeshPeer *gst_mesh_peer_ref (GstMeshPeer * peer);
 void gst_mesh_peer_unref (GstMeshPeer * peer);
 
 guint gst_mesh_peer_get_id (GstMeshPeer * peer);
-const gchar *gst_mesh_peer_get_remote_id (GstMeshPeer * peer);
-GstElement *gst_mesh_peer_get_webrtcbin (GstMeshPeer * peer);
-GstMeshCallState gst_mesh_peer_get_state (GstMeshPeer * peer);
 gboolean gst_mesh_peer_is_offerer (GstMeshPeer * peer);
 /* o= session id of our offer (0 before it exists) */
 guint64 gst_mesh_peer_get_local_session_id (GstMeshPeer * peer);
