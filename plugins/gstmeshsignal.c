@@ -105,6 +105,8 @@ struct _GstMeshSignal
   guint offer_interval;
   guint peer_timeout;
   gchar *auth;
+  gchar *ca_file;
+  gboolean tls_insecure;
   gboolean host_server;
   gchar *web_root;
   gchar *client_script;
@@ -147,6 +149,8 @@ enum
   PROP_OFFER_INTERVAL,
   PROP_PEER_TIMEOUT,
   PROP_AUTH,
+  PROP_CA_FILE,
+  PROP_TLS_INSECURE,
   PROP_HOST_SERVER,
   PROP_WEB_ROOT,
   PROP_CLIENT_SCRIPT,
@@ -1035,7 +1039,8 @@ static gboolean
 start_thread (GstMeshSignal * self)
 {
   GError *error = NULL;
-  gchar *url, *path, *auth;
+  gchar *url, *path, *auth, *ca_file;
+  gboolean tls_insecure;
 
   GST_OBJECT_LOCK (self);
   url = g_strdup (self->server_url);
@@ -1043,6 +1048,8 @@ start_thread (GstMeshSignal * self)
     url = g_strdup (HOSTED_SERVER_URL);
   path = g_strdup (self->server_path);
   auth = g_strdup (self->auth);
+  ca_file = g_strdup (self->ca_file);
+  tls_insecure = self->tls_insecure;
   GST_OBJECT_UNLOCK (self);
 
   self->context = g_main_context_new ();
@@ -1061,6 +1068,7 @@ start_thread (GstMeshSignal * self)
     g_free (url);
     g_free (path);
     g_free (auth);
+    g_free (ca_file);
     return FALSE;
   }
   if (!self->client) {
@@ -1076,9 +1084,11 @@ start_thread (GstMeshSignal * self)
     g_free (url);
     g_free (path);
     g_free (auth);
+    g_free (ca_file);
     return FALSE;
   }
-  g_object_set (self->client, "path", path, "auth", auth, NULL);
+  g_object_set (self->client, "path", path, "auth", auth, "ca-file", ca_file,
+      "tls-insecure", tls_insecure, NULL);
   g_signal_connect (self->client, "event", G_CALLBACK (on_sio_event), self);
   g_signal_connect (self->client, "state-changed", G_CALLBACK (on_sio_state),
       self);
@@ -1086,6 +1096,7 @@ start_thread (GstMeshSignal * self)
   g_free (url);
   g_free (path);
   g_free (auth);
+  g_free (ca_file);
   return TRUE;
 }
 
@@ -1266,6 +1277,13 @@ gst_mesh_signal_set_property (GObject * object, guint prop_id,
       g_free (self->auth);
       self->auth = g_value_dup_string (value);
       break;
+    case PROP_CA_FILE:
+      g_free (self->ca_file);
+      self->ca_file = g_value_dup_string (value);
+      break;
+    case PROP_TLS_INSECURE:
+      self->tls_insecure = g_value_get_boolean (value);
+      break;
     case PROP_HOST_SERVER:
       self->host_server = g_value_get_boolean (value);
       break;
@@ -1328,6 +1346,12 @@ gst_mesh_signal_get_property (GObject * object, guint prop_id,
     case PROP_AUTH:
       g_value_set_string (value, self->auth);
       break;
+    case PROP_CA_FILE:
+      g_value_set_string (value, self->ca_file);
+      break;
+    case PROP_TLS_INSECURE:
+      g_value_set_boolean (value, self->tls_insecure);
+      break;
     case PROP_HOST_SERVER:
       g_value_set_boolean (value, self->host_server);
       break;
@@ -1357,6 +1381,7 @@ gst_mesh_signal_finalize (GObject * object)
   g_free (self->stun_server);
   g_free (self->turn_server);
   g_free (self->auth);
+  g_free (self->ca_file);
   g_free (self->web_root);
   g_free (self->client_script);
   gst_mesh_media_prewarm_dtls_wait ();
@@ -1535,6 +1560,33 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
   g_object_class_install_property (gobject_class, PROP_AUTH,
       g_param_spec_string ("auth", "Auth",
           "JSON object sent as the Socket.IO auth payload", NULL, ready));
+  /**
+   * GstMeshSignal:ca-file:
+   *
+   * A PEM file of CA certificates that https:// and wss:// signalling
+   * servers are checked against instead of the system's (a test CA, a
+   * private one).
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_CA_FILE,
+      g_param_spec_string ("ca-file", "CA file",
+          "PEM file of CA certificates to check the server's TLS "
+          "certificate with (default: the system's)", NULL, ready));
+  /**
+   * GstMeshSignal:tls-insecure:
+   *
+   * Accept any TLS certificate from the signalling server, self-signed or
+   * not matching its name. For tests and trusted networks only: anyone
+   * on the path can then read and change the signalling. Media stays
+   * DTLS-SRTP encrypted, but its fingerprints travel in the signalling.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_TLS_INSECURE,
+      g_param_spec_boolean ("tls-insecure", "TLS insecure",
+          "Accept the signalling server's TLS certificate without checking "
+          "it (self-signed; tests only)", FALSE, ready));
   /**
    * GstMeshSignal:host-server:
    *
