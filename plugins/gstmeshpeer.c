@@ -49,6 +49,7 @@ struct _GstMeshPeer
   GPtrArray *tee_pads;          /* request pads of config.tee[] */
   GPtrArray *out_pads;          /* request pads of config.out[] */
   gboolean receiving[GST_MESH_N_MEDIA];
+  GArray *remote_ssrcs;         /* guint: SSRCs the remote sends media on */
   GstPad *send_pad[GST_MESH_N_MEDIA];   /* branch entry, for keyframe asks */
   GstPad *gate_pad[GST_MESH_N_MEDIA];   /* branch exit, gated */
   GstMeshCodec sent_codec[GST_MESH_N_MEDIA];
@@ -75,6 +76,7 @@ struct _GstMeshPeer
   /* atomics, from streaming threads */
   gint last_rtp_ms;              /* 0: no RTP yet */
   gint first_frame_seen[GST_MESH_N_MEDIA];
+  gint decoded[GST_MESH_N_MEDIA];       /* buffers out of our decoders */
 };
 
 typedef struct
@@ -515,6 +517,17 @@ first_frame_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
   return GST_PAD_PROBE_REMOVE;
 }
 
+static GstPadProbeReturn
+count_decoded_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  GstMeshPeer *peer = user_data;
+  GstMeshMediaKind kind = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (pad),
+          "gst-mesh-kind"));
+
+  g_atomic_int_inc (&peer->decoded[kind]);
+  return GST_PAD_PROBE_OK;
+}
+
 static void
 note_activity (GstMeshPeer * peer)
 {
@@ -532,10 +545,34 @@ on_ssrc_active (GstElement * rtpbin, guint session, guint ssrc,
   note_activity (peer);
 }
 
+/* Whether @ssrc is one the remote sends media on, or we know none yet. */
+static gboolean
+is_remote_media_ssrc (GstMeshPeer * peer, guint ssrc)
+{
+  gboolean known = FALSE;
+
+  g_mutex_lock (&peer->lock);
+  for (guint i = 0; i < peer->remote_ssrcs->len && !known; i++)
+    known = g_array_index (peer->remote_ssrcs, guint, i) == ssrc;
+  known = known || peer->remote_ssrcs->len == 0;
+  g_mutex_unlock (&peer->lock);
+  return known;
+}
+
 static void
 on_remote_bye (GstMeshPeer * peer, gpointer data)
 {
-  gchar *reason = g_strdup_printf ("the peer hung up (RTCP BYE from SSRC %u)",
+  gchar *reason;
+
+  /* rtpsession says BYE for an SSRC it only ever sent receiver reports
+   * from, once a media SSRC took over (reason "timed out"): that is not
+   * the peer leaving */
+  if (!is_remote_media_ssrc (peer, GPOINTER_TO_UINT (data))) {
+    GST_DEBUG ("%s: BYE from SSRC %u, which sends no media: ignored",
+        peer->name, GPOINTER_TO_UINT (data));
+    return;
+  }
+  reason = g_strdup_printf ("the peer hung up (RTCP BYE from SSRC %u)",
       GPOINTER_TO_UINT (data));
 
   if (peer->state == GST_MESH_CALL_STATE_CONNECTED)
@@ -585,6 +622,11 @@ on_pad_added (GstElement * webrtc, GstPad * pad, GstMeshPeer * peer)
   if (peer->closed)
     goto out;
 
+  {
+    guint ssrc;
+    if (gst_structure_get_uint (s, "ssrc", &ssrc))
+      g_array_append_val (peer->remote_ssrcs, ssrc);
+  }
   if (peer->config.out[kind] && !peer->receiving[kind]) {
     sink = gst_mesh_codec_make_decoder (caps, &error);
     if (!sink) {
@@ -604,6 +646,8 @@ on_pad_added (GstElement * webrtc, GstPad * pad, GstMeshPeer * peer)
     g_object_set_data (G_OBJECT (src), "gst-mesh-kind",
         GINT_TO_POINTER (kind));
     gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_BUFFER, first_frame_probe,
+        peer, NULL);
+    gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_BUFFER, count_decoded_probe,
         peer, NULL);
     gst_pad_link (src, out_pad);
     g_ptr_array_add (peer->out_pads, out_pad);
@@ -1328,6 +1372,7 @@ gst_mesh_peer_new (const GstMeshPeerConfig * config, guint id,
   peer->elements = g_ptr_array_new_with_free_func (gst_object_unref);
   peer->tee_pads = g_ptr_array_new ();
   peer->out_pads = g_ptr_array_new ();
+  peer->remote_ssrcs = g_array_new (FALSE, FALSE, sizeof (guint));
   g_queue_init (&peer->pending_candidates);
 
   peer->webrtc = gst_element_factory_make ("webrtcbin", peer->name);
@@ -1375,6 +1420,7 @@ gst_mesh_peer_unref (GstMeshPeer * peer)
   g_ptr_array_unref (peer->elements);
   g_ptr_array_unref (peer->tee_pads);
   g_ptr_array_unref (peer->out_pads);
+  g_array_unref (peer->remote_ssrcs);
   g_queue_clear_full (&peer->pending_candidates,
       (GDestroyNotify) pending_candidate_free);
   for (gint k = 0; k < GST_MESH_N_MEDIA; k++) {
@@ -1472,8 +1518,38 @@ gst_mesh_peer_get_id (GstMeshPeer * peer)
   return peer->id;
 }
 
+const gchar *
+gst_mesh_peer_get_remote_id (GstMeshPeer * peer)
+{
+  return peer->remote_id;
+}
 
+void
+gst_mesh_peer_set_remote_id (GstMeshPeer * peer, const gchar * remote_id)
+{
+  GST_INFO ("%s: the remote is now %s (was %s)", peer->name, remote_id,
+      peer->remote_id);
+  g_free (peer->remote_id);
+  peer->remote_id = g_strdup (remote_id);
+}
 
+GstElement *
+gst_mesh_peer_get_webrtcbin (GstMeshPeer * peer)
+{
+  return peer->webrtc;
+}
+
+GstMeshCallState
+gst_mesh_peer_get_state (GstMeshPeer * peer)
+{
+  return peer->state;
+}
+
+guint
+gst_mesh_peer_get_decoded (GstMeshPeer * peer, GstMeshMediaKind kind)
+{
+  return (guint) g_atomic_int_get (&peer->decoded[kind]);
+}
 
 gboolean
 gst_mesh_peer_is_offerer (GstMeshPeer * peer)

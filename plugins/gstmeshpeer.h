@@ -51,6 +51,16 @@ GstMeshPeer *gst_mesh_peer_ref (GstMeshPeer * peer);
 void gst_mesh_peer_unref (GstMeshPeer * peer);
 
 guint gst_mesh_peer_get_id (GstMeshPeer * peer);
+/* The remote's socket id (NULL in the seed's 1:1 mode); a member that
+ * came back under a new socket id keeps its peer connection. */
+const gchar *gst_mesh_peer_get_remote_id (GstMeshPeer * peer);
+void gst_mesh_peer_set_remote_id (GstMeshPeer * peer,
+    const gchar * remote_id);
+/* (transfer none) */
+GstElement *gst_mesh_peer_get_webrtcbin (GstMeshPeer * peer);
+GstMeshCallState gst_mesh_peer_get_state (GstMeshPeer * peer);
+/* Buffers that came out of this peer's @kind decoder (any thread). */
+guint gst_mesh_peer_get_decoded (GstMeshPeer * peer, GstMeshMediaKind kind);
 gboolean gst_mesh_peer_is_offerer (GstMeshPeer * peer);
 /* o= session id of our offer (0 before it exists) */
 guint64 gst_mesh_peer_get_local_session_id (GstMeshPeer * peer);
