@@ -368,3 +368,174 @@ gst_mesh_signal_session_version (const GstSDPMessage * sdp)
   const GstSDPOrigin *o = gst_sdp_message_get_origin (sdp);
   return o ? parse_u64 (o->sess_version) : 0;
 }
+
+/* ------------------------------------------------------------------------ */
+/* Rooms: join, its acknowledgement, peer-joined, peer-left                 */
+
+JsonArray *
+gst_mesh_signal_join_args (const gchar * room, const gchar * uid)
+{
+  JsonObject *obj = json_object_new ();
+
+  g_return_val_if_fail (room != NULL, NULL);
+
+  json_object_set_string_member (obj, "room", room);
+  if (uid)
+    json_object_set_string_member (obj, "uid", uid);
+  return wrap_object (obj);
+}
+
+void
+gst_mesh_room_member_free (GstMeshRoomMember * member)
+{
+  if (!member)
+    return;
+  g_free (member->id);
+  g_free (member->uid);
+  g_free (member);
+}
+
+void
+gst_mesh_signal_room_info_free (GstMeshRoomInfo * info)
+{
+  if (!info)
+    return;
+  g_free (info->id);
+  g_free (info->room);
+  if (info->members)
+    g_ptr_array_unref (info->members);
+  g_free (info);
+}
+
+/* A required, non-empty string member of at most @max_len bytes. */
+static gboolean
+get_required_string (JsonObject * obj, const gchar * event,
+    const gchar * member, gsize max_len, gchar ** out, GError ** error)
+{
+  if (!get_optional_string (obj, event, member, max_len, out, error))
+    return FALSE;
+  if (!*out || !**out) {
+    g_set_error (error, GST_MESH_SIGNAL_ERROR, GST_MESH_SIGNAL_ERROR_SHAPE,
+        "%s: \"%s\" is missing or empty", event, member);
+    g_clear_pointer (out, g_free);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static JsonObject *
+first_object (const gchar * event, JsonArray * args, GError ** error)
+{
+  JsonNode *payload;
+
+  if (!args || json_array_get_length (args) < 1) {
+    g_set_error (error, GST_MESH_SIGNAL_ERROR, GST_MESH_SIGNAL_ERROR_SHAPE,
+        "%s: no payload", event);
+    return NULL;
+  }
+  payload = json_array_get_element (args, 0);
+  if (!JSON_NODE_HOLDS_OBJECT (payload)) {
+    g_set_error (error, GST_MESH_SIGNAL_ERROR, GST_MESH_SIGNAL_ERROR_SHAPE,
+        "%s: payload must be an object, got %s", event,
+        node_type_name (payload));
+    return NULL;
+  }
+  return json_node_get_object (payload);
+}
+
+GstMeshRoomInfo *
+gst_mesh_signal_room_info_parse (JsonArray * args, GError ** error)
+{
+  GstMeshRoomInfo *info;
+  JsonObject *obj, *uids = NULL;
+  JsonNode *node;
+  JsonArray *peers;
+  gchar *text = NULL;
+
+  if (!(obj = first_object ("join", args, error)))
+    return NULL;
+
+  /* the server said no: pass its words on */
+  if ((node = json_object_get_member (obj, "error"))) {
+    if (node_is_string (node))
+      text = excerpt (json_node_get_string (node), 200);
+    g_set_error (error, GST_MESH_SIGNAL_ERROR, GST_MESH_SIGNAL_ERROR_SHAPE,
+        "join refused: %s", text ? text : "(no reason given)");
+    g_free (text);
+    return NULL;
+  }
+
+  info = g_new0 (GstMeshRoomInfo, 1);
+  info->members = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      gst_mesh_room_member_free);
+  if (!get_required_string (obj, "join", "id", MAX_ID_LENGTH, &info->id,
+          error) ||
+      !get_required_string (obj, "join", "room", MAX_ID_LENGTH, &info->room,
+          error))
+    goto fail;
+
+  node = json_object_get_member (obj, "peers");
+  if (!node || !JSON_NODE_HOLDS_ARRAY (node)) {
+    g_set_error (error, GST_MESH_SIGNAL_ERROR, GST_MESH_SIGNAL_ERROR_SHAPE,
+        "join: \"peers\" must be an array, got %s", node_type_name (node));
+    goto fail;
+  }
+  peers = json_node_get_array (node);
+
+  node = json_object_get_member (obj, "uids");
+  if (node && JSON_NODE_HOLDS_OBJECT (node))
+    uids = json_node_get_object (node);
+  else if (node && !JSON_NODE_HOLDS_NULL (node)) {
+    g_set_error (error, GST_MESH_SIGNAL_ERROR, GST_MESH_SIGNAL_ERROR_SHAPE,
+        "join: \"uids\" must be an object, got %s", node_type_name (node));
+    goto fail;
+  }
+
+  for (guint i = 0; i < json_array_get_length (peers); i++) {
+    JsonNode *p = json_array_get_element (peers, i);
+    GstMeshRoomMember *m;
+    const gchar *id;
+
+    if (!node_is_string (p) || !*(id = json_node_get_string (p)) ||
+        strlen (id) > MAX_ID_LENGTH) {
+      g_set_error (error, GST_MESH_SIGNAL_ERROR, GST_MESH_SIGNAL_ERROR_SHAPE,
+          "join: \"peers\"[%u] must be a socket id (a string of 1 to %d "
+          "bytes), got %s", i, MAX_ID_LENGTH, node_type_name (p));
+      goto fail;
+    }
+    m = g_new0 (GstMeshRoomMember, 1);
+    m->id = g_strdup (id);
+    if (uids && !get_optional_string (uids, "join", id, MAX_ID_LENGTH,
+            &m->uid, error)) {
+      gst_mesh_room_member_free (m);
+      goto fail;
+    }
+    g_ptr_array_add (info->members, m);
+  }
+  return info;
+
+fail:
+  gst_mesh_signal_room_info_free (info);
+  return NULL;
+}
+
+GstMeshRoomMember *
+gst_mesh_signal_room_member_parse (const gchar * event, JsonArray * args,
+    GError ** error)
+{
+  GstMeshRoomMember *m;
+  JsonObject *obj;
+
+  g_return_val_if_fail (event != NULL, NULL);
+
+  if (!(obj = first_object (event, args, error)))
+    return NULL;
+  m = g_new0 (GstMeshRoomMember, 1);
+  if (!get_required_string (obj, event, "id", MAX_ID_LENGTH, &m->id, error) ||
+      !get_optional_string (obj, event, "uid", MAX_ID_LENGTH, &m->uid,
+          error)) {
+    gst_mesh_room_member_free (m);
+    return NULL;
+  }
+  return m;
+}

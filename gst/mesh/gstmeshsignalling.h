@@ -82,4 +82,47 @@ guint64 gst_mesh_signal_session_id (const GstSDPMessage * sdp);
 /* The o= session version, to tell a re-sent offer from a new one. */
 guint64 gst_mesh_signal_session_version (const GstSDPMessage * sdp);
 
+/**
+ * GstMeshRoomMember:
+ * @id: the member's socket id
+ * @uid: (nullable): the stable identity it joined with
+ */
+typedef struct
+{
+  gchar *id;
+  gchar *uid;
+} GstMeshRoomMember;
+
+/**
+ * GstMeshRoomInfo:
+ * @id: our socket id, as the server sees it
+ * @room: the room joined
+ * @members: (element-type GstMeshRoomMember): who was there before us, in
+ *   the order they joined
+ *
+ * A `join` acknowledgement (docs/protocol.md §4).
+ */
+typedef struct
+{
+  gchar *id;
+  gchar *room;
+  GPtrArray *members;
+} GstMeshRoomInfo;
+
+/* The arguments of `join`: [{"room":..,"uid":..}] (@uid may be NULL). */
+JsonArray *gst_mesh_signal_join_args (const gchar * room, const gchar * uid);
+/* Checks a `join` acknowledgement. An ack that reports an error (the room
+ * is full, the name is bad) fails with that error's text. */
+GstMeshRoomInfo *gst_mesh_signal_room_info_parse (JsonArray * args,
+    GError ** error);
+void gst_mesh_signal_room_info_free (GstMeshRoomInfo * info);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GstMeshRoomInfo,
+    gst_mesh_signal_room_info_free);
+/* Checks a `peer-joined` or `peer-left` event: returns the member it is
+ * about (free with gst_mesh_room_member_free()). */
+GstMeshRoomMember *gst_mesh_signal_room_member_parse (const gchar * event,
+    JsonArray * args, GError ** error);
+void gst_mesh_room_member_free (GstMeshRoomMember * member);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GstMeshRoomMember, gst_mesh_room_member_free);
+
 G_END_DECLS
