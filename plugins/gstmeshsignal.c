@@ -49,6 +49,7 @@
 #include "gstmeshsignal.h"
 #include "gstmeshpeer.h"
 #include "gstmeshmedia.h"
+#include "gstmeshoutput.h"
 
 #include <gst/mesh/gstmesh.h>
 #include <gst/video/video.h>
@@ -75,6 +76,17 @@ GST_DEBUG_CATEGORY_STATIC (mesh_signal_debug);
 #define DEFAULT_OFFER_INTERVAL 1000
 #define DEFAULT_PEER_TIMEOUT 3000
 #define MAX_EARLY_CANDIDATES 256
+#define DEFAULT_ROOM NULL
+#define DEFAULT_MAX_PEERS 8
+#define DEFAULT_GRID_WIDTH 640
+#define DEFAULT_GRID_HEIGHT 480
+/* decoding and scheduling, on top of the jitter buffer's latency */
+#define MIXER_EXTRA_LATENCY 30
+#define JOIN_TIMEOUT_MS 5000
+/* a member we offer to whose connection failed: offered again after this
+ * long, doubling up to the maximum, while it stays in the room */
+#define REOFFER_DELAY_MS 500
+#define REOFFER_DELAY_MAX_MS 8000
 
 typedef struct
 {
@@ -110,6 +122,10 @@ struct _GstMeshSignal
   gboolean host_server;
   gchar *web_root;
   gchar *client_script;
+  gchar *room;
+  guint max_peers;
+  gint grid_width;
+  gint grid_height;
 
   /* the signalling thread; everything below belongs to it */
   GThread *thread;
@@ -123,10 +139,14 @@ struct _GstMeshSignal
   GQueue early_candidates;      /* GstMeshSignalMessage* before any offer */
   gboolean codec_fallback_done;
   GSource *recall_source;
+  /* rooms */
+  gchar *uid;                   /* who we are across reconnections */
+  gchar *local_id;              /* our socket id in the room, once joined */
+  GHashTable *members;          /* socket id → Member */
 
   /* media plumbing, changed only with the state lock or before PAUSED */
   MediaIn in[GST_MESH_N_MEDIA];
-  GstElement *out[GST_MESH_N_MEDIA];
+  GstMeshOutput *out[GST_MESH_N_MEDIA];
   GstPad *out_ghost[GST_MESH_N_MEDIA];
 
   /* atomics */
@@ -154,8 +174,34 @@ enum
   PROP_HOST_SERVER,
   PROP_WEB_ROOT,
   PROP_CLIENT_SCRIPT,
+  PROP_ROOM,
+  PROP_MAX_PEERS,
+  PROP_GRID_WIDTH,
+  PROP_GRID_HEIGHT,
   PROP_CALL_STATE,
+  PROP_STATS,
 };
+
+enum
+{
+  SIGNAL_PEER_ADDED,
+  SIGNAL_PEER_REMOVED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+/* Someone else in our room. */
+typedef struct
+{
+  gchar *id;                    /* its socket id now */
+  gchar *uid;                   /* its stable identity, if it gave one */
+  gboolean we_offer;            /* it was there before us: we offer */
+  GstMeshPeer *peer;            /* our connection to it, if any */
+  GQueue early_candidates;      /* before its offer */
+  GSource *reoffer_source;
+  guint reoffer_delay;
+} Member;
 
 #define VIDEO_RAW_CAPS "video/x-raw(ANY)"
 #define AUDIO_RAW_CAPS "audio/x-raw(ANY)"
@@ -179,6 +225,8 @@ GST_ELEMENT_REGISTER_DEFINE (meshsignal, "meshsignal", GST_RANK_NONE,
     GST_TYPE_MESH_SIGNAL);
 
 static void start_call (GstMeshSignal * self);
+static void room_peer_state (GstMeshSignal * self, GstMeshPeer * peer,
+    GstMeshCallState state, const gchar * reason);
 static void remove_child (GstMeshSignal * self, GstElement * e);
 
 /* ------------------------------------------------------------------------ */
@@ -277,9 +325,26 @@ post_call_state (GstMeshSignal * self, GstMeshPeer * peer,
   GstStructure *s = gst_structure_new ("mesh-call",
       "state", G_TYPE_STRING, enum_nick (GST_TYPE_MESH_CALL_STATE, state),
       "call-id", G_TYPE_UINT, gst_mesh_peer_get_id (peer),
+      "peer-id", G_TYPE_STRING, gst_mesh_peer_get_remote_id (peer) ?
+      gst_mesh_peer_get_remote_id (peer) : "",
       "reason", G_TYPE_STRING, reason ? reason : "",
       "elapsed", G_TYPE_UINT64, (guint64) (g_get_monotonic_time () -
           gst_mesh_peer_get_start_time (peer)) * GST_USECOND, NULL);
+
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self), s));
+}
+
+/* Someone joined or left our room. */
+static void
+post_peer (GstMeshSignal * self, const gchar * event, const gchar * id,
+    const gchar * uid)
+{
+  GstStructure *s = gst_structure_new ("mesh-peer",
+      "event", G_TYPE_STRING, event,
+      "peer-id", G_TYPE_STRING, id,
+      "uid", G_TYPE_STRING, uid ? uid : "",
+      "room", G_TYPE_STRING, self->room, NULL);
 
   gst_element_post_message (GST_ELEMENT (self),
       gst_message_new_element (GST_OBJECT (self), s));
@@ -507,34 +572,90 @@ switch_codec_cb (GstMeshPeer * peer, GstMeshMediaKind kind,
 }
 
 /* ------------------------------------------------------------------------ */
-/* Remote media out: decoders of the current call → funnel → ghost pad     */
+/* Remote media out: a funnel (1:1) or a grid / mixer (room) → ghost pad  */
+
+static GstMeshOutput *
+media_out_build (GstMeshSignal * self, GstMeshMediaKind kind)
+{
+  GstMeshOutput *out;
+  gboolean grid;
+  gint width, height;
+  guint latency;
+
+  GST_OBJECT_LOCK (self);
+  grid = self->room != NULL;
+  width = self->grid_width;
+  height = self->grid_height;
+  /* a decoded frame comes the jitter buffer's latency after its capture
+   * time, plus decoding: that is how long the mixer waits for it */
+  latency = self->latency + MIXER_EXTRA_LATENCY;
+  GST_OBJECT_UNLOCK (self);
+
+  out = gst_mesh_output_new (GST_BIN (self), kind, grid, width, height,
+      latency);
+  if (!out)
+    GST_ELEMENT_ERROR (self, CORE, MISSING_PLUGIN,
+        ("Cannot build the %s output", gst_mesh_media_kind_name (kind)),
+        ("needs %s", grid ? (kind == GST_MESH_MEDIA_VIDEO ?
+                "compositor and videotestsrc (gst-plugins-base)" :
+                "audiomixer and audiotestsrc (gst-plugins-base)") :
+            "funnel (GStreamer core)"));
+  return out;
+}
+
+static void
+media_out_retarget (GstMeshSignal * self, GstMeshMediaKind kind)
+{
+  GstPad *target = gst_mesh_output_get_src_pad (self->out[kind]);
+
+  gst_ghost_pad_set_target (GST_GHOST_PAD (self->out_ghost[kind]), target);
+  gst_object_unref (target);
+}
 
 static GstPad *
 media_out_new (GstMeshSignal * self, GstMeshMediaKind kind,
     GstPadTemplate * templ)
 {
-  GstElement *funnel;
-  GstPad *target, *ghost;
+  GstPad *ghost;
 
   if (self->out[kind]) {
     GST_WARNING_OBJECT (self, "%s_src already requested",
         gst_mesh_media_kind_name (kind));
     return NULL;
   }
-  /* The pad exists before any call and outlives each call: each call's
-   * decoder feeds the funnel, which sends the new caps downstream. */
-  funnel = gst_element_factory_make ("funnel", NULL);
-  gst_bin_add (GST_BIN (self), gst_object_ref (funnel));
-  target = gst_element_get_static_pad (funnel, "src");
-  ghost = gst_ghost_pad_new_from_template (GST_PAD_TEMPLATE_NAME_TEMPLATE
-      (templ), target, templ);
-  gst_object_unref (target);
+  /* The pad exists before any call and outlives each one. */
+  if (!(self->out[kind] = media_out_build (self, kind)))
+    return NULL;
+  ghost = gst_ghost_pad_new_no_target_from_template
+      (GST_PAD_TEMPLATE_NAME_TEMPLATE (templ), templ);
+  self->out_ghost[kind] = ghost;
+  media_out_retarget (self, kind);
   gst_pad_set_active (ghost, TRUE);
   gst_element_add_pad (GST_ELEMENT (self), ghost);
-  gst_element_sync_state_with_parent (funnel);
-  self->out[kind] = funnel;
-  self->out_ghost[kind] = ghost;
+  gst_mesh_output_sync_state (self->out[kind]);
   return ghost;
+}
+
+/* The room property may have changed since the pads were requested: a
+ * grid for a room, a funnel for a 1:1 call. Before READY only. */
+static gboolean
+refresh_outputs (GstMeshSignal * self)
+{
+  gboolean grid;
+
+  GST_OBJECT_LOCK (self);
+  grid = self->room != NULL;
+  GST_OBJECT_UNLOCK (self);
+  for (gint k = 0; k < GST_MESH_N_MEDIA; k++) {
+    if (!self->out[k] || gst_mesh_output_is_grid (self->out[k]) == grid)
+      continue;
+    gst_ghost_pad_set_target (GST_GHOST_PAD (self->out_ghost[k]), NULL);
+    gst_mesh_output_free (self->out[k]);
+    if (!(self->out[k] = media_out_build (self, k)))
+      return FALSE;
+    media_out_retarget (self, k);
+  }
+  return TRUE;
 }
 
 static GstPad *
@@ -589,7 +710,7 @@ gst_mesh_signal_release_pad (GstElement * element, GstPad * pad)
     }
     if (self->out_ghost[k] == pad) {
       gst_element_remove_pad (element, pad);
-      remove_child (self, self->out[k]);
+      gst_mesh_output_free (self->out[k]);
       self->out[k] = NULL;
       self->out_ghost[k] = NULL;
       return;
@@ -644,6 +765,27 @@ recall_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+static const gchar *
+peer_name (GstMeshPeer * peer)
+{
+  const gchar *id = gst_mesh_peer_get_remote_id (peer);
+
+  return id ? id : GST_OBJECT_NAME (gst_mesh_peer_get_webrtcbin (peer));
+}
+
+/* Tears @peer down and tells the application, which may still look at
+ * the webrtcbin it is handed (it is out of the bin by then). */
+static void
+close_peer (GstMeshSignal * self, GstMeshPeer * peer)
+{
+  GstElement *webrtc = gst_object_ref (gst_mesh_peer_get_webrtcbin (peer));
+
+  gst_mesh_peer_close (peer);
+  g_signal_emit (self, signals[SIGNAL_PEER_REMOVED], 0, peer_name (peer),
+      webrtc);
+  gst_object_unref (webrtc);
+}
+
 static void
 end_call (GstMeshSignal * self)
 {
@@ -652,7 +794,7 @@ end_call (GstMeshSignal * self)
   if (!peer)
     return;
   self->peer = NULL;
-  gst_mesh_peer_close (peer);
+  close_peer (self, peer);
   gst_mesh_peer_unref (peer);
   g_atomic_int_set (&self->call_state, GST_MESH_CALL_STATE_IDLE);
   g_object_notify (G_OBJECT (self), "call-state");
@@ -681,6 +823,10 @@ peer_state_cb (GstMeshPeer * peer, GstMeshCallState state,
   gboolean over = state == GST_MESH_CALL_STATE_ENDED ||
       state == GST_MESH_CALL_STATE_FAILED;
 
+  if (self->members) {
+    room_peer_state (self, peer, state, reason);
+    return;
+  }
   if (peer != self->peer)
     return;
   GST_INFO_OBJECT (self, "call %u: %s (%s)", gst_mesh_peer_get_id (peer),
@@ -709,13 +855,15 @@ static GstMeshPeer *
 new_peer (GstMeshSignal * self, const gchar * remote_id)
 {
   GstMeshPeerConfig config = { 0, };
+  GstMeshPeer *peer;
 
   config.bin = GST_BIN (self);
   config.context = self->context;
   for (gint k = 0; k < GST_MESH_N_MEDIA; k++) {
     config.tee[k] = self->in[k].encoder ? self->in[k].tee : NULL;
     config.send_codec[k] = self->in[k].codec;
-    config.out[k] = self->out[k];
+    config.out[k] = self->out[k] ? gst_mesh_output_get_mixer (self->out[k]) :
+        NULL;
   }
   GST_OBJECT_LOCK (self);
   config.latency = self->latency;
@@ -729,7 +877,11 @@ new_peer (GstMeshSignal * self, const gchar * remote_id)
   config.first_frame = peer_first_frame_cb;
   config.switch_codec = switch_codec_cb;
   config.user_data = self;
-  return gst_mesh_peer_new (&config, ++self->next_call_id, remote_id);
+  peer = gst_mesh_peer_new (&config, ++self->next_call_id, remote_id);
+  /* before any negotiation: the application may still set webrtcbin up */
+  g_signal_emit (self, signals[SIGNAL_PEER_ADDED], 0, peer_name (peer),
+      gst_mesh_peer_get_webrtcbin (peer));
+  return peer;
 }
 
 static void
@@ -859,6 +1011,469 @@ handle_candidate (GstMeshSignalMessage * msg, GstMeshSignal * self)
     gst_mesh_signal_message_free (g_queue_pop_head (&self->early_candidates));
 }
 
+/* ------------------------------------------------------------------------ */
+/* Rooms: a peer connection per member (docs/protocol.md §4)                */
+
+static void
+member_free (Member * m)
+{
+  g_free (m->id);
+  g_free (m->uid);
+  g_queue_clear_full (&m->early_candidates,
+      (GDestroyNotify) gst_mesh_signal_message_free);
+  g_free (m);
+}
+
+static void
+clear_source (GSource ** source)
+{
+  if (*source) {
+    g_source_destroy (*source);
+    g_source_unref (*source);
+    *source = NULL;
+  }
+}
+
+static guint
+room_n_peers (GstMeshSignal * self)
+{
+  GHashTableIter it;
+  Member *m;
+  guint n = 0;
+
+  g_hash_table_iter_init (&it, self->members);
+  while (g_hash_table_iter_next (&it, NULL, (gpointer *) & m))
+    n += m->peer != NULL;
+  return n;
+}
+
+/* call-state for a room: how far the most advanced connection got. */
+static void
+room_update_call_state (GstMeshSignal * self)
+{
+  static const GstMeshCallState order[] = { GST_MESH_CALL_STATE_CONNECTED,
+    GST_MESH_CALL_STATE_CONNECTING, GST_MESH_CALL_STATE_CALLING
+  };
+  GstMeshCallState best = GST_MESH_CALL_STATE_IDLE;
+  GHashTableIter it;
+  Member *m;
+
+  for (guint i = 0; i < G_N_ELEMENTS (order) && best ==
+      GST_MESH_CALL_STATE_IDLE; i++) {
+    g_hash_table_iter_init (&it, self->members);
+    while (g_hash_table_iter_next (&it, NULL, (gpointer *) & m))
+      if (m->peer && gst_mesh_peer_get_state (m->peer) == order[i])
+        best = order[i];
+  }
+  if (g_atomic_int_get (&self->call_state) != (gint) best) {
+    g_atomic_int_set (&self->call_state, best);
+    g_object_notify (G_OBJECT (self), "call-state");
+  }
+}
+
+static Member *
+room_member_for_peer (GstMeshSignal * self, GstMeshPeer * peer)
+{
+  GHashTableIter it;
+  Member *m;
+
+  g_hash_table_iter_init (&it, self->members);
+  while (g_hash_table_iter_next (&it, NULL, (gpointer *) & m))
+    if (m->peer == peer)
+      return m;
+  return NULL;
+}
+
+static Member *
+room_member_for_uid (GstMeshSignal * self, const gchar * uid)
+{
+  GHashTableIter it;
+  Member *m;
+
+  if (!uid)
+    return NULL;
+  g_hash_table_iter_init (&it, self->members);
+  while (g_hash_table_iter_next (&it, NULL, (gpointer *) & m))
+    if (!g_strcmp0 (m->uid, uid))
+      return m;
+  return NULL;
+}
+
+/* Closes @m's connection, first out of the bin, then said on the bus. */
+static void
+room_end_peer (GstMeshSignal * self, Member * m, const gchar * reason)
+{
+  GstMeshPeer *peer = m->peer;
+
+  clear_source (&m->reoffer_source);
+  if (!peer)
+    return;
+  m->peer = NULL;
+  close_peer (self, peer);
+  post_call_state (self, peer, GST_MESH_CALL_STATE_ENDED, reason);
+  gst_mesh_peer_unref (peer);
+  room_update_call_state (self);
+}
+
+static gboolean
+room_has_space (GstMeshSignal * self, Member * m)
+{
+  guint max;
+
+  GST_OBJECT_LOCK (self);
+  max = self->max_peers;
+  GST_OBJECT_UNLOCK (self);
+  if (m->peer || room_n_peers (self) < max)
+    return TRUE;
+  GST_ELEMENT_WARNING (self, RESOURCE, BUSY,
+      ("Not connecting to room member %s: max-peers (%u) reached", m->id,
+          max), ("room '%s'", self->room));
+  return FALSE;
+}
+
+static void
+room_offer (GstMeshSignal * self, Member * m)
+{
+  if (m->peer || !room_has_space (self, m))
+    return;
+  m->peer = new_peer (self, m->id);
+  GST_INFO_OBJECT (self, "call %u: offering to %s",
+      gst_mesh_peer_get_id (m->peer), m->id);
+  gst_mesh_peer_call (m->peer);
+  room_update_call_state (self);
+}
+
+static gboolean
+reoffer_cb (gpointer user_data)
+{
+  GstMeshSignal *self = user_data;
+  GHashTableIter it;
+  Member *m;
+
+  /* find whose timer this is: members are few */
+  g_hash_table_iter_init (&it, self->members);
+  while (g_hash_table_iter_next (&it, NULL, (gpointer *) & m)) {
+    if (m->reoffer_source && m->reoffer_source == g_main_current_source ()) {
+      g_source_unref (m->reoffer_source);
+      m->reoffer_source = NULL;
+      if (self->local_id)
+        room_offer (self, m);
+      break;
+    }
+  }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+room_peer_state (GstMeshSignal * self, GstMeshPeer * peer,
+    GstMeshCallState state, const gchar * reason)
+{
+  Member *m = room_member_for_peer (self, peer);
+
+  if (!m)
+    return;
+  GST_INFO_OBJECT (self, "call %u with %s: %s (%s)",
+      gst_mesh_peer_get_id (peer), m->id, enum_nick (GST_TYPE_MESH_CALL_STATE,
+          state), reason);
+  if (state != GST_MESH_CALL_STATE_ENDED && state != GST_MESH_CALL_STATE_FAILED) {
+    if (state == GST_MESH_CALL_STATE_CONNECTED)
+      m->reoffer_delay = 0;
+    post_call_state (self, peer, state, reason);
+    room_update_call_state (self);
+    return;
+  }
+
+  gst_mesh_peer_ref (peer);
+  clear_source (&m->reoffer_source);
+  m->peer = NULL;
+  close_peer (self, peer);
+  post_call_state (self, peer, state, reason);
+  gst_mesh_peer_unref (peer);
+  room_update_call_state (self);
+
+  /* The member is still in the room (no peer-left came): whoever offered
+   * to it offers again, after a pause that grows while it keeps failing.
+   * The other side waits for that offer. */
+  if (m->we_offer) {
+    m->reoffer_delay = m->reoffer_delay ? MIN (m->reoffer_delay * 2,
+        REOFFER_DELAY_MAX_MS) : REOFFER_DELAY_MS;
+    GST_INFO_OBJECT (self, "offering to %s again in %u ms", m->id,
+        m->reoffer_delay);
+    m->reoffer_source = g_timeout_source_new (m->reoffer_delay);
+    g_source_set_callback (m->reoffer_source, reoffer_cb, self, NULL);
+    g_source_attach (m->reoffer_source, self->context);
+  }
+}
+
+/* A member came back under a new socket id (the server restarted, or its
+ * signalling reconnected): its connection, if any, carries on. */
+static void
+room_rekey (GstMeshSignal * self, Member * m, const gchar * new_id)
+{
+  GST_INFO_OBJECT (self, "member %s (uid %s) is now %s", m->id, m->uid,
+      new_id);
+  g_hash_table_steal (self->members, m->id);
+  g_free (m->id);
+  m->id = g_strdup (new_id);
+  g_hash_table_insert (self->members, m->id, m);
+  if (m->peer) {
+    gst_mesh_peer_set_remote_id (m->peer, new_id);
+    /* an offer it may have missed goes to the new id */
+    gst_mesh_peer_resend_offer (m->peer);
+  }
+}
+
+/* Finds or makes the member for (@id, @uid). */
+static Member *
+room_member (GstMeshSignal * self, const gchar * id, const gchar * uid,
+    gboolean we_offer, gboolean * is_new)
+{
+  Member *m = g_hash_table_lookup (self->members, id);
+
+  *is_new = FALSE;
+  if (m)
+    return m;
+  if ((m = room_member_for_uid (self, uid))) {
+    room_rekey (self, m, id);
+    return m;
+  }
+  m = g_new0 (Member, 1);
+  m->id = g_strdup (id);
+  m->uid = g_strdup (uid);
+  m->we_offer = we_offer;
+  g_queue_init (&m->early_candidates);
+  g_hash_table_insert (self->members, m->id, m);
+  *is_new = TRUE;
+  return m;
+}
+
+static void
+room_remove_member (GstMeshSignal * self, Member * m, const gchar * reason)
+{
+  gchar *id = g_strdup (m->id), *uid = g_strdup (m->uid);
+
+  room_end_peer (self, m, reason);
+  g_hash_table_remove (self->members, id);
+  post_peer (self, "left", id, uid);
+  g_free (id);
+  g_free (uid);
+}
+
+static void
+on_join_ack (GstMeshSioClient * client, JsonArray * args,
+    const GError * ack_error, gpointer user_data)
+{
+  GstMeshSignal *self = user_data;
+  GstMeshRoomInfo *info;
+  GError *error = NULL;
+
+  if (!args) {
+    /* lost the connection before the ack: joining again on reconnection */
+    GST_INFO_OBJECT (self, "no answer to join: %s", ack_error ?
+        ack_error->message : "?");
+    return;
+  }
+  if (!(info = gst_mesh_signal_room_info_parse (args, &error))) {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ_WRITE,
+        ("Cannot join room '%s'", self->room), ("%s", error->message));
+    g_error_free (error);
+    return;
+  }
+  g_free (self->local_id);
+  self->local_id = g_strdup (info->id);
+  GST_INFO_OBJECT (self, "joined room '%s' as %s, %u already there",
+      info->room, info->id, info->members->len);
+
+  /* The newcomer offers to everyone there (docs/protocol.md §4), except
+   * to those it is still connected to from before a reconnection. */
+  for (guint i = 0; i < info->members->len; i++) {
+    GstMeshRoomMember *rm = g_ptr_array_index (info->members, i);
+    gboolean is_new;
+    Member *m = room_member (self, rm->id, rm->uid, TRUE, &is_new);
+
+    if (is_new)
+      post_peer (self, "joined", m->id, m->uid);
+    if (!m->peer && !m->reoffer_source)
+      room_offer (self, m);
+  }
+  gst_mesh_signal_room_info_free (info);
+}
+
+static void
+room_join (GstMeshSignal * self)
+{
+  JsonArray *args = gst_mesh_signal_join_args (self->room, self->uid);
+
+  GST_INFO_OBJECT (self, "joining room '%s' (uid %s)", self->room,
+      self->uid);
+  gst_mesh_sio_client_emit_with_ack (self->client, "join", args,
+      JOIN_TIMEOUT_MS, on_join_ack, self, NULL);
+  json_array_unref (args);
+}
+
+static void
+room_handle_member_event (GstMeshSignal * self, const gchar * name,
+    JsonArray * args)
+{
+  GstMeshRoomMember *rm;
+  GError *error = NULL;
+  Member *m;
+
+  if (!(rm = gst_mesh_signal_room_member_parse (name, args, &error))) {
+    warn_bad_message (self, name, error->message);
+    g_error_free (error);
+    return;
+  }
+  if (!strcmp (name, "peer-joined")) {
+    gboolean is_new;
+
+    /* it offers to us; unless it is one we know, back under a new id */
+    m = room_member (self, rm->id, rm->uid, FALSE, &is_new);
+    if (is_new)
+      post_peer (self, "joined", m->id, m->uid);
+  } else if ((m = g_hash_table_lookup (self->members, rm->id))) {
+    room_remove_member (self, m, "left the room");
+  } else {
+    GST_DEBUG_OBJECT (self, "peer-left for %s, who we do not know (any "
+        "more)", rm->id);
+  }
+  gst_mesh_room_member_free (rm);
+}
+
+static void
+room_handle_offer (GstMeshSignal * self, GstMeshSignalMessage * msg)
+{
+  GError *error = NULL;
+  GstMeshSignalMessage *c;
+  gboolean is_new;
+  Member *m;
+  guint64 rid = gst_mesh_signal_session_id (msg->sdp_message);
+
+  m = room_member (self, msg->from, NULL, FALSE, &is_new);
+  if (is_new)
+    post_peer (self, "joined", m->id, m->uid);
+
+  if (m->peer && !gst_mesh_peer_is_offerer (m->peer) &&
+      gst_mesh_peer_get_remote_session_id (m->peer) == rid &&
+      gst_mesh_peer_get_remote_session_version (m->peer) ==
+      gst_mesh_signal_session_version (msg->sdp_message)) {
+    gst_mesh_peer_resend_answer (m->peer);
+    return;
+  }
+  if (m->peer && gst_mesh_peer_awaits_answer (m->peer) &&
+      gst_mesh_peer_get_local_session_id (m->peer) > rid) {
+    /* both offered (each took the other for the newcomer, e.g. after a
+     * reconnection): the larger session id wins on both sides */
+    GST_INFO_OBJECT (self, "offer collision with %s: keeping ours", m->id);
+    return;
+  }
+  if (m->peer)
+    room_end_peer (self, m, "replaced by a new offer");
+  if (!room_has_space (self, m))
+    return;
+  /* it offered: if this connection fails, it offers again */
+  m->we_offer = FALSE;
+  m->peer = new_peer (self, m->id);
+  GST_INFO_OBJECT (self, "call %u: answering %s",
+      gst_mesh_peer_get_id (m->peer), m->id);
+  if (!gst_mesh_peer_answer (m->peer, msg, &error)) {
+    warn_bad_message (self, "offer", error->message);
+    g_error_free (error);
+    room_end_peer (self, m, "the offer could not be answered");
+    return;
+  }
+  while ((c = g_queue_pop_head (&m->early_candidates))) {
+    gst_mesh_peer_add_candidate (m->peer, c);
+    gst_mesh_signal_message_free (c);
+  }
+  room_update_call_state (self);
+}
+
+static void
+room_handle_answer (GstMeshSignal * self, GstMeshSignalMessage * msg)
+{
+  Member *m = g_hash_table_lookup (self->members, msg->from);
+  GError *error = NULL;
+
+  if (!m || !m->peer || !gst_mesh_peer_awaits_answer (m->peer)) {
+    GST_DEBUG_OBJECT (self, "ignoring an answer from %s nobody waits for",
+        msg->from);
+    return;
+  }
+  /* One encoder serves the whole room: no codec switch for one member. */
+  if (gst_mesh_peer_refused_video_codec (m->peer, msg) != GST_MESH_CODEC_NONE)
+    GST_ELEMENT_WARNING (self, STREAM, CODEC_NOT_FOUND,
+        ("Room member %s does not accept our video codec", m->id),
+        ("call %u: it gets our audio only", gst_mesh_peer_get_id (m->peer)));
+  if (!gst_mesh_peer_set_answer (m->peer, msg, &error)) {
+    warn_bad_message (self, "answer", error->message);
+    g_error_free (error);
+  }
+}
+
+static void
+room_handle_candidate (GstMeshSignal * self, GstMeshSignalMessage * msg)
+{
+  Member *m = g_hash_table_lookup (self->members, msg->from);
+
+  if (m && m->peer) {
+    gst_mesh_peer_add_candidate (m->peer, msg);
+    gst_mesh_signal_message_free (msg);
+  } else if (m) {
+    g_queue_push_tail (&m->early_candidates, msg);
+    while (m->early_candidates.length > MAX_EARLY_CANDIDATES)
+      gst_mesh_signal_message_free (g_queue_pop_head (&m->early_candidates));
+  } else {
+    GST_DEBUG_OBJECT (self, "candidate from %s, not in our room", msg->from);
+    gst_mesh_signal_message_free (msg);
+  }
+}
+
+/* Takes @msg. */
+static void
+room_handle_message (GstMeshSignal * self, GstMeshSignalMessage * msg)
+{
+  if (!msg->from) {
+    /* a 1:1 peer's broadcast (the seed's page): not for a room */
+    GST_DEBUG_OBJECT (self, "ignoring a %s without \"from\" in a room",
+        gst_mesh_signal_kind_to_string (msg->kind));
+    gst_mesh_signal_message_free (msg);
+    return;
+  }
+  if (self->local_id && !g_strcmp0 (msg->from, self->local_id)) {
+    gst_mesh_signal_message_free (msg);
+    return;
+  }
+  switch (msg->kind) {
+    case GST_MESH_SIGNAL_OFFER:
+      room_handle_offer (self, msg);
+      break;
+    case GST_MESH_SIGNAL_ANSWER:
+      room_handle_answer (self, msg);
+      break;
+    case GST_MESH_SIGNAL_CANDIDATE:
+      room_handle_candidate (self, msg);
+      return;
+  }
+  gst_mesh_signal_message_free (msg);
+}
+
+static void
+room_leave_all (GstMeshSignal * self)
+{
+  GHashTableIter it;
+  Member *m;
+
+  if (!self->members)
+    return;
+  g_hash_table_iter_init (&it, self->members);
+  while (g_hash_table_iter_next (&it, NULL, (gpointer *) & m)) {
+    room_end_peer (self, m, "stopped");
+    g_hash_table_iter_remove (&it);
+  }
+  g_clear_pointer (&self->local_id, g_free);
+}
+
 static void
 on_sio_event (GstMeshSioClient * client, const gchar * name, JsonArray * args,
     gint64 ack_id, GstMeshSignal * self)
@@ -867,6 +1482,19 @@ on_sio_event (GstMeshSioClient * client, const gchar * name, JsonArray * args,
   GError *error = NULL;
   gchar *own_id;
 
+  if (self->members && (!strcmp (name, "peer-joined") ||
+          !strcmp (name, "peer-left"))) {
+    room_handle_member_event (self, name, args);
+    return;
+  }
+  if (self->members && !strcmp (name, "error")) {
+    gchar *text = json_to_string (args && json_array_get_length (args) ?
+        json_array_get_element (args, 0) : NULL, FALSE);
+    GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
+        ("The signalling server refused a message"), ("%s", text));
+    g_free (text);
+    return;
+  }
   if (strcmp (name, "offer") && strcmp (name, "answer") &&
       strcmp (name, "candidate")) {
     GST_DEBUG_OBJECT (self, "ignoring event '%s'", name);
@@ -888,6 +1516,10 @@ on_sio_event (GstMeshSioClient * client, const gchar * name, JsonArray * args,
   g_free (own_id);
 
   GST_DEBUG_OBJECT (self, "received %s", name);
+  if (self->members) {
+    room_handle_message (self, msg);
+    return;
+  }
   switch (msg->kind) {
     case GST_MESH_SIGNAL_OFFER:
       handle_offer (self, msg);
@@ -912,7 +1544,9 @@ on_sio_state (GstMeshSioClient * client, GstMeshSioClientState state,
     case GST_MESH_SIO_CLIENT_STATE_CONNECTED:
       self->ever_connected = TRUE;
       GST_INFO_OBJECT (self, "signalling connected: %s", detail);
-      if (self->role == GST_MESH_SIGNAL_ROLE_CALL && !self->peer)
+      if (self->members)
+        room_join (self);
+      else if (self->role == GST_MESH_SIGNAL_ROLE_CALL && !self->peer)
         start_call (self);
       else if (self->peer)
         /* the server may have restarted and lost what we sent */
@@ -928,6 +1562,8 @@ on_sio_state (GstMeshSioClient * client, GstMeshSioClientState state,
         GST_ELEMENT_WARNING (self, RESOURCE, READ,
             ("Lost the signalling server %s, reconnecting", self->server_url),
             ("%s", detail));
+        /* the connections go on; we join again under a new id */
+        g_clear_pointer (&self->local_id, g_free);
       }
       break;
     case GST_MESH_SIO_CLIENT_STATE_FAILED:
@@ -938,6 +1574,74 @@ on_sio_state (GstMeshSioClient * client, GstMeshSioClientState state,
     default:
       break;
   }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Statistics                                                               */
+
+static GstStructure *
+peer_stats (GstMeshSignal * self, GstMeshPeer * peer, Member * m)
+{
+  GstStructure *s = gst_structure_new ("application/x-mesh-peer-stats",
+      "peer-id", G_TYPE_STRING, peer_name (peer),
+      "uid", G_TYPE_STRING, m && m->uid ? m->uid : "",
+      "call-id", G_TYPE_UINT, gst_mesh_peer_get_id (peer),
+      "state", G_TYPE_STRING, enum_nick (GST_TYPE_MESH_CALL_STATE,
+          gst_mesh_peer_get_state (peer)),
+      "offerer", G_TYPE_BOOLEAN, gst_mesh_peer_is_offerer (peer),
+      "video-frames-decoded", G_TYPE_UINT, gst_mesh_peer_get_decoded (peer,
+          GST_MESH_MEDIA_VIDEO),
+      "audio-buffers-decoded", G_TYPE_UINT, gst_mesh_peer_get_decoded (peer,
+          GST_MESH_MEDIA_AUDIO), NULL);
+  GstPromise *promise = gst_promise_new ();
+
+  /* webrtcbin's own figures (RTP, RTCP, ICE), as its get-stats gives them;
+   * it answers from its own thread */
+  g_signal_emit_by_name (gst_mesh_peer_get_webrtcbin (peer), "get-stats",
+      NULL, promise);
+  if (gst_promise_wait (promise) == GST_PROMISE_RESULT_REPLIED &&
+      gst_promise_get_reply (promise))
+    gst_structure_set (s, "webrtc", GST_TYPE_STRUCTURE,
+        gst_promise_get_reply (promise), NULL);
+  gst_promise_unref (promise);
+  return s;
+}
+
+typedef struct
+{
+  GstMeshSignal *self;
+  GstStructure *stats;
+} StatsData;
+
+static void
+collect_stats (GstMeshSignal * self, gpointer data)
+{
+  StatsData *d = data;
+  GValue peers = G_VALUE_INIT, v = G_VALUE_INIT;
+
+  g_value_init (&peers, GST_TYPE_ARRAY);
+  g_value_init (&v, GST_TYPE_STRUCTURE);
+  if (self->members) {
+    GHashTableIter it;
+    Member *m;
+
+    g_hash_table_iter_init (&it, self->members);
+    while (g_hash_table_iter_next (&it, NULL, (gpointer *) & m)) {
+      if (!m->peer)
+        continue;
+      g_value_take_boxed (&v, peer_stats (self, m->peer, m));
+      gst_value_array_append_value (&peers, &v);
+    }
+    gst_structure_set (d->stats, "members", G_TYPE_UINT,
+        g_hash_table_size (self->members), NULL);
+  } else if (self->peer) {
+    g_value_take_boxed (&v, peer_stats (self, self->peer, NULL));
+    gst_value_array_append_value (&peers, &v);
+  }
+  g_value_unset (&v);
+  gst_structure_set (d->stats, "local-id", G_TYPE_STRING, self->local_id,
+      NULL);
+  gst_structure_take_value (d->stats, "peers", &peers);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -957,7 +1661,8 @@ signalling_thread (gpointer user_data)
 typedef struct
 {
   GstMeshSignal *self;
-  void (*func) (GstMeshSignal * self);
+  void (*func) (GstMeshSignal * self, gpointer data);
+  gpointer data;
   GMutex lock;
   GCond cond;
   gboolean done;
@@ -968,7 +1673,7 @@ sync_call_run (gpointer user_data)
 {
   SyncCall *c = user_data;
 
-  c->func (c->self);
+  c->func (c->self, c->data);
   g_mutex_lock (&c->lock);
   c->done = TRUE;
   g_cond_signal (&c->cond);
@@ -978,12 +1683,13 @@ sync_call_run (gpointer user_data)
 
 /* Runs @func in the signalling thread and waits for it. */
 static void
-run_sync (GstMeshSignal * self, void (*func) (GstMeshSignal *))
+run_sync (GstMeshSignal * self, void (*func) (GstMeshSignal *, gpointer),
+    gpointer data)
 {
-  SyncCall c = { self, func, };
+  SyncCall c = { self, func, data, };
 
   if (g_main_context_is_owner (self->context)) {
-    func (self);
+    func (self, data);
     return;
   }
   g_mutex_init (&c.lock);
@@ -1101,15 +1807,18 @@ start_thread (GstMeshSignal * self)
 }
 
 static void
-connect_in_thread (GstMeshSignal * self)
+connect_in_thread (GstMeshSignal * self, gpointer unused)
 {
   self->ever_connected = FALSE;
   self->codec_fallback_done = FALSE;
+  if (self->room && !self->members)
+    self->members = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+        (GDestroyNotify) member_free);
   gst_mesh_sio_client_connect (self->client);
 }
 
 static void
-stop_in_thread (GstMeshSignal * self)
+stop_in_thread (GstMeshSignal * self, gpointer unused)
 {
   if (self->recall_source) {
     g_source_destroy (self->recall_source);
@@ -1117,6 +1826,8 @@ stop_in_thread (GstMeshSignal * self)
     self->recall_source = NULL;
   }
   end_call (self);
+  room_leave_all (self);
+  g_clear_pointer (&self->members, g_hash_table_unref);
   g_queue_clear_full (&self->early_candidates,
       (GDestroyNotify) gst_mesh_signal_message_free);
   gst_mesh_sio_client_disconnect (self->client);
@@ -1180,7 +1891,8 @@ gst_mesh_signal_change_state (GstElement * element, GstStateChange transition)
 
   switch (transition) {
     case GST_STATE_CHANGE_NULL_TO_READY:
-      if (!refresh_encoders (self) || !start_thread (self))
+      if (!refresh_encoders (self) || !refresh_outputs (self) ||
+          !start_thread (self))
         return GST_STATE_CHANGE_FAILURE;
       /* only once the element is sure to come back through READY_TO_NULL,
        * which waits for it: a process that exits while OpenSSL makes the
@@ -1188,7 +1900,7 @@ gst_mesh_signal_change_state (GstElement * element, GstStateChange transition)
       gst_mesh_media_prewarm_dtls ();
       break;
     case GST_STATE_CHANGE_READY_TO_PAUSED:
-      run_sync (self, connect_in_thread);
+      run_sync (self, connect_in_thread, NULL);
       break;
     default:
       break;
@@ -1212,7 +1924,7 @@ gst_mesh_signal_change_state (GstElement * element, GstStateChange transition)
       /* Only now: before the children went to READY, a paused sink could
        * hold a decoder's streaming thread, and tearing the call down would
        * wait for that thread while the state change waited for us. */
-      run_sync (self, stop_in_thread);
+      run_sync (self, stop_in_thread, NULL);
       break;
     case GST_STATE_CHANGE_READY_TO_NULL:
       stop_thread (self);
@@ -1227,6 +1939,24 @@ gst_mesh_signal_change_state (GstElement * element, GstStateChange transition)
 
 /* ------------------------------------------------------------------------ */
 /* GObject                                                                  */
+
+static GstStructure *
+get_stats (GstMeshSignal * self)
+{
+  StatsData d = { self, gst_structure_new ("application/x-mesh-stats",
+        "room", G_TYPE_STRING, NULL, NULL)
+  };
+
+  GST_OBJECT_LOCK (self);
+  gst_structure_set (d.stats, "room", G_TYPE_STRING, self->room, NULL);
+  GST_OBJECT_UNLOCK (self);
+  /* the state lock keeps the thread alive while we ask it */
+  GST_STATE_LOCK (self);
+  if (self->thread)
+    run_sync (self, collect_stats, &d);
+  GST_STATE_UNLOCK (self);
+  return d.stats;
+}
 
 static void
 gst_mesh_signal_set_property (GObject * object, guint prop_id,
@@ -1295,6 +2025,22 @@ gst_mesh_signal_set_property (GObject * object, guint prop_id,
       g_free (self->client_script);
       self->client_script = g_value_dup_string (value);
       break;
+    case PROP_ROOM:
+      g_free (self->room);
+      self->room = g_value_dup_string (value);
+      /* "" is no room, as NULL: gst-launch-1.0 cannot say NULL */
+      if (self->room && !*self->room)
+        g_clear_pointer (&self->room, g_free);
+      break;
+    case PROP_MAX_PEERS:
+      self->max_peers = g_value_get_uint (value);
+      break;
+    case PROP_GRID_WIDTH:
+      self->grid_width = g_value_get_int (value);
+      break;
+    case PROP_GRID_HEIGHT:
+      self->grid_height = g_value_get_int (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1308,6 +2054,11 @@ gst_mesh_signal_get_property (GObject * object, guint prop_id,
 {
   GstMeshSignal *self = GST_MESH_SIGNAL (object);
 
+  if (prop_id == PROP_STATS) {
+    /* asks the signalling thread, which takes the object lock */
+    g_value_take_boxed (value, get_stats (self));
+    return;
+  }
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
     case PROP_SERVER_URL:
@@ -1361,6 +2112,18 @@ gst_mesh_signal_get_property (GObject * object, guint prop_id,
     case PROP_CLIENT_SCRIPT:
       g_value_set_string (value, self->client_script);
       break;
+    case PROP_ROOM:
+      g_value_set_string (value, self->room);
+      break;
+    case PROP_MAX_PEERS:
+      g_value_set_uint (value, self->max_peers);
+      break;
+    case PROP_GRID_WIDTH:
+      g_value_set_int (value, self->grid_width);
+      break;
+    case PROP_GRID_HEIGHT:
+      g_value_set_int (value, self->grid_height);
+      break;
     case PROP_CALL_STATE:
       g_value_set_enum (value, g_atomic_int_get (&self->call_state));
       break;
@@ -1384,6 +2147,8 @@ gst_mesh_signal_finalize (GObject * object)
   g_free (self->ca_file);
   g_free (self->web_root);
   g_free (self->client_script);
+  g_free (self->room);
+  g_free (self->uid);
   gst_mesh_media_prewarm_dtls_wait ();
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -1400,6 +2165,12 @@ gst_mesh_signal_init (GstMeshSignal * self)
   self->latency = DEFAULT_LATENCY;
   self->offer_interval = DEFAULT_OFFER_INTERVAL;
   self->peer_timeout = DEFAULT_PEER_TIMEOUT;
+  self->room = DEFAULT_ROOM;
+  self->max_peers = DEFAULT_MAX_PEERS;
+  self->grid_width = DEFAULT_GRID_WIDTH;
+  self->grid_height = DEFAULT_GRID_HEIGHT;
+  /* the same for this element's whole life, across reconnections */
+  self->uid = g_uuid_string_random ();
   g_queue_init (&self->early_candidates);
   for (gint k = 0; k < GST_MESH_N_MEDIA; k++)
     self->in[k].codec = self->in[k].encoder_codec = GST_MESH_CODEC_NONE;
@@ -1628,9 +2399,82 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
           "With host-server: socket.io.js to serve at PATH/socket.io.js",
           NULL, ready));
   /**
+   * GstMeshSignal:room:
+   *
+   * A room to join on the signalling server (gst-mesh-server or
+   * examples/rooms-server; docs/protocol.md §4): the element then keeps a
+   * peer connection to every other member, offering to those already
+   * there and answering those who come later, and #GstMeshSignal:role
+   * does not apply. `video_src` gives a grid of everyone's video
+   * (#GstMeshSignal:grid-width x #GstMeshSignal:grid-height, black before
+   * anyone joins) and `audio_src` everyone's audio mixed, both from the
+   * start. Unset (the default), the element makes the seed's 1:1 call and
+   * its source pads give the one remote's media as decoded.
+   *
+   * Since: 0.2
+   */
+  g_object_class_install_property (gobject_class, PROP_ROOM,
+      g_param_spec_string ("room", "Room",
+          "Room to join for a mesh call with every member (default: none, "
+          "the seed's 1:1 call)", DEFAULT_ROOM, ready));
+  /**
+   * GstMeshSignal:max-peers:
+   *
+   * In a room, the most peer connections to keep. Members past it get
+   * none, and a warning says so; each connection costs a payload copy of
+   * the sent media and a decoder for the received.
+   *
+   * Since: 0.2
+   */
+  g_object_class_install_property (gobject_class, PROP_MAX_PEERS,
+      g_param_spec_uint ("max-peers", "Max peers",
+          "In a room: most remote peers to connect to", 1, 64,
+          DEFAULT_MAX_PEERS, ready));
+  /**
+   * GstMeshSignal:grid-width:
+   *
+   * In a room, the width of the `video_src` picture. Each peer's video is
+   * scaled into a cell of the grid, keeping its aspect ratio.
+   *
+   * Since: 0.2
+   */
+  g_object_class_install_property (gobject_class, PROP_GRID_WIDTH,
+      g_param_spec_int ("grid-width", "Grid width",
+          "In a room: width of the video_src grid picture", 16, 7680,
+          DEFAULT_GRID_WIDTH, ready));
+  /**
+   * GstMeshSignal:grid-height:
+   *
+   * In a room, the height of the `video_src` picture.
+   *
+   * Since: 0.2
+   */
+  g_object_class_install_property (gobject_class, PROP_GRID_HEIGHT,
+      g_param_spec_int ("grid-height", "Grid height",
+          "In a room: height of the video_src grid picture", 16, 4320,
+          DEFAULT_GRID_HEIGHT, ready));
+  /**
+   * GstMeshSignal:stats:
+   *
+   * Figures for every peer connection now: an `application/x-mesh-stats`
+   * structure with `room`, `local-id` (our socket id in the room),
+   * `members` (in a room) and `peers`, an array of
+   * `application/x-mesh-peer-stats` structures (`peer-id`, `uid`,
+   * `call-id`, `state`, `offerer`, `video-frames-decoded`,
+   * `audio-buffers-decoded`, and `webrtc`: what webrtcbin's `get-stats`
+   * gives). Do not read it from a streaming thread.
+   *
+   * Since: 0.2
+   */
+  g_object_class_install_property (gobject_class, PROP_STATS,
+      g_param_spec_boxed ("stats", "Statistics",
+          "Per-peer figures: state, decoded frames, webrtcbin statistics",
+          GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  /**
    * GstMeshSignal:call-state:
    *
-   * Where the current call is; also posted on the bus as `mesh-call`.
+   * Where the current call is; also posted on the bus as `mesh-call`. In
+   * a room: how far the most advanced of the peer connections got.
    *
    * Since: 0.1
    */
@@ -1638,6 +2482,36 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
       g_param_spec_enum ("call-state", "Call state", "State of the call",
           GST_TYPE_MESH_CALL_STATE, GST_MESH_CALL_STATE_IDLE,
           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * GstMeshSignal::peer-added:
+   * @meshsignal: the element
+   * @peer_id: the remote's socket id (in a 1:1 call without one, the
+   *   webrtcbin's name)
+   * @webrtcbin: the peer connection, before any negotiation
+   *
+   * A peer connection was made, in the element's signalling thread: an
+   * application may set webrtcbin up here, or keep it for statistics.
+   *
+   * Since: 0.2
+   */
+  signals[SIGNAL_PEER_ADDED] = g_signal_new ("peer-added",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+      G_TYPE_NONE, 2, G_TYPE_STRING, GST_TYPE_ELEMENT);
+  /**
+   * GstMeshSignal::peer-removed:
+   * @meshsignal: the element
+   * @peer_id: as in #GstMeshSignal::peer-added
+   * @webrtcbin: the peer connection, stopped and out of the bin
+   *
+   * A peer connection was torn down (the peer left, failed, hung up, or
+   * the element stopped).
+   *
+   * Since: 0.2
+   */
+  signals[SIGNAL_PEER_REMOVED] = g_signal_new ("peer-removed",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+      G_TYPE_NONE, 2, G_TYPE_STRING, GST_TYPE_ELEMENT);
 
   gst_element_class_add_static_pad_template (element_class,
       &video_sink_template);

@@ -1,0 +1,451 @@
+/* gst-mesh tests: mesh rooms, several meshsignal pipelines in one room of
+ * gst-mesh-server, each connected to every other.
+ *
+ * Every test here opens peer connections, so the suite runs inside
+ * tools/netns-run (the meson test setup does it).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <gst/check/gstcheck.h>
+#include <gst/video/video.h>
+#include <gio/gio.h>
+#include <signal.h>
+
+#include "meshtest.h"
+
+#define CONNECT_TIMEOUT_MS 30000
+/* the bound for a peer that leaves to be gone from the others */
+#define LEAVE_BOUND_MS 2000
+
+static gchar *
+room_description (const gchar * url, const gchar * room, const gchar * props)
+{
+  /* white pictures, so that a grid cell showing a peer is told from the
+   * black background at a glance */
+  return g_strdup_printf ("meshsignal name=m server-url=%s room=%s %s "
+      "videotestsrc is-live=true pattern=white ! video/x-raw,width=320,"
+      "height=240,framerate=15/1 ! m.video_sink "
+      "audiotestsrc is-live=true volume=0.5 ! m.audio_sink "
+      "m.video_src ! fakesink name=vout async=false enable-last-sample=true "
+      "m.audio_src ! fakesink name=aout async=false enable-last-sample=true",
+      url, room, props ? props : "");
+}
+
+static MeshTestPipeline *
+room_peer (const gchar * url, const gchar * room, const gchar * props)
+{
+  gchar *desc = room_description (url, room, props);
+  MeshTestPipeline *p = mesh_test_pipeline_new (desc);
+
+  g_free (desc);
+  mesh_test_pipeline_play (p);
+  return p;
+}
+
+static GstStructure *
+stats_of (MeshTestPipeline * p)
+{
+  GstStructure *s = NULL;
+
+  g_object_get (p->mesh, "stats", &s, NULL);
+  fail_unless (s != NULL);
+  return s;
+}
+
+static gchar *
+local_id (MeshTestPipeline * p)
+{
+  GstStructure *s = stats_of (p);
+  gchar *id = g_strdup (gst_structure_get_string (s, "local-id"));
+
+  gst_structure_free (s);
+  return id;
+}
+
+/* Connected peers that decoded at least @frames video frames and @frames
+ * audio buffers; their ids go to @ids when given. */
+static guint
+count_decoding (MeshTestPipeline * p, guint frames, GPtrArray * ids)
+{
+  GstStructure *s = stats_of (p);
+  const GValue *peers = gst_structure_get_value (s, "peers");
+  guint n = 0;
+
+  for (guint i = 0; i < gst_value_array_get_size (peers); i++) {
+    const GstStructure *ps =
+        gst_value_get_structure (gst_value_array_get_value (peers, i));
+    guint v = 0, a = 0;
+
+    gst_structure_get_uint (ps, "video-frames-decoded", &v);
+    gst_structure_get_uint (ps, "audio-buffers-decoded", &a);
+    if (!g_strcmp0 (gst_structure_get_string (ps, "state"), "connected") &&
+        v >= frames && a >= frames) {
+      n++;
+      if (ids)
+        g_ptr_array_add (ids, g_strdup (gst_structure_get_string (ps,
+                    "peer-id")));
+    }
+  }
+  gst_structure_free (s);
+  return n;
+}
+
+/* Waits until @p decodes video and audio from exactly @n peers, and goes
+ * on doing so (a second later each has decoded more). */
+static gboolean
+wait_decoding (MeshTestPipeline * p, guint n, guint timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + timeout_ms * 1000;
+
+  while (g_get_monotonic_time () < deadline) {
+    if (count_decoding (p, 10, NULL) == n) {
+      g_usleep (G_USEC_PER_SEC);
+      if (count_decoding (p, 20, NULL) == n)
+        return TRUE;
+    }
+    g_usleep (100 * 1000);
+  }
+  GST_WARNING ("decoding from %u peers, wanted %u", count_decoding (p, 10,
+          NULL), n);
+  return FALSE;
+}
+
+static guint
+count_webrtcbins (MeshTestPipeline * p)
+{
+  GstIterator *it = gst_bin_iterate_elements (GST_BIN (p->mesh));
+  GValue v = G_VALUE_INIT;
+  guint n = 0;
+
+  while (gst_iterator_next (it, &v) == GST_ITERATOR_OK) {
+    GstElementFactory *f = gst_element_get_factory (g_value_get_object (&v));
+    n += f && !g_strcmp0 (GST_OBJECT_NAME (f), "webrtcbin");
+    g_value_reset (&v);
+  }
+  g_value_unset (&v);
+  gst_iterator_free (it);
+  return n;
+}
+
+/* The luma of the grid picture at (x, y) in [0,1] units of its size, or
+ * -1 before the first picture. */
+static gint
+grid_luma (MeshTestPipeline * p, gdouble x, gdouble y)
+{
+  GstElement *sink = gst_bin_get_by_name (GST_BIN (p->pipeline), "vout");
+  GstSample *sample = NULL;
+  GstVideoFrame frame;
+  GstVideoInfo info;
+  gint luma;
+
+  g_object_get (sink, "last-sample", &sample, NULL);
+  gst_object_unref (sink);
+  if (!sample)
+    return -1;
+  fail_unless (gst_video_info_from_caps (&info,
+          gst_sample_get_caps (sample)));
+  fail_unless (gst_video_frame_map (&frame, &info,
+          gst_sample_get_buffer (sample), GST_MAP_READ));
+  luma = ((guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&frame, 0))
+      [(gint) (y * info.height) * GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0) +
+      (gint) (x * info.width)];
+  gst_video_frame_unmap (&frame);
+  gst_sample_unref (sample);
+  return luma;
+}
+
+/* The loudest sample of the last mixed audio buffer (S16). */
+static gint
+mix_peak (MeshTestPipeline * p)
+{
+  GstElement *sink = gst_bin_get_by_name (GST_BIN (p->pipeline), "aout");
+  GstSample *sample = NULL;
+  GstMapInfo map;
+  gint peak = 0;
+
+  g_object_get (sink, "last-sample", &sample, NULL);
+  gst_object_unref (sink);
+  fail_unless (sample != NULL, "no sound on audio_src");
+  gst_buffer_map (gst_sample_get_buffer (sample), &map, GST_MAP_READ);
+  for (gsize i = 0; i + 1 < map.size; i += 2)
+    peak = MAX (peak, ABS (((gint16 *) map.data)[i / 2]));
+  gst_buffer_unmap (gst_sample_get_buffer (sample), &map);
+  gst_sample_unref (sample);
+  return peak;
+}
+
+/* Waits for the grid to show white (a peer) or black at (x, y). */
+static gboolean
+wait_grid (MeshTestPipeline * p, gdouble x, gdouble y, gboolean white)
+{
+  for (gint i = 0; i < 100; i++) {
+    gint l = grid_luma (p, x, y);
+    if (l >= 0 && (white ? l > 180 : l < 40))
+      return TRUE;
+    g_usleep (100 * 1000);
+  }
+  return FALSE;
+}
+
+typedef struct
+{
+  MeshTestServer *server;
+  gchar *url;
+  MeshTestPipeline *p[4];
+} Room;
+
+static void
+room_setup (Room * r)
+{
+  r->server = mesh_test_c_server_start ();
+  r->url = mesh_test_server_get_url (r->server);
+}
+
+static void
+room_teardown (Room * r)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (r->p); i++)
+    if (r->p[i])
+      mesh_test_pipeline_free (r->p[i]);
+  mesh_test_server_stop (r->server);
+  g_free (r->url);
+}
+
+/* Three members: each decodes both others' video and audio, its grid
+ * shows two pictures side by side, and its mix carries sound. Before
+ * anyone came, the grid was black and ran already. */
+GST_START_TEST (test_three_peers)
+{
+  Room r = { 0, };
+
+  room_setup (&r);
+  r.p[0] = room_peer (r.url, "r", NULL);
+  /* alone: a black picture, from the start */
+  fail_unless (wait_grid (r.p[0], 0.5, 0.5, FALSE));
+  fail_unless_equals_int (count_webrtcbins (r.p[0]), 0);
+
+  r.p[1] = room_peer (r.url, "r", NULL);
+  r.p[2] = room_peer (r.url, "r", NULL);
+  for (guint i = 0; i < 3; i++) {
+    fail_unless (wait_decoding (r.p[i], 2, CONNECT_TIMEOUT_MS),
+        "peer %u does not decode both others", i);
+    fail_unless_equals_int (count_webrtcbins (r.p[i]), 2);
+    /* two cells side by side, each with a white picture */
+    fail_unless (wait_grid (r.p[i], 0.25, 0.5, TRUE), "peer %u: left cell", i);
+    fail_unless (wait_grid (r.p[i], 0.75, 0.5, TRUE), "peer %u: right cell",
+        i);
+    fail_unless (mix_peak (r.p[i]) > 1000, "peer %u: the mix is silent", i);
+  }
+  room_teardown (&r);
+}
+
+GST_END_TEST;
+
+/* A fourth member comes late: it reaches everyone and everyone reaches
+ * it; the grids become 2x2. */
+GST_START_TEST (test_late_joiner)
+{
+  Room r = { 0, };
+
+  room_setup (&r);
+  for (guint i = 0; i < 3; i++)
+    r.p[i] = room_peer (r.url, "r", NULL);
+  for (guint i = 0; i < 3; i++)
+    fail_unless (wait_decoding (r.p[i], 2, CONNECT_TIMEOUT_MS));
+
+  r.p[3] = room_peer (r.url, "r", NULL);
+  for (guint i = 0; i < 4; i++) {
+    fail_unless (wait_decoding (r.p[i], 3, CONNECT_TIMEOUT_MS),
+        "peer %u does not decode all three others", i);
+    fail_unless_equals_int (count_webrtcbins (r.p[i]), 3);
+  }
+  /* 3 pictures: cells (0,0) (1,0) (0,1) of a 2x2 grid; (1,1) is black */
+  fail_unless (wait_grid (r.p[0], 0.25, 0.25, TRUE));
+  fail_unless (wait_grid (r.p[0], 0.75, 0.25, TRUE));
+  fail_unless (wait_grid (r.p[0], 0.25, 0.75, TRUE));
+  fail_unless (wait_grid (r.p[0], 0.75, 0.75, FALSE));
+  room_teardown (&r);
+}
+
+GST_END_TEST;
+
+static void
+on_peer_removed (GstElement * mesh, const gchar * id, GstElement * webrtc,
+    gint * removed)
+{
+  fail_unless (GST_OBJECT_PARENT (webrtc) == NULL,
+      "peer-removed with webrtcbin still in the bin");
+  g_atomic_int_inc (removed);
+}
+
+/* A member leaves (its pipeline stops): within the bound, the others say
+ * so, free its webrtcbin, give its grid cell back, and keep the rest. */
+GST_START_TEST (test_peer_leaves)
+{
+  Room r = { 0, };
+  gchar *gone;
+  gint removed = 0;
+  guint n[2];
+  gint64 t0;
+
+  room_setup (&r);
+  for (guint i = 0; i < 3; i++)
+    r.p[i] = room_peer (r.url, "r", NULL);
+  for (guint i = 0; i < 3; i++)
+    fail_unless (wait_decoding (r.p[i], 2, CONNECT_TIMEOUT_MS));
+  g_signal_connect (r.p[0]->mesh, "peer-removed",
+      G_CALLBACK (on_peer_removed), &removed);
+
+  gone = local_id (r.p[2]);
+  fail_unless (gone != NULL);
+  n[0] = mesh_test_pipeline_n_messages (r.p[0]);
+  n[1] = mesh_test_pipeline_n_messages (r.p[1]);
+  t0 = g_get_monotonic_time ();
+  mesh_test_pipeline_free (r.p[2]);
+  r.p[2] = NULL;
+  for (guint i = 0; i < 2; i++) {
+    fail_unless (mesh_test_pipeline_wait_message (r.p[i], n[i], 10000,
+            "mesh-peer", "peer-id", gone) >= 0,
+        "peer %u was not told that %s left", i, gone);
+    GST_INFO ("peer %u saw the leave after %" G_GINT64_FORMAT " ms", i,
+        (g_get_monotonic_time () - t0) / 1000);
+    fail_unless (g_get_monotonic_time () - t0 < LEAVE_BOUND_MS * 1000,
+        "the leave took longer than %d ms", LEAVE_BOUND_MS);
+    fail_unless_equals_int (count_webrtcbins (r.p[i]), 1);
+    fail_unless (wait_decoding (r.p[i], 1, CONNECT_TIMEOUT_MS),
+        "peer %u lost the other peer too", i);
+    /* one picture left: it takes the whole grid */
+    fail_unless (wait_grid (r.p[i], 0.5, 0.5, TRUE));
+  }
+  fail_unless_equals_int (g_atomic_int_get (&removed), 1);
+  g_free (gone);
+  room_teardown (&r);
+}
+
+GST_END_TEST;
+
+/* A member's process is killed (SIGKILL): the server's peer-left reaches
+ * the others within the bound, and they go on with each other. */
+GST_START_TEST (test_peer_killed)
+{
+  Room r = { 0, };
+  gchar *desc;
+  GSubprocess *proc;
+  GError *error = NULL;
+  guint n[2];
+  gint64 t0;
+
+  room_setup (&r);
+  desc = room_description (r.url, "r", NULL);
+  for (guint i = 0; i < 2; i++)
+    r.p[i] = room_peer (r.url, "r", NULL);
+  {
+    gchar **argv = NULL;
+    gchar *cmd = g_strdup_printf ("gst-launch-1.0 -q %s", desc);
+    fail_unless (g_shell_parse_argv (cmd, NULL, &argv, &error));
+    proc = g_subprocess_newv ((const gchar * const *) argv,
+        G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error);
+    fail_unless (proc != NULL, "cannot start gst-launch-1.0: %s",
+        error ? error->message : "");
+    g_strfreev (argv);
+    g_free (cmd);
+  }
+  for (guint i = 0; i < 2; i++)
+    fail_unless (wait_decoding (r.p[i], 2, CONNECT_TIMEOUT_MS));
+
+  n[0] = mesh_test_pipeline_n_messages (r.p[0]);
+  n[1] = mesh_test_pipeline_n_messages (r.p[1]);
+  t0 = g_get_monotonic_time ();
+  g_subprocess_send_signal (proc, SIGKILL);
+  g_subprocess_wait (proc, NULL, NULL);
+  for (guint i = 0; i < 2; i++) {
+    fail_unless (mesh_test_pipeline_wait_message (r.p[i], n[i], 10000,
+            "mesh-peer", "event", "left") >= 0);
+    GST_INFO ("peer %u saw the killed peer leave after %" G_GINT64_FORMAT
+        " ms", i, (g_get_monotonic_time () - t0) / 1000);
+    fail_unless (g_get_monotonic_time () - t0 < LEAVE_BOUND_MS * 1000);
+    fail_unless_equals_int (count_webrtcbins (r.p[i]), 1);
+    fail_unless (wait_decoding (r.p[i], 1, CONNECT_TIMEOUT_MS));
+  }
+  g_object_unref (proc);
+  g_free (desc);
+  room_teardown (&r);
+}
+
+GST_END_TEST;
+
+/* Two rooms on one server: each pair sees only itself. */
+GST_START_TEST (test_rooms_are_apart)
+{
+  Room r = { 0, };
+  GPtrArray *ids = g_ptr_array_new_with_free_func (g_free);
+  gchar *id[4];
+
+  room_setup (&r);
+  r.p[0] = room_peer (r.url, "red", NULL);
+  r.p[1] = room_peer (r.url, "blue", NULL);
+  r.p[2] = room_peer (r.url, "red", NULL);
+  r.p[3] = room_peer (r.url, "blue", NULL);
+  for (guint i = 0; i < 4; i++)
+    fail_unless (wait_decoding (r.p[i], 1, CONNECT_TIMEOUT_MS));
+  for (guint i = 0; i < 4; i++)
+    id[i] = local_id (r.p[i]);
+  /* a while later still one peer each, and the right one */
+  g_usleep (2 * G_USEC_PER_SEC);
+  for (guint i = 0; i < 4; i++) {
+    g_ptr_array_set_size (ids, 0);
+    fail_unless_equals_int (count_decoding (r.p[i], 10, ids), 1);
+    fail_unless_equals_string (g_ptr_array_index (ids, 0), id[(i + 2) % 4]);
+    fail_unless_equals_int (count_webrtcbins (r.p[i]), 1);
+  }
+  for (guint i = 0; i < 4; i++)
+    g_free (id[i]);
+  g_ptr_array_unref (ids);
+  room_teardown (&r);
+}
+
+GST_END_TEST;
+
+/* max-peers=1: the member that comes second keeps one connection and says
+ * why it does not take the third. */
+GST_START_TEST (test_max_peers)
+{
+  Room r = { 0, };
+
+  room_setup (&r);
+  r.p[0] = room_peer (r.url, "r", NULL);
+  fail_unless (wait_grid (r.p[0], 0.5, 0.5, FALSE));
+  r.p[1] = room_peer (r.url, "r", "max-peers=1");
+  fail_unless (wait_decoding (r.p[1], 1, CONNECT_TIMEOUT_MS));
+  r.p[2] = room_peer (r.url, "r", NULL);
+  fail_unless (wait_decoding (r.p[0], 2, CONNECT_TIMEOUT_MS));
+  /* the third offers to both; the second refuses, with a warning */
+  for (gint i = 0; i < 100 && !mesh_test_pipeline_has_warning (r.p[1],
+          "max-peers"); i++)
+    g_usleep (100 * 1000);
+  fail_unless (mesh_test_pipeline_has_warning (r.p[1], "max-peers"));
+  fail_unless_equals_int (count_decoding (r.p[1], 10, NULL), 1);
+  fail_unless_equals_int (count_webrtcbins (r.p[1]), 1);
+  room_teardown (&r);
+}
+
+GST_END_TEST;
+
+static Suite *
+rooms_suite (void)
+{
+  Suite *s = suite_create ("rooms");
+  TCase *tc = tcase_create ("general");
+
+  tcase_set_timeout (tc, 180);
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_three_peers);
+  tcase_add_test (tc, test_late_joiner);
+  tcase_add_test (tc, test_peer_leaves);
+  tcase_add_test (tc, test_peer_killed);
+  tcase_add_test (tc, test_rooms_are_apart);
+  tcase_add_test (tc, test_max_peers);
+  return s;
+}
+
+GST_CHECK_MAIN (rooms);
