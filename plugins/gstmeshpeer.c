@@ -48,6 +48,7 @@ struct _GstMeshPeer
   GPtrArray *elements;          /* our elements inside the element's bin */
   GPtrArray *tee_pads;          /* request pads of config.tee[] */
   GPtrArray *out_pads;          /* request pads of config.out[] */
+  GPtrArray *peer_pads;         /* our ghost pads on the element */
   gboolean receiving[GST_MESH_N_MEDIA];
   GArray *remote_ssrcs;         /* guint: SSRCs the remote sends media on */
   GstPad *send_pad[GST_MESH_N_MEDIA];   /* branch entry, for keyframe asks */
@@ -596,6 +597,49 @@ rtp_activity_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
   return GST_PAD_PROBE_OK;
 }
 
+/* The peer's own decoded @kind as a pad of the element, beside the grid or
+ * mix: decoder ! tee, one branch to the element's pad (peer_video_ID), one
+ * through a queue to the mixer; returns (transfer full) the pad the mixer
+ * branch starts from. Called with the lock. */
+static GstPad *
+add_peer_pad (GstMeshPeer * peer, GstMeshMediaKind kind, GstPad * decoded)
+{
+  GstElement *tee = gst_element_factory_make ("tee", NULL);
+  GstElement *queue = gst_element_factory_make ("queue", NULL);
+  gchar *templ_name = g_strdup_printf ("peer_%s_%%s",
+      gst_mesh_media_kind_name (kind));
+  gchar *name = g_strdup_printf ("peer_%s_%s",
+      gst_mesh_media_kind_name (kind), peer->remote_id ? peer->remote_id :
+      peer->name);
+  GstPadTemplate *templ =
+      gst_element_class_get_pad_template (GST_ELEMENT_GET_CLASS (peer->bin),
+      templ_name);
+  GstPad *tee_src, *sink, *ghost, *mixer_src;
+
+  /* nobody has to link the peer's pad */
+  g_object_set (tee, "allow-not-linked", TRUE, NULL);
+  track_element (peer, tee);
+  track_element (peer, queue);
+  sink = gst_element_get_static_pad (tee, "sink");
+  gst_pad_link (decoded, sink);
+  gst_object_unref (sink);
+  gst_object_unref (decoded);
+  gst_element_link (tee, queue);
+  tee_src = gst_element_request_pad_simple (tee, "src_%u");
+  ghost = gst_ghost_pad_new_from_template (name, tee_src, templ);
+  gst_object_unref (tee_src);
+  mixer_src = gst_element_get_static_pad (queue, "src");
+  gst_element_sync_state_with_parent (queue);
+  gst_element_sync_state_with_parent (tee);
+  gst_pad_set_active (ghost, TRUE);
+  g_ptr_array_add (peer->peer_pads, gst_object_ref (ghost));
+  gst_element_add_pad (GST_ELEMENT (peer->bin), ghost);
+  GST_INFO ("%s: added pad %s", peer->name, name);
+  g_free (name);
+  g_free (templ_name);
+  return mixer_src;
+}
+
 static void
 on_pad_added (GstElement * webrtc, GstPad * pad, GstMeshPeer * peer)
 {
@@ -627,7 +671,8 @@ on_pad_added (GstElement * webrtc, GstPad * pad, GstMeshPeer * peer)
     if (gst_structure_get_uint (s, "ssrc", &ssrc))
       g_array_append_val (peer->remote_ssrcs, ssrc);
   }
-  if (peer->config.out[kind] && !peer->receiving[kind]) {
+  if ((peer->config.out[kind] || peer->config.peer_pads) &&
+      !peer->receiving[kind]) {
     sink = gst_mesh_codec_make_decoder (caps, &error);
     if (!sink) {
       GST_ELEMENT_WARNING (peer->bin, STREAM, CODEC_NOT_FOUND,
@@ -639,8 +684,6 @@ on_pad_added (GstElement * webrtc, GstPad * pad, GstMeshPeer * peer)
 
   if (sink) {
     GstPad *src = gst_element_get_static_pad (sink, "src");
-    GstPad *out_pad =
-        gst_element_request_pad_simple (peer->config.out[kind], "sink_%u");
 
     track_element (peer, sink);
     g_object_set_data (G_OBJECT (src), "gst-mesh-kind",
@@ -649,8 +692,14 @@ on_pad_added (GstElement * webrtc, GstPad * pad, GstMeshPeer * peer)
         peer, NULL);
     gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_BUFFER, count_decoded_probe,
         peer, NULL);
-    gst_pad_link (src, out_pad);
-    g_ptr_array_add (peer->out_pads, out_pad);
+    if (peer->config.peer_pads)
+      src = add_peer_pad (peer, kind, src);
+    if (peer->config.out[kind]) {
+      GstPad *out_pad = gst_element_request_pad_simple (peer->config.out[kind],
+          "sink_%u");
+      gst_pad_link (src, out_pad);
+      g_ptr_array_add (peer->out_pads, out_pad);
+    }
     gst_object_unref (src);
     peer->receiving[kind] = TRUE;
     GST_INFO ("%s: receiving %s %" GST_PTR_FORMAT, peer->name, media, caps);
@@ -1372,6 +1421,7 @@ gst_mesh_peer_new (const GstMeshPeerConfig * config, guint id,
   peer->elements = g_ptr_array_new_with_free_func (gst_object_unref);
   peer->tee_pads = g_ptr_array_new ();
   peer->out_pads = g_ptr_array_new ();
+  peer->peer_pads = g_ptr_array_new ();
   peer->remote_ssrcs = g_array_new (FALSE, FALSE, sizeof (guint));
   g_queue_init (&peer->pending_candidates);
 
@@ -1420,6 +1470,7 @@ gst_mesh_peer_unref (GstMeshPeer * peer)
   g_ptr_array_unref (peer->elements);
   g_ptr_array_unref (peer->tee_pads);
   g_ptr_array_unref (peer->out_pads);
+  g_ptr_array_unref (peer->peer_pads);
   g_array_unref (peer->remote_ssrcs);
   g_queue_clear_full (&peer->pending_candidates,
       (GDestroyNotify) pending_candidate_free);
@@ -1448,7 +1499,7 @@ gst_mesh_peer_unref (GstMeshPeer * peer)
 void
 gst_mesh_peer_close (GstMeshPeer * peer)
 {
-  GPtrArray *elements, *tee_pads, *out_pads;
+  GPtrArray *elements, *tee_pads, *out_pads, *peer_pads;
 
   g_mutex_lock (&peer->lock);
   if (peer->closed) {
@@ -1459,9 +1510,11 @@ gst_mesh_peer_close (GstMeshPeer * peer)
   elements = peer->elements;
   tee_pads = peer->tee_pads;
   out_pads = peer->out_pads;
+  peer_pads = peer->peer_pads;
   peer->elements = g_ptr_array_new_with_free_func (gst_object_unref);
   peer->tee_pads = g_ptr_array_new ();
   peer->out_pads = g_ptr_array_new ();
+  peer->peer_pads = g_ptr_array_new ();
   for (gint k = 0; k < GST_MESH_N_MEDIA; k++) {
     g_clear_object (&peer->send_pad[k]);
     g_clear_object (&peer->gate_pad[k]);
@@ -1494,6 +1547,13 @@ gst_mesh_peer_close (GstMeshPeer * peer)
     gst_element_set_locked_state (e, TRUE);
     gst_element_set_state (e, GST_STATE_NULL);
   }
+  for (guint i = 0; i < peer_pads->len; i++) {
+    GstPad *pad = g_ptr_array_index (peer_pads, i);
+    if (GST_OBJECT_PARENT (pad) == GST_OBJECT (peer->bin))
+      gst_element_remove_pad (GST_ELEMENT (peer->bin), pad);
+    gst_object_unref (pad);
+  }
+  g_ptr_array_unref (peer_pads);
   for (guint i = 0; i < out_pads->len; i++) {
     GstPad *pad = g_ptr_array_index (out_pads, i);
     GstElement *out = gst_pad_get_parent_element (pad);

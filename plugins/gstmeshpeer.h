@@ -31,6 +31,9 @@ typedef struct
   gchar *turn_server;
   guint offer_interval;
   guint peer_timeout;
+  /* also give each peer's decoded media as the bin's own pads
+   * (peer_video_%s, peer_audio_%s) */
+  gboolean peer_pads;
 
   void (*send) (GstMeshPeer * peer, const gchar * event, JsonArray * args,
       gpointer user_data);

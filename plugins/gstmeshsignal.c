@@ -126,6 +126,7 @@ struct _GstMeshSignal
   guint max_peers;
   gint grid_width;
   gint grid_height;
+  gboolean peer_pads;
 
   /* the signalling thread; everything below belongs to it */
   GThread *thread;
@@ -178,6 +179,7 @@ enum
   PROP_MAX_PEERS,
   PROP_GRID_WIDTH,
   PROP_GRID_HEIGHT,
+  PROP_PEER_PADS,
   PROP_CALL_STATE,
   PROP_STATS,
 };
@@ -217,6 +219,12 @@ GST_STATIC_PAD_TEMPLATE ("video_src", GST_PAD_SRC, GST_PAD_REQUEST,
     GST_STATIC_CAPS ("video/x-raw"));
 static GstStaticPadTemplate audio_src_template =
 GST_STATIC_PAD_TEMPLATE ("audio_src", GST_PAD_SRC, GST_PAD_REQUEST,
+    GST_STATIC_CAPS ("audio/x-raw"));
+static GstStaticPadTemplate peer_video_template =
+GST_STATIC_PAD_TEMPLATE ("peer_video_%s", GST_PAD_SRC, GST_PAD_SOMETIMES,
+    GST_STATIC_CAPS ("video/x-raw"));
+static GstStaticPadTemplate peer_audio_template =
+GST_STATIC_PAD_TEMPLATE ("peer_audio_%s", GST_PAD_SRC, GST_PAD_SOMETIMES,
     GST_STATIC_CAPS ("audio/x-raw"));
 
 #define gst_mesh_signal_parent_class parent_class
@@ -871,6 +879,7 @@ new_peer (GstMeshSignal * self, const gchar * remote_id)
   config.turn_server = self->turn_server;
   config.offer_interval = self->offer_interval;
   config.peer_timeout = self->peer_timeout;
+  config.peer_pads = self->peer_pads;
   GST_OBJECT_UNLOCK (self);
   config.send = peer_send_cb;
   config.state_changed = peer_state_cb;
@@ -2041,6 +2050,9 @@ gst_mesh_signal_set_property (GObject * object, guint prop_id,
     case PROP_GRID_HEIGHT:
       self->grid_height = g_value_get_int (value);
       break;
+    case PROP_PEER_PADS:
+      self->peer_pads = g_value_get_boolean (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -2123,6 +2135,9 @@ gst_mesh_signal_get_property (GObject * object, guint prop_id,
       break;
     case PROP_GRID_HEIGHT:
       g_value_set_int (value, self->grid_height);
+      break;
+    case PROP_PEER_PADS:
+      g_value_set_boolean (value, self->peer_pads);
       break;
     case PROP_CALL_STATE:
       g_value_set_enum (value, g_atomic_int_get (&self->call_state));
@@ -2454,6 +2469,21 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
           "In a room: height of the video_src grid picture", 16, 4320,
           DEFAULT_GRID_HEIGHT, ready));
   /**
+   * GstMeshSignal:peer-pads:
+   *
+   * Also give each peer's decoded video and audio on pads of their own,
+   * `peer_video_ID` and `peer_audio_ID` (ID: the peer's socket id, or in a
+   * 1:1 call without one the webrtcbin's name), added when its media
+   * starts and removed when it goes. They need not be linked; when they
+   * are, put a queue after them: the peer's decoder pushes into them.
+   *
+   * Since: 0.2
+   */
+  g_object_class_install_property (gobject_class, PROP_PEER_PADS,
+      g_param_spec_boolean ("peer-pads", "Peer pads",
+          "Also expose each peer's decoded media on peer_video_%s / "
+          "peer_audio_%s sometimes pads", FALSE, ready));
+  /**
    * GstMeshSignal:stats:
    *
    * Figures for every peer connection now: an `application/x-mesh-stats`
@@ -2521,6 +2551,10 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
       &video_src_template);
   gst_element_class_add_static_pad_template (element_class,
       &audio_src_template);
+  gst_element_class_add_static_pad_template (element_class,
+      &peer_video_template);
+  gst_element_class_add_static_pad_template (element_class,
+      &peer_audio_template);
 
   gst_element_class_set_static_metadata (element_class,
       "Mesh WebRTC call", "Filter/Network/WebRTC",

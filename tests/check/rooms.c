@@ -431,6 +431,131 @@ GST_START_TEST (test_max_peers)
 
 GST_END_TEST;
 
+typedef struct
+{
+  MeshTestPipeline *p;
+  GMutex lock;
+  GPtrArray *added;             /* pad names */
+  GPtrArray *removed;
+  gint buffers;
+} PeerPads;
+
+static GstPadProbeReturn
+count_probe (GstPad * pad, GstPadProbeInfo * info, gint * n)
+{
+  g_atomic_int_inc (n);
+  return GST_PAD_PROBE_OK;
+}
+
+/* What an application does with a peer's pad: a queue and a sink. */
+static void
+on_peer_pad_added (GstElement * mesh, GstPad * pad, PeerPads * pp)
+{
+  GstElement *q, *sink;
+  GstPad *sinkpad;
+
+  if (!g_str_has_prefix (GST_PAD_NAME (pad), "peer_"))
+    return;
+  q = gst_element_factory_make ("queue", NULL);
+  sink = gst_element_factory_make ("fakesink", NULL);
+  g_object_set (sink, "async", FALSE, NULL);
+  gst_bin_add_many (GST_BIN (pp->p->pipeline), q, sink, NULL);
+  gst_element_link (q, sink);
+  gst_element_sync_state_with_parent (sink);
+  gst_element_sync_state_with_parent (q);
+  sinkpad = gst_element_get_static_pad (q, "sink");
+  fail_unless_equals_int (gst_pad_link (pad, sinkpad), GST_PAD_LINK_OK);
+  gst_pad_add_probe (sinkpad, GST_PAD_PROBE_TYPE_BUFFER,
+      (GstPadProbeCallback) count_probe, &pp->buffers, NULL);
+  gst_object_unref (sinkpad);
+  g_mutex_lock (&pp->lock);
+  g_ptr_array_add (pp->added, g_strdup (GST_PAD_NAME (pad)));
+  g_mutex_unlock (&pp->lock);
+}
+
+static void
+on_peer_pad_removed (GstElement * mesh, GstPad * pad, PeerPads * pp)
+{
+  g_mutex_lock (&pp->lock);
+  g_ptr_array_add (pp->removed, g_strdup (GST_PAD_NAME (pad)));
+  g_mutex_unlock (&pp->lock);
+}
+
+static gboolean
+has_name (PeerPads * pp, GPtrArray * names, const gchar * name)
+{
+  gboolean found = FALSE;
+
+  g_mutex_lock (&pp->lock);
+  for (guint i = 0; i < names->len && !found; i++)
+    found = !g_strcmp0 (g_ptr_array_index (names, i), name);
+  g_mutex_unlock (&pp->lock);
+  return found;
+}
+
+static gboolean
+wait_name (PeerPads * pp, GPtrArray * names, const gchar * name)
+{
+  for (gint i = 0; i < 200 && !has_name (pp, names, name); i++)
+    g_usleep (100 * 1000);
+  return has_name (pp, names, name);
+}
+
+/* peer-pads=true: each peer's decoded video and audio also come out on
+ * pads of their own, which go when the peer goes. */
+GST_START_TEST (test_peer_pads)
+{
+  Room r = { 0, };
+  PeerPads pp = { 0, };
+  gchar *desc, *other, *vname, *aname;
+
+  room_setup (&r);
+  g_mutex_init (&pp.lock);
+  pp.added = g_ptr_array_new_with_free_func (g_free);
+  pp.removed = g_ptr_array_new_with_free_func (g_free);
+  desc = room_description (r.url, "r", "peer-pads=true");
+  pp.p = r.p[0] = mesh_test_pipeline_new (desc);
+  g_free (desc);
+  g_signal_connect (r.p[0]->mesh, "pad-added",
+      G_CALLBACK (on_peer_pad_added), &pp);
+  g_signal_connect (r.p[0]->mesh, "pad-removed",
+      G_CALLBACK (on_peer_pad_removed), &pp);
+  mesh_test_pipeline_play (r.p[0]);
+  r.p[1] = room_peer (r.url, "r", NULL);
+  fail_unless (wait_decoding (r.p[0], 1, CONNECT_TIMEOUT_MS));
+
+  other = local_id (r.p[1]);
+  vname = g_strdup_printf ("peer_video_%s", other);
+  aname = g_strdup_printf ("peer_audio_%s", other);
+  fail_unless (wait_name (&pp, pp.added, vname), "no pad %s", vname);
+  fail_unless (wait_name (&pp, pp.added, aname), "no pad %s", aname);
+  {
+    gint before = g_atomic_int_get (&pp.buffers);
+    for (gint i = 0; i < 100 && g_atomic_int_get (&pp.buffers) < before + 40;
+        i++)
+      g_usleep (100 * 1000);
+    fail_unless (g_atomic_int_get (&pp.buffers) >= before + 40,
+        "nothing flows out of the peer pads");
+  }
+  /* the grid still gets the picture */
+  fail_unless (wait_grid (r.p[0], 0.5, 0.5, TRUE));
+
+  mesh_test_pipeline_free (r.p[1]);
+  r.p[1] = NULL;
+  fail_unless (wait_name (&pp, pp.removed, vname));
+  fail_unless (wait_name (&pp, pp.removed, aname));
+
+  g_free (vname);
+  g_free (aname);
+  g_free (other);
+  room_teardown (&r);
+  g_ptr_array_unref (pp.added);
+  g_ptr_array_unref (pp.removed);
+  g_mutex_clear (&pp.lock);
+}
+
+GST_END_TEST;
+
 static Suite *
 rooms_suite (void)
 {
@@ -445,6 +570,7 @@ rooms_suite (void)
   tcase_add_test (tc, test_peer_killed);
   tcase_add_test (tc, test_rooms_are_apart);
   tcase_add_test (tc, test_max_peers);
+  tcase_add_test (tc, test_peer_pads);
   return s;
 }
 
