@@ -19,6 +19,8 @@ typedef struct
   gint video_out, video_in, audio_in;
   gint64 start;
   gint exit_code;
+  gboolean room;
+  GHashTable *last_frames;      /* room: peer id → frames decoded so far */
 } App;
 
 static void
@@ -59,6 +61,39 @@ probe (App * app, const gchar * element, const gchar * pad_name, gint * c)
   gst_object_unref (e);
 }
 
+/* In a room, video_src is a grid at a fixed rate: say what each peer
+ * sends instead, from the element's stats. */
+static void
+tick_room (App * app, gint sent)
+{
+  GstElement *m = gst_bin_get_by_name (GST_BIN (app->pipeline), "m");
+  GstStructure *stats = NULL;
+  const GValue *peers;
+  GString *line = g_string_new (NULL);
+
+  g_object_get (m, "stats", &stats, NULL);
+  gst_object_unref (m);
+  peers = gst_structure_get_value (stats, "peers");
+  g_string_printf (line, "video sent %2d fps; %u peers:", sent,
+      gst_value_array_get_size (peers));
+  for (guint i = 0; i < gst_value_array_get_size (peers); i++) {
+    const GstStructure *ps =
+        gst_value_get_structure (gst_value_array_get_value (peers, i));
+    const gchar *id = gst_structure_get_string (ps, "peer-id");
+    guint frames = 0, last;
+
+    gst_structure_get_uint (ps, "video-frames-decoded", &frames);
+    last = GPOINTER_TO_UINT (g_hash_table_lookup (app->last_frames, id));
+    g_string_append_printf (line, " %s %s %2u fps", id,
+        gst_structure_get_string (ps, "state"), frames - MIN (last, frames));
+    g_hash_table_insert (app->last_frames, g_strdup (id),
+        GUINT_TO_POINTER (frames));
+  }
+  say (app, "%s", line->str);
+  g_string_free (line, TRUE);
+  gst_structure_free (stats);
+}
+
 static gboolean
 tick (gpointer user_data)
 {
@@ -67,6 +102,10 @@ tick (gpointer user_data)
   gint vi = g_atomic_int_and (&app->video_in, 0);
   gint ai = g_atomic_int_and (&app->audio_in, 0);
 
+  if (app->room) {
+    tick_room (app, vo);
+    return G_SOURCE_CONTINUE;
+  }
   say (app, "video sent %2d fps, received %2d fps; audio received %3d "
       "buffers/s", vo, vi, ai);
   return G_SOURCE_CONTINUE;
@@ -96,12 +135,17 @@ on_bus (GstBus * bus, GstMessage * msg, gpointer user_data)
       if (gst_structure_has_name (s, "mesh-signalling")) {
         say (app, "signalling %s %s", gst_structure_get_string (s, "state"),
             gst_structure_get_string (s, "detail"));
+      } else if (gst_structure_has_name (s, "mesh-peer")) {
+        say (app, "%s %s the room", gst_structure_get_string (s, "peer-id"),
+            gst_structure_get_string (s, "event"));
       } else if (gst_structure_has_name (s, "mesh-call")) {
         guint64 elapsed = 0;
         guint id = 0;
+        const gchar *peer = gst_structure_get_string (s, "peer-id");
         gst_structure_get_uint64 (s, "elapsed", &elapsed);
         gst_structure_get_uint (s, "call-id", &id);
-        say (app, "call %u %s after %" G_GUINT64_FORMAT " ms (%s)", id,
+        say (app, "call %u%s%s %s after %" G_GUINT64_FORMAT " ms (%s)", id,
+            peer && *peer ? " with " : "", peer ? peer : "",
             gst_structure_get_string (s, "state"), elapsed / GST_MSECOND,
             gst_structure_get_string (s, "reason"));
       } else if (gst_structure_has_name (s, "mesh-first-frame")) {
@@ -151,6 +195,7 @@ main (int argc, char **argv)
   gchar *codec = g_strdup ("vp8");
   gchar *name = NULL;
   gchar *extra = NULL;
+  gchar *room = NULL;
   gboolean camera = FALSE, show = FALSE;
   gint duration = 0, pattern = 0;
   GOptionEntry entries[] = {
@@ -158,6 +203,9 @@ main (int argc, char **argv)
         "Signalling server URL (default http://127.0.0.1:4000)", "URL"},
     {"role", 'r', 0, G_OPTION_ARG_STRING, &role,
         "call (send the offer) or wait (answer one); default wait", "ROLE"},
+    {"room", 0, 0, G_OPTION_ARG_STRING, &room,
+        "Join this mesh room (gst-mesh-server) instead of the seed's 1:1 "
+        "call; --role does not apply", "NAME"},
     {"video-codec", 'c', 0, G_OPTION_ARG_STRING, &codec,
         "vp8 (default) or h264", "CODEC"},
     {"camera", 0, 0, G_OPTION_ARG_NONE, &camera,
@@ -193,14 +241,17 @@ main (int argc, char **argv)
   video_src = camera ?
       g_strdup ("autovideosrc ! videoconvert ! videoscale ! videorate") :
       g_strdup_printf ("videotestsrc is-live=true pattern=%d", pattern);
+  app.room = room != NULL;
+  app.last_frames = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+      NULL);
   desc = g_strdup_printf ("meshsignal name=m server-url=%s role=%s "
-      "video-codec=%s %s "
+      "room=\"%s\" video-codec=%s %s "
       "%s ! video/x-raw,width=640,height=480,framerate=30/1 ! "
       "identity name=vsent ! m.video_sink "
       "%s ! m.audio_sink "
       "m.video_src ! identity name=vrecv ! %s "
       "m.audio_src ! identity name=arecv ! %s",
-      server, role, codec, extra ? extra : "",
+      server, role, room ? room : "", codec, extra ? extra : "",
       video_src,
       camera ? "autoaudiosrc" : "audiotestsrc is-live=true wave=ticks",
       show ? "videoconvert ! autovideosink" : "fakesink sync=true",
@@ -228,8 +279,11 @@ main (int argc, char **argv)
   if (duration > 0)
     g_timeout_add_seconds (duration, on_timeout, &app);
 
-  say (&app, "%s through %s", !strcmp (role, "call") ? "calling" :
-      "waiting for a call", server);
+  if (room)
+    say (&app, "joining room %s through %s", room, server);
+  else
+    say (&app, "%s through %s", !strcmp (role, "call") ? "calling" :
+        "waiting for a call", server);
   if (gst_element_set_state (app.pipeline, GST_STATE_PLAYING) ==
       GST_STATE_CHANGE_FAILURE)
     app.exit_code = 1;
@@ -239,5 +293,6 @@ main (int argc, char **argv)
   gst_element_set_state (app.pipeline, GST_STATE_NULL);
   gst_object_unref (app.pipeline);
   g_main_loop_unref (app.loop);
+  g_hash_table_unref (app.last_frames);
   return app.exit_code;
 }
