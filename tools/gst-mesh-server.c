@@ -1,7 +1,8 @@
 /* gst-mesh-server: the seed's signalling server, without Node.js.
  *
  * Speaks Socket.IO like the seed's server (offer, answer and candidate go to
- * every other client) and can serve the demo page from a web root.
+ * every other client), adds mesh rooms, and can serve the demo page from a
+ * web root. Access control and limits: docs/protocol.md section 5.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -46,6 +47,33 @@ on_disconnected (GstMeshSignalServer * server, const gchar * id,
     g_print ("User disconnected: %s\n", id);
 }
 
+/* One token per line; blank lines and lines starting with '#' are skipped,
+ * spaces around a token are not part of it. */
+static gboolean
+read_auth_file (const gchar * filename, GPtrArray * tokens, GError ** error)
+{
+  gchar *contents, **lines;
+  guint i, before = tokens->len;
+
+  if (!g_file_get_contents (filename, &contents, NULL, error))
+    return FALSE;
+  lines = g_strsplit (contents, "\n", -1);
+  g_free (contents);
+  for (i = 0; lines[i]; i++) {
+    gchar *line = g_strstrip (lines[i]);
+
+    if (*line && *line != '#')
+      g_ptr_array_add (tokens, g_strdup (line));
+  }
+  g_strfreev (lines);
+  if (tokens->len == before) {
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+        "%s holds no token", filename);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 static gboolean
 on_signal (gpointer user_data)
 {
@@ -58,7 +86,9 @@ main (int argc, char **argv)
 {
   gchar *address = NULL, *path = NULL, *cert = NULL, *key = NULL;
   gchar *web_root = NULL, **origins = NULL, *client_script = NULL;
+  gchar **auth_tokens = NULL, *auth_file = NULL;
   gint port = 4000, ping_interval = 25000, ping_timeout = 20000;
+  gint max_room_peers = 0, max_event_rate = 200;
   gint64 max_payload = 1000000;
   GOptionEntry entries[] = {
     {"address", 'a', 0, G_OPTION_ARG_STRING, &address,
@@ -68,8 +98,21 @@ main (int argc, char **argv)
     {"path", 0, 0, G_OPTION_ARG_STRING, &path,
         "Socket.IO path (default: /socket.io/)", "PATH"},
     {"allowed-origins", 0, 0, G_OPTION_ARG_STRING_ARRAY, &origins,
-        "CORS origin allowed, repeatable; \"*\" for any (default: *)",
-        "ORIGIN"},
+        "Origin allowed (CORS, and browsers from other origins get 403), "
+        "repeatable; \"*\" for any (default: *)", "ORIGIN"},
+    {"auth-token", 0, 0, G_OPTION_ARG_STRING_ARRAY, &auth_tokens,
+        "Clients must connect with auth {\"token\": TOKEN}, repeatable: any "
+        "one is accepted (visible in ps: prefer --auth-file)", "TOKEN"},
+    {"auth-file", 0, 0, G_OPTION_ARG_FILENAME, &auth_file,
+        "Accepted auth tokens, one per line ('#' starts a comment line)",
+        "FILE"},
+    {"max-room-peers", 0, 0, G_OPTION_ARG_INT, &max_room_peers,
+        "Most members of a room; a join into a full room is refused "
+        "(default: 0, unlimited)", "N"},
+    {"max-event-rate", 0, 0, G_OPTION_ARG_INT, &max_event_rate,
+        "Events per second per client, bursts of N; more are dropped with an "
+        "error event, 10x for 5 s disconnects (default: 200; 0: unlimited)",
+        "N"},
     {"cert", 0, 0, G_OPTION_ARG_FILENAME, &cert,
         "PEM certificate file: serve https and wss", "FILE"},
     {"key", 0, 0, G_OPTION_ARG_FILENAME, &key,
@@ -100,7 +143,9 @@ main (int argc, char **argv)
   g_option_context_set_summary (ctx,
       "Relays offer, answer and candidate events to every other client, "
       "like the seed's Node server,\nso its web page and the meshsignal "
-      "element work against it unchanged.");
+      "element work against it unchanged; adds mesh rooms\n(join, leave, "
+      "routed messages) and optional auth tokens, origin checks and "
+      "limits.\nSee docs/protocol.md.");
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_option_context_add_group (ctx, gst_init_get_option_group ());
   if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
@@ -115,9 +160,34 @@ main (int argc, char **argv)
         "positive\n");
     return 2;
   }
+  if (max_room_peers < 0 || max_event_rate < 0) {
+    g_printerr ("--max-room-peers and --max-event-rate must be 0 (no limit) "
+        "or more\n");
+    return 2;
+  }
   if (!cert != !key) {
     g_printerr ("--cert and --key go together\n");
     return 2;
+  }
+
+  if (auth_tokens || auth_file) {
+    GPtrArray *tokens = g_ptr_array_new ();
+    guint i;
+
+    for (i = 0; auth_tokens && auth_tokens[i]; i++) {
+      if (!*auth_tokens[i]) {
+        g_printerr ("--auth-token must not be empty\n");
+        return 2;
+      }
+      g_ptr_array_add (tokens, g_strdup (auth_tokens[i]));
+    }
+    if (auth_file && !read_auth_file (auth_file, tokens, &error)) {
+      g_printerr ("--auth-file: %s\n", error->message);
+      return 2;
+    }
+    g_ptr_array_add (tokens, NULL);
+    g_strfreev (auth_tokens);
+    auth_tokens = (gchar **) g_ptr_array_free (tokens, FALSE);
   }
 
   server = gst_mesh_signal_server_new ();
@@ -125,7 +195,9 @@ main (int argc, char **argv)
       "ping-interval", (guint) ping_interval, "ping-timeout",
       (guint) ping_timeout, "max-payload", (guint64) max_payload,
       "web-root", web_root, "client-script", client_script,
-      "tls-cert-file", cert, "tls-key-file", key, NULL);
+      "tls-cert-file", cert, "tls-key-file", key, "auth-tokens", auth_tokens,
+      "max-room-peers", (guint) max_room_peers, "max-event-rate",
+      (guint) max_event_rate, NULL);
   if (path)
     g_object_set (server, "path", path, NULL);
   if (origins)
@@ -161,5 +233,7 @@ main (int argc, char **argv)
   g_free (web_root);
   g_free (client_script);
   g_strfreev (origins);
+  g_strfreev (auth_tokens);
+  g_free (auth_file);
   return 0;
 }

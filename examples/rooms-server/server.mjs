@@ -1,16 +1,28 @@
 // The seed's signalling server grown by mesh rooms: the Node reference for
-// gst-mesh-server's rooms (docs/rooms.md). Same events, same payloads, same
-// errors as the C server.
+// gst-mesh-server's rooms and limits (docs/protocol.md sections 4 and 5).
+// Same events, same payloads, same errors, same options as the C server.
 //
-//   node examples/rooms-server/server.mjs [PORT]      (or PORT=4000; 0: any)
+//   node examples/rooms-server/server.mjs [PORT] [OPTIONS]   (or PORT=4000; 0: any)
+//
+//   --allowed-origins=ORIGIN   repeatable; "*" (default) for any. Otherwise
+//                              requests with another Origin get 403.
+//   --auth-token=TOKEN         repeatable: clients must connect with
+//                              auth {token: TOKEN} (any one of them)
+//   --auth-file=FILE           tokens, one per line ('#': comment line)
+//   --max-room-peers=N         most members of a room (default 0: no limit)
+//   --max-event-rate=N         events/s per client, bursts of N (default
+//                              200; 0: no limit)
 //
 // socket.io comes from this directory's node_modules (`npm install
 // socket.io@4` here) or, in a gst-mesh checkout, from tests/node_modules.
 
-import { createServer } from "node:http";
+import { createHash, timingSafeEqual } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { createServer, ServerResponse } from "node:http";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -19,9 +31,58 @@ const { Server } = require(
 );
 
 const MAX_ROOM_NAME_BYTES = 64;
+const MAX_UID_BYTES = 64;
 const NO_SUCH_PEER = "no such peer in your room";
+// A client over FLOOD_FACTOR × max-event-rate for FLOOD_SECONDS whole
+// seconds in a row is disconnected.
+const FLOOD_FACTOR = 10;
+const FLOOD_SECONDS = 5;
 
-const port = Number(process.argv[2] ?? process.env.PORT ?? 4000);
+function usage(message) {
+  console.error(`${message}\nusage: server.mjs [PORT] [--allowed-origins=O]... [--auth-token=T]... [--auth-file=F] [--max-room-peers=N] [--max-event-rate=N]`);
+  process.exit(2);
+}
+
+let opts;
+try {
+  opts = parseArgs({
+    allowPositionals: true,
+    options: {
+      "allowed-origins": { type: "string", multiple: true },
+      "auth-token": { type: "string", multiple: true },
+      "auth-file": { type: "string" },
+      "max-room-peers": { type: "string" },
+      "max-event-rate": { type: "string" },
+    },
+  });
+} catch (e) {
+  usage(e.message);
+}
+const count = (name, def) => {
+  const v = opts.values[name];
+  if (v === undefined) return def;
+  if (!/^\d+$/.test(v)) usage(`--${name} must be 0 (no limit) or more`);
+  return Number(v);
+};
+
+const port = Number(opts.positionals[0] ?? process.env.PORT ?? 4000);
+const allowedOrigins = opts.values["allowed-origins"] ?? ["*"];
+const maxRoomPeers = count("max-room-peers", 0);
+const maxEventRate = count("max-event-rate", 200);
+const tokens = [...(opts.values["auth-token"] ?? [])];
+if (tokens.some((t) => t === "")) usage("--auth-token must not be empty");
+if (opts.values["auth-file"] !== undefined) {
+  const file = opts.values["auth-file"];
+  let text;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    usage(`--auth-file: ${e.message}`);
+  }
+  const fromFile = text.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
+  if (fromFile.length === 0) usage(`--auth-file: ${file} holds no token`);
+  tokens.push(...fromFile);
+}
 
 const http = createServer((req, res) => {
   // What the seed's express app answers.
@@ -33,7 +94,47 @@ const http = createServer((req, res) => {
     res.end("Not Found\n");
   }
 });
-const io = new Server(http, { cors: { origin: "*" } });
+const anyOrigin = allowedOrigins.includes("*");
+const io = new Server(http, { cors: { origin: anyOrigin ? "*" : allowedOrigins } });
+
+// Origin allow-list on every Engine.IO request (handshake, poll, POST,
+// WebSocket upgrade): CORS only hides answers from a page, and WebSockets
+// ignore it. No Origin (non-browser clients) passes.
+io.engine.use((req, res, next) => {
+  const origin = req.headers.origin;
+  // A CORS preflight only asks; CORS answers it (no
+  // Access-Control-Allow-Origin for this origin, so the browser stops).
+  if (anyOrigin || origin === undefined || allowedOrigins.includes(origin) || req.method === "OPTIONS") return next();
+  const body = JSON.stringify({ code: 4, message: "origin not allowed", origin });
+  if (res instanceof ServerResponse) {
+    res.writeHead(403, { "Content-Type": "application/json", Connection: "close" });
+    res.end(body);
+  } else {
+    // An upgrade: engine.io hands us the raw socket.
+    const socket = res.socket;
+    socket.on("error", () => {});
+    socket.once("finish", () => socket.destroy());
+    socket.end(
+      "HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: application/json\r\n" +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  }
+});
+
+// Auth tokens, compared as SHA-256 digests in constant time.
+const digest = (t) => createHash("sha256").update(t, "utf8").digest();
+const tokenDigests = tokens.map(digest);
+if (tokenDigests.length)
+  io.use((socket, next) => {
+    const auth = socket.handshake.auth;
+    if (typeof auth !== "object" || auth === null || !Object.hasOwn(auth, "token")) return next(new Error("auth token required"));
+    const token = auth.token;
+    if (typeof token !== "string") return next(new Error("invalid auth token"));
+    const d = digest(token);
+    let ok = false;
+    for (const t of tokenDigests) ok = timingSafeEqual(d, t) || ok;
+    next(ok ? undefined : new Error("invalid auth token"));
+  });
 
 // Mesh rooms: name → Set of sockets in join order (the order of a join
 // ack's peers). Kept apart from Socket.IO's own rooms, where every socket
@@ -47,6 +148,9 @@ const isObject = (v) => typeof v === "object" && v !== null && !Array.isArray(v)
 // there is overwritten in place, so ids cannot be spoofed.
 const withFrom = (data, id) => ({ ...data, from: id });
 
+// peer-joined / peer-left: uid only when the member gave one.
+const peerEvent = (socket, room) => ({ id: socket.id, room, ...(socket.data.uid !== undefined && { uid: socket.data.uid }) });
+
 function roomEmit(room, except, event, payload) {
   for (const s of rooms.get(room) ?? []) if (s !== except) s.emit(event, payload);
 }
@@ -59,7 +163,7 @@ function leaveRoom(socket) {
   if (!members) return;
   members.delete(socket);
   if (members.size === 0) rooms.delete(room);
-  roomEmit(room, socket, "peer-left", { id: socket.id, room });
+  roomEmit(room, socket, "peer-left", peerEvent(socket, room));
 }
 
 function roomError(room) {
@@ -69,8 +173,54 @@ function roomError(room) {
   return null;
 }
 
+const uidError = (uid) =>
+  typeof uid !== "string" || uid.length === 0 || Buffer.byteLength(uid, "utf8") > MAX_UID_BYTES
+    ? '"uid" must be a string of at most 64 bytes'
+    : null;
+
+// max-event-rate: a token bucket of maxEventRate events refilled at
+// maxEventRate per second, and flood windows of one second.
+function rateCheck(r, now) {
+  if (now - r.windowStart >= 1000) {
+    if (r.windowCount > maxEventRate * FLOOD_FACTOR && now - r.windowStart < 2000) r.floodWindows++;
+    else r.floodWindows = 0;
+    r.windowStart = now;
+    r.windowCount = 0;
+  }
+  r.windowCount++;
+  if (r.floodWindows >= FLOOD_SECONDS) return "flood";
+  const elapsed = Math.min(now - r.lastEvent, 1000);
+  r.lastEvent = now;
+  r.tokens = Math.min(r.tokens + (elapsed * maxEventRate) / 1000, maxEventRate);
+  if (r.tokens >= 1) {
+    r.tokens -= 1;
+    return "pass";
+  }
+  return "drop";
+}
+
 io.on("connection", (socket) => {
   console.log(`A user connected: ${socket.id}`);
+
+  if (maxEventRate > 0) {
+    const now = performance.now();
+    const r = { tokens: maxEventRate, lastEvent: now, lastError: -Infinity, windowStart: now, windowCount: 0, floodWindows: 0 };
+    // Runs for every incoming event before its handler; not calling
+    // next() drops it.
+    socket.use(([event], next) => {
+      const t = performance.now();
+      const verdict = rateCheck(r, t);
+      if (verdict === "pass") return next();
+      if (verdict === "flood") {
+        console.log(`${socket.id} sent over ${maxEventRate * FLOOD_FACTOR} events/s for ${FLOOD_SECONDS} s: disconnecting it`);
+        socket.emit("error", { event, message: "too many events: disconnected" });
+        socket.disconnect(true);
+      } else if (t - r.lastError >= 1000) {
+        r.lastError = t;
+        socket.emit("error", { event, message: "rate limit exceeded" });
+      }
+    });
+  }
 
   for (const event of ["offer", "answer", "candidate"]) {
     socket.on(event, (data) => {
@@ -101,18 +251,34 @@ io.on("connection", (socket) => {
 
   socket.on("join", (...args) => {
     const ack = typeof args.at(-1) === "function" ? args.pop() : () => {};
-    const room = isObject(args[0]) ? args[0].room : undefined;
-    const error = roomError(room);
+    const request = isObject(args[0]) ? args[0] : {};
+    const { room, uid } = request;
+    const error = roomError(room) ?? (Object.hasOwn(request, "uid") ? uidError(uid) : null);
     if (error) return ack({ error });
-    if (socket.data.room !== room) {
+    if (socket.data.room !== room || socket.data.uid !== uid) {
+      const members = rooms.get(room) ?? new Set();
+      // The same member on a new connection (it reconnected before we
+      // noticed the old one died): the old one makes way.
+      const evicted = uid === undefined ? undefined : [...members].find((s) => s !== socket && s.data.uid === uid);
+      if (maxRoomPeers > 0) {
+        const n = members.size - (socket.data.room === room ? 1 : 0) - (evicted ? 1 : 0);
+        if (n >= maxRoomPeers) return ack({ error: "room is full", room, max: maxRoomPeers });
+      }
       leaveRoom(socket);
+      if (evicted) leaveRoom(evicted);
       if (!rooms.has(room)) rooms.set(room, new Set());
       rooms.get(room).add(socket);
       socket.data.room = room;
-      roomEmit(room, socket, "peer-joined", { id: socket.id, room });
+      if (uid === undefined) delete socket.data.uid;
+      else socket.data.uid = uid;
+      roomEmit(room, socket, "peer-joined", peerEvent(socket, room));
     }
-    const peers = [...rooms.get(room)].filter((s) => s !== socket).map((s) => s.id);
-    ack({ id: socket.id, room, peers });
+    const others = [...rooms.get(room)].filter((s) => s !== socket);
+    const reply = { id: socket.id, room, peers: others.map((s) => s.id) };
+    const uids = Object.fromEntries(others.filter((s) => s.data.uid !== undefined).map((s) => [s.id, s.data.uid]));
+    // Only when somebody gave one: without uids the ack is as before.
+    if (Object.keys(uids).length) reply.uids = uids;
+    ack(reply);
   });
 
   socket.on("leave", (...args) => {

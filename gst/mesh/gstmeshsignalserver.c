@@ -5,11 +5,15 @@
  * other client. This does the same on GstMeshSioServer, and serves a web
  * root (the demo page, a local socket.io.js) next to it on the same port.
  *
- * On top of that, mesh rooms (docs/rooms.md): `join` / `leave` with
- * `peer-joined` / `peer-left` announcements, and offer / answer / candidate
- * routed to one peer of the sender's room when the payload names it in
- * `to`. A client that never joins and never names a peer sees exactly the
- * seed's server.
+ * On top of that, mesh rooms (docs/protocol.md section 4): `join` / `leave`
+ * with `peer-joined` / `peer-left` announcements, a member identity `uid`
+ * that survives reconnections, and offer / answer / candidate routed to one
+ * peer of the sender's room when the payload names it in `to`. A client
+ * that never joins and never names a peer sees exactly the seed's server.
+ *
+ * And the server's access control and limits (docs/protocol.md section 5):
+ * auth tokens checked at the Socket.IO CONNECT, Origin checked on every
+ * Engine.IO request, room size and a per-client event rate.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -50,6 +54,9 @@ struct _GstMeshSignalServer
   guint ping_timeout;
   guint64 max_payload;
   guint connect_timeout;
+  gchar **auth_tokens;
+  guint max_room_peers;
+  guint max_event_rate;
 
   SoupServer *soup;
   GstMeshEioServer *engine;
@@ -62,6 +69,10 @@ struct _GstMeshSignalServer
    * its id: a client joining a room named like another client's id must
    * not end up in a room with it. */
   GHashTable *rooms;
+
+  /* SHA-256 digests of auth-tokens (GBytes), while running: compared in
+   * constant time. */
+  GPtrArray *auth_digests;
 };
 
 enum
@@ -79,6 +90,9 @@ enum
   PROP_PING_TIMEOUT,
   PROP_MAX_PAYLOAD,
   PROP_CONNECT_TIMEOUT,
+  PROP_AUTH_TOKENS,
+  PROP_MAX_ROOM_PEERS,
+  PROP_MAX_EVENT_RATE,
 };
 
 enum
@@ -91,10 +105,35 @@ enum
 
 static guint signals[N_SIGNALS];
 
-/* A socket's mesh room name (a string), at most one. */
-#define ROOM_QDATA "gst-mesh-room"
 #define MAX_ROOM_NAME_LENGTH 64
+#define MAX_UID_LENGTH 64
 #define NO_SUCH_PEER "no such peer in your room"
+#define DEFAULT_MAX_EVENT_RATE 200
+/* A client sending more than this many times max-event-rate for this many
+ * whole seconds in a row is disconnected. */
+#define FLOOD_FACTOR 10
+#define FLOOD_SECONDS 5
+
+/* What the server keeps for each socket of namespace "/". */
+typedef struct
+{
+  gchar *room;                  /* its mesh room (at most one), or NULL */
+  gchar *uid;                   /* the uid of its join, or NULL */
+
+  /* max-event-rate: a token bucket of max-event-rate events, refilled at
+   * max-event-rate per second, counted in millionths of an event. */
+  gint64 tokens;
+  gint64 last_event;            /* monotonic µs */
+  gint64 last_error;            /* last "rate limit exceeded" sent */
+  /* Flood detection: events in the current one-second window, and how many
+   * windows in a row had more than FLOOD_FACTOR × max-event-rate. */
+  gint64 window_start;
+  guint64 window_count;
+  guint flood_windows;
+} Member;
+
+static GQuark member_quark;
+static guint event_signal_id;
 
 /* The seed relays exactly these. */
 static const gchar *const relayed_events[] = { "offer", "answer", "candidate",
@@ -104,14 +143,49 @@ static const gchar *const relayed_events[] = { "offer", "answer", "candidate",
 G_DEFINE_TYPE (GstMeshSignalServer, gst_mesh_signal_server, G_TYPE_OBJECT);
 
 /* ------------------------------------------------------------------------ */
-/* The seed's semantics                                                     */
+/* Per-socket state                                                         */
 /* ------------------------------------------------------------------------ */
+
+static void
+member_free (gpointer data)
+{
+  Member *m = data;
+
+  g_free (m->room);
+  g_free (m->uid);
+  g_free (m);
+}
+
+static Member *
+member_new (guint max_event_rate)
+{
+  Member *m = g_new0 (Member, 1);
+
+  m->tokens = (gint64) max_event_rate * G_USEC_PER_SEC;
+  m->last_event = g_get_monotonic_time ();
+  m->last_error = G_MININT64 / 2;
+  m->window_start = m->last_event;
+  return m;
+}
+
+/* Every socket of "/" has one from its "connection" on. */
+static Member *
+socket_member (GstMeshSioSocket * socket)
+{
+  return g_object_get_qdata (G_OBJECT (socket), member_quark);
+}
 
 static const gchar *
 socket_room (GstMeshSioSocket * socket)
 {
-  return g_object_get_data (G_OBJECT (socket), ROOM_QDATA);
+  Member *m = socket_member (socket);
+
+  return m ? m->room : NULL;
 }
+
+/* ------------------------------------------------------------------------ */
+/* The seed's semantics                                                     */
+/* ------------------------------------------------------------------------ */
 
 /* A node owning @object (json_node_init_object() would add a ref). */
 static JsonNode *
@@ -159,6 +233,22 @@ single_arg (JsonNode * node)
   return args;
 }
 
+/* `{"event":...,"message":...}` to @socket: how it hears that something it
+ * sent was not acted on. */
+static void
+emit_error (GstMeshSioSocket * socket, const gchar * event,
+    const gchar * message)
+{
+  JsonObject *error = json_object_new ();
+  JsonArray *args;
+
+  json_object_set_string_member (error, "event", event);
+  json_object_set_string_member (error, "message", message);
+  args = single_arg (object_node (error));
+  gst_mesh_sio_socket_emit (socket, "error", args, NULL);
+  json_array_unref (args);
+}
+
 /* The room's members other than @except, in join order. */
 static void
 room_emit (GstMeshSignalServer * self, const gchar * room,
@@ -177,13 +267,17 @@ room_emit (GstMeshSignalServer * self, const gchar * room,
   }
 }
 
+/* peer-joined / peer-left: {"id","room"} and "uid" when the member gave
+ * one. */
 static JsonArray *
-peer_event_args (const gchar * id, const gchar * room)
+peer_event_args (const gchar * id, const gchar * room, const gchar * uid)
 {
   JsonObject *o = json_object_new ();
 
   json_object_set_string_member (o, "id", id);
   json_object_set_string_member (o, "room", room);
+  if (uid)
+    json_object_set_string_member (o, "uid", uid);
   return single_arg (object_node (o));
 }
 
@@ -191,7 +285,8 @@ peer_event_args (const gchar * id, const gchar * room)
 static void
 room_leave (GstMeshSignalServer * self, GstMeshSioSocket * socket)
 {
-  gchar *room = g_object_steal_data (G_OBJECT (socket), ROOM_QDATA);
+  Member *m = socket_member (socket);
+  gchar *room = m ? g_steal_pointer (&m->room) : NULL;
   GPtrArray *members;
   JsonArray *args;
 
@@ -204,7 +299,8 @@ room_leave (GstMeshSignalServer * self, GstMeshSioSocket * socket)
     g_ptr_array_remove (members, socket);
     if (members->len == 0)
       g_hash_table_remove (self->rooms, room);
-    args = peer_event_args (gst_mesh_sio_socket_get_id (socket), room);
+    args = peer_event_args (gst_mesh_sio_socket_get_id (socket), room,
+        m->uid);
     room_emit (self, room, socket, "peer-left", args);
     json_array_unref (args);
     g_object_unref (socket);
@@ -212,6 +308,25 @@ room_leave (GstMeshSignalServer * self, GstMeshSioSocket * socket)
   GST_DEBUG_OBJECT (self, "client %s left room \"%s\"",
       gst_mesh_sio_socket_get_id (socket), room);
   g_free (room);
+}
+
+/* The member of @members other than @except whose uid is @uid. */
+static GstMeshSioSocket *
+room_find_uid (GPtrArray * members, const gchar * uid,
+    GstMeshSioSocket * except)
+{
+  guint i;
+
+  if (!members || !uid)
+    return NULL;
+  for (i = 0; i < members->len; i++) {
+    GstMeshSioSocket *s = g_ptr_array_index (members, i);
+    Member *m = socket_member (s);
+
+    if (s != except && g_strcmp0 (m->uid, uid) == 0)
+      return s;
+  }
+  return NULL;
 }
 
 /* `to` in the payload: to that one socket, only if it is in the sender's
@@ -313,27 +428,78 @@ on_relay_event (GstMeshSioSocket * socket, const gchar * name,
       gst_mesh_sio_socket_get_id (socket), n);
 }
 
+/* The member @name of @object if it is a string, else NULL. */
+static const gchar *
+join_string_member (JsonObject * object, const gchar * name)
+{
+  JsonNode *member = object ? json_object_get_member (object, name) : NULL;
+
+  if (!member || !JSON_NODE_HOLDS_VALUE (member)
+      || json_node_get_value_type (member) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (member);
+}
+
+/* Whether @socket may join @room as @uid without going over
+ * max-room-peers: @evicted (the member with the same uid, if any) and the
+ * socket itself (rejoining with another uid) leave first. */
+static gboolean
+room_has_space (GstMeshSignalServer * self, GstMeshSioSocket * socket,
+    const gchar * room, GstMeshSioSocket * evicted)
+{
+  GPtrArray *members = g_hash_table_lookup (self->rooms, room);
+  guint n = members ? members->len : 0;
+
+  if (self->max_room_peers == 0)
+    return TRUE;
+  if (g_strcmp0 (socket_room (socket), room) == 0)
+    n--;
+  if (evicted)
+    n--;
+  return n < self->max_room_peers;
+}
+
 static void
 on_join (GstMeshSioSocket * socket, const gchar * name, JsonArray * args,
     GPtrArray * attachments, gint64 ack_id, GstMeshSignalServer * self)
 {
   const gchar *id = gst_mesh_sio_socket_get_id (socket);
+  Member *m = socket_member (socket);
   JsonNode *first = json_array_get_length (args) ?
       json_array_get_element (args, 0) : NULL;
-  JsonNode *member = NULL;
-  const gchar *room = NULL, *error = NULL;
+  JsonObject *request = first && JSON_NODE_HOLDS_OBJECT (first) ?
+      json_node_get_object (first) : NULL;
+  const gchar *room, *uid = NULL, *error = NULL;
+  GstMeshSioSocket *evicted = NULL;
   JsonObject *reply = json_object_new ();
   JsonArray *reply_args;
 
-  if (first && JSON_NODE_HOLDS_OBJECT (first))
-    member = json_object_get_member (json_node_get_object (first), "room");
-  if (!member || !JSON_NODE_HOLDS_VALUE (member)
-      || json_node_get_value_type (member) != G_TYPE_STRING)
+  room = join_string_member (request, "room");
+  if (!room)
     error = "\"room\" must be a string";
-  else if (!*(room = json_node_get_string (member)))
+  else if (!*room)
     error = "\"room\" must not be empty";
   else if (strlen (room) > MAX_ROOM_NAME_LENGTH)
     error = "\"room\" must be at most 64 bytes";
+  else if (json_object_has_member (request, "uid")) {
+    uid = join_string_member (request, "uid");
+    if (!uid || !*uid || strlen (uid) > MAX_UID_LENGTH)
+      error = "\"uid\" must be a string of at most 64 bytes";
+  }
+
+  if (!error && (g_strcmp0 (m->room, room) != 0
+          || g_strcmp0 (m->uid, uid) != 0)) {
+    evicted = room_find_uid (g_hash_table_lookup (self->rooms, room), uid,
+        socket);
+    if (!room_has_space (self, socket, room, evicted)) {
+      GST_INFO_OBJECT (self, "client %s: join refused: room \"%s\" is full "
+          "(%u)", id, room, self->max_room_peers);
+      json_object_set_string_member (reply, "error", "room is full");
+      json_object_set_string_member (reply, "room", room);
+      json_object_set_int_member (reply, "max", self->max_room_peers);
+      goto done;
+    }
+  }
 
   if (error) {
     GST_INFO_OBJECT (self, "client %s: join refused: %s", id, error);
@@ -341,21 +507,31 @@ on_join (GstMeshSioSocket * socket, const gchar * name, JsonArray * args,
   } else {
     GPtrArray *members;
     JsonArray *peers = json_array_new ();
+    JsonObject *uids = json_object_new ();
     guint i;
 
-    if (g_strcmp0 (socket_room (socket), room) != 0) {
+    if (g_strcmp0 (m->room, room) != 0 || g_strcmp0 (m->uid, uid) != 0) {
       JsonArray *joined;
 
       room_leave (self, socket);
+      if (evicted) {
+        /* The same member on a new connection (it reconnected before we
+         * noticed the old one died): the old one makes way. */
+        GST_INFO_OBJECT (self, "client %s joins room \"%s\" as uid \"%s\": "
+            "client %s, which had that uid, is taken out of the room", id,
+            room, uid, gst_mesh_sio_socket_get_id (evicted));
+        room_leave (self, evicted);
+      }
       members = g_hash_table_lookup (self->rooms, room);
       if (!members) {
         members = g_ptr_array_new_with_free_func (g_object_unref);
         g_hash_table_insert (self->rooms, g_strdup (room), members);
       }
       g_ptr_array_add (members, g_object_ref (socket));
-      g_object_set_data_full (G_OBJECT (socket), ROOM_QDATA, g_strdup (room),
-          g_free);
-      joined = peer_event_args (id, room);
+      m->room = g_strdup (room);
+      g_free (m->uid);
+      m->uid = g_strdup (uid);
+      joined = peer_event_args (id, room, uid);
       room_emit (self, room, socket, "peer-joined", joined);
       json_array_unref (joined);
       GST_DEBUG_OBJECT (self, "client %s joined room \"%s\" (%u there)", id,
@@ -365,15 +541,26 @@ on_join (GstMeshSioSocket * socket, const gchar * name, JsonArray * args,
     members = g_hash_table_lookup (self->rooms, room);
     for (i = 0; i < members->len; i++) {
       GstMeshSioSocket *s = g_ptr_array_index (members, i);
+      Member *sm = socket_member (s);
 
-      if (s != socket)
-        json_array_add_string_element (peers, gst_mesh_sio_socket_get_id (s));
+      if (s == socket)
+        continue;
+      json_array_add_string_element (peers, gst_mesh_sio_socket_get_id (s));
+      if (sm->uid)
+        json_object_set_string_member (uids, gst_mesh_sio_socket_get_id (s),
+            sm->uid);
     }
     json_object_set_string_member (reply, "id", id);
     json_object_set_string_member (reply, "room", room);
     json_object_set_array_member (reply, "peers", peers);
+    /* Only when somebody gave one: without uids the ack is as before. */
+    if (json_object_get_size (uids))
+      json_object_set_object_member (reply, "uids", uids);
+    else
+      json_object_unref (uids);
   }
 
+done:
   reply_args = single_arg (object_node (reply));
   gst_mesh_sio_socket_ack (socket, ack_id, reply_args, NULL);
   json_array_unref (reply_args);
@@ -399,6 +586,214 @@ on_leave (GstMeshSioSocket * socket, const gchar * name, JsonArray * args,
   json_array_unref (reply_args);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Limits                                                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef enum
+{
+  RATE_PASS,
+  RATE_DROP,
+  RATE_FLOOD,
+} RateVerdict;
+
+/* Runs for every event a client sends, before anything else looks at it:
+ * a few integer operations, no allocation. */
+static RateVerdict
+rate_check (GstMeshSignalServer * self, Member * m, gint64 now)
+{
+  const gint64 one = G_USEC_PER_SEC;
+  const gint64 rate = self->max_event_rate;
+  gint64 elapsed;
+
+  /* Flood windows: one second each, back to back while events keep
+   * coming. */
+  if (now - m->window_start >= one) {
+    if (m->window_count > (guint64) rate * FLOOD_FACTOR
+        && now - m->window_start < 2 * one)
+      m->flood_windows++;
+    else
+      m->flood_windows = 0;
+    m->window_start = now;
+    m->window_count = 0;
+  }
+  m->window_count++;
+  if (m->flood_windows >= FLOOD_SECONDS)
+    return RATE_FLOOD;
+
+  /* The bucket is full after a second: no need to add more (nor to
+   * overflow). */
+  elapsed = MIN (now - m->last_event, one);
+  m->last_event = now;
+  m->tokens = MIN (m->tokens + elapsed * rate, rate * one);
+  if (m->tokens >= one) {
+    m->tokens -= one;
+    return RATE_PASS;
+  }
+  return RATE_DROP;
+}
+
+/* Connected before the handlers of each event, so a dropped event stops
+ * here. */
+static void
+on_any_event (GstMeshSioSocket * socket, const gchar * name,
+    JsonArray * args, GPtrArray * attachments, gint64 ack_id,
+    GstMeshSignalServer * self)
+{
+  /* The detail the event was emitted with, to stop that emission. */
+  GQuark detail = g_quark_try_string (name);
+  Member *m = socket_member (socket);
+  gint64 now;
+
+  if (self->max_event_rate == 0)
+    return;
+
+  now = g_get_monotonic_time ();
+  switch (rate_check (self, m, now)) {
+    case RATE_PASS:
+      return;
+    case RATE_DROP:
+      if (now - m->last_error >= G_USEC_PER_SEC) {
+        m->last_error = now;
+        GST_INFO_OBJECT (self, "client %s is over max-event-rate %u/s: "
+            "dropping its events (\"%s\" first)",
+            gst_mesh_sio_socket_get_id (socket), self->max_event_rate, name);
+        emit_error (socket, name, "rate limit exceeded");
+      }
+      break;
+    case RATE_FLOOD:
+      GST_WARNING_OBJECT (self, "client %s sent over %u events/s for %u s: "
+          "disconnecting it", gst_mesh_sio_socket_get_id (socket),
+          self->max_event_rate * FLOOD_FACTOR, FLOOD_SECONDS);
+      emit_error (socket, name, "too many events: disconnected");
+      gst_mesh_sio_socket_disconnect (socket, TRUE);
+      break;
+  }
+  g_signal_stop_emission (socket, event_signal_id, detail);
+}
+
+/* SHA-256 of a token: what is kept and compared, in constant time. */
+static GBytes *
+token_digest (const gchar * token)
+{
+  GChecksum *sum = g_checksum_new (G_CHECKSUM_SHA256);
+  guint8 digest[32];
+  gsize len = sizeof (digest);
+
+  g_checksum_update (sum, (const guchar *) token, strlen (token));
+  g_checksum_get_digest (sum, digest, &len);
+  g_checksum_free (sum);
+  return g_bytes_new (digest, len);
+}
+
+static gboolean
+token_accepted (GstMeshSignalServer * self, const gchar * token)
+{
+  GBytes *digest = token_digest (token);
+  const guint8 *d = g_bytes_get_data (digest, NULL);
+  guint8 match = 0;
+  guint i, j;
+
+  for (i = 0; i < self->auth_digests->len; i++) {
+    const guint8 *t = g_bytes_get_data (g_ptr_array_index (self->auth_digests,
+            i), NULL);
+    guint8 diff = 0;
+
+    for (j = 0; j < 32; j++)
+      diff |= d[j] ^ t[j];
+    match |= (diff == 0);
+  }
+  g_bytes_unref (digest);
+  return match;
+}
+
+/* The namespace middleware: the CONNECT's auth must carry a valid token. */
+static gboolean
+check_auth (GstMeshSioNamespace * nsp, GstMeshSioSocket * socket,
+    gchar ** message, JsonNode ** data, gpointer user_data)
+{
+  GstMeshSignalServer *self = user_data;
+  JsonNode *auth = gst_mesh_sio_socket_get_auth (socket);
+  JsonObject *object = auth && JSON_NODE_HOLDS_OBJECT (auth) ?
+      json_node_get_object (auth) : NULL;
+  JsonNode *token = object ? json_object_get_member (object, "token") : NULL;
+
+  if (!token) {
+    *message = g_strdup ("auth token required");
+  } else if (!JSON_NODE_HOLDS_VALUE (token)
+      || json_node_get_value_type (token) != G_TYPE_STRING
+      || !token_accepted (self, json_node_get_string (token))) {
+    *message = g_strdup ("invalid auth token");
+  } else {
+    return TRUE;
+  }
+  GST_INFO_OBJECT (self, "connection from %s refused: %s",
+      gst_mesh_eio_socket_get_remote_address
+      (gst_mesh_sio_socket_get_engine_socket (socket)), *message);
+  return FALSE;
+}
+
+static gboolean
+origin_allowed (GstMeshSignalServer * self, const gchar * origin)
+{
+  if (!origin || !self->cors_origins || !self->cors_origins[0])
+    return TRUE;
+  return g_strv_contains ((const gchar * const *) self->cors_origins, "*")
+      || g_strv_contains ((const gchar * const *) self->cors_origins, origin);
+}
+
+/* Every Engine.IO request (handshakes, polls, WebSocket upgrades), once its
+ * headers and body are read and before Engine.IO sees it: a browser page
+ * from an origin not in cors-origins gets 403. CORS alone would only hide
+ * the answers from the page; a WebSocket is not subject to CORS at all.
+ * Requests without Origin (meshsignal, other non-browser clients) pass. */
+static void
+on_request_read (SoupServer * soup, SoupServerMessage * msg,
+    GstMeshSignalServer * self)
+{
+  const gchar *path = g_uri_get_path (soup_server_message_get_uri (msg));
+  const gchar *eio_path, *origin, *rest;
+  gchar *escaped, *body;
+  JsonNode *node;
+
+  /* A CORS preflight only asks; CORS answers it (without
+   * Access-Control-Allow-Origin for this origin, so the browser stops). */
+  if (soup_server_message_get_status (msg) != 0 || !self->engine
+      || soup_server_message_get_method (msg) == SOUP_METHOD_OPTIONS)
+    return;
+  eio_path = gst_mesh_eio_server_get_path (self->engine);
+  if (!eio_path || !g_str_has_prefix (path, eio_path))
+    return;
+  /* The client script is fetched by <script> tags, not Engine.IO. */
+  rest = path + strlen (eio_path);
+  if (g_str_equal (rest, "socket.io.js")
+      || g_str_equal (rest, "socket.io.min.js"))
+    return;
+  origin = soup_message_headers_get_one (soup_server_message_get_request_headers
+      (msg), "Origin");
+  if (origin_allowed (self, origin))
+    return;
+
+  GST_INFO_OBJECT (self, "%s %s from %s refused: origin \"%s\" not allowed",
+      soup_server_message_get_method (msg), path,
+      soup_server_message_get_remote_host (msg), origin);
+  node = json_node_init_string (json_node_alloc (), origin);
+  escaped = json_to_string (node, FALSE);
+  json_node_unref (node);
+  body = g_strdup_printf ("{\"code\":%d,\"message\":\"origin not allowed\","
+      "\"origin\":%s}", GST_MESH_EIO_ERROR_FORBIDDEN, escaped);
+  g_free (escaped);
+  soup_message_headers_replace (soup_server_message_get_response_headers
+      (msg), "Connection", "close");
+  soup_server_message_set_status (msg, SOUP_STATUS_FORBIDDEN, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE,
+      body, strlen (body));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Clients                                                                  */
+/* ------------------------------------------------------------------------ */
+
 static void
 on_disconnect (GstMeshSioSocket * socket, const gchar * reason,
     GstMeshSignalServer * self)
@@ -416,6 +811,12 @@ on_connection (GstMeshSioNamespace * nsp, GstMeshSioSocket * socket,
 {
   guint i;
 
+  g_object_set_qdata_full (G_OBJECT (socket), member_quark,
+      member_new (self->max_event_rate), member_free);
+
+  /* First, so it sees every event before the handlers below. */
+  g_signal_connect_object (socket, "event", G_CALLBACK (on_any_event), self,
+      0);
   for (i = 0; relayed_events[i]; i++) {
     gchar *detailed = g_strconcat ("event::", relayed_events[i], NULL);
 
@@ -668,6 +1069,23 @@ gst_mesh_signal_server_start (GstMeshSignalServer * self, GError ** error)
     free (real);
   }
 
+  if (self->auth_tokens && self->auth_tokens[0]) {
+    guint i;
+
+    self->auth_digests = g_ptr_array_new_with_free_func ((GDestroyNotify)
+        g_bytes_unref);
+    for (i = 0; self->auth_tokens[i]; i++) {
+      if (!*self->auth_tokens[i]) {
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+            "auth-tokens holds an empty token");
+        g_clear_pointer (&self->auth_digests, g_ptr_array_unref);
+        return FALSE;
+      }
+      g_ptr_array_add (self->auth_digests,
+          token_digest (self->auth_tokens[i]));
+    }
+  }
+
   self->soup = soup_server_new (NULL, NULL);
   if (self->tls_cert_file || self->tls_key_file) {
     GTlsCertificate *cert;
@@ -700,6 +1118,12 @@ gst_mesh_signal_server_start (GstMeshSignalServer * self, GError ** error)
   g_object_set (self->sio, "connect-timeout", self->connect_timeout, NULL);
   g_signal_connect_object (gst_mesh_sio_server_get_namespace (self->sio, "/"),
       "connection", G_CALLBACK (on_connection), self, 0);
+  if (self->auth_digests)
+    gst_mesh_sio_namespace_set_connect_check
+        (gst_mesh_sio_server_get_namespace (self->sio, "/"), check_auth, self,
+        NULL);
+  g_signal_connect_object (self->soup, "request-read",
+      G_CALLBACK (on_request_read), self, 0);
   soup_server_add_handler (self->soup, "/", handle_static, self, NULL);
   if (self->client_script) {
     /* more specific than the Engine.IO path, so SoupServer asks these
@@ -767,6 +1191,7 @@ gst_mesh_signal_server_stop (GstMeshSignalServer * self)
   }
   /* Every socket left its room on its way out; anything left is dropped. */
   g_hash_table_remove_all (self->rooms);
+  g_clear_pointer (&self->auth_digests, g_ptr_array_unref);
   self->secure = FALSE;
 }
 
@@ -879,6 +1304,16 @@ gst_mesh_signal_server_set_property (GObject * object, guint prop_id,
     case PROP_CONNECT_TIMEOUT:
       self->connect_timeout = g_value_get_uint (value);
       break;
+    case PROP_AUTH_TOKENS:
+      g_strfreev (self->auth_tokens);
+      self->auth_tokens = g_value_dup_boxed (value);
+      break;
+    case PROP_MAX_ROOM_PEERS:
+      self->max_room_peers = g_value_get_uint (value);
+      break;
+    case PROP_MAX_EVENT_RATE:
+      self->max_event_rate = g_value_get_uint (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -929,6 +1364,15 @@ gst_mesh_signal_server_get_property (GObject * object, guint prop_id,
     case PROP_CONNECT_TIMEOUT:
       g_value_set_uint (value, self->connect_timeout);
       break;
+    case PROP_AUTH_TOKENS:
+      g_value_set_boxed (value, self->auth_tokens);
+      break;
+    case PROP_MAX_ROOM_PEERS:
+      g_value_set_uint (value, self->max_room_peers);
+      break;
+    case PROP_MAX_EVENT_RATE:
+      g_value_set_uint (value, self->max_event_rate);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -955,6 +1399,7 @@ gst_mesh_signal_server_finalize (GObject * object)
   g_strfreev (self->cors_origins);
   g_free (self->tls_cert_file);
   g_free (self->tls_key_file);
+  g_strfreev (self->auth_tokens);
   g_hash_table_unref (self->rooms);
 
   G_OBJECT_CLASS (gst_mesh_signal_server_parent_class)->finalize (object);
@@ -965,11 +1410,17 @@ gst_mesh_signal_server_class_init (GstMeshSignalServerClass * klass)
 {
   GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
   static gsize once = 0;
+  gpointer socket_class;
   const GParamFlags flags = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS;
 
   if (g_once_init_enter (&once)) {
     GST_DEBUG_CATEGORY_INIT (mesh_server_debug, "meshserver", 0,
         "gst-mesh Socket.IO and signalling server");
+    member_quark = g_quark_from_static_string ("gst-mesh-signal-member");
+    /* The socket class installs its signals when first referenced. */
+    socket_class = g_type_class_ref (GST_MESH_TYPE_SIO_SOCKET);
+    event_signal_id = g_signal_lookup ("event", GST_MESH_TYPE_SIO_SOCKET);
+    g_type_class_unref (socket_class);
     g_once_init_leave (&once, 1);
   }
 
@@ -1042,7 +1493,11 @@ gst_mesh_signal_server_class_init (GstMeshSignalServerClass * klass)
   /**
    * GstMeshSignalServer:cors-origins:
    *
-   * Origins allowed by CORS; the seed allows "*".
+   * Origins allowed by CORS; the seed allows "*". Unless it holds "*" (or
+   * is empty), it is also an allow-list: an Engine.IO request (handshake,
+   * poll or WebSocket upgrade) whose Origin header is not in it gets HTTP
+   * 403 `{"code":4,"message":"origin not allowed","origin":"..."}`.
+   * Requests without an Origin header (non-browser clients) pass.
    *
    * Since: 0.1
    */
@@ -1111,6 +1566,51 @@ gst_mesh_signal_server_class_init (GstMeshSignalServerClass * klass)
           45000, flags));
 
   /**
+   * GstMeshSignalServer:auth-tokens:
+   *
+   * Tokens that let a client in: when set, the Socket.IO CONNECT's auth
+   * must be an object whose "token" is one of them, else the connection is
+   * refused with CONNECT_ERROR "auth token required" (no token) or
+   * "invalid auth token". %NULL or empty: no token needed.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_AUTH_TOKENS,
+      g_param_spec_boxed ("auth-tokens", "Auth tokens",
+          "Tokens accepted in the Socket.IO CONNECT auth {\"token\":...} "
+          "(NULL: no auth)", G_TYPE_STRV, flags));
+
+  /**
+   * GstMeshSignalServer:max-room-peers:
+   *
+   * Most members a mesh room may have; a `join` into a full room is
+   * refused with `{"error":"room is full","room":...,"max":...}`. 0: no
+   * limit.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_MAX_ROOM_PEERS,
+      g_param_spec_uint ("max-room-peers", "Max room peers",
+          "Most members of a mesh room (0: unlimited)", 0, G_MAXINT, 0,
+          flags));
+
+  /**
+   * GstMeshSignalServer:max-event-rate:
+   *
+   * Events per second each client may send, with bursts of as many: a
+   * token bucket. Events over it are dropped and the client gets an
+   * `error` event `{"event":...,"message":"rate limit exceeded"}`, at most
+   * one a second; a client over 10 times the rate for 5 seconds in a row is
+   * disconnected. 0: no limit.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_MAX_EVENT_RATE,
+      g_param_spec_uint ("max-event-rate", "Max event rate",
+          "Events per second per client, as a burst too (0: unlimited)", 0,
+          G_MAXINT, DEFAULT_MAX_EVENT_RATE, flags));
+
+  /**
    * GstMeshSignalServer::client-connected:
    * @server: the server
    * @id: the client's Socket.IO id
@@ -1155,6 +1655,7 @@ gst_mesh_signal_server_init (GstMeshSignalServer * self)
   self->ping_timeout = 20000;
   self->max_payload = 1000000;
   self->connect_timeout = 45000;
+  self->max_event_rate = DEFAULT_MAX_EVENT_RATE;
   self->rooms = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
       (GDestroyNotify) g_ptr_array_unref);
 }

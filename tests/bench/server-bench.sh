@@ -86,7 +86,8 @@ done
 # --- the servers, each in its own process group ------------------------------
 # Both log one line per connection and per relayed event to a file, as they
 # do on a console.
-setsid "$server_bin" --port "$ours_port" > "$work/ours.log" 2>&1 &
+# No event rate limit: the relay benchmark floods on purpose.
+setsid "$server_bin" --port "$ours_port" --max-event-rate 0 > "$work/ours.log" 2>&1 &
 ours_pid=$!; pids+=("$ours_pid")
 (cd "$here/tests" && exec setsid node --import tsx seed/server.ts) \
     > "$work/node.log" 2>&1 &

@@ -74,6 +74,40 @@ export async function startServer(name, args = [], { env = {} } = {}) {
   };
 }
 
+// The Node reference of the rooms server (examples/rooms-server/server.mjs)
+// on a free port, with the same options as gst-mesh-server; resolves like
+// startServer().
+export async function startRoomsReference(args = []) {
+  const script = path.join(here, "..", "..", "examples", "rooms-server", "server.mjs");
+  const proc = spawn(process.execPath, [script, "0", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  proc.stdout.on("data", (d) => (out += d));
+  proc.stderr.on("data", (d) => (out += d));
+  const exited = new Promise((r) => proc.on("exit", (code, sig) => r({ code, sig })));
+  const port = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`rooms-server did not start:\n${out}`)), 20000);
+    proc.stdout.on("data", () => {
+      const m = out.match(/Listening on https?:\/\/[^:\s]+:(\d+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    proc.on("exit", (code) => reject(new Error(`rooms-server exited with ${code}:\n${out}`)));
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    proc,
+    output: () => out,
+    alive: () => proc.exitCode === null && proc.signalCode === null,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
+      return exited;
+    },
+  };
+}
+
 // A raw WebSocket that queues what it receives, so tests can await messages
 // in order without racing the listener.
 export class RawSocket {

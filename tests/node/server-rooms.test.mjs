@@ -1,4 +1,4 @@
-// Mesh rooms (docs/rooms.md) on both servers that implement them:
+// Mesh rooms (docs/protocol.md section 4) on both servers that implement them:
 // gst-mesh-server (C) and the Node reference examples/rooms-server, driven
 // by the official socket.io-client. join / leave with their acks,
 // peer-joined / peer-left, offer / answer / candidate routed by `to` with a
@@ -9,46 +9,12 @@
 
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { io } from "socket.io-client";
-import { sleep, startServer } from "./server-helpers.mjs";
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-
-// The Node reference, started like startServer() starts our binaries.
-async function startNodeReference() {
-  const script = path.join(here, "..", "..", "examples", "rooms-server", "server.mjs");
-  const proc = spawn(process.execPath, [script, "0"], { stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  proc.stdout.on("data", (d) => (out += d));
-  proc.stderr.on("data", (d) => (out += d));
-  const exited = new Promise((r) => proc.on("exit", (code, sig) => r({ code, sig })));
-  const port = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`rooms-server did not start:\n${out}`)), 20000);
-    proc.stdout.on("data", () => {
-      const m = out.match(/Listening on https?:\/\/[^:\s]+:(\d+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-    proc.on("exit", (code) => reject(new Error(`rooms-server exited with ${code}:\n${out}`)));
-  });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    output: () => out,
-    async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
-      return exited;
-    },
-  };
-}
+import { sleep, startRoomsReference, startServer } from "./server-helpers.mjs";
 
 const servers = {
   "gst-mesh-server": () => startServer("gst-mesh-server", ["--port", "0", "--address", "127.0.0.1"]),
-  "Node reference (examples/rooms-server)": startNodeReference,
+  "Node reference (examples/rooms-server)": () => startRoomsReference(),
 };
 
 const SEED_EVENTS = ["offer", "answer", "candidate"];
