@@ -163,7 +163,9 @@ function leaveRoom(socket) {
   if (!members) return;
   members.delete(socket);
   if (members.size === 0) rooms.delete(room);
-  roomEmit(room, socket, "peer-left", peerEvent(socket, room));
+  // a server going down is not everyone leaving: members keep their peer
+  // connections and find each other again after a restart
+  if (!stopping) roomEmit(room, socket, "peer-left", peerEvent(socket, room));
 }
 
 function roomError(room) {
@@ -298,8 +300,10 @@ http.listen(port, () => {
   console.log(`Listening on http://localhost:${http.address().port}`);
 });
 
+let stopping = false;
 for (const sig of ["SIGINT", "SIGTERM"])
   process.on(sig, () => {
+    stopping = true;
     io.close();
     http.close(() => process.exit(0));
     setTimeout(() => process.exit(0), 1000).unref();

@@ -62,6 +62,7 @@ struct _GstMeshSignalServer
   GstMeshEioServer *engine;
   GstMeshSioServer *sio;
   gboolean secure;
+  gboolean stopping;            /* no peer-left while going down */
 
   /* Mesh rooms: name → GPtrArray of GstMeshSioSocket (owned refs) in join
    * order, which is the order of a join ack's peers. Kept here rather than
@@ -301,7 +302,10 @@ room_leave (GstMeshSignalServer * self, GstMeshSioSocket * socket)
       g_hash_table_remove (self->rooms, room);
     args = peer_event_args (gst_mesh_sio_socket_get_id (socket), room,
         m->uid);
-    room_emit (self, room, socket, "peer-left", args);
+    /* a server going down is not everyone leaving: members keep their
+     * peer connections and find each other again after a restart */
+    if (!self->stopping)
+      room_emit (self, room, socket, "peer-left", args);
     json_array_unref (args);
     g_object_unref (socket);
   }
@@ -1180,6 +1184,7 @@ gst_mesh_signal_server_stop (GstMeshSignalServer * self)
 {
   g_return_if_fail (GST_MESH_IS_SIGNAL_SERVER (self));
 
+  self->stopping = TRUE;
   g_clear_object (&self->sio);
   if (self->engine) {
     gst_mesh_eio_server_close_all (self->engine);
@@ -1193,6 +1198,7 @@ gst_mesh_signal_server_stop (GstMeshSignalServer * self)
   g_hash_table_remove_all (self->rooms);
   g_clear_pointer (&self->auth_digests, g_ptr_array_unref);
   self->secure = FALSE;
+  self->stopping = FALSE;
 }
 
 /**

@@ -344,3 +344,36 @@ for (const [serverName, start] of Object.entries(servers)) {
     });
   });
 }
+
+// A server that shuts down says nothing of members leaving: nobody left,
+// and members keep their peer connections through a restart (a member's
+// uid lets the others find it again under its new id).
+for (const [serverName, start] of Object.entries(servers)) {
+  describe(`${serverName} shutting down`, () => {
+    it("sends no peer-left while it stops", async () => {
+      const server = await start();
+      const room = newRoom();
+      const clients = [];
+      for (let i = 0; i < 3; i++) {
+        const s = io(server.url, { transports: ["websocket"], forceNew: true, reconnection: false });
+        s.log = [];
+        s.onAny((event, ...args) => s.log.push([event, ...args]));
+        await new Promise((resolve, reject) => {
+          s.once("connect", resolve);
+          s.once("connect_error", reject);
+        });
+        await s.timeout(5000).emitWithAck("join", { room, uid: `u${i}` });
+        clients.push(s);
+      }
+      await sleep(100);
+      const disconnected = clients.map((s) => new Promise((resolve) => s.once("disconnect", resolve)));
+      const r = await server.stop();
+      assert.equal(r.code, 0, `server exit: ${JSON.stringify(r)}\n${server.output()}`);
+      await Promise.all(disconnected);
+      for (const s of clients) {
+        assert.deepEqual(s.log.filter(([e]) => e === "peer-left"), [], `client got peer-left on shutdown`);
+        s.close();
+      }
+    });
+  });
+}
