@@ -232,6 +232,9 @@ bus_sync (GstBus * bus, GstMessage * msg, gpointer user_data)
   g_free (dbg);
   g_cond_broadcast (&p->cond);
   g_mutex_unlock (&p->lock);
+  /* a sync handler that drops a message owns it: every message used to be
+   * leaked here, and with them (they hold their source) whole pipelines */
+  gst_message_unref (msg);
   return GST_BUS_DROP;
 }
 
