@@ -767,15 +767,24 @@ on_promise (GstPromise * promise, gpointer user_data)
   defer (w->peer, w->func, d, promise_data_free);
 }
 
-static GstPromise *
-promise_for (GstMeshPeer * peer, void (*func) (GstMeshPeer *, gpointer))
+/* Emits webrtcbin's action @signal with @arg (a description, or NULL for
+ * create-offer/create-answer options) and a promise whose reply goes to
+ * @func. The action takes its own reference to the promise: ours goes at
+ * once, so the promise, and the peer its callback holds, are freed once
+ * answered (they used to leak a webrtcbin per call). */
+static void
+emit_with_promise (GstMeshPeer * peer, const gchar * signal, gpointer arg,
+    void (*func) (GstMeshPeer *, gpointer))
 {
   Work *w = g_new0 (Work, 1);
+  GstPromise *promise;
 
   w->peer = gst_mesh_peer_ref (peer);
   w->func = func;
-  return gst_promise_new_with_change_func (on_promise, w,
+  promise = gst_promise_new_with_change_func (on_promise, w,
       (GDestroyNotify) free_work);
+  g_signal_emit_by_name (peer->webrtc, signal, arg, promise);
+  gst_promise_unref (promise);
 }
 
 /* The description in a create-offer / create-answer reply, or NULL with a
@@ -923,8 +932,7 @@ on_offer_set_for_answer (GstMeshPeer * peer, gpointer data)
   on_remote_set (peer, data);
   if (peer->state == GST_MESH_CALL_STATE_FAILED)
     return;
-  g_signal_emit_by_name (peer->webrtc, "create-answer", NULL,
-      promise_for (peer, on_answer_created));
+  emit_with_promise (peer, "create-answer", NULL, on_answer_created);
 }
 
 static void
@@ -960,8 +968,7 @@ on_offer_created (GstMeshPeer * peer, gpointer data)
 static void
 create_offer (GstMeshPeer * peer)
 {
-  g_signal_emit_by_name (peer->webrtc, "create-offer", NULL,
-      promise_for (peer, on_offer_created));
+  emit_with_promise (peer, "create-offer", NULL, on_offer_created);
 }
 
 static void
@@ -1144,8 +1151,8 @@ set_remote_offer (GstMeshPeer * peer)
 
   gst_sdp_message_copy (peer->remote_sdp, &sdp);
   desc = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_OFFER, sdp);
-  g_signal_emit_by_name (peer->webrtc, "set-remote-description", desc,
-      promise_for (peer, on_offer_set_for_answer));
+  emit_with_promise (peer, "set-remote-description", desc,
+      on_offer_set_for_answer);
   gst_webrtc_session_description_free (desc);
 }
 
@@ -1231,8 +1238,7 @@ gst_mesh_peer_set_answer (GstMeshPeer * peer,
   clear_source (&peer->resend_source);
 
   desc = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_ANSWER, sdp);
-  g_signal_emit_by_name (peer->webrtc, "set-remote-description", desc,
-      promise_for (peer, on_remote_set));
+  emit_with_promise (peer, "set-remote-description", desc, on_remote_set);
   gst_webrtc_session_description_free (desc);
   peer_set_state (peer, GST_MESH_CALL_STATE_CONNECTING, "answered");
   return TRUE;
