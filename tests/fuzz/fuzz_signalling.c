@@ -22,6 +22,9 @@
  *     $(pkg-config --libs json-glib-1.0 gstreamer-sdp-1.0) -lm
  *   ./a.out tests/fuzz/corpus/signalling
  *
+ * The events "join" (standing for a join acknowledgement), "peer-joined"
+ * and "peer-left" go to the room parsers instead, with their own checks.
+ *
  * Linked with standalone.c instead of -fsanitize=fuzzer it gets a
  * main() that runs the files named on the command line once.
  *
@@ -86,11 +89,66 @@ check_resend (const gchar * event, const GstMeshSignalMessage * msg)
 }
 
 static void
+check_error (const gchar * what, const gchar * event, GError * error)
+{
+  if (error == NULL || error->domain != GST_MESH_SIGNAL_ERROR
+      || error->message == NULL || error->message[0] == '\0')
+    invariant_failed (what, event, NULL);
+  if (!g_utf8_validate (error->message, -1, NULL))
+    invariant_failed ("error message is not UTF-8", event, NULL);
+}
+
+/* Room messages: the event name "join" stands for a join acknowledgement
+ * (acks have no name on the wire); "peer-joined" and "peer-left" are
+ * themselves. */
+static void
+exercise_room (const gchar * event, JsonArray * args)
+{
+  GError *error = NULL;
+
+  if (!strcmp (event, "join")) {
+    GstMeshRoomInfo *info = gst_mesh_signal_room_info_parse (args, &error);
+
+    if (!info) {
+      check_error ("join ack failed without a proper error", event, error);
+      g_error_free (error);
+      return;
+    }
+    if (!info->id || !*info->id || !info->room || !*info->room ||
+        !info->members)
+      invariant_failed ("join ack without id, room or members", event, NULL);
+    for (guint i = 0; i < info->members->len; i++) {
+      GstMeshRoomMember *m = g_ptr_array_index (info->members, i);
+      if (!m->id || !*m->id)
+        invariant_failed ("member without id", event, NULL);
+    }
+    gst_mesh_signal_room_info_free (info);
+  } else {
+    GstMeshRoomMember *m = gst_mesh_signal_room_member_parse (event, args,
+        &error);
+
+    if (!m) {
+      check_error ("peer event failed without a proper error", event, error);
+      g_error_free (error);
+      return;
+    }
+    if (!m->id || !*m->id)
+      invariant_failed ("peer event without id", event, NULL);
+    gst_mesh_room_member_free (m);
+  }
+}
+
+static void
 exercise (const gchar * event, JsonArray * args)
 {
   GstMeshSignalMessage *msg;
   GError *error = NULL;
 
+  if (!strcmp (event, "join") || !strcmp (event, "peer-joined") ||
+      !strcmp (event, "peer-left")) {
+    exercise_room (event, args);
+    return;
+  }
   msg = gst_mesh_signal_message_parse (event, args, &error);
   if (msg == NULL) {
     if (error == NULL || error->domain != GST_MESH_SIGNAL_ERROR
