@@ -756,9 +756,14 @@ on_accept_certificate (SoupMessage * msg, GTlsCertificate * cert,
 {
   GstMeshSioClient *self = user_data;
 
+  if (!self->tls_insecure) {
+    GST_INFO_OBJECT (self, "refusing a TLS certificate that does not verify "
+        "(flags 0x%x)", errors);
+    return FALSE;
+  }
   GST_WARNING_OBJECT (self, "accepting a TLS certificate that does not "
       "verify (flags 0x%x) because tls-insecure is set", errors);
-  return self->tls_insecure;
+  return TRUE;
 }
 
 static gboolean
@@ -783,7 +788,13 @@ ensure_session (GstMeshSioClient * self, GError ** error)
   self->session = soup_session_new_with_options ("user-agent",
       self->user_agent, "timeout", 0, "idle-timeout", 0, NULL);
   if (self->ca_file) {
-    GTlsDatabase *db = g_tls_file_database_new (self->ca_file, error);
+    /* GLib's file database takes absolute paths only: a relative one
+     * loads, trusts nothing, and every certificate is then refused
+     * (found by tests/check/tls.c) */
+    gchar *path = g_canonicalize_filename (self->ca_file, NULL);
+    GTlsDatabase *db = g_tls_file_database_new (path, error);
+
+    g_free (path);
     if (!db) {
       g_clear_object (&self->session);
       return FALSE;
