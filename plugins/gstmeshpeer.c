@@ -560,6 +560,41 @@ is_remote_media_ssrc (GstMeshPeer * peer, guint ssrc)
   return known;
 }
 
+/* Whether the remote description announces @ssrc on a video m-line. */
+static gboolean
+is_remote_video_ssrc (GstMeshPeer * peer, guint ssrc)
+{
+  const GstSDPMessage *sdp = peer->remote_sdp;
+
+  for (guint i = 0; sdp && i < gst_sdp_message_medias_len (sdp); i++) {
+    const GstSDPMedia *m = gst_sdp_message_get_media (sdp, i);
+
+    if (g_strcmp0 (gst_sdp_media_get_media (m), "video"))
+      continue;
+    for (guint j = 0; j < gst_sdp_media_attributes_len (m); j++) {
+      const GstSDPAttribute *a = gst_sdp_media_get_attribute (m, j);
+      if (!g_strcmp0 (a->key, "ssrc") && a->value &&
+          g_ascii_strtoull (a->value, NULL, 10) == ssrc)
+        return TRUE;
+    }
+  }
+  return FALSE;
+}
+
+/* webrtcbin 1.22 sets each bundled jitter buffer's do-retransmission from
+ * one transceiver, the last (audio), so video never sent a NACK (found by
+ * tests/check/faults.c). This runs after webrtcbin's own handler: video
+ * jitter buffers ask for what they lose. */
+static void
+on_new_jitterbuffer (GstElement * rtpbin, GstElement * jitterbuffer,
+    guint session, guint ssrc, GstMeshPeer * peer)
+{
+  if (is_remote_video_ssrc (peer, ssrc)) {
+    GST_DEBUG ("%s: NACKs for video SSRC %u", peer->name, ssrc);
+    g_object_set (jitterbuffer, "do-retransmission", TRUE, NULL);
+  }
+}
+
 static void
 on_remote_bye (GstMeshPeer * peer, gpointer data)
 {
@@ -1446,6 +1481,8 @@ gst_mesh_peer_new (const GstMeshPeerConfig * config, guint id,
         G_CALLBACK (on_ssrc_active), peer);
     g_signal_connect (peer->rtpbin, "on-bye-ssrc", G_CALLBACK (on_bye_ssrc),
         peer);
+    g_signal_connect (peer->rtpbin, "new-jitterbuffer",
+        G_CALLBACK (on_new_jitterbuffer), peer);
   }
   g_signal_connect (peer->webrtc, "on-ice-candidate",
       G_CALLBACK (on_ice_candidate), peer);
