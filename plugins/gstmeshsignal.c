@@ -1588,6 +1588,70 @@ on_sio_state (GstMeshSioClient * client, GstMeshSioClientState state,
 /* ------------------------------------------------------------------------ */
 /* Statistics                                                               */
 
+/* webrtcbin's get-stats, waited for at most STATS_TIMEOUT_MS: a webrtcbin
+ * that is closing may never answer, and this runs in the signalling
+ * thread, which must not hang on it. */
+#define STATS_TIMEOUT_MS 500
+
+typedef struct
+{
+  gint ref_count;
+  GMutex lock;
+  GCond cond;
+  gboolean done;
+  GstStructure *reply;
+} StatsWait;
+
+static void
+stats_wait_unref (StatsWait * w)
+{
+  if (!g_atomic_int_dec_and_test (&w->ref_count))
+    return;
+  if (w->reply)
+    gst_structure_free (w->reply);
+  g_mutex_clear (&w->lock);
+  g_cond_clear (&w->cond);
+  g_free (w);
+}
+
+static void
+on_stats_reply (GstPromise * promise, gpointer user_data)
+{
+  StatsWait *w = user_data;
+
+  g_mutex_lock (&w->lock);
+  if (gst_promise_wait (promise) == GST_PROMISE_RESULT_REPLIED &&
+      gst_promise_get_reply (promise))
+    w->reply = gst_structure_copy (gst_promise_get_reply (promise));
+  w->done = TRUE;
+  g_cond_signal (&w->cond);
+  g_mutex_unlock (&w->lock);
+}
+
+static GstStructure *
+webrtc_stats (GstElement * webrtc)
+{
+  StatsWait *w = g_new0 (StatsWait, 1);
+  gint64 deadline = g_get_monotonic_time () + STATS_TIMEOUT_MS * 1000;
+  GstStructure *reply;
+  GstPromise *promise;
+
+  w->ref_count = 2;             /* ours, and the promise's */
+  g_mutex_init (&w->lock);
+  g_cond_init (&w->cond);
+  promise = gst_promise_new_with_change_func (on_stats_reply, w,
+      (GDestroyNotify) stats_wait_unref);
+  g_signal_emit_by_name (webrtc, "get-stats", NULL, promise);
+  gst_promise_unref (promise);
+
+  g_mutex_lock (&w->lock);
+  while (!w->done && g_cond_wait_until (&w->cond, &w->lock, deadline));
+  reply = g_steal_pointer (&w->reply);
+  g_mutex_unlock (&w->lock);
+  stats_wait_unref (w);
+  return reply;
+}
+
 static GstStructure *
 peer_stats (GstMeshSignal * self, GstMeshPeer * peer, Member * m)
 {
@@ -1602,17 +1666,16 @@ peer_stats (GstMeshSignal * self, GstMeshPeer * peer, Member * m)
           GST_MESH_MEDIA_VIDEO),
       "audio-buffers-decoded", G_TYPE_UINT, gst_mesh_peer_get_decoded (peer,
           GST_MESH_MEDIA_AUDIO), NULL);
-  GstPromise *promise = gst_promise_new ();
+  GstStructure *webrtc = webrtc_stats (gst_mesh_peer_get_webrtcbin (peer));
 
-  /* webrtcbin's own figures (RTP, RTCP, ICE), as its get-stats gives them;
-   * it answers from its own thread */
-  g_signal_emit_by_name (gst_mesh_peer_get_webrtcbin (peer), "get-stats",
-      NULL, promise);
-  if (gst_promise_wait (promise) == GST_PROMISE_RESULT_REPLIED &&
-      gst_promise_get_reply (promise))
-    gst_structure_set (s, "webrtc", GST_TYPE_STRUCTURE,
-        gst_promise_get_reply (promise), NULL);
-  gst_promise_unref (promise);
+  /* webrtcbin's own figures (RTP, RTCP, ICE), as its get-stats gives them */
+  if (webrtc) {
+    GValue v = G_VALUE_INIT;
+
+    g_value_init (&v, GST_TYPE_STRUCTURE);
+    g_value_take_boxed (&v, webrtc);
+    gst_structure_take_value (s, "webrtc", &v);
+  }
   return s;
 }
 
