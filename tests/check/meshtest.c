@@ -7,6 +7,7 @@
 #include <gio/gio.h>
 #include <gst/check/gstcheck.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 
@@ -405,4 +406,333 @@ mesh_test_server_send_signal (MeshTestServer * s, gint signum)
 {
   fail_unless (s->proc != NULL, "the server is not running");
   g_subprocess_send_signal (s->proc, signum);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Added for tests/check/faults.c and tests/check/tls.c.                    */
+
+MeshTestServer *
+mesh_test_c_server_start_with (const gchar * first_arg, ...)
+{
+  GPtrArray *argv = g_ptr_array_new ();
+  const gchar *arg;
+  va_list ap;
+
+  g_ptr_array_add (argv, g_build_filename (mesh_test_build_dir (), "tools",
+          "gst-mesh-server", NULL));
+  g_ptr_array_add (argv, g_strdup ("--port"));
+  g_ptr_array_add (argv, g_strdup ("4000"));
+  va_start (ap, first_arg);
+  for (arg = first_arg; arg; arg = va_arg (ap, const gchar *))
+    g_ptr_array_add (argv, g_strdup (arg));
+  va_end (ap);
+  return server_start_argv (4000, argv);
+}
+
+/* @signum, then SIGKILL if the process is still there after 5 s */
+static void
+signal_and_wait (GSubprocess * proc, gint signum)
+{
+  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+  g_subprocess_send_signal (proc, signum);
+  while (g_subprocess_get_identifier (proc) != NULL &&
+      g_get_monotonic_time () < deadline)
+    g_usleep (10 * 1000);
+  if (g_subprocess_get_identifier (proc) != NULL)
+    g_subprocess_force_exit (proc);
+  g_subprocess_wait (proc, NULL, NULL);
+}
+
+void
+mesh_test_server_kill (MeshTestServer * s, gint signum)
+{
+  fail_unless (s->proc != NULL, "the server is not running");
+  signal_and_wait (s->proc, signum);
+  g_clear_object (&s->proc);
+}
+
+void
+mesh_test_server_respawn (MeshTestServer * s)
+{
+  fail_unless (s->proc == NULL, "the server still runs");
+  if (s->port_from_stdout) {
+    guint n = g_strv_length (s->argv);
+    g_free (s->argv[n - 1]);
+    s->argv[n - 1] = g_strdup_printf ("%u", s->port);
+  }
+  spawn (s);
+}
+
+struct _MeshTestProcess
+{
+  GSubprocess *proc;
+};
+
+MeshTestProcess *
+mesh_test_process_launch (const gchar * description)
+{
+  GSubprocessLauncher *l =
+      g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  MeshTestProcess *p = g_new0 (MeshTestProcess, 1);
+  GPtrArray *argv = g_ptr_array_new_with_free_func (g_free);
+  gchar **words = NULL;
+  GError *error = NULL;
+
+  /* gst-launch-1.0 takes each argument as one word of the description */
+  fail_unless (g_shell_parse_argv (description, NULL, &words, &error),
+      "bad description '%s': %s", description, error ? error->message : "?");
+  g_ptr_array_add (argv, g_strdup ("gst-launch-1.0"));
+  for (guint i = 0; words[i]; i++)
+    g_ptr_array_add (argv, g_strdup (words[i]));
+  g_ptr_array_add (argv, NULL);
+  g_strfreev (words);
+  g_subprocess_launcher_set_child_setup (l, die_with_parent, NULL, NULL);
+  p->proc = g_subprocess_launcher_spawnv (l,
+      (const gchar * const *) argv->pdata, &error);
+  g_ptr_array_unref (argv);
+  g_object_unref (l);
+  fail_unless (p->proc != NULL, "cannot start gst-launch-1.0: %s",
+      error ? error->message : "?");
+  return p;
+}
+
+void
+mesh_test_process_kill (MeshTestProcess * p, gint signum)
+{
+  fail_unless (p->proc != NULL, "the process was killed already");
+  fail_if (g_subprocess_get_identifier (p->proc) == NULL,
+      "the process had exited before it was killed");
+  signal_and_wait (p->proc, signum);
+  g_clear_object (&p->proc);
+}
+
+void
+mesh_test_process_free (MeshTestProcess * p)
+{
+  if (!p)
+    return;
+  if (p->proc)
+    signal_and_wait (p->proc, SIGTERM);
+  g_clear_object (&p->proc);
+  g_free (p);
+}
+
+static gboolean
+is_webrtcbin (GstElement * e)
+{
+  GstElementFactory *f = gst_element_get_factory (e);
+  return f && !g_strcmp0 (GST_OBJECT_NAME (f), "webrtcbin");
+}
+
+static GstElement *
+find_webrtcbin (MeshTestPipeline * p, guint * n)
+{
+  GstIterator *it = gst_bin_iterate_elements (GST_BIN (p->mesh));
+  GValue item = G_VALUE_INIT;
+  GstElement *first = NULL;
+
+  *n = 0;
+  while (gst_iterator_next (it, &item) == GST_ITERATOR_OK) {
+    GstElement *e = g_value_get_object (&item);
+    if (is_webrtcbin (e)) {
+      if (!first)
+        first = gst_object_ref (e);
+      (*n)++;
+    }
+    g_value_reset (&item);
+  }
+  g_value_unset (&item);
+  gst_iterator_free (it);
+  return first;
+}
+
+guint
+mesh_test_pipeline_n_webrtcbins (MeshTestPipeline * p)
+{
+  guint n;
+  GstElement *e = find_webrtcbin (p, &n);
+
+  if (e)
+    gst_object_unref (e);
+  return n;
+}
+
+GstElement *
+mesh_test_pipeline_get_webrtcbin (MeshTestPipeline * p)
+{
+  guint n;
+  return find_webrtcbin (p, &n);
+}
+
+GstStructure *
+mesh_test_webrtc_stats (GstElement * webrtc)
+{
+  GstPromise *promise = gst_promise_new ();
+  GstStructure *stats = NULL;
+
+  g_signal_emit_by_name (webrtc, "get-stats", NULL, promise);
+  if (gst_promise_wait (promise) == GST_PROMISE_RESULT_REPLIED &&
+      gst_promise_get_reply (promise))
+    stats = gst_structure_copy (gst_promise_get_reply (promise));
+  gst_promise_unref (promise);
+  return stats;
+}
+
+typedef struct
+{
+  const gchar *type;
+  const gchar *field;
+  guint64 sum;
+} StatsSum;
+
+static gboolean
+stats_sum_one (GQuark id, const GValue * value, gpointer user_data)
+{
+  StatsSum *sum = user_data;
+  const GstStructure *s;
+  const GValue *type, *v;
+  GEnumValue *nick;
+
+  if (!GST_VALUE_HOLDS_STRUCTURE (value))
+    return TRUE;
+  s = gst_value_get_structure (value);
+  type = gst_structure_get_value (s, "type");
+  if (!type || !G_VALUE_HOLDS_ENUM (type))
+    return TRUE;
+  nick = g_enum_get_value (g_type_class_peek (G_VALUE_TYPE (type)),
+      g_value_get_enum (type));
+  if (!nick || g_strcmp0 (nick->value_nick, sum->type))
+    return TRUE;
+  v = gst_structure_get_value (s, sum->field);
+  if (!v)
+    return TRUE;
+  if (G_VALUE_HOLDS_UINT (v))
+    sum->sum += g_value_get_uint (v);
+  else if (G_VALUE_HOLDS_UINT64 (v))
+    sum->sum += g_value_get_uint64 (v);
+  else if (G_VALUE_HOLDS_INT (v) && g_value_get_int (v) > 0)
+    sum->sum += g_value_get_int (v);
+  else if (G_VALUE_HOLDS_INT64 (v) && g_value_get_int64 (v) > 0)
+    sum->sum += g_value_get_int64 (v);
+  return TRUE;
+}
+
+guint64
+mesh_test_stats_sum (const GstStructure * stats, const gchar * type,
+    const gchar * field)
+{
+  StatsSum sum = { type, field, 0 };
+
+  gst_structure_foreach (stats, stats_sum_one, &sum);
+  return sum.sum;
+}
+
+/* tests/faults/net.sh @verb [@arg]; fails the test if it fails */
+static void
+net_sh (const gchar * verb, const gchar * arg)
+{
+  gchar *script = g_build_filename (mesh_test_dir (), "faults", "net.sh",
+      NULL);
+  const gchar *argv[] = { "sh", script, verb, arg, NULL };
+  gchar *err = NULL;
+  gint status = 0;
+  GError *error = NULL;
+
+  fail_unless (g_strcmp0 (g_getenv ("GST_MESH_NETNS"), "1") == 0,
+      "network faults need the private namespace: run under tools/netns-run");
+  fail_unless (g_spawn_sync (NULL, (gchar **) argv, NULL, G_SPAWN_SEARCH_PATH,
+          NULL, NULL, NULL, &err, &status, &error), "cannot run %s: %s",
+      script, error ? error->message : "?");
+  fail_unless (g_spawn_check_wait_status (status, NULL), "net.sh %s "
+      "failed: %s", verb, err);
+  g_free (err);
+  g_free (script);
+}
+
+void
+mesh_test_net_cut (void)
+{
+  net_sh ("cut", NULL);
+}
+
+void
+mesh_test_net_ipv4_only (void)
+{
+  net_sh ("ipv4-only", NULL);
+}
+
+void
+mesh_test_net_clear (void)
+{
+  net_sh ("clear", NULL);
+}
+
+#define NETIMP_DEV "meshimp0"
+
+struct _MeshTestNetem
+{
+  GSubprocess *proc;
+  GDataInputStream *out;
+};
+
+MeshTestNetem *
+mesh_test_netem_start (gdouble loss, guint delay_ms, guint jitter_ms)
+{
+  GSubprocessLauncher *l =
+      g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  MeshTestNetem *n = g_new0 (MeshTestNetem, 1);
+  gchar *prog = g_build_filename (mesh_test_build_dir (), "tests", "faults",
+      "netimp", NULL);
+  gchar loss_s[G_ASCII_DTOSTR_BUF_SIZE];
+  gchar *delay_s = g_strdup_printf ("%u", delay_ms);
+  gchar *jitter_s = g_strdup_printf ("%u", jitter_ms);
+  const gchar *argv[] = { prog, "--dev", NETIMP_DEV, "--loss",
+    g_ascii_dtostr (loss_s, sizeof loss_s, loss), "--delay", delay_s,
+    "--jitter", jitter_s, NULL
+  };
+  GError *error = NULL;
+  gchar *line;
+
+  fail_unless (g_strcmp0 (g_getenv ("GST_MESH_NETNS"), "1") == 0,
+      "network faults need the private namespace: run under tools/netns-run");
+  g_subprocess_launcher_set_child_setup (l, die_with_parent, NULL, NULL);
+  n->proc = g_subprocess_launcher_spawnv (l, argv, &error);
+  g_object_unref (l);
+  fail_unless (n->proc != NULL, "cannot start %s: %s", prog,
+      error ? error->message : "?");
+  n->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (n->proc));
+  /* its first line says that it holds the TUN device */
+  line = g_data_input_stream_read_line (n->out, NULL, NULL, NULL);
+  fail_unless (line && g_str_has_prefix (line, "netimp: " NETIMP_DEV),
+      "netimp did not start (said '%s')", line);
+  g_free (line);
+  net_sh ("impair", NETIMP_DEV);
+  g_free (prog);
+  g_free (delay_s);
+  g_free (jitter_s);
+  return n;
+}
+
+void
+mesh_test_netem_stop (MeshTestNetem * n, guint64 * packets, guint64 * dropped)
+{
+  gchar *line;
+  guint64 in = 0, lost = 0, out = 0;
+
+  mesh_test_net_clear ();
+  g_subprocess_send_signal (n->proc, SIGTERM);
+  line = g_data_input_stream_read_line (n->out, NULL, NULL, NULL);
+  fail_unless (line && sscanf (line, "netimp: in %" G_GUINT64_FORMAT
+          " dropped %" G_GUINT64_FORMAT " out %" G_GUINT64_FORMAT, &in, &lost,
+          &out) == 3, "netimp said '%s' at the end", line);
+  g_free (line);
+  g_subprocess_wait (n->proc, NULL, NULL);
+  g_object_unref (n->out);
+  g_object_unref (n->proc);
+  g_free (n);
+  if (packets)
+    *packets = in;
+  if (dropped)
+    *dropped = lost;
 }

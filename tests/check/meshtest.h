@@ -88,4 +88,58 @@ gchar *mesh_test_peer_description (const gchar * url, const gchar * props);
  * it neither pings nor closes, for heartbeat tests. */
 void mesh_test_server_send_signal (MeshTestServer * server, gint signum);
 
+/* ------------------------------------------------------------------------ */
+/* Added for tests/check/faults.c and tests/check/tls.c.                    */
+
+/* Our server on port 4000 with extra command-line arguments (e.g.
+ * "--cert", FILE, "--key", FILE). */
+MeshTestServer *mesh_test_c_server_start_with (const gchar * first_arg,
+    ...) G_GNUC_NULL_TERMINATED;
+/* Sends @signum (SIGTERM, SIGKILL...) and waits until the server exited
+ * (SIGKILL after 5 s); it stays down until mesh_test_server_respawn(). */
+void mesh_test_server_kill (MeshTestServer * server, gint signum);
+/* Starts a killed server again: same arguments, same port. */
+void mesh_test_server_respawn (MeshTestServer * server);
+
+/* A pipeline in a process of its own (gst-launch-1.0 with the test's
+ * environment), so that a test can kill it as a crash would. The kernel
+ * kills it if the test process dies. */
+typedef struct _MeshTestProcess MeshTestProcess;
+MeshTestProcess *mesh_test_process_launch (const gchar * description);
+/* Sends @signum and waits until the process exited (SIGKILL after 5 s). */
+void mesh_test_process_kill (MeshTestProcess * proc, gint signum);
+/* Ends it (SIGTERM) if it runs, and frees it. */
+void mesh_test_process_free (MeshTestProcess * proc);
+
+/* The webrtcbins inside the meshsignal bin of @p: how many, and the first
+ * one (a new reference, or NULL). */
+guint mesh_test_pipeline_n_webrtcbins (MeshTestPipeline * p);
+GstElement *mesh_test_pipeline_get_webrtcbin (MeshTestPipeline * p);
+/* webrtcbin's "get-stats" answer (free it), NULL if it gave none. */
+GstStructure *mesh_test_webrtc_stats (GstElement * webrtcbin);
+/* Sum of the unsigned integer @field over the statistics of @type
+ * ("inbound-rtp", "outbound-rtp", ...) in a get-stats answer. */
+guint64 mesh_test_stats_sum (const GstStructure * stats, const gchar * type,
+    const gchar * field);
+
+/* Faults on the UDP media path, inside the test namespace only
+ * (tests/faults/net.sh; TCP, so the signalling, is untouched). */
+/* Drops every UDP packet until mesh_test_net_clear(). */
+void mesh_test_net_cut (void);
+/* Drops IPv6 UDP only: libnice also pairs the namespace's link-local
+ * IPv6 addresses, which the impairment below cannot handle; call it before
+ * a call that is to be impaired, so that ICE picks IPv4. */
+void mesh_test_net_ipv4_only (void);
+/* Removes whatever cut or impairment is in place. */
+void mesh_test_net_clear (void);
+/* Loss in percent and a delay of @delay_ms ± @jitter_ms on every IPv4
+ * UDP packet (tests/faults/netimp.c), IPv6 UDP dropped, until
+ * mesh_test_netem_stop(). */
+typedef struct _MeshTestNetem MeshTestNetem;
+MeshTestNetem *mesh_test_netem_start (gdouble loss, guint delay_ms,
+    guint jitter_ms);
+/* Removes the impairment; the number of packets it saw and dropped. */
+void mesh_test_netem_stop (MeshTestNetem * netem, guint64 * packets,
+    guint64 * dropped);
+
 G_END_DECLS

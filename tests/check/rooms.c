@@ -10,6 +10,9 @@
 #include <gst/video/video.h>
 #include <gio/gio.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "meshtest.h"
 
@@ -556,13 +559,162 @@ GST_START_TEST (test_peer_pads)
 
 GST_END_TEST;
 
+/* Counts mesh-call messages saying a call ended, from message @from on. */
+static guint
+count_ended (MeshTestPipeline * p, guint from)
+{
+  guint n = 0;
+
+  g_mutex_lock (&p->lock);
+  for (guint i = from; i < p->messages->len; i++) {
+    GstStructure *s = g_ptr_array_index (p->messages, i);
+    n += gst_structure_has_name (s, "mesh-call") &&
+        (!g_strcmp0 (gst_structure_get_string (s, "state"), "ended") ||
+        !g_strcmp0 (gst_structure_get_string (s, "state"), "failed"));
+  }
+  g_mutex_unlock (&p->lock);
+  return n;
+}
+
+static guint
+video_decoded_total (MeshTestPipeline * p)
+{
+  GstStructure *s = stats_of (p);
+  const GValue *peers = gst_structure_get_value (s, "peers");
+  guint total = 0;
+
+  for (guint i = 0; i < gst_value_array_get_size (peers); i++) {
+    guint v = 0;
+    gst_structure_get_uint (gst_value_get_structure
+        (gst_value_array_get_value (peers, i)), "video-frames-decoded", &v);
+    total += v;
+  }
+  gst_structure_free (s);
+  return total;
+}
+
+/* The signalling server restarts mid-call (ours, then the Node rooms
+ * reference): the calls go on through the outage, every member reconnects
+ * and joins again, keeping its connections (the uid), and a member who
+ * comes after the restart reaches everyone. */
+GST_START_TEST (test_server_restart)
+{
+  Room r = { 0, };
+  guint mark[3];
+
+  if (__i__ == 0)
+    room_setup (&r);
+  else {
+    r.server = mesh_test_server_start (4000,
+        "../examples/rooms-server/server.mjs", "4000", NULL);
+    r.url = mesh_test_server_get_url (r.server);
+  }
+  for (guint i = 0; i < 3; i++)
+    r.p[i] = room_peer (r.url, "r", NULL);
+  for (guint i = 0; i < 3; i++)
+    fail_unless (wait_decoding (r.p[i], 2, CONNECT_TIMEOUT_MS));
+  for (guint i = 0; i < 3; i++)
+    mark[i] = mesh_test_pipeline_n_messages (r.p[i]);
+
+  mesh_test_server_send_signal (r.server, SIGTERM);
+  /* no server: media goes on */
+  for (guint i = 0; i < 3; i++) {
+    guint before = video_decoded_total (r.p[i]);
+    g_usleep (G_USEC_PER_SEC);
+    fail_unless (video_decoded_total (r.p[i]) > before + 10,
+        "member %u: media stopped with the server", i);
+  }
+  mesh_test_server_restart (r.server);
+  for (guint i = 0; i < 3; i++)
+    fail_unless (mesh_test_pipeline_wait_message (r.p[i], mark[i],
+            CONNECT_TIMEOUT_MS, "mesh-signalling", "state", "connected") >= 0,
+        "member %u did not reconnect", i);
+
+  /* a newcomer reaches all three, and they it */
+  r.p[3] = room_peer (r.url, "r", NULL);
+  for (guint i = 0; i < 4; i++)
+    fail_unless (wait_decoding (r.p[i], 3, CONNECT_TIMEOUT_MS),
+        "member %u does not decode all three others", i);
+  /* the old connections were never torn down */
+  for (guint i = 0; i < 3; i++) {
+    fail_unless_equals_int (count_ended (r.p[i], mark[i]), 0);
+    fail_unless_equals_int (count_webrtcbins (r.p[i]), 3);
+  }
+  room_teardown (&r);
+}
+
+GST_END_TEST;
+
+static gsize
+rss_kb (void)
+{
+  gchar *text = NULL;
+  gsize pages = 0;
+
+  if (g_file_get_contents ("/proc/self/statm", &text, NULL, NULL))
+    sscanf (text, "%*u %" G_GSIZE_FORMAT, &pages);
+  g_free (text);
+  return pages * (gsize) sysconf (_SC_PAGESIZE) / 1024;
+}
+
+#define CYCLES 100
+#define WARM_UP 20
+/* per cycle, after warming up: far below what one leaked peer connection
+ * (webrtcbin, decoders, libnice agent) costs, which is megabytes */
+#define MAX_GROWTH_PER_CYCLE_KB 64
+
+/* One member stays; another joins and leaves 100 times in the same
+ * process. Resident memory after warming up stays flat, and no webrtcbin
+ * is left behind. (tests/meson.build runs this with MALLOC_ARENA_MAX=2:
+ * with glibc's default of an arena per thread, up to 16 here, resident
+ * memory wanders by megabytes without any leak.) This test found two
+ * leaks: the fixture's bus handler leaked every message, and meshpeer
+ * leaked its promises and with them each call's webrtcbin. */
+GST_START_TEST (test_join_leave_cycles)
+{
+  Room r = { 0, };
+  gsize warm = 0, end;
+  /* fewer to hunt a leak with GST_TRACERS=leaks */
+  guint cycles = g_getenv ("MESH_TEST_CYCLES") ?
+      atoi (g_getenv ("MESH_TEST_CYCLES")) : CYCLES;
+
+  room_setup (&r);
+  r.p[0] = room_peer (r.url, "r", NULL);
+  for (guint i = 1; i <= cycles; i++) {
+    r.p[1] = room_peer (r.url, "r", NULL);
+    fail_unless (wait_decoding (r.p[0], 1, CONNECT_TIMEOUT_MS),
+        "cycle %u: no call", i);
+    mesh_test_pipeline_free (r.p[1]);
+    r.p[1] = NULL;
+    for (gint t = 0; t < 100 && count_webrtcbins (r.p[0]) > 0; t++)
+      g_usleep (50 * 1000);
+    fail_unless_equals_int (count_webrtcbins (r.p[0]), 0);
+    if (i == WARM_UP)
+      warm = rss_kb ();
+    if (i % 10 == 0)
+      g_print ("cycle %u: %" G_GSIZE_FORMAT " kB resident\n", i, rss_kb ());
+  }
+  end = rss_kb ();
+  room_teardown (&r);
+  if (cycles <= WARM_UP)
+    return;
+  g_print ("resident memory after %d cycles: %" G_GSIZE_FORMAT " kB, after "
+      "%u: %" G_GSIZE_FORMAT " kB (%+.1f kB per cycle)\n", WARM_UP, warm,
+      cycles, end, ((gdouble) end - warm) / (cycles - WARM_UP));
+  fail_unless (end <= warm + MAX_GROWTH_PER_CYCLE_KB * (cycles - WARM_UP),
+      "resident memory grew from %" G_GSIZE_FORMAT " to %" G_GSIZE_FORMAT
+      " kB", warm, end);
+}
+
+GST_END_TEST;
+
 static Suite *
 rooms_suite (void)
 {
   Suite *s = suite_create ("rooms");
   TCase *tc = tcase_create ("general");
 
-  tcase_set_timeout (tc, 180);
+  tcase_set_timeout (tc, 400);
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_three_peers);
   tcase_add_test (tc, test_late_joiner);
@@ -571,6 +723,9 @@ rooms_suite (void)
   tcase_add_test (tc, test_rooms_are_apart);
   tcase_add_test (tc, test_max_peers);
   tcase_add_test (tc, test_peer_pads);
+  /* 0: gst-mesh-server, 1: examples/rooms-server (Node) */
+  tcase_add_loop_test (tc, test_server_restart, 0, 2);
+  tcase_add_test (tc, test_join_leave_cycles);
   return s;
 }
 

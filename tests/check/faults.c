@@ -1,0 +1,678 @@
+/* gst-mesh tests: calls that survive faults.
+ *
+ * The signalling server restarted mid-call (the seed's Node server and
+ * gst-mesh-server), a peer's process killed with SIGKILL, the UDP media
+ * path cut and restored, and packet loss with jitter on it. Every test
+ * opens peer connections, so the suite runs inside tools/netns-run; the
+ * network faults (tests/faults/net.sh, tests/faults/netimp.c) change lo of
+ * that private namespace only, and only for UDP: the signalling (TCP)
+ * keeps working.
+ *
+ * Timing figures (how long ending, reconnecting, recovering took) are
+ * printed on stdout, "faults: ...", for the record; the assertions only
+ * bound them generously.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <gst/check/gstcheck.h>
+#include <signal.h>
+
+#include "meshtest.h"
+
+/* generous: two cores shared with other builds and tests */
+#define CALL_TIMEOUT_MS 30000
+#define PEER_TIMEOUT_MS 3000    /* the element's default */
+#define WATCHDOG_PERIOD_MS 250  /* plugins/gstmeshpeer.c */
+
+typedef struct
+{
+  MeshTestServer *server;
+  gchar *url;
+  MeshTestPipeline *a, *b;
+} Call;
+
+static MeshTestPipeline *
+call_peer (Call * c, const gchar * props)
+{
+  gchar *desc = mesh_test_peer_description (c->url, props);
+  MeshTestPipeline *p = mesh_test_pipeline_new (desc);
+  g_free (desc);
+  return p;
+}
+
+static void
+call_teardown (Call * c)
+{
+  mesh_test_pipeline_free (c->a);
+  mesh_test_pipeline_free (c->b);
+  mesh_test_server_stop (c->server);
+  g_free (c->url);
+}
+
+static gint64
+now_ms (void)
+{
+  return g_get_monotonic_time () / 1000;
+}
+
+/* @p decodes video and audio from message @from on, and keeps doing so */
+static void
+assert_media (MeshTestPipeline * p, guint from, const gchar * side)
+{
+  MeshTestCounter *v, *a;
+
+  fail_unless (mesh_test_pipeline_wait_message (p, from, CALL_TIMEOUT_MS,
+          "mesh-first-frame", "media", "video") >= 0,
+      "%s decoded no video", side);
+  fail_unless (mesh_test_pipeline_wait_message (p, from, CALL_TIMEOUT_MS,
+          "mesh-first-frame", "media", "audio") >= 0,
+      "%s decoded no audio", side);
+  v = mesh_test_count_buffers (p, "vout");
+  a = mesh_test_count_buffers (p, "aout");
+  /* a second of a 30 fps stream; audio comes in 10-20 ms buffers */
+  fail_unless (mesh_test_counter_wait (v, 30, 10000), "%s: video stopped",
+      side);
+  fail_unless (mesh_test_counter_wait (a, 30, 10000), "%s: audio stopped",
+      side);
+}
+
+/* A calls, B waits; both connected and decoding each other. */
+static void
+call_start (Call * c, const gchar * props_a, const gchar * props_b)
+{
+  c->b = call_peer (c, props_b);
+  c->a = call_peer (c, props_a);
+  mesh_test_pipeline_play (c->b);
+  mesh_test_pipeline_play (c->a);
+  fail_unless (mesh_test_pipeline_wait_message (c->a, 0, CALL_TIMEOUT_MS,
+          "mesh-call", "state", "connected") >= 0, "A never connected");
+  fail_unless (mesh_test_pipeline_wait_message (c->b, 0, CALL_TIMEOUT_MS,
+          "mesh-call", "state", "connected") >= 0, "B never connected");
+  assert_media (c->a, 0, "A");
+  assert_media (c->b, 0, "B");
+}
+
+/* Index of the first mesh-call message from @from on that says the call
+ * is over (ended or failed), -1 after @timeout_ms. */
+static gint
+wait_call_over (MeshTestPipeline * p, guint from, guint timeout_ms)
+{
+  gint64 deadline = now_ms () + timeout_ms;
+
+  for (;;) {
+    gint ended = mesh_test_pipeline_wait_message (p, from, 0, "mesh-call",
+        "state", "ended");
+    gint failed = mesh_test_pipeline_wait_message (p, from, 0, "mesh-call",
+        "state", "failed");
+    if (ended >= 0 || failed >= 0)
+      return ended < 0 ? failed : failed < 0 ? ended : MIN (ended, failed);
+    if (now_ms () > deadline)
+      return -1;
+    g_usleep (10 * 1000);
+  }
+}
+
+static gchar *
+message_field (MeshTestPipeline * p, gint index, const gchar * field)
+{
+  gchar *value;
+
+  g_mutex_lock (&p->lock);
+  value = g_strdup (gst_structure_get_string (g_ptr_array_index (p->messages,
+              index), field));
+  g_mutex_unlock (&p->lock);
+  return value;
+}
+
+static guint
+message_call_id (MeshTestPipeline * p, gint index)
+{
+  guint id = 0;
+
+  g_mutex_lock (&p->lock);
+  gst_structure_get_uint (g_ptr_array_index (p->messages, index), "call-id",
+      &id);
+  g_mutex_unlock (&p->lock);
+  return id;
+}
+
+static void
+assert_call_goes_on (MeshTestPipeline * p, guint from, const gchar * side)
+{
+  gint over = wait_call_over (p, from, 0);
+  gint state;
+  gchar *reason;
+
+  if (over >= 0) {
+    reason = message_field (p, over, "reason");
+    fail ("%s: the call ended (%s)", side, reason);
+    g_free (reason);
+  }
+  g_object_get (p->mesh, "call-state", &state, NULL);
+  fail_unless_equals_int (state, 3 /* connected */ );
+}
+
+static void
+assert_no_errors (MeshTestPipeline * p, const gchar * side)
+{
+  GstState state = GST_STATE_VOID_PENDING;
+
+  g_mutex_lock (&p->lock);
+  fail_unless (p->errors->len == 0, "%s posted an error: %s", side,
+      p->errors->len ? (gchar *) g_ptr_array_index (p->errors, 0) : "");
+  g_mutex_unlock (&p->lock);
+  gst_element_get_state (p->pipeline, &state, NULL, 0);
+  fail_unless_equals_int (state, GST_STATE_PLAYING);
+}
+
+/* Waits until @c grows by fewer than 3 buffers in half a second: the
+ * media has stopped. FALSE after @timeout_ms. */
+static gboolean
+wait_media_stops (MeshTestCounter * c, guint timeout_ms)
+{
+  gint64 deadline = now_ms () + timeout_ms;
+
+  while (now_ms () < deadline) {
+    gint before = g_atomic_int_get (&c->buffers);
+    g_usleep (500 * 1000);
+    if (g_atomic_int_get (&c->buffers) - before < 3)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The signalling server restarted mid-call                                 */
+
+static void
+server_restarted_mid_call (MeshTestServer * server, gint signum)
+{
+  Call c = { 0, };
+  MeshTestCounter *va, *vb, *aa, *ab;
+  guint ma, mb;
+  gint64 t0, t1;
+  gint ia, ib;
+
+  c.server = server;
+  c.url = mesh_test_server_get_url (server);
+  call_start (&c, "role=call", NULL);
+
+  ma = mesh_test_pipeline_n_messages (c.a);
+  mb = mesh_test_pipeline_n_messages (c.b);
+  va = mesh_test_count_buffers (c.a, "vout");
+  vb = mesh_test_count_buffers (c.b, "vout");
+  aa = mesh_test_count_buffers (c.a, "aout");
+  ab = mesh_test_count_buffers (c.b, "aout");
+
+  t0 = now_ms ();
+  mesh_test_server_kill (c.server, signum);
+  fail_unless (mesh_test_pipeline_wait_message (c.a, ma, CALL_TIMEOUT_MS,
+          "mesh-signalling", "state", "reconnecting") >= 0,
+      "A did not notice that the server went");
+  fail_unless (mesh_test_pipeline_wait_message (c.b, mb, CALL_TIMEOUT_MS,
+          "mesh-signalling", "state", "reconnecting") >= 0,
+      "B did not notice that the server went");
+  g_print ("faults: server killed (signal %d): both reconnecting after "
+      "%" G_GINT64_FORMAT " ms\n", signum, now_ms () - t0);
+
+  /* the media goes on without the server: three seconds of it, longer
+   * than peer-timeout */
+  fail_unless (mesh_test_counter_wait (va, 90, CALL_TIMEOUT_MS),
+      "A: video stopped with the server");
+  fail_unless (mesh_test_counter_wait (vb, 90, CALL_TIMEOUT_MS),
+      "B: video stopped with the server");
+  fail_unless (mesh_test_counter_wait (aa, 90, CALL_TIMEOUT_MS),
+      "A: audio stopped with the server");
+  fail_unless (mesh_test_counter_wait (ab, 90, CALL_TIMEOUT_MS),
+      "B: audio stopped with the server");
+  assert_call_goes_on (c.a, ma, "A");
+  assert_call_goes_on (c.b, mb, "B");
+  g_print ("faults: media flowed for %" G_GINT64_FORMAT " ms without the "
+      "server\n", now_ms () - t0);
+
+  t1 = now_ms ();
+  mesh_test_server_respawn (c.server);
+  ia = mesh_test_pipeline_wait_message (c.a, ma, CALL_TIMEOUT_MS,
+      "mesh-signalling", "state", "connected");
+  ib = mesh_test_pipeline_wait_message (c.b, mb, CALL_TIMEOUT_MS,
+      "mesh-signalling", "state", "connected");
+  fail_unless (ia >= 0, "A did not reconnect to the restarted server");
+  fail_unless (ib >= 0, "B did not reconnect to the restarted server");
+  g_print ("faults: both reconnected %" G_GINT64_FORMAT " ms after the "
+      "server was back\n", now_ms () - t1);
+
+  /* the same call, still carrying media */
+  fail_unless (mesh_test_counter_wait (va, 30, CALL_TIMEOUT_MS));
+  fail_unless (mesh_test_counter_wait (vb, 30, CALL_TIMEOUT_MS));
+  assert_call_goes_on (c.a, ma, "A");
+  assert_call_goes_on (c.b, mb, "B");
+  assert_no_errors (c.a, "A");
+  assert_no_errors (c.b, "B");
+
+  /* and the restarted server makes new calls: B goes, a new B comes and
+   * the caller, who stayed, calls it */
+  ma = mesh_test_pipeline_n_messages (c.a);
+  mesh_test_pipeline_free (c.b);
+  c.b = call_peer (&c, NULL);
+  mesh_test_pipeline_play (c.b);
+  ia = wait_call_over (c.a, ma, CALL_TIMEOUT_MS);
+  fail_unless (ia >= 0, "A's call did not end when B left");
+  fail_unless (mesh_test_pipeline_wait_message (c.a, ia, CALL_TIMEOUT_MS,
+          "mesh-call", "state", "connected") >= 0,
+      "A did not call the new B through the restarted server");
+  fail_unless (mesh_test_pipeline_wait_message (c.b, 0, CALL_TIMEOUT_MS,
+          "mesh-call", "state", "connected") >= 0, "the new B got no call");
+  assert_media (c.a, ia, "A");
+  assert_media (c.b, 0, "new B");
+  call_teardown (&c);
+}
+
+GST_START_TEST (test_seed_server_restarted_mid_call)
+{
+  server_restarted_mid_call (mesh_test_seed_server_start (), SIGTERM);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_seed_server_killed_mid_call)
+{
+  server_restarted_mid_call (mesh_test_seed_server_start (), SIGKILL);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_c_server_restarted_mid_call)
+{
+  server_restarted_mid_call (mesh_test_c_server_start (), SIGTERM);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_c_server_killed_mid_call)
+{
+  server_restarted_mid_call (mesh_test_c_server_start (), SIGKILL);
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------------------------------ */
+/* A peer's process killed                                                  */
+
+/* The peer in its own process is killed with SIGKILL: no RTCP BYE, no
+ * DTLS close, and the seed's server says nothing. The survivor ends the
+ * call once nothing came for peer-timeout (checked every watchdog
+ * period), removes it, keeps playing, and a new peer gets a call. */
+static void
+peer_killed (const gchar * survivor_role, const gchar * victim_role)
+{
+  Call c = { 0, };
+  MeshTestProcess *victim;
+  gchar *props, *desc, *reason, *state;
+  gint64 t0, took;
+  guint mark;
+  gint over;
+
+  c.server = mesh_test_seed_server_start ();
+  c.url = mesh_test_server_get_url (c.server);
+  props = g_strdup_printf ("role=%s", survivor_role);
+  c.a = call_peer (&c, props);
+  g_free (props);
+  props = g_strdup_printf ("role=%s", victim_role);
+  desc = mesh_test_peer_description (c.url, props);
+  g_free (props);
+  mesh_test_pipeline_play (c.a);
+  victim = mesh_test_process_launch (desc);
+  fail_unless (mesh_test_pipeline_wait_message (c.a, 0, CALL_TIMEOUT_MS,
+          "mesh-call", "state", "connected") >= 0,
+      "no call with the peer process");
+  assert_media (c.a, 0, "survivor");
+  fail_unless_equals_int (mesh_test_pipeline_n_webrtcbins (c.a), 1);
+
+  mark = mesh_test_pipeline_n_messages (c.a);
+  t0 = now_ms ();
+  mesh_test_process_kill (victim, SIGKILL);
+  over = wait_call_over (c.a, mark, CALL_TIMEOUT_MS);
+  took = now_ms () - t0;
+  fail_unless (over >= 0, "the call did not end after the peer was killed");
+  reason = message_field (c.a, over, "reason");
+  state = message_field (c.a, over, "state");
+  g_print ("faults: SIGKILLed %s peer: call %s after %" G_GINT64_FORMAT
+      " ms (%s)\n", victim_role, state, took, reason);
+  g_free (state);
+  /* gone before it was said */
+  fail_unless_equals_int (mesh_test_pipeline_n_webrtcbins (c.a), 0);
+  /* peer-timeout, the watchdog's period, and slack for a loaded machine */
+  fail_unless (took < PEER_TIMEOUT_MS + WATCHDOG_PERIOD_MS + 4000,
+      "ending took %" G_GINT64_FORMAT " ms (%s)", took, reason);
+  /* the SIGKILL came after at least peer-timeout of silence, not earlier */
+  fail_unless (took >= PEER_TIMEOUT_MS - 500 ||
+      !g_str_has_prefix (reason, "nothing from the peer"),
+      "ended after %" G_GINT64_FORMAT " ms, before peer-timeout: %s", took,
+      reason);
+  g_free (reason);
+  assert_no_errors (c.a, "survivor");
+
+  if (!g_strcmp0 (survivor_role, "call"))
+    fail_unless (mesh_test_pipeline_wait_message (c.a, over, CALL_TIMEOUT_MS,
+            "mesh-call", "state", "calling") >= 0,
+        "the caller did not call again");
+
+  /* a new peer, and a call with it that carries media both ways */
+  c.b = call_peer (&c, !g_strcmp0 (victim_role, "call") ? "role=call" : NULL);
+  mesh_test_pipeline_play (c.b);
+  fail_unless (mesh_test_pipeline_wait_message (c.a, over, CALL_TIMEOUT_MS,
+          "mesh-call", "state", "connected") >= 0,
+      "the survivor did not get a call with the new peer");
+  assert_media (c.a, over, "survivor");
+  assert_media (c.b, 0, "new peer");
+  fail_unless_equals_int (mesh_test_pipeline_n_webrtcbins (c.a), 1);
+  assert_no_errors (c.a, "survivor");
+
+  mesh_test_process_free (victim);
+  g_free (desc);
+  call_teardown (&c);
+}
+
+GST_START_TEST (test_killed_waiter_is_dropped_and_caller_calls_again)
+{
+  peer_killed ("call", "wait");
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_killed_caller_is_dropped_and_waiter_answers_again)
+{
+  peer_killed ("wait", "call");
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------------------------------ */
+/* The network cut and restored                                             */
+
+/* Cut for longer than peer-timeout: both sides end the call, the caller
+ * calls again (through the signalling, which still works), and once the
+ * network is back the new call carries media; neither pipeline was
+ * restarted. */
+GST_START_TEST (test_long_network_cut_rebuilds_the_call)
+{
+  Call c = { 0, };
+  MeshTestCounter *va, *vb;
+  guint ma, mb;
+  gint oa, ob, ca;
+  gint64 t0, t1;
+  gchar *reason;
+
+  mesh_test_net_clear ();
+  c.server = mesh_test_seed_server_start ();
+  c.url = mesh_test_server_get_url (c.server);
+  call_start (&c, "role=call", NULL);
+  ma = mesh_test_pipeline_n_messages (c.a);
+  mb = mesh_test_pipeline_n_messages (c.b);
+  va = mesh_test_count_buffers (c.a, "vout");
+  vb = mesh_test_count_buffers (c.b, "vout");
+
+  t0 = now_ms ();
+  mesh_test_net_cut ();
+  fail_unless (wait_media_stops (va, 10000), "A: video goes on: no cut");
+  fail_unless (wait_media_stops (vb, 10000), "B: video goes on: no cut");
+
+  oa = wait_call_over (c.a, ma, CALL_TIMEOUT_MS);
+  ob = wait_call_over (c.b, mb, CALL_TIMEOUT_MS);
+  fail_unless (oa >= 0, "A's call did not end in the cut");
+  fail_unless (ob >= 0, "B's call did not end in the cut");
+  reason = message_field (c.a, oa, "reason");
+  g_print ("faults: network cut: calls over after %" G_GINT64_FORMAT
+      " ms (A: %s)\n", now_ms () - t0, reason);
+  g_free (reason);
+  /* the caller calls again at once, over the signalling that works */
+  fail_unless (mesh_test_pipeline_wait_message (c.a, oa, CALL_TIMEOUT_MS,
+          "mesh-call", "state", "calling") >= 0,
+      "A did not call again during the cut");
+  /* stay cut a while: the new call cannot connect */
+  g_usleep (2 * G_USEC_PER_SEC);
+  fail_unless (mesh_test_pipeline_wait_message (c.b, ob, 0, "mesh-first-frame",
+          NULL, NULL) < 0, "B decoded something through the cut");
+
+  t1 = now_ms ();
+  mesh_test_net_clear ();
+  ca = mesh_test_pipeline_wait_message (c.a, oa, CALL_TIMEOUT_MS * 2,
+      "mesh-call", "state", "connected");
+  fail_unless (ca >= 0, "A's new call did not connect after the cut");
+  fail_unless (mesh_test_pipeline_wait_message (c.b, ob, CALL_TIMEOUT_MS,
+          "mesh-call", "state", "connected") >= 0,
+      "B's new call did not connect after the cut");
+  assert_media (c.a, oa, "A");
+  assert_media (c.b, ob, "B");
+  g_print ("faults: media back %" G_GINT64_FORMAT " ms after the network "
+      "was (cut for %" G_GINT64_FORMAT " ms)\n", now_ms () - t1, t1 - t0);
+  fail_unless (message_call_id (c.a, ca) != message_call_id (c.a, oa),
+      "the call after the cut should be a new one");
+  assert_no_errors (c.a, "A");
+  assert_no_errors (c.b, "B");
+  call_teardown (&c);
+}
+
+GST_END_TEST;
+
+/* Cut for less than peer-timeout: the media stops and comes back on the
+ * same call. */
+GST_START_TEST (test_short_network_cut_keeps_the_call)
+{
+  Call c = { 0, };
+  MeshTestCounter *va, *vb;
+  guint ma, mb;
+  gint64 t0, t1;
+
+  mesh_test_net_clear ();
+  c.server = mesh_test_seed_server_start ();
+  c.url = mesh_test_server_get_url (c.server);
+  call_start (&c, "role=call", NULL);
+  ma = mesh_test_pipeline_n_messages (c.a);
+  mb = mesh_test_pipeline_n_messages (c.b);
+  va = mesh_test_count_buffers (c.a, "vout");
+  vb = mesh_test_count_buffers (c.b, "vout");
+
+  t0 = now_ms ();
+  mesh_test_net_cut ();
+  fail_unless (wait_media_stops (va, 2000), "A: video goes on: no cut");
+  fail_unless (wait_media_stops (vb, 2000), "B: video goes on: no cut");
+  t1 = now_ms ();
+  mesh_test_net_clear ();
+  /* the checks took at most two seconds, less than peer-timeout */
+  fail_unless (t1 - t0 < PEER_TIMEOUT_MS, "the cut lasted %" G_GINT64_FORMAT
+      " ms", t1 - t0);
+
+  fail_unless (mesh_test_counter_wait (va, 30, CALL_TIMEOUT_MS),
+      "A: the video did not come back");
+  fail_unless (mesh_test_counter_wait (vb, 30, CALL_TIMEOUT_MS),
+      "B: the video did not come back");
+  g_print ("faults: short cut of %" G_GINT64_FORMAT " ms: video back %"
+      G_GINT64_FORMAT " ms after\n", t1 - t0, now_ms () - t1);
+  /* let the watchdog look at it past peer-timeout */
+  g_usleep ((PEER_TIMEOUT_MS + 2 * WATCHDOG_PERIOD_MS) * 1000);
+  assert_call_goes_on (c.a, ma, "A");
+  assert_call_goes_on (c.b, mb, "B");
+  fail_unless (mesh_test_counter_wait (va, 30, CALL_TIMEOUT_MS));
+  fail_unless (mesh_test_counter_wait (vb, 30, CALL_TIMEOUT_MS));
+  fail_unless_equals_int (mesh_test_pipeline_n_webrtcbins (c.a), 1);
+  fail_unless_equals_int (mesh_test_pipeline_n_webrtcbins (c.b), 1);
+  assert_no_errors (c.a, "A");
+  assert_no_errors (c.b, "B");
+  call_teardown (&c);
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------------------------------ */
+/* Packet loss and jitter                                                   */
+
+/* What B's webrtcbin says about the video it receives. */
+typedef struct
+{
+  guint64 lost, nacks, plis, firs;
+} RecvStats;
+
+static RecvStats
+recv_stats (MeshTestPipeline * p)
+{
+  GstElement *webrtc = mesh_test_pipeline_get_webrtcbin (p);
+  GstStructure *stats;
+  RecvStats r;
+
+  fail_unless (webrtc != NULL, "no call to take statistics of");
+  stats = mesh_test_webrtc_stats (webrtc);
+  fail_unless (stats != NULL, "webrtcbin gave no statistics");
+  GST_INFO ("receiver statistics: %" GST_PTR_FORMAT, stats);
+  r.lost = mesh_test_stats_sum (stats, "inbound-rtp", "packets-lost");
+  r.nacks = mesh_test_stats_sum (stats, "inbound-rtp", "nack-count");
+  r.plis = mesh_test_stats_sum (stats, "inbound-rtp", "pli-count");
+  r.firs = mesh_test_stats_sum (stats, "inbound-rtp", "fir-count");
+  gst_structure_free (stats);
+  gst_object_unref (webrtc);
+  return r;
+}
+
+/* A call whose UDP goes through netimp (IPv4 only, see net.sh) with
+ * @loss % loss and @delay ± @jitter ms, both ways. */
+static MeshTestNetem *
+impaired_call_start (Call * c, gdouble loss, guint delay, guint jitter)
+{
+  mesh_test_net_ipv4_only ();
+  c->server = mesh_test_seed_server_start ();
+  c->url = mesh_test_server_get_url (c->server);
+  call_start (c, "role=call", NULL);
+  return mesh_test_netem_start (loss, delay, jitter);
+}
+
+static void
+impaired_call_stop (Call * c, MeshTestNetem * netem)
+{
+  MeshTestCounter *vb = mesh_test_count_buffers (c->b, "vout");
+  guint64 packets = 0, dropped = 0;
+
+  mesh_test_netem_stop (netem, &packets, &dropped);
+  g_print ("faults: the impairer saw %" G_GUINT64_FORMAT " packets, dropped %"
+      G_GUINT64_FORMAT "\n", packets, dropped);
+  fail_unless (packets > 100, "the impairer saw no media");
+  /* it plays on, on the same call, once the network is clean again */
+  fail_unless (mesh_test_counter_wait (vb, 30, CALL_TIMEOUT_MS),
+      "no video after the impairment");
+  assert_call_goes_on (c->a, 0, "A");
+  assert_call_goes_on (c->b, 0, "B");
+  assert_no_errors (c->a, "A");
+  assert_no_errors (c->b, "B");
+  call_teardown (c);
+}
+
+/* 5 % loss and 50 ± 20 ms on every packet both ways, for ten seconds:
+ * the video keeps playing (decoded frames keep coming) and the call goes
+ * on. Figures are printed; tests/bench/netem.sh measures them. */
+GST_START_TEST (test_video_plays_through_loss_and_jitter)
+{
+  Call c = { 0, };
+  MeshTestNetem *netem = impaired_call_start (&c, 5, 50, 20);
+  MeshTestCounter *vb = mesh_test_count_buffers (c.b, "vout");
+  gint frames = 0, longest_gap = 0, gap = 0;
+  RecvStats r;
+
+  /* frames decoded in each 100 ms, for 10 s: the longest stretch
+   * without any is the longest freeze */
+  for (gint i = 0; i < 100; i++) {
+    gint before = g_atomic_int_get (&vb->buffers), got;
+    g_usleep (100 * 1000);
+    got = g_atomic_int_get (&vb->buffers) - before;
+    frames += got;
+    gap = got ? 0 : gap + 100;
+    longest_gap = MAX (longest_gap, gap);
+  }
+  r = recv_stats (c.b);
+  g_print ("faults: 5%% loss, 50 +- 20 ms: B decoded %d frames in 10 s, "
+      "longest freeze %d ms; B's webrtcbin: %" G_GUINT64_FORMAT " lost, %"
+      G_GUINT64_FORMAT " NACK, %" G_GUINT64_FORMAT " PLI, %"
+      G_GUINT64_FORMAT " FIR\n", frames, longest_gap, r.lost, r.nacks,
+      r.plis, r.firs);
+  /* 300 frames were sent; with the default 20 ms jitter buffer this
+   * jitter costs most of them, see tests/bench/netem.sh */
+  fail_unless (frames >= 30, "only %d frames decoded in 10 s", frames);
+  fail_unless (longest_gap <= 5000, "the video froze for %d ms",
+      longest_gap);
+  /* the receiver noticed the losses and asked for a picture */
+  fail_unless (r.plis + r.firs + r.nacks > 0,
+      "no NACK, PLI or FIR under 5%% loss");
+  impaired_call_stop (&c, netem);
+}
+
+GST_END_TEST;
+
+/* The video transceivers ask for NACK (do-nack): under 5 % loss the
+ * receiver must send NACKs. webrtcbin 1.22 sets each bundled jitter
+ * buffer's do-retransmission from every transceiver of the session in
+ * turn, the audio one (do-nack off) last, so NACK is never sent unless
+ * every transceiver has do-nack. */
+GST_START_TEST (test_lost_video_packets_are_nacked)
+{
+  Call c = { 0, };
+  MeshTestNetem *netem = impaired_call_start (&c, 5, 0, 0);
+  MeshTestCounter *vb = mesh_test_count_buffers (c.b, "vout");
+  RecvStats r;
+
+  /* five seconds of 5 % loss */
+  fail_unless (mesh_test_counter_wait (vb, 150, CALL_TIMEOUT_MS));
+  r = recv_stats (c.b);
+  g_print ("faults: 5%% loss: B's webrtcbin: %" G_GUINT64_FORMAT " lost, %"
+      G_GUINT64_FORMAT " NACK, %" G_GUINT64_FORMAT " PLI, %"
+      G_GUINT64_FORMAT " FIR\n", r.lost, r.nacks, r.plis, r.firs);
+  fail_unless (r.nacks > 0, "B sent no NACK for its lost video packets "
+      "(%" G_GUINT64_FORMAT " lost)", r.lost);
+  impaired_call_stop (&c, netem);
+}
+
+GST_END_TEST;
+
+/* A failed test exits without its teardown: the next test, and the next
+ * suite in the same namespace, must find a clean network. */
+static void
+clear_network_unchecked (void)
+{
+  gchar *script = g_build_filename (mesh_test_dir (), "faults", "net.sh",
+      NULL);
+  const gchar *argv[] = { "sh", script, "clear", NULL };
+
+  if (g_strcmp0 (g_getenv ("GST_MESH_NETNS"), "1") == 0)
+    g_spawn_sync (NULL, (gchar **) argv, NULL, G_SPAWN_SEARCH_PATH |
+        G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+  g_free (script);
+}
+
+static Suite *
+faults_suite (void)
+{
+  Suite *s = suite_create ("faults");
+  TCase *server = tcase_create ("server");
+  TCase *peer = tcase_create ("peer");
+  TCase *net = tcase_create ("network");
+
+  tcase_set_timeout (server, 180);
+  tcase_set_timeout (peer, 180);
+  tcase_set_timeout (net, 180);
+  suite_add_tcase (s, server);
+  suite_add_tcase (s, peer);
+  suite_add_tcase (s, net);
+  tcase_add_test (server, test_seed_server_restarted_mid_call);
+  tcase_add_test (server, test_seed_server_killed_mid_call);
+  tcase_add_test (server, test_c_server_restarted_mid_call);
+  tcase_add_test (server, test_c_server_killed_mid_call);
+  tcase_add_test (peer, test_killed_waiter_is_dropped_and_caller_calls_again);
+  tcase_add_test (peer,
+      test_killed_caller_is_dropped_and_waiter_answers_again);
+  tcase_add_unchecked_fixture (net, clear_network_unchecked,
+      clear_network_unchecked);
+  tcase_add_test (net, test_short_network_cut_keeps_the_call);
+  tcase_add_test (net, test_long_network_cut_rebuilds_the_call);
+  tcase_add_test (net, test_video_plays_through_loss_and_jitter);
+  tcase_add_test (net, test_lost_video_packets_are_nacked);
+  return s;
+}
+
+GST_CHECK_MAIN (faults);
