@@ -47,21 +47,13 @@
 // call of each pipeline process is "cold" (it pays the DTLS certificate);
 // medians are over the warm calls.
 
-import { spawn } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const ROOT = dirname(dirname(HERE));
 
-if (process.env.GST_MESH_NETNS !== "1") {
-  const child = spawn(join(ROOT, "tools/netns-run"), [process.execPath, ...process.argv.slice(1)], {
-    stdio: "inherit",
-  });
-  child.on("exit", (code, sig) => process.exit(code ?? (sig ? 1 : 0)));
-} else {
-  process.exitCode = await main();
-}
+await (await import("../browser/netns.mjs")).runInNetns();
+process.exitCode = await main();
 
 function arg(name, dflt) {
   const i = process.argv.indexOf(name);

@@ -30,7 +30,6 @@ import {
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const TESTS = dirname(HERE);
-const ROOT = dirname(TESTS);
 const SEED_PORT = 4000; // fixed in server.ts
 
 const timeoutArg = process.argv.indexOf("--timeout");
@@ -38,14 +37,8 @@ const TIMEOUT_MS = timeoutArg > 0 ? Number(process.argv[timeoutArg + 1]) : 60000
 
 // Outside the private namespace: re-run inside it (port 4000 and the
 // 10.213.0.1 address are then ours alone).
-if (process.env.GST_MESH_NETNS !== "1") {
-  const child = spawn(join(ROOT, "tools/netns-run"), [process.execPath, ...process.argv.slice(1)], {
-    stdio: "inherit",
-  });
-  child.on("exit", (code, sig) => process.exit(code ?? (sig ? 1 : 0)));
-} else {
-  process.exitCode = await main();
-}
+await (await import("./netns.mjs")).runInNetns();
+process.exitCode = await main();
 
 // Start server.ts in its own process group; resolve once it prints its
 // "[Local] http://localhost:4000" banner (printed from listen's callback).

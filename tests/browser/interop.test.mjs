@@ -22,7 +22,6 @@
 //   pipeline: two per-second status lines in a row with received video
 //         fps >= 1 and audio buffers > 0 while it sends video.
 
-import { spawn } from "node:child_process";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
@@ -31,17 +30,7 @@ import { fileURLToPath } from "node:url";
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, "..", "..");
 
-if (process.env.GST_MESH_NETNS !== "1") {
-  // Re-run this very command (node, its flags, this file) inside the
-  // namespace and pass its output and exit code through.
-  const child = spawn(
-    path.join(ROOT, "tools", "netns-run"),
-    [process.execPath, ...process.execArgv, ...process.argv.slice(1)],
-    { stdio: "inherit" },
-  );
-  const code = await new Promise((r) => child.on("exit", (c, s) => r(c ?? (s ? 1 : 0))));
-  process.exit(code);
-}
+await (await import("./netns.mjs")).runInNetns();
 
 // Without Chromium, the npm packages or the built pipeline there is nothing
 // to test: every test is reported as skipped, with the reason.

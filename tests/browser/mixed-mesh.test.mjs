@@ -21,7 +21,6 @@
 // element's `stats` that call's video-frames-decoded and
 // audio-buffers-decoded rising between two readings.
 
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -31,15 +30,7 @@ import { fileURLToPath } from "node:url";
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, "..", "..");
 
-if (process.env.GST_MESH_NETNS !== "1") {
-  const child = spawn(
-    path.join(ROOT, "tools", "netns-run"),
-    [process.execPath, ...process.execArgv, ...process.argv.slice(1)],
-    { stdio: "inherit" },
-  );
-  const code = await new Promise((r) => child.on("exit", (c, s) => r(c ?? (s ? 1 : 0))));
-  process.exit(code);
-}
+await (await import("./netns.mjs")).runInNetns();
 
 const R = await import("./rooms-page.mjs");
 const G = await import("./mesh-pipeline.mjs");
