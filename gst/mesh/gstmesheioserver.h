@@ -89,10 +89,34 @@ gboolean gst_mesh_eio_socket_is_secure (GstMeshEioSocket * socket);
 gboolean gst_mesh_eio_socket_is_open (GstMeshEioSocket * socket);
 GstMeshEioServer *gst_mesh_eio_socket_get_server (GstMeshEioSocket * socket);
 
+/**
+ * GstMeshEioSocketFuncs:
+ * @message: a message, as the #GstMeshEioSocket::message signal (called
+ *   before it), but as bytes valid during the call only: no copy is made
+ *   for it
+ * @close: as the #GstMeshEioSocket::close signal, called before it
+ *
+ * For a layer that owns every session (the Socket.IO server): a pointer per
+ * session instead of signal handlers, which cost memory for each of
+ * thousands of sessions, and no copy of each message.
+ */
+typedef struct
+{
+  void (*message) (GstMeshEioSocket * socket, const gchar * data, gsize len,
+      gboolean binary, gpointer user_data);
+  void (*close) (GstMeshEioSocket * socket, const gchar * reason,
+      gpointer user_data);
+} GstMeshEioSocketFuncs;
+
+void gst_mesh_eio_socket_set_funcs (GstMeshEioSocket * socket,
+    const GstMeshEioSocketFuncs * funcs, gpointer user_data);
+
 void gst_mesh_eio_socket_send (GstMeshEioSocket * socket, GBytes * data,
     gboolean binary);
 void gst_mesh_eio_socket_send_text (GstMeshEioSocket * socket,
     const gchar * text);
+void gst_mesh_eio_socket_send_data (GstMeshEioSocket * socket,
+    gconstpointer data, gsize len, gboolean binary);
 void gst_mesh_eio_socket_close (GstMeshEioSocket * socket);
 
 G_END_DECLS

@@ -637,25 +637,22 @@ rate_check (GstMeshSignalServer * self, Member * m, gint64 now)
   return RATE_DROP;
 }
 
-/* Connected before the handlers of each event, so a dropped event stops
- * here. */
-static void
-on_any_event (GstMeshSioSocket * socket, const gchar * name,
-    JsonArray * args, GPtrArray * attachments, gint64 ack_id,
-    GstMeshSignalServer * self)
+/* Whether @socket may send one more event now. Over max-event-rate it is
+ * told so (the event is dropped), or disconnected when it floods. */
+static gboolean
+event_rate_ok (GstMeshSignalServer * self, GstMeshSioSocket * socket,
+    const gchar * name)
 {
-  /* The detail the event was emitted with, to stop that emission. */
-  GQuark detail = g_quark_try_string (name);
   Member *m = socket_member (socket);
   gint64 now;
 
   if (self->max_event_rate == 0)
-    return;
+    return TRUE;
 
   now = g_get_monotonic_time ();
   switch (rate_check (self, m, now)) {
     case RATE_PASS:
-      return;
+      return TRUE;
     case RATE_DROP:
       if (now - m->last_error >= G_USEC_PER_SEC) {
         m->last_error = now;
@@ -673,7 +670,49 @@ on_any_event (GstMeshSioSocket * socket, const gchar * name,
       gst_mesh_sio_socket_disconnect (socket, TRUE);
       break;
   }
-  g_signal_stop_emission (socket, event_signal_id, detail);
+  return FALSE;
+}
+
+/* Connected before the handlers of each event, so a dropped event stops
+ * here. */
+static void
+on_any_event (GstMeshSioSocket * socket, const gchar * name,
+    JsonArray * args, GPtrArray * attachments, gint64 ack_id,
+    GstMeshSignalServer * self)
+{
+  /* Stopped with the detail it was emitted with. */
+  if (!event_rate_ok (self, socket, name))
+    g_signal_stop_emission (socket, event_signal_id, g_quark_try_string
+        (name));
+}
+
+/* The seed's broadcast without a JSON round trip, for the common case: one
+ * argument that is neither addressed ("to") nor signed ("from"), from a
+ * client in no room, goes to every other client as its text came. The
+ * Socket.IO server only offers text in the form JSON.stringify() writes, so
+ * these are the bytes decoding and re-encoding would send. Anything else is
+ * left to on_any_event() and on_relay_event(). */
+static gboolean
+on_raw_event (GstMeshSioSocket * socket, const GstMeshSioRawEvent * ev,
+    gpointer user_data)
+{
+  GstMeshSignalServer *self = user_data;
+  guint n;
+
+  if (!g_strv_contains (relayed_events, ev->event) || socket_room (socket)
+      || ev->n_args != 1
+      || gst_mesh_sio_raw_event_first_arg_has_member (ev, "to")
+      || gst_mesh_sio_raw_event_first_arg_has_member (ev, "from"))
+    return FALSE;
+  if (event_rate_ok (self, socket, ev->event)) {
+    n = gst_mesh_sio_socket_broadcast_raw (socket, ev->event, ev->args,
+        ev->args_len);
+    GST_LOG_OBJECT (self, "relayed %s from %s to %u clients", ev->event,
+        gst_mesh_sio_socket_get_id (socket), n);
+    g_signal_emit (self, signals[SIGNAL_RELAYED], 0, ev->event,
+        gst_mesh_sio_socket_get_id (socket), n);
+  }
+  return TRUE;
 }
 
 /* SHA-256 of a token: what is kept and compared, in constant time. */
@@ -1122,6 +1161,9 @@ gst_mesh_signal_server_start (GstMeshSignalServer * self, GError ** error)
   g_object_set (self->sio, "connect-timeout", self->connect_timeout, NULL);
   g_signal_connect_object (gst_mesh_sio_server_get_namespace (self->sio, "/"),
       "connection", G_CALLBACK (on_connection), self, 0);
+  gst_mesh_sio_namespace_set_raw_event_func
+      (gst_mesh_sio_server_get_namespace (self->sio, "/"), on_raw_event, self,
+      NULL);
   if (self->auth_digests)
     gst_mesh_sio_namespace_set_connect_check
         (gst_mesh_sio_server_get_namespace (self->sio, "/"), check_auth, self,

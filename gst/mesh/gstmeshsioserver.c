@@ -38,6 +38,7 @@ struct _GstMeshSioServer
   GHashTable *nsps;             /* name → GstMeshSioNamespace (owned) */
   GHashTable *clients;          /* GstMeshEioSocket → Client */
   guint connect_timeout;
+  GMainContext *context;        /* thread-default at creation */
 };
 
 struct _GstMeshSioNamespace
@@ -53,6 +54,10 @@ struct _GstMeshSioNamespace
   GstMeshSioConnectCheckFunc check;
   gpointer check_data;
   GDestroyNotify check_notify;
+
+  GstMeshSioRawEventFunc raw_func;
+  gpointer raw_data;
+  GDestroyNotify raw_notify;
 };
 
 struct _GstMeshSioSocket
@@ -100,6 +105,8 @@ enum
 enum
 {
   NSP_SIGNAL_CONNECTION,
+  NSP_SIGNAL_EVENT,
+  NSP_SIGNAL_DISCONNECTION,
   N_NSP_SIGNALS
 };
 
@@ -235,6 +242,457 @@ build_event (const gchar * nsp, gint64 id, const gchar * event,
 
   set_attachments (packet, attachments);
   return packet;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Raw events: relaying without a JSON round trip                           */
+/* ------------------------------------------------------------------------ */
+
+/* An event is handed over raw only when its text is exactly what
+ * JSON.stringify() would write for the value it decodes to, so sending the
+ * text on is byte for byte what decoding and encoding it would send. The
+ * scanner below accepts that form only, and a subset of it at that: it
+ * answers "not sure" (FALSE) for anything else, valid or not, and the full
+ * codec then decides as it always did. It allocates nothing. The text is
+ * already UTF-8 without NUL (checked by the Engine.IO layer). */
+
+#define RAW_MAX_DEPTH 64
+#define RAW_MAX_KEYS 32
+/* Longer integers may not be exact as a JS number. */
+#define RAW_MAX_INT_DIGITS 15
+
+static gboolean raw_value (const gchar * t, gsize * pos, gsize end,
+    guint depth);
+
+static gint
+raw_lower_hex (gchar c)
+{
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  return -1;
+}
+
+/* A string at t[*pos] == '"'. JSON.stringify() escapes '"', '\\', the
+ * five controls with short escapes, and other controls as lower-case
+ * \u00xx; nothing else. *plain says there was no escape at all. */
+/* Bytes that end a run of plain string content: '"', '\\', controls. */
+static const guint8 raw_string_stop[256] = {
+  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+  0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+};
+
+static gboolean
+raw_string (const gchar * t, gsize * pos, gsize end, gboolean * plain)
+{
+  gsize p = *pos + 1;
+
+  *plain = TRUE;
+  while (p < end) {
+    guchar c;
+    gint hi, lo, v;
+
+    /* Eight bytes at a time while none is '"', '\\' or a control. */
+    while (end - p >= 8) {
+      const guint64 ones = G_GUINT64_CONSTANT (0x0101010101010101);
+      const guint64 highs = G_GUINT64_CONSTANT (0x8080808080808080);
+      guint64 w, q, b;
+
+      memcpy (&w, t + p, 8);
+      q = w ^ (ones * '"');
+      b = w ^ (ones * '\\');
+      if (((w - ones * 0x20) | (q - ones) | (b - ones)) & ~w & highs)
+        break;
+      p += 8;
+    }
+    while (p < end && !raw_string_stop[(guchar) t[p]])
+      p++;
+    if (p >= end)
+      return FALSE;
+    c = (guchar) t[p];
+    if (c == '"') {
+      *pos = p + 1;
+      return TRUE;
+    }
+    if (c < 0x20)
+      return FALSE;
+    *plain = FALSE;
+    if (p + 1 >= end)
+      return FALSE;
+    switch (t[p + 1]) {
+      case '"':
+      case '\\':
+      case 'b':
+      case 'f':
+      case 'n':
+      case 'r':
+      case 't':
+        p += 2;
+        continue;
+      case 'u':
+        if (end - p < 6 || t[p + 2] != '0' || t[p + 3] != '0')
+          return FALSE;
+        hi = raw_lower_hex (t[p + 4]);
+        lo = raw_lower_hex (t[p + 5]);
+        if (hi < 0 || lo < 0)
+          return FALSE;
+        v = hi * 16 + lo;
+        /* \u0000 is refused by the codec; the rest have short forms or
+         * need no escape. */
+        if (v == 0 || v >= 0x20 || v == '\b' || v == '\t' || v == '\n'
+            || v == '\f' || v == '\r')
+          return FALSE;
+        p += 6;
+        continue;
+      default:
+        return FALSE;
+    }
+  }
+  return FALSE;
+}
+
+/* Integers that are exact as JS numbers, in their canonical form; "-0",
+ * fractions and exponents are left to the codec. */
+static gboolean
+raw_number (const gchar * t, gsize * pos, gsize end)
+{
+  gsize p = *pos, start;
+  gboolean negative = t[p] == '-';
+
+  if (negative)
+    p++;
+  start = p;
+  if (p >= end || t[p] < '0' || t[p] > '9')
+    return FALSE;
+  if (t[p] == '0') {
+    if (negative)
+      return FALSE;
+    p++;
+  } else {
+    while (p < end && t[p] >= '0' && t[p] <= '9')
+      p++;
+  }
+  if (p - start > RAW_MAX_INT_DIGITS)
+    return FALSE;
+  if (p < end && (t[p] == '.' || t[p] == 'e' || t[p] == 'E'
+          || (t[p] >= '0' && t[p] <= '9')))
+    return FALSE;
+  *pos = p;
+  return TRUE;
+}
+
+static gboolean
+raw_literal (const gchar * t, gsize * pos, gsize end, const gchar * word,
+    gsize n)
+{
+  if (end - *pos < n || memcmp (t + *pos, word, n) != 0)
+    return FALSE;
+  *pos += n;
+  return TRUE;
+}
+
+/* JavaScript orders array-index keys ("0", "17") first: such an object does
+ * not keep its order through JSON.parse() and JSON.stringify(). */
+static gboolean
+raw_key_is_index (const gchar * key, gsize len)
+{
+  guint64 value = 0;
+  gsize i;
+
+  if (len == 0 || len > 10 || (key[0] == '0' && len > 1))
+    return FALSE;
+  for (i = 0; i < len; i++) {
+    if (key[i] < '0' || key[i] > '9')
+      return FALSE;
+    value = value * 10 + (key[i] - '0');
+  }
+  return value < G_MAXUINT32;
+}
+
+/* @ev (nullable): where to note the keys, for the first argument. */
+static gboolean
+raw_object (const gchar * t, gsize * pos, gsize end, guint depth,
+    GstMeshSioRawEvent * ev)
+{
+  gsize keys[RAW_MAX_KEYS], key_lens[RAW_MAX_KEYS];
+  guint n = 0, i;
+  gsize p = *pos + 1;
+  gboolean plain;
+
+  if (ev)
+    ev->n_keys = 0;
+  if (p < end && t[p] == '}') {
+    *pos = p + 1;
+    return TRUE;
+  }
+  for (;;) {
+    gsize k = p;
+
+    if (p >= end || t[p] != '"' || n == RAW_MAX_KEYS
+        || !raw_string (t, &p, end, &plain))
+      return FALSE;
+    keys[n] = k + 1;
+    key_lens[n] = p - k - 2;
+    if (raw_key_is_index (t + keys[n], key_lens[n]))
+      return FALSE;
+    /* A repeated key would be merged: the text would not survive. */
+    for (i = 0; i < n; i++) {
+      if (key_lens[i] == key_lens[n]
+          && memcmp (t + keys[i], t + keys[n], key_lens[n]) == 0)
+        return FALSE;
+    }
+    if (ev) {
+      if (n < G_N_ELEMENTS (ev->key_offsets)) {
+        ev->key_offsets[n] = keys[n] - *pos;
+        ev->key_lens[n] = key_lens[n];
+        ev->n_keys = n + 1;
+      } else {
+        ev->n_keys = G_MAXUINT;
+      }
+    }
+    n++;
+    if (p >= end || t[p] != ':')
+      return FALSE;
+    p++;
+    if (!raw_value (t, &p, end, depth))
+      return FALSE;
+    if (p < end && t[p] == ',') {
+      p++;
+      continue;
+    }
+    if (p < end && t[p] == '}') {
+      *pos = p + 1;
+      return TRUE;
+    }
+    return FALSE;
+  }
+}
+
+static gboolean
+raw_array (const gchar * t, gsize * pos, gsize end, guint depth)
+{
+  gsize p = *pos + 1;
+
+  if (p < end && t[p] == ']') {
+    *pos = p + 1;
+    return TRUE;
+  }
+  for (;;) {
+    if (!raw_value (t, &p, end, depth))
+      return FALSE;
+    if (p < end && t[p] == ',') {
+      p++;
+      continue;
+    }
+    if (p < end && t[p] == ']') {
+      *pos = p + 1;
+      return TRUE;
+    }
+    return FALSE;
+  }
+}
+
+static gboolean
+raw_value (const gchar * t, gsize * pos, gsize end, guint depth)
+{
+  gboolean plain;
+
+  if (*pos >= end)
+    return FALSE;
+  switch (t[*pos]) {
+    case '{':
+      return depth < RAW_MAX_DEPTH
+          && raw_object (t, pos, end, depth + 1, NULL);
+    case '[':
+      return depth < RAW_MAX_DEPTH && raw_array (t, pos, end, depth + 1);
+    case '"':
+      return raw_string (t, pos, end, &plain);
+    case 't':
+      return raw_literal (t, pos, end, "true", 4);
+    case 'f':
+      return raw_literal (t, pos, end, "false", 5);
+    case 'n':
+      return raw_literal (t, pos, end, "null", 4);
+    default:
+      return raw_number (t, pos, end);
+  }
+}
+
+/* Names socket.io-parser refuses as events (the codec's list). */
+static const gchar *const raw_reserved_events[] = {
+  "connect", "connect_error", "disconnect", "disconnecting", "newListener",
+  "removeListener", NULL
+};
+
+/* "2[<name>,<args>]": an EVENT for the main namespace without ack id,
+ * whose name is a string without escapes. @name_buf receives the name. */
+static gboolean
+raw_event_scan (const gchar * text, gsize len, GstMeshSioRawEvent * ev,
+    gchar * name_buf, gsize name_buf_size)
+{
+  gsize p = 2, name_start, name_len;
+  gboolean plain;
+  guint i;
+
+  if (len < 4 || text[0] != '0' + GST_MESH_SIO_EVENT || text[1] != '['
+      || text[2] != '"' || text[len - 1] != ']')
+    return FALSE;
+  name_start = p + 1;
+  if (!raw_string (text, &p, len, &plain) || !plain)
+    return FALSE;
+  name_len = p - name_start - 1;
+  if (name_len >= name_buf_size)
+    return FALSE;
+  memcpy (name_buf, text + name_start, name_len);
+  name_buf[name_len] = '\0';
+  for (i = 0; raw_reserved_events[i]; i++) {
+    if (strcmp (name_buf, raw_reserved_events[i]) == 0)
+      return FALSE;
+  }
+
+  ev->event = name_buf;
+  ev->n_args = 0;
+  ev->first_arg = NULL;
+  ev->first_arg_len = 0;
+  ev->n_keys = 0;
+  if (text[p] == ']') {
+    ev->args = text + p;
+    ev->args_len = 0;
+    return p == len - 1;
+  }
+  if (text[p] != ',')
+    return FALSE;
+  p++;
+  ev->args = text + p;
+  for (;;) {
+    gsize start = p;
+
+    if (ev->n_args == 0 && text[p] == '{') {
+      if (!raw_object (text, &p, len, 2, ev))
+        return FALSE;
+    } else if (!raw_value (text, &p, len, 1)) {
+      return FALSE;
+    }
+    if (ev->n_args++ == 0) {
+      ev->first_arg = text + start;
+      ev->first_arg_len = p - start;
+    }
+    if (p < len && text[p] == ',') {
+      p++;
+      continue;
+    }
+    break;
+  }
+  if (p != len - 1)
+    return FALSE;
+  ev->args_len = p - (ev->args - text);
+  return TRUE;
+}
+
+/* Needs no escaping in JSON. */
+static gboolean
+raw_name_is_plain (const gchar * name)
+{
+  const guchar *p;
+
+  for (p = (const guchar *) name; *p; p++) {
+    if (raw_string_stop[*p])
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/**
+ * gst_mesh_sio_raw_event_first_arg_has_member:
+ * @event: a raw event
+ * @member: a key without characters JSON escapes
+ *
+ * Returns: whether the first argument is an object with the key @member
+ */
+gboolean
+gst_mesh_sio_raw_event_first_arg_has_member (const GstMeshSioRawEvent *
+    event, const gchar * member)
+{
+  const gchar *t = event->first_arg;
+  gsize end = event->first_arg_len, p = 1, n;
+  gboolean plain;
+
+  g_return_val_if_fail (event != NULL && member != NULL, FALSE);
+
+  if (!t || end < 2 || t[0] != '{' || t[1] == '}')
+    return FALSE;
+  n = strlen (member);
+  if (event->n_keys != G_MAXUINT) {
+    guint i;
+
+    for (i = 0; i < event->n_keys; i++) {
+      if (event->key_lens[i] == n
+          && memcmp (t + event->key_offsets[i], member, n) == 0)
+        return TRUE;
+    }
+    return FALSE;
+  }
+  /* The text was scanned: it is well-formed, so finding the top-level keys
+   * only takes skipping strings and counting brackets. */
+  for (;;) {
+    gsize k = p;
+    guint depth = 0;
+
+    if (!raw_string (t, &p, end, &plain))
+      return FALSE;
+    if (p - k - 2 == n && memcmp (t + k + 1, member, n) == 0)
+      return TRUE;
+    p++;                        /* ':' */
+    for (; p < end; p++) {
+      gchar c = t[p];
+
+      if (c == '"') {
+        if (!raw_string (t, &p, end, &plain))
+          return FALSE;
+        p--;
+      } else if (c == '{' || c == '[') {
+        depth++;
+      } else if (c == '}' || c == ']') {
+        if (depth == 0)
+          return FALSE;         /* the end of the object */
+        depth--;
+      } else if (c == ',' && depth == 0) {
+        break;
+      }
+    }
+    if (p >= end)
+      return FALSE;
+    p++;
+  }
+}
+
+/**
+ * gst_mesh_sio_namespace_set_raw_event_func:
+ * @nsp: the namespace
+ * @func: (nullable): called for text events of @nsp without an ack id whose
+ *   arguments are in the form JSON.stringify() writes (what the reference
+ *   clients send), before they are decoded
+ *
+ * For relays: an event the function handles is never decoded, which is
+ * most of the cost of relaying it (see gst_mesh_sio_socket_broadcast_raw()).
+ * Only the main namespace's events are offered for now.
+ */
+void
+gst_mesh_sio_namespace_set_raw_event_func (GstMeshSioNamespace * nsp,
+    GstMeshSioRawEventFunc func, gpointer user_data, GDestroyNotify notify)
+{
+  g_return_if_fail (GST_MESH_IS_SIO_NAMESPACE (nsp));
+
+  if (nsp->raw_notify)
+    nsp->raw_notify (nsp->raw_data);
+  nsp->raw_func = func;
+  nsp->raw_data = user_data;
+  nsp->raw_notify = notify;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -392,6 +850,7 @@ gst_mesh_sio_namespace_finalize (GObject * object)
   GstMeshSioNamespace *nsp = GST_MESH_SIO_NAMESPACE (object);
 
   gst_mesh_sio_namespace_set_connect_check (nsp, NULL, NULL, NULL);
+  gst_mesh_sio_namespace_set_raw_event_func (nsp, NULL, NULL, NULL);
   g_hash_table_unref (nsp->sockets);
   g_hash_table_unref (nsp->rooms);
   g_free (nsp->name);
@@ -418,6 +877,41 @@ gst_mesh_sio_namespace_class_init (GstMeshSioNamespaceClass * klass)
   nsp_signals[NSP_SIGNAL_CONNECTION] = g_signal_new ("connection",
       G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
       G_TYPE_NONE, 1, GST_MESH_TYPE_SIO_SOCKET);
+
+  /**
+   * GstMeshSioNamespace::event:
+   * @nsp: the namespace
+   * @socket: the socket the event came from
+   * @name: the event name
+   * @args: the arguments after the name; binary ones are placeholders
+   * @attachments: (nullable) (element-type GBytes): the binary arguments
+   * @ack_id: the id to pass to gst_mesh_sio_socket_ack(), or -1
+   *
+   * An event from any socket of the namespace, before the socket's own
+   * #GstMeshSioSocket::event; detailed by the event name. For servers with
+   * many clients: handlers here cost nothing per socket, handlers on each
+   * socket cost a few hundred bytes each.
+   *
+   * Returns: %TRUE to stop the event there (no further handler, no
+   *   #GstMeshSioSocket::event)
+   */
+  nsp_signals[NSP_SIGNAL_EVENT] = g_signal_new ("event",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST | G_SIGNAL_DETAILED, 0,
+      g_signal_accumulator_true_handled, NULL, NULL, G_TYPE_BOOLEAN, 5,
+      GST_MESH_TYPE_SIO_SOCKET, G_TYPE_STRING, JSON_TYPE_ARRAY,
+      G_TYPE_PTR_ARRAY, G_TYPE_INT64);
+
+  /**
+   * GstMeshSioNamespace::disconnection:
+   * @nsp: the namespace
+   * @socket: the socket that left
+   * @reason: as #GstMeshSioSocket::disconnect's
+   *
+   * A socket left the namespace, after its own #GstMeshSioSocket::disconnect.
+   */
+  nsp_signals[NSP_SIGNAL_DISCONNECTION] = g_signal_new ("disconnection",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+      G_TYPE_NONE, 2, GST_MESH_TYPE_SIO_SOCKET, G_TYPE_STRING);
 }
 
 static void
@@ -482,6 +976,8 @@ socket_onclose (GstMeshSioSocket * socket, const gchar * reason)
   g_clear_pointer (&socket->acks, g_hash_table_unref);
 
   g_signal_emit (socket, socket_signals[SOCKET_SIGNAL_DISCONNECT], 0, reason);
+  g_signal_emit (nsp, nsp_signals[NSP_SIGNAL_DISCONNECTION], 0, socket,
+      reason);
   g_object_unref (socket);
 }
 
@@ -497,6 +993,7 @@ socket_onevent (GstMeshSioSocket * socket, GstMeshSioPacket * packet)
   const gchar *name = gst_mesh_sio_packet_get_event_name (packet);
   JsonArray *args = gst_mesh_sio_packet_dup_event_args (packet);
   gchar *number = NULL;
+  gboolean handled = FALSE;
   GQuark detail;
 
   if (!name) {
@@ -512,9 +1009,13 @@ socket_onevent (GstMeshSioSocket * socket, GstMeshSioPacket * packet)
 
   /* try_string: a client must not be able to grow the quark table. */
   detail = g_quark_try_string (name);
-  g_signal_emit (socket, socket_signals[SOCKET_SIGNAL_EVENT], detail, name,
-      args, packet->attachments->len ? packet->attachments : NULL,
-      packet->id);
+  g_signal_emit (socket->nsp, nsp_signals[NSP_SIGNAL_EVENT], detail, socket,
+      name, args, packet->attachments->len ? packet->attachments : NULL,
+      packet->id, &handled);
+  if (!handled && socket->connected)
+    g_signal_emit (socket, socket_signals[SOCKET_SIGNAL_EVENT], detail, name,
+        args, packet->attachments->len ? packet->attachments : NULL,
+        packet->id);
   json_array_unref (args);
   g_free (number);
 }
@@ -531,7 +1032,14 @@ socket_onack (GstMeshSioSocket * socket, GstMeshSioPacket * packet)
         G_GINT64_FORMAT, socket->id, packet->id);
     return;
   }
-  g_hash_table_steal (socket->acks, &packet->id);
+  {
+    gpointer key;
+
+    /* Stolen, so the key is ours to free (the table's free func is not
+     * called). */
+    g_hash_table_steal_extended (socket->acks, &packet->id, &key, NULL);
+    g_free (key);
+  }
   args = gst_mesh_sio_packet_dup_event_args (packet);
   if (!args)
     args = json_array_new ();
@@ -725,6 +1233,92 @@ gst_mesh_sio_socket_broadcast (GstMeshSioSocket * socket, const gchar * event,
       attachments);
 }
 
+/**
+ * gst_mesh_sio_socket_broadcast_raw:
+ * @event: the event name
+ * @args: (array length=args_len): the arguments as JSON texts separated by
+ *   commas, as a #GstMeshSioRawEvent has them; the caller vouches for them
+ *
+ * gst_mesh_sio_socket_broadcast() of arguments that are already text: the
+ * packet is put together and sent to every other socket of the namespace,
+ * the same bytes for each.
+ *
+ * Returns: the number of sockets the event was sent to
+ */
+guint
+gst_mesh_sio_socket_broadcast_raw (GstMeshSioSocket * socket,
+    const gchar * event, const gchar * args, gsize args_len)
+{
+  GstMeshSioNamespace *nsp;
+  GHashTableIter iter;
+  gpointer value;
+  JsonNode *name;
+  gchar *quoted;
+  guint count = 0;
+
+  g_return_val_if_fail (GST_MESH_IS_SIO_SOCKET (socket), 0);
+  g_return_val_if_fail (event != NULL, 0);
+  g_return_val_if_fail (args != NULL || args_len == 0, 0);
+
+  nsp = socket->nsp;
+  if (g_hash_table_size (nsp->sockets) <= 1)
+    return 0;
+
+  if (raw_name_is_plain (event)) {
+    quoted = NULL;
+  } else {
+    name = json_node_init_string (json_node_alloc (), event);
+    quoted = gst_mesh_json_to_string (name);
+    json_node_unref (name);
+  }
+  /* The packet, built once (on the stack when small) for every socket. */
+  {
+    gsize nsp_len = g_str_equal (nsp->name, "/") ? 0 : strlen (nsp->name);
+    gsize name_len = quoted ? strlen (quoted) : strlen (event) + 2;
+    gsize need = 1 + nsp_len + 1 + 1 + name_len + 1 + args_len + 1;
+    gchar stack[1024];
+    gchar *buf = need <= sizeof (stack) ? stack : g_malloc (need);
+    gchar *p = buf;
+
+    *p++ = '0' + GST_MESH_SIO_EVENT;
+    if (nsp_len) {
+      memcpy (p, nsp->name, nsp_len);
+      p += nsp_len;
+      *p++ = ',';
+    }
+    *p++ = '[';
+    if (quoted) {
+      memcpy (p, quoted, name_len);
+      p += name_len;
+    } else {
+      *p++ = '"';
+      memcpy (p, event, name_len - 2);
+      p += name_len - 2;
+      *p++ = '"';
+    }
+    if (args_len) {
+      *p++ = ',';
+      memcpy (p, args, args_len);
+      p += args_len;
+    }
+    *p++ = ']';
+
+    g_hash_table_iter_init (&iter, nsp->sockets);
+    while (g_hash_table_iter_next (&iter, NULL, &value)) {
+      GstMeshSioSocket *s = value;
+
+      if (s != socket) {
+        gst_mesh_eio_socket_send_data (s->conn, buf, p - buf, FALSE);
+        count++;
+      }
+    }
+    if (buf != stack)
+      g_free (buf);
+  }
+  g_free (quoted);
+  return count;
+}
+
 void
 gst_mesh_sio_socket_join (GstMeshSioSocket * socket, const gchar * room)
 {
@@ -879,20 +1473,36 @@ client_find (Client * client, const gchar * nsp)
 }
 
 static void
-on_conn_message (GstMeshEioSocket * conn, GBytes * data, gboolean binary,
-    Client * client);
+on_conn_message (GstMeshEioSocket * conn, const gchar * data, gsize len,
+    gboolean binary, gpointer user_data);
 static void on_conn_close (GstMeshEioSocket * conn, const gchar * reason,
-    Client * client);
+    gpointer user_data);
+
+/* Not signal handlers: those cost memory for each of thousands of
+ * sessions. */
+static const GstMeshEioSocketFuncs client_funcs = {
+  on_conn_message,
+  on_conn_close,
+};
+
+static void
+client_clear_connect_timeout (Client * client)
+{
+  if (client->connect_timeout_id) {
+    GSource *source = g_main_context_find_source_by_id
+        (client->server->context, client->connect_timeout_id);
+
+    if (source)
+      g_source_destroy (source);
+    client->connect_timeout_id = 0;
+  }
+}
 
 static void
 client_destroy (Client * client)
 {
-  g_signal_handlers_disconnect_by_func (client->conn, on_conn_message, client);
-  g_signal_handlers_disconnect_by_func (client->conn, on_conn_close, client);
-  if (client->connect_timeout_id) {
-    g_source_remove (client->connect_timeout_id);
-    client->connect_timeout_id = 0;
-  }
+  gst_mesh_eio_socket_set_funcs (client->conn, NULL, NULL);
+  client_clear_connect_timeout (client);
   g_clear_pointer (&client->reconstructing, gst_mesh_sio_packet_free);
 }
 
@@ -953,6 +1563,25 @@ on_connect_timeout (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* `{}`, shared by every socket whose client sent no auth (most): an
+ * object of its own each cost a hash table per socket. Sealed, so nobody
+ * can change it for the others. */
+static JsonNode *
+empty_auth (void)
+{
+  static JsonNode *node = NULL;
+
+  if (g_once_init_enter (&node)) {
+    JsonObject *obj = json_object_new ();
+    JsonNode *empty = json_node_init_object (json_node_alloc (), obj);
+
+    json_object_unref (obj);
+    json_node_seal (empty);
+    g_once_init_leave (&node, empty);
+  }
+  return node;
+}
+
 static void
 client_connect (Client * client, const gchar * name, JsonNode * auth)
 {
@@ -983,13 +1612,10 @@ client_connect (Client * client, const gchar * name, JsonNode * auth)
   socket->id = generate_id ();
   socket->nsp = g_object_ref (nsp);
   socket->conn = g_object_ref (client->conn);
-  if (auth && JSON_NODE_HOLDS_OBJECT (auth)) {
+  if (auth && JSON_NODE_HOLDS_OBJECT (auth))
     socket->auth = json_node_ref (auth);
-  } else {
-    obj = json_object_new ();
-    socket->auth = json_node_init_object (json_node_alloc (), obj);
-    json_object_unref (obj);
-  }
+  else
+    socket->auth = json_node_ref (empty_auth ());
 
   if (nsp->check && !nsp->check (nsp, socket, &message, &data,
           nsp->check_data)) {
@@ -1035,10 +1661,7 @@ client_connect (Client * client, const gchar * name, JsonNode * auth)
   json_object_unref (obj);
   conn_send_packet (client->conn, packet);
 
-  if (client->connect_timeout_id) {
-    g_source_remove (client->connect_timeout_id);
-    client->connect_timeout_id = 0;
-  }
+  client_clear_connect_timeout (client);
 
   GST_DEBUG_OBJECT (server, "socket %s connected to %s (session %s)",
       socket->id, name, gst_mesh_eio_socket_get_id (client->conn));
@@ -1071,21 +1694,52 @@ client_ondecoded (Client * client, GstMeshSioPacket * packet)
   gst_mesh_sio_packet_free (packet);
 }
 
-static void
-on_conn_message (GstMeshEioSocket * conn, GBytes * data, gboolean binary,
-    Client * client)
+/* Offers an event to its namespace's raw event function, undecoded. */
+static gboolean
+client_try_raw_event (Client * client, const gchar * text, gsize len)
 {
+  GstMeshSioSocket *socket;
+  GstMeshSioRawEvent ev;
+  gchar name[128];
+  gboolean handled;
+
+  if (len < 4 || text[0] != '0' + GST_MESH_SIO_EVENT || text[1] != '[')
+    return FALSE;
+  socket = client_find (client, "/");
+  if (!socket || !socket->nsp->raw_func
+      || !raw_event_scan (text, len, &ev, name, sizeof (name)))
+    return FALSE;
+  g_object_ref (socket);
+  handled = socket->nsp->raw_func (socket, &ev, socket->nsp->raw_data);
+  GST_TRACE_OBJECT (client->server, "socket %s: raw event %s %s",
+      socket->id, ev.event, handled ? "handled" : "declined");
+  g_object_unref (socket);
+  return handled;
+}
+
+static void
+on_conn_message (GstMeshEioSocket * conn, const gchar * data, gsize len,
+    gboolean binary, gpointer user_data)
+{
+  Client *client = user_data;
   GError *error = NULL;
   GstMeshSioPacket *packet;
 
   if (binary) {
+    GBytes *bytes;
+    gboolean taken;
+
     if (!client->reconstructing) {
       client_onerror (client, "got binary data when not reconstructing a "
           "packet", NULL);
       return;
     }
-    if (!gst_mesh_sio_packet_add_attachment_full (client->reconstructing,
-            data, &error)) {
+    /* The packet keeps it: a copy (@data is valid during the call only). */
+    bytes = g_bytes_new (data, len);
+    taken = gst_mesh_sio_packet_add_attachment_full (client->reconstructing,
+        bytes, &error);
+    g_bytes_unref (bytes);
+    if (!taken) {
       client_onerror (client, "invalid attachment", error);
       g_error_free (error);
       return;
@@ -1094,14 +1748,15 @@ on_conn_message (GstMeshEioSocket * conn, GBytes * data, gboolean binary,
       client_ondecoded (client, g_steal_pointer (&client->reconstructing));
     return;
   } else {
-    gsize len;
-    const gchar *text = g_bytes_get_data (data, &len);
+    const gchar *text = data;
 
     if (client->reconstructing) {
       client_onerror (client, "got plaintext data when reconstructing a "
           "packet", NULL);
       return;
     }
+    if (client_try_raw_event (client, text, len))
+      return;
     packet = gst_mesh_sio_packet_decode (text ? text : "", len, &error);
     if (!packet) {
       client_onerror (client, "invalid packet", error);
@@ -1122,9 +1777,10 @@ on_conn_message (GstMeshEioSocket * conn, GBytes * data, gboolean binary,
 }
 
 static void
-on_conn_close (GstMeshEioSocket * conn, const gchar * reason, Client * client)
+on_conn_close (GstMeshEioSocket * conn, const gchar * reason,
+    gpointer user_data)
 {
-  client_onclose (client, reason);
+  client_onclose (user_data, reason);
 }
 
 static void
@@ -1136,10 +1792,15 @@ on_engine_connection (GstMeshEioServer * engine, GstMeshEioSocket * conn,
   client->server = server;
   client->conn = g_object_ref (conn);
   g_hash_table_insert (server->clients, conn, client);
-  g_signal_connect (conn, "message", G_CALLBACK (on_conn_message), client);
-  g_signal_connect (conn, "close", G_CALLBACK (on_conn_close), client);
-  client->connect_timeout_id = g_timeout_add (server->connect_timeout,
-      on_connect_timeout, client);
+  gst_mesh_eio_socket_set_funcs (conn, &client_funcs, client);
+  {
+    /* In the server's context, not the global default one. */
+    GSource *timeout = g_timeout_source_new (server->connect_timeout);
+
+    g_source_set_callback (timeout, on_connect_timeout, client, NULL);
+    client->connect_timeout_id = g_source_attach (timeout, server->context);
+    g_source_unref (timeout);
+  }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1310,6 +1971,7 @@ gst_mesh_sio_server_finalize (GObject * object)
   GstMeshSioServer *server = GST_MESH_SIO_SERVER (object);
 
   g_hash_table_unref (server->clients);
+  g_main_context_unref (server->context);
   G_OBJECT_CLASS (gst_mesh_sio_server_parent_class)->finalize (object);
 }
 
@@ -1353,6 +2015,7 @@ static void
 gst_mesh_sio_server_init (GstMeshSioServer * server)
 {
   server->connect_timeout = DEFAULT_CONNECT_TIMEOUT;
+  server->context = g_main_context_ref_thread_default ();
   server->nsps = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
       g_object_unref);
   server->clients = g_hash_table_new (NULL, NULL);

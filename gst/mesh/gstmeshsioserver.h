@@ -52,6 +52,48 @@ typedef gboolean (*GstMeshSioConnectCheckFunc) (GstMeshSioNamespace * nsp,
 typedef void (*GstMeshSioSocketAckFunc) (GstMeshSioSocket * socket,
     JsonArray * args, GPtrArray * attachments, gpointer user_data);
 
+/**
+ * GstMeshSioRawEvent:
+ * @event: the event name
+ * @args: (array length=args_len): the arguments as they came, i.e. the JSON
+ *   texts of the values after the name, separated by commas (`{"a":1},2`;
+ *   empty when there are none). Checked: valid JSON, in exactly the form
+ *   JSON.stringify() writes, so it can be sent on as it is.
+ * @args_len: the length of @args in bytes
+ * @n_args: the number of arguments
+ * @first_arg: (array length=first_arg_len) (nullable): the first argument
+ * @first_arg_len: its length in bytes
+ *
+ * A text event without an ack id, before it is decoded into JsonNodes; see
+ * gst_mesh_sio_namespace_set_raw_event_func().
+ */
+typedef struct
+{
+  const gchar *event;
+  const gchar *args;
+  gsize args_len;
+  guint n_args;
+  const gchar *first_arg;
+  gsize first_arg_len;
+
+  /*< private >*/
+  guint n_keys;                 /* of the first argument; G_MAXUINT: unknown */
+  guint32 key_offsets[16];
+  guint32 key_lens[16];
+} GstMeshSioRawEvent;
+
+/**
+ * GstMeshSioRawEventFunc:
+ * @socket: the socket the event came from
+ * @event: the event
+ * @user_data: user data
+ *
+ * Returns: %TRUE when the event was handled; %FALSE to have it decoded and
+ *   emitted as #GstMeshSioSocket::event, as any other event
+ */
+typedef gboolean (*GstMeshSioRawEventFunc) (GstMeshSioSocket * socket,
+    const GstMeshSioRawEvent * event, gpointer user_data);
+
 GstMeshSioServer *gst_mesh_sio_server_new (GstMeshEioServer * engine);
 GstMeshEioServer *gst_mesh_sio_server_get_engine (GstMeshSioServer * server);
 GstMeshSioNamespace *gst_mesh_sio_server_add_namespace (GstMeshSioServer *
@@ -72,6 +114,11 @@ GstMeshSioSocket *gst_mesh_sio_namespace_lookup (GstMeshSioNamespace * nsp,
 guint gst_mesh_sio_namespace_emit (GstMeshSioNamespace * nsp,
     const gchar * room, GstMeshSioSocket * except, const gchar * event,
     JsonArray * args, GPtrArray * attachments);
+void gst_mesh_sio_namespace_set_raw_event_func (GstMeshSioNamespace * nsp,
+    GstMeshSioRawEventFunc func, gpointer user_data, GDestroyNotify notify);
+
+gboolean gst_mesh_sio_raw_event_first_arg_has_member (const
+    GstMeshSioRawEvent * event, const gchar * member);
 
 const gchar *gst_mesh_sio_socket_get_id (GstMeshSioSocket * socket);
 GstMeshSioNamespace *gst_mesh_sio_socket_get_namespace (GstMeshSioSocket *
@@ -90,6 +137,8 @@ void gst_mesh_sio_socket_ack (GstMeshSioSocket * socket, gint64 ack_id,
     JsonArray * args, GPtrArray * attachments);
 guint gst_mesh_sio_socket_broadcast (GstMeshSioSocket * socket,
     const gchar * event, JsonArray * args, GPtrArray * attachments);
+guint gst_mesh_sio_socket_broadcast_raw (GstMeshSioSocket * socket,
+    const gchar * event, const gchar * args, gsize args_len);
 void gst_mesh_sio_socket_join (GstMeshSioSocket * socket, const gchar * room);
 void gst_mesh_sio_socket_leave (GstMeshSioSocket * socket,
     const gchar * room);

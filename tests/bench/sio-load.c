@@ -1,8 +1,7 @@
 /* sio-load: a Socket.IO load generator for the signalling-server benchmark.
  *
- * Speaks Engine.IO v4 / Socket.IO v5 over WebSocket only (libsoup 3 client,
- * the library's packet codec), so the same program loads our
- * gst-mesh-server and the seed's Node server. Two modes:
+ * Speaks Engine.IO v4 / Socket.IO v5 over WebSocket only, so the same
+ * program loads our gst-mesh-server and the seed's Node server. Two modes:
  *
  *   --clients N --hold S   open N clients, keep them S seconds (answering
  *                          pings), report how many connected and stayed.
@@ -12,30 +11,45 @@
  *                          by every receiver; reports events/s received and
  *                          the latency percentiles of receiver 1.
  *
- * Single-threaded: the hot path neither parses nor allocates JSON (the
- * event frame is encoded once, received events are recognised by their
- * prefix), so one core of it outruns the single-threaded servers it loads;
- * its own CPU time is printed to show that. Every wait is bounded by
- * --timeout. Only 127.0.0.1 (or another loopback address) is accepted.
+ * It must not be the bottleneck, so it does its own I/O: non-blocking
+ * sockets in one epoll set, the WebSocket handshake and framing written
+ * here (RFC 6455, client side: masked frames), and what it sends in one
+ * loop iteration goes out in one send() per socket. The hot path neither
+ * parses nor allocates: the event frame is built and masked once, received
+ * events are recognised by their prefix. The first event each receiver gets
+ * is decoded with the library's codec and compared byte for byte with the
+ * one sent. Its own CPU time is printed (load_cpu_s). Every wait is bounded
+ * by --timeout. Only loopback addresses are accepted.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <gst/mesh/gstmeshpacket.h>
-#include <libsoup/soup.h>
-#include <glib-unix.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define MAX_CLIENTS 60000
 #define MAX_EVENTS 50000000
+#define READ_SIZE 65536
+#define MAX_HANDSHAKE 8192
 
 typedef enum
 {
   CLIENT_IDLE,
-  CLIENT_CONNECTING,
-  CLIENT_OPEN,                  /* WebSocket up, waiting for the Socket.IO connect */
+  CLIENT_CONNECTING,            /* TCP connect in progress */
+  CLIENT_HANDSHAKE,             /* upgrade request sent, reading the 101 */
+  CLIENT_OPEN,                  /* WebSocket up, waiting for the Engine.IO open */
+  CLIENT_JOINING,               /* "40" sent, waiting for the Socket.IO connect */
   CLIENT_CONNECTED,
   CLIENT_CLOSED,
   CLIENT_FAILED,
@@ -48,18 +62,26 @@ typedef struct
   Load *load;
   guint index;
   ClientState state;
-  SoupMessage *msg;
-  SoupWebsocketConnection *ws;
+  gint fd;
+  guint32 events;               /* registered with epoll */
+  guint8 mask[4];
+  gchar key[25];                /* Sec-WebSocket-Key */
+  guint8 *in;
+  gsize inlen, incap;
+  guint8 *out;
+  gsize outlen, outcap, outoff;
+  gboolean dirty;
   guint64 received;
   gboolean checked;
 } Client;
 
 struct _Load
 {
-  GMainLoop *loop;
-  SoupSession *session;
-  gchar *ws_url;
+  gint epfd;
+  struct sockaddr_in addr;
+  gchar *request_head;          /* the upgrade request up to the key */
   gboolean quiet;
+  guint8 *read_buffer;
 
   Client *clients;
   guint n_clients;
@@ -72,12 +94,16 @@ struct _Load
   gint64 t_connect_start;
   gint64 t_connect_end;
   gboolean connect_done;
+  GArray *dirty;                /* guint client indices */
 
   /* relay mode */
   gboolean relay;
   guint64 events;
   guint window;
-  GBytes *frame;
+  gchar *event_text;            /* the Engine.IO text of the event */
+  gsize event_len;
+  guint8 *frame;                /* ... as the sender's masked frame */
+  gsize frame_len;
   gchar *prefix;
   gsize prefix_len;
   guint64 sent;
@@ -89,13 +115,9 @@ struct _Load
   gint64 t_last_receive;
   gboolean done;
   gboolean timed_out;
-
-  /* hold mode: the connect phase is bounded by --timeout, the hold by
-   * --hold */
-  guint hold;
-  gboolean holding;
-  gchar *ready_file;
 };
+
+static volatile sig_atomic_t stop_requested = 0;
 
 static const gchar *const candidate_template =
     "candidate:842163049 1 udp 1677729535 192.0.2.33 54400 typ srflx "
@@ -103,6 +125,7 @@ static const gchar *const candidate_template =
 
 static void pump (Load * load);
 static void connect_more (Load * load);
+static void client_failed (Client * c, const gchar * why);
 
 static gdouble
 cpu_seconds (void)
@@ -113,6 +136,167 @@ cpu_seconds (void)
   return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
       ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 }
+
+static void
+on_stop_signal (int sig)
+{
+  stop_requested = 1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Buffers and frames                                                       */
+/* ------------------------------------------------------------------------ */
+
+static void
+reserve (guint8 ** buf, gsize * cap, gsize need)
+{
+  gsize n;
+
+  if (need <= *cap)
+    return;
+  n = MAX (*cap, 512);
+  while (n < need)
+    n *= 2;
+  *buf = g_realloc (*buf, n);
+  *cap = n;
+}
+
+static void
+client_update_events (Client * c)
+{
+  guint32 want;
+  struct epoll_event ev = { 0 };
+
+  if (c->fd < 0)
+    return;
+  want = EPOLLIN;
+  if (c->state == CLIENT_CONNECTING || c->outoff < c->outlen)
+    want |= EPOLLOUT;
+  if (want == c->events)
+    return;
+  ev.events = want;
+  ev.data.u32 = c->index;
+  epoll_ctl (c->load->epfd, c->events ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd,
+      &ev);
+  c->events = want;
+}
+
+static void
+client_queue_raw (Client * c, const void *data, gsize len)
+{
+  reserve (&c->out, &c->outcap, c->outlen + len);
+  memcpy (c->out + c->outlen, data, len);
+  c->outlen += len;
+  if (!c->dirty) {
+    c->dirty = TRUE;
+    g_array_append_val (c->load->dirty, c->index);
+  }
+}
+
+/* A client frame: FIN, masked with the client's key. */
+static gsize
+build_frame (guint8 * out, guint8 opcode, const guint8 mask[4],
+    const void *payload, gsize len)
+{
+  guint8 *p = out;
+  const guint8 *src = payload;
+  gsize i;
+
+  *p++ = 0x80 | opcode;
+  if (len < 126) {
+    *p++ = 0x80 | len;
+  } else if (len <= 0xffff) {
+    *p++ = 0x80 | 126;
+    *p++ = len >> 8;
+    *p++ = len & 0xff;
+  } else {
+    gint k;
+
+    *p++ = 0x80 | 127;
+    for (k = 7; k >= 0; k--)
+      *p++ = (guint8) ((guint64) len >> (k * 8));
+  }
+  memcpy (p, mask, 4);
+  p += 4;
+  for (i = 0; i < len; i++)
+    *p++ = src[i] ^ mask[i & 3];
+  return p - out;
+}
+
+static void
+client_send (Client * c, guint8 opcode, const void *payload, gsize len)
+{
+  reserve (&c->out, &c->outcap, c->outlen + len + 14);
+  c->outlen += build_frame (c->out + c->outlen, opcode, c->mask, payload,
+      len);
+  if (!c->dirty) {
+    c->dirty = TRUE;
+    g_array_append_val (c->load->dirty, c->index);
+  }
+}
+
+static void
+client_send_text (Client * c, const gchar * text)
+{
+  client_send (c, 0x1, text, strlen (text));
+}
+
+static void
+client_flush (Client * c)
+{
+  while (c->outoff < c->outlen && c->fd >= 0) {
+    gssize n = send (c->fd, c->out + c->outoff, c->outlen - c->outoff,
+        MSG_NOSIGNAL | MSG_DONTWAIT);
+
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK)
+        client_failed (c, g_strerror (errno));
+      break;
+    }
+    c->outoff += n;
+  }
+  if (c->outoff == c->outlen) {
+    c->outoff = c->outlen = 0;
+    if (c->outcap > 65536) {
+      g_clear_pointer (&c->out, g_free);
+      c->outcap = 0;
+    }
+  }
+  client_update_events (c);
+}
+
+static void
+flush_all (Load * load)
+{
+  guint i;
+
+  for (i = 0; i < load->dirty->len; i++) {
+    Client *c = &load->clients[g_array_index (load->dirty, guint, i)];
+
+    c->dirty = FALSE;
+    client_flush (c);
+  }
+  g_array_set_size (load->dirty, 0);
+}
+
+static void
+client_close_fd (Client * c)
+{
+  if (c->fd >= 0) {
+    close (c->fd);              /* also leaves the epoll set */
+    c->fd = -1;
+    c->events = 0;
+  }
+  g_clear_pointer (&c->in, g_free);
+  g_clear_pointer (&c->out, g_free);
+  c->inlen = c->incap = c->outlen = c->outcap = c->outoff = 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The event                                                                */
+/* ------------------------------------------------------------------------ */
 
 /* The event the seed's page sends for each ICE candidate, padded in its
  * candidate string to @payload bytes of JSON. */
@@ -125,7 +309,7 @@ build_event (Load * load, guint payload)
   GstMeshSioPacket *sio;
   GstMeshEioPacket *eio;
   GString *cand = g_string_new (candidate_template);
-  gchar *json, *sio_text, *eio_text;
+  gchar *json, *sio_text;
   gsize len;
 
   for (;;) {
@@ -149,7 +333,8 @@ build_event (Load * load, guint payload)
     json_node_unref (data);
     g_string_append_c (cand, 'x');
     if (len + 64 < payload)
-      g_string_append_len (cand, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+      g_string_append_len (cand,
+          "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
           payload - len - 64 > 56 ? 56 : payload - len - 64);
   }
 
@@ -159,11 +344,11 @@ build_event (Load * load, guint payload)
       args);
   sio_text = gst_mesh_sio_packet_encode (sio);
   eio = gst_mesh_eio_packet_new (GST_MESH_EIO_MESSAGE, sio_text);
-  eio_text = gst_mesh_eio_packet_encode (eio);
-  load->frame = g_bytes_new_take (eio_text, strlen (eio_text));
+  load->event_text = gst_mesh_eio_packet_encode (eio);
+  load->event_len = strlen (load->event_text);
   load->prefix = g_strdup ("42[\"candidate\",");
   load->prefix_len = strlen (load->prefix);
-  g_assert (g_str_has_prefix (eio_text, load->prefix));
+  g_assert (g_str_has_prefix (load->event_text, load->prefix));
 
   gst_mesh_eio_packet_free (eio);
   gst_mesh_sio_packet_free (sio);
@@ -187,10 +372,7 @@ min_received (Load * load)
 static void
 finish (Load * load)
 {
-  if (!load->done) {
-    load->done = TRUE;
-    g_main_loop_quit (load->loop);
-  }
+  load->done = TRUE;
 }
 
 /* Checks the first event a receiver gets with the full codec: the seed's
@@ -202,8 +384,6 @@ check_event (Load * load, const gchar * text, gsize len)
   GstMeshEioPacket *eio;
   GstMeshSioPacket *sio;
   gboolean ok = FALSE;
-  gsize sent_len;
-  const gchar *sent = g_bytes_get_data (load->frame, &sent_len);
 
   eio = gst_mesh_eio_packet_decode (text, len, &error);
   if (eio) {
@@ -213,7 +393,8 @@ check_event (Load * load, const gchar * text, gsize len)
     sio = gst_mesh_sio_packet_decode (p, plen, &error);
     if (sio) {
       ok = g_strcmp0 (gst_mesh_sio_packet_get_event_name (sio),
-          "candidate") == 0 && len == sent_len && memcmp (text, sent, len) == 0;
+          "candidate") == 0 && len == load->event_len
+          && memcmp (text, load->event_text, len) == 0;
       gst_mesh_sio_packet_free (sio);
     }
     gst_mesh_eio_packet_free (eio);
@@ -261,6 +442,26 @@ on_event (Client * c, const gchar * text, gsize len)
   pump (load);
 }
 
+/* Keeps at most @window events sent but not yet received by every
+ * receiver: a closed loop, so neither server is measured on how much it can
+ * buffer, and latency is the relay's, not a queue's. */
+static void
+pump (Load * load)
+{
+  Client *sender = &load->clients[0];
+  guint64 floor = min_received (load);
+
+  while (load->sent < load->events && load->sent - floor < load->window) {
+    load->send_times[load->sent % load->window] = g_get_monotonic_time ();
+    client_queue_raw (sender, load->frame, load->frame_len);
+    load->sent++;
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Clients                                                                  */
+/* ------------------------------------------------------------------------ */
+
 static void
 client_connected (Client * c)
 {
@@ -279,7 +480,7 @@ client_failed (Client * c, const gchar * why)
 {
   Load *load = c->load;
 
-  if (c->state == CLIENT_CONNECTING || c->state == CLIENT_OPEN) {
+  if (c->state >= CLIENT_CONNECTING && c->state <= CLIENT_JOINING) {
     load->in_flight--;
     load->n_failed++;
     if (!load->quiet || load->n_failed <= 5)
@@ -287,10 +488,12 @@ client_failed (Client * c, const gchar * why)
     if (load->n_connected + load->n_failed == load->n_clients)
       load->t_connect_end = g_get_monotonic_time ();
     c->state = CLIENT_FAILED;
+    client_close_fd (c);
     connect_more (load);
   } else if (c->state == CLIENT_CONNECTED) {
     load->n_closed++;
     c->state = CLIENT_CLOSED;
+    client_close_fd (c);
     if (load->relay) {
       g_printerr ("sio-load: client %u lost: %s\n", c->index, why);
       finish (load);
@@ -314,11 +517,13 @@ on_control (Client * c, const gchar * text, gsize len)
   }
   switch (eio->type) {
     case GST_MESH_EIO_OPEN:
-      if (c->state == CLIENT_OPEN)
-        soup_websocket_connection_send_text (c->ws, "40");
+      if (c->state == CLIENT_OPEN) {
+        client_send_text (c, "40");
+        c->state = CLIENT_JOINING;
+      }
       break;
     case GST_MESH_EIO_PING:
-      soup_websocket_connection_send_text (c->ws, "3");
+      client_send_text (c, "3");
       break;
     case GST_MESH_EIO_CLOSE:
       client_failed (c, "Engine.IO close");
@@ -329,7 +534,8 @@ on_control (Client * c, const gchar * text, gsize len)
       if (!sio) {
         client_failed (c, error->message);
         g_error_free (error);
-      } else if (sio->type == GST_MESH_SIO_CONNECT && c->state == CLIENT_OPEN) {
+      } else if (sio->type == GST_MESH_SIO_CONNECT
+          && c->state == CLIENT_JOINING) {
         client_connected (c);
       } else if (sio->type == GST_MESH_SIO_CONNECT_ERROR) {
         client_failed (c, "CONNECT_ERROR");
@@ -346,110 +552,357 @@ on_control (Client * c, const gchar * text, gsize len)
 }
 
 static void
-on_ws_message (SoupWebsocketConnection * ws, gint type, GBytes * message,
-    Client * c)
+on_text (Client * c, const gchar * text, gsize len)
 {
-  gsize len;
-  const gchar *text = g_bytes_get_data (message, &len);
-
-  if (type != SOUP_WEBSOCKET_DATA_TEXT || len == 0) {
+  if (len == 0) {
     c->load->unexpected++;
     return;
   }
   /* The hot path: a relayed event, recognised without parsing. */
-  if (len > 2 && text[0] == '4' && text[1] == '2')
+  if (len > 2 && text[0] == '4' && text[1] == '2'
+      && c->state == CLIENT_CONNECTED)
     on_event (c, text, len);
   else
     on_control (c, text, len);
 }
 
-static void
-on_ws_closed (SoupWebsocketConnection * ws, Client * c)
+/* Server frames (unmasked). Returns the bytes consumed. */
+static gsize
+parse_frames (Client * c, guint8 * data, gsize len)
 {
-  client_failed (c, "WebSocket closed");
+  gsize pos = 0;
+
+  while (pos + 2 <= len && c->fd >= 0) {
+    guint8 op = data[pos] & 0x0f;
+    guint64 plen = data[pos + 1] & 0x7f;
+    gsize hlen = 2;
+
+    if (data[pos + 1] & 0x80) {
+      client_failed (c, "masked frame from the server");
+      return len;
+    }
+    if (plen == 126) {
+      if (pos + 4 > len)
+        break;
+      plen = (data[pos + 2] << 8) | data[pos + 3];
+      hlen = 4;
+    } else if (plen == 127) {
+      gint k;
+
+      if (pos + 10 > len)
+        break;
+      plen = 0;
+      for (k = 0; k < 8; k++)
+        plen = (plen << 8) | data[pos + 2 + k];
+      hlen = 10;
+    }
+    if (len - pos - hlen < plen)
+      break;
+    pos += hlen;
+    switch (op) {
+      case 0x1:
+        if (!(data[pos - hlen] & 0x80))
+          client_failed (c, "fragmented message (not expected)");
+        else
+          on_text (c, (const gchar *) data + pos, plen);
+        break;
+      case 0x8:
+        client_failed (c, "WebSocket closed");
+        break;
+      case 0x9:
+        client_send (c, 0xa, data + pos, plen);
+        break;
+      case 0xa:
+        break;
+      default:
+        c->load->unexpected++;
+        break;
+    }
+    pos += plen;
+  }
+  return pos;
 }
 
 static void
-on_ws_connected (GObject * source, GAsyncResult * res, gpointer user_data)
+feed (Client * c, guint8 * data, gsize len)
 {
-  Client *c = user_data;
-  GError *error = NULL;
+  gsize used;
 
-  g_clear_object (&c->msg);
-  c->ws = soup_session_websocket_connect_finish (SOUP_SESSION (source), res,
-      &error);
-  if (!c->ws) {
-    client_failed (c, error->message);
-    g_error_free (error);
+  if (c->inlen == 0) {
+    used = parse_frames (c, data, len);
+    if (used < len && c->fd >= 0) {
+      reserve (&c->in, &c->incap, len - used);
+      memcpy (c->in, data + used, len - used);
+      c->inlen = len - used;
+    }
     return;
   }
-  c->state = CLIENT_OPEN;
-  g_signal_connect (c->ws, "message", G_CALLBACK (on_ws_message), c);
-  g_signal_connect (c->ws, "closed", G_CALLBACK (on_ws_closed), c);
+  reserve (&c->in, &c->incap, c->inlen + len);
+  memcpy (c->in + c->inlen, data, len);
+  c->inlen += len;
+  {
+    guint8 *buf = c->in;
+    gsize blen = c->inlen;
+
+    c->in = NULL;
+    c->inlen = c->incap = 0;
+    used = parse_frames (c, buf, blen);
+    if (used < blen && c->fd >= 0) {
+      memmove (buf, buf + used, blen - used);
+      c->in = buf;
+      c->inlen = blen - used;
+      c->incap = blen;
+    } else {
+      g_free (buf);
+    }
+  }
+}
+
+static gchar *
+accept_key (const gchar * key)
+{
+  GChecksum *sha = g_checksum_new (G_CHECKSUM_SHA1);
+  guint8 digest[20];
+  gsize dlen = sizeof (digest);
+  gchar *accept;
+
+  g_checksum_update (sha, (const guchar *) key, -1);
+  g_checksum_update (sha,
+      (const guchar *) "258EAFA5-E914-47DA-95CA-C5AB0DC85B11", -1);
+  g_checksum_get_digest (sha, digest, &dlen);
+  g_checksum_free (sha);
+  accept = g_base64_encode (digest, dlen);
+  return accept;
+}
+
+/* Reads the 101 response; returns the offset after it, or 0 (incomplete or
+ * failed: see the state). */
+static gsize
+parse_handshake (Client * c)
+{
+  gchar *head, *end, *accept, *line;
+  gboolean ok = FALSE;
+  gsize used;
+
+  end = g_strstr_len ((gchar *) c->in, c->inlen, "\r\n\r\n");
+  if (!end) {
+    if (c->inlen > MAX_HANDSHAKE)
+      client_failed (c, "handshake response too long");
+    return 0;
+  }
+  used = end + 4 - (gchar *) c->in;
+  head = g_strndup ((gchar *) c->in, used);
+  accept = accept_key (c->key);
+  if (g_str_has_prefix (head, "HTTP/1.1 101")) {
+    gchar **lines = g_strsplit (head, "\r\n", -1), **l;
+
+    for (l = lines; *l; l++) {
+      line = *l;
+      if (g_ascii_strncasecmp (line, "Sec-WebSocket-Accept:", 21) == 0
+          && g_str_equal (g_strstrip (line + 21), accept))
+        ok = TRUE;
+    }
+    g_strfreev (lines);
+  }
+  if (!ok) {
+    gchar *first = g_strndup (head, strcspn (head, "\r\n"));
+    gchar *why = g_strdup_printf ("handshake refused: %s", first);
+
+    client_failed (c, why);
+    g_free (why);
+    g_free (first);
+  }
+  g_free (accept);
+  g_free (head);
+  return ok ? used : 0;
+}
+
+static void
+client_readable (Client * c, guint8 * buffer)
+{
+  gint i;
+
+  for (i = 0; i < 4 && c->fd >= 0; i++) {
+    gssize n = recv (c->fd, buffer, READ_SIZE, MSG_DONTWAIT);
+
+    if (n == 0) {
+      client_failed (c, "connection closed by the server");
+      return;
+    }
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK)
+        client_failed (c, g_strerror (errno));
+      return;
+    }
+    if (c->state == CLIENT_HANDSHAKE) {
+      gsize used;
+
+      reserve (&c->in, &c->incap, c->inlen + n);
+      memcpy (c->in + c->inlen, buffer, n);
+      c->inlen += n;
+      used = parse_handshake (c);
+      if (used) {
+        guint8 *rest = c->in;
+        gsize rlen = c->inlen - used;
+
+        c->in = NULL;
+        c->inlen = c->incap = 0;
+        c->state = CLIENT_OPEN;
+        if (rlen)
+          feed (c, rest + used, rlen);
+        g_free (rest);
+      }
+    } else {
+      feed (c, buffer, n);
+    }
+    if (n < READ_SIZE)
+      return;
+  }
+}
+
+static void
+client_start_handshake (Client * c)
+{
+  gint err = 0;
+  socklen_t elen = sizeof (err);
+  gchar *req;
+
+  if (getsockopt (c->fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0 || err) {
+    client_failed (c, g_strerror (err ? err : errno));
+    return;
+  }
+  c->state = CLIENT_HANDSHAKE;
+  req = g_strdup_printf ("%s%s\r\nSec-WebSocket-Version: 13\r\n\r\n",
+      c->load->request_head, c->key);
+  client_queue_raw (c, req, strlen (req));
+  g_free (req);
+  client_update_events (c);
+}
+
+static void
+client_io (Client * c, guint32 events, guint8 * buffer)
+{
+  if (c->fd < 0)
+    return;
+  if (c->state == CLIENT_CONNECTING) {
+    if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+      client_start_handshake (c);
+    return;
+  }
+  if (events & EPOLLOUT)
+    client_flush (c);
+  if (c->fd >= 0 && (events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+    client_readable (c, buffer);
+}
+
+static void
+client_start (Client * c)
+{
+  Load *load = c->load;
+  guint8 raw[16];
+  gchar *key;
+  gint one = 1;
+
+  c->state = CLIENT_CONNECTING;
+  load->in_flight++;
+  if (getrandom (raw, sizeof (raw), 0) != sizeof (raw)
+      || getrandom (c->mask, 4, 0) != 4) {
+    guint i;
+
+    for (i = 0; i < sizeof (raw); i++)
+      raw[i] = g_random_int ();
+    for (i = 0; i < 4; i++)
+      c->mask[i] = g_random_int ();
+  }
+  key = g_base64_encode (raw, sizeof (raw));
+  g_strlcpy (c->key, key, sizeof (c->key));
+  g_free (key);
+
+  c->fd = socket (AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (c->fd < 0) {
+    client_failed (c, g_strerror (errno));
+    return;
+  }
+  setsockopt (c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof (one));
+  if (connect (c->fd, (struct sockaddr *) &load->addr,
+          sizeof (load->addr)) != 0 && errno != EINPROGRESS) {
+    client_failed (c, g_strerror (errno));
+    return;
+  }
+  client_update_events (c);
 }
 
 static void
 connect_more (Load * load)
 {
   while (load->in_flight < load->concurrency
-      && load->next_client < load->n_clients) {
-    Client *c = &load->clients[load->next_client++];
-
-    c->state = CLIENT_CONNECTING;
-    c->msg = soup_message_new (SOUP_METHOD_GET, load->ws_url);
-    load->in_flight++;
-    soup_session_websocket_connect_async (load->session, c->msg, NULL, NULL,
-        G_PRIORITY_DEFAULT, NULL, on_ws_connected, c);
-  }
+      && load->next_client < load->n_clients)
+    client_start (&load->clients[load->next_client++]);
   if (!load->connect_done
       && load->n_connected + load->n_failed == load->n_clients) {
     load->connect_done = TRUE;
     if (load->relay && load->n_failed == 0) {
       load->t_first_send = g_get_monotonic_time ();
       pump (load);
-    } else if (!load->relay || load->n_failed) {
-      g_main_loop_quit (load->loop);
+    } else if (load->relay) {
+      load->done = TRUE;
     }
   }
 }
 
-/* Keeps at most @window events sent but not yet received by every
- * receiver: a closed loop, so neither server is measured on how much it can
- * buffer, and latency is the relay's, not a queue's. */
+/* ------------------------------------------------------------------------ */
+/* Main                                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* Runs until @until (monotonic µs), the run is done, or a signal; the
+ * connect phase of hold mode also ends when every client is settled. */
 static void
-pump (Load * load)
+run (Load * load, gint64 until, gboolean until_connected, guint tick_s)
 {
-  Client *sender = &load->clients[0];
-  guint64 floor = min_received (load);
+  struct epoll_event evs[512];
+  gint64 next_tick = tick_s ? g_get_monotonic_time () + tick_s * G_USEC_PER_SEC
+      : G_MAXINT64;
 
-  while (load->sent < load->events && load->sent - floor < load->window) {
-    load->send_times[load->sent % load->window] = g_get_monotonic_time ();
-    soup_websocket_connection_send_message (sender->ws,
-        SOUP_WEBSOCKET_DATA_TEXT, load->frame);
-    load->sent++;
+  while (!load->done && !stop_requested) {
+    gint64 now, deadline;
+    gint n, i, timeout;
+
+    if (until_connected && load->connect_done)
+      return;
+    flush_all (load);
+    now = g_get_monotonic_time ();
+    if (now >= until) {
+      if (until_connected || load->relay) {
+        g_printerr ("sio-load: timed out\n");
+        load->timed_out = TRUE;
+        load->done = TRUE;
+      }
+      return;
+    }
+    if (now >= next_tick) {
+      guint k, open = 0;
+
+      for (k = 0; k < load->n_clients; k++)
+        open += load->clients[k].state == CLIENT_CONNECTED;
+      g_printerr ("sio-load: %u connected\n", open);
+      next_tick = now + tick_s * G_USEC_PER_SEC;
+    }
+    deadline = MIN (until, next_tick);
+    timeout = (gint) MIN ((deadline - now + 999) / 1000, 1000);
+    n = epoll_wait (load->epfd, evs, G_N_ELEMENTS (evs), timeout);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      g_printerr ("sio-load: epoll_wait: %s\n", g_strerror (errno));
+      load->done = TRUE;
+      return;
+    }
+    for (i = 0; i < n && !load->done; i++)
+      client_io (&load->clients[evs[i].data.u32], evs[i].events,
+          load->read_buffer);
   }
-}
-
-static gboolean
-on_timeout (gpointer user_data)
-{
-  Load *load = user_data;
-
-  g_printerr ("sio-load: timed out\n");
-  load->done = TRUE;
-  load->timed_out = TRUE;
-  g_main_loop_quit (load->loop);
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-on_signal (gpointer user_data)
-{
-  Load *load = user_data;
-
-  load->done = TRUE;
-  g_main_loop_quit (load->loop);
-  return G_SOURCE_REMOVE;
 }
 
 static gint
@@ -478,35 +931,6 @@ count_open (Load * load)
   return n;
 }
 
-static gboolean
-on_hold_tick (gpointer user_data)
-{
-  Load *load = user_data;
-
-  if (!load->quiet)
-    g_printerr ("sio-load: %u connected\n", count_open (load));
-  return G_SOURCE_CONTINUE;
-}
-
-static gboolean
-on_hold_end (gpointer user_data)
-{
-  Load *load = user_data;
-
-  g_main_loop_quit (load->loop);
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-is_loopback (const gchar * host)
-{
-  GInetAddress *addr = g_inet_address_new_from_string (host);
-  gboolean ok = addr && g_inet_address_get_is_loopback (addr);
-
-  g_clear_object (&addr);
-  return ok;
-}
-
 int
 main (int argc, char **argv)
 {
@@ -517,7 +941,7 @@ main (int argc, char **argv)
   gboolean quiet = FALSE;
   GOptionEntry entries[] = {
     {"host", 0, 0, G_OPTION_ARG_STRING, &host,
-        "Server address, loopback only (default: 127.0.0.1)", "ADDR"},
+        "Server address, IPv4 loopback only (default: 127.0.0.1)", "ADDR"},
     {"port", 'p', 0, G_OPTION_ARG_INT, &port, "Server port (default: 4000)",
         "PORT"},
     {"path", 0, 0, G_OPTION_ARG_STRING, &path,
@@ -550,8 +974,10 @@ main (int argc, char **argv)
   GError *error = NULL;
   Load load = { 0 };
   gdouble cpu0;
-  guint i, timeout_id;
+  guint i;
   struct rlimit rl;
+  struct sigaction sa = { 0 };
+  gint64 t0;
 
   ctx = g_option_context_new ("- Socket.IO load generator");
   g_option_context_add_main_entries (ctx, entries, NULL);
@@ -574,8 +1000,11 @@ main (int argc, char **argv)
   }
   if (!host)
     host = g_strdup ("127.0.0.1");
-  if (!is_loopback (host)) {
-    g_printerr ("sio-load: %s is not a loopback address\n", host);
+  load.addr.sin_family = AF_INET;
+  load.addr.sin_port = htons (port);
+  if (inet_pton (AF_INET, host, &load.addr.sin_addr) != 1
+      || (ntohl (load.addr.sin_addr.s_addr) >> 24) != 127) {
+    g_printerr ("sio-load: %s is not an IPv4 loopback address\n", host);
     return 2;
   }
 
@@ -584,24 +1013,26 @@ main (int argc, char **argv)
     rl.rlim_cur = rl.rlim_max;
     setrlimit (RLIMIT_NOFILE, &rl);
   }
+  sa.sa_handler = on_stop_signal;
+  sigaction (SIGINT, &sa, NULL);
+  sigaction (SIGTERM, &sa, NULL);
 
   load.quiet = quiet;
-  load.loop = g_main_loop_new (NULL, FALSE);
-  load.ws_url = g_strdup_printf ("ws://%s:%d%s?EIO=4&transport=websocket",
-      host, port, path ? path : "/socket.io/");
-  /* WebSocket connections leave the pool once upgraded; the limits only
-   * bound handshakes, which --concurrency already does. */
-  load.session = g_object_new (SOUP_TYPE_SESSION, "max-conns", MAX_CLIENTS,
-      "max-conns-per-host", MAX_CLIENTS, "timeout", 0, "idle-timeout", 0,
-      NULL);
+  load.epfd = epoll_create1 (EPOLL_CLOEXEC);
+  load.read_buffer = g_malloc (READ_SIZE);
+  load.dirty = g_array_new (FALSE, FALSE, sizeof (guint));
+  load.request_head = g_strdup_printf ("GET %s?EIO=4&transport=websocket "
+      "HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
+      "Connection: Upgrade\r\nSec-WebSocket-Key: ",
+      path ? path : "/socket.io/", host, port);
   load.n_clients = load.relay ? (guint) receivers + 1 : (guint) clients;
   load.clients = g_new0 (Client, load.n_clients);
   for (i = 0; i < load.n_clients; i++) {
     load.clients[i].load = &load;
     load.clients[i].index = i;
+    load.clients[i].fd = -1;
   }
   load.concurrency = concurrency;
-  load.ready_file = ready_file;
   if (load.relay) {
     load.events = events;
     load.window = window;
@@ -610,27 +1041,30 @@ main (int argc, char **argv)
     load.latencies = g_new (guint32, events);
   }
 
-  g_unix_signal_add (SIGINT, on_signal, &load);
-  g_unix_signal_add (SIGTERM, on_signal, &load);
-  timeout_id = g_timeout_add_seconds (timeout, on_timeout, &load);
-
   cpu0 = cpu_seconds ();
-  load.t_connect_start = g_get_monotonic_time ();
+  t0 = load.t_connect_start = g_get_monotonic_time ();
   connect_more (&load);
-  g_main_loop_run (load.loop);
 
   if (load.relay) {
-    gdouble secs = (load.t_last_receive - load.t_first_send) / 1e6;
-    guint64 got = min_received (&load);
-    gdouble cpu = cpu_seconds () - cpu0;
+    gdouble secs;
+    guint64 got;
+    gdouble cpu;
 
+    /* The sender's frame, masked once with its key. */
+    load.frame = g_malloc (load.event_len + 14);
+    load.frame_len = build_frame (load.frame, 0x1, load.clients[0].mask,
+        load.event_text, load.event_len);
+    run (&load, t0 + (gint64) timeout * G_USEC_PER_SEC, FALSE, 0);
+    secs = (load.t_last_receive - load.t_first_send) / 1e6;
+    got = min_received (&load);
+    cpu = cpu_seconds () - cpu0;
     qsort (load.latencies, load.n_latencies, sizeof (guint32), cmp_u32);
     g_print ("RESULT mode=relay receivers=%d frame_bytes=%" G_GSIZE_FORMAT
         " window=%d events=%" G_GINT64_FORMAT " received=%" G_GUINT64_FORMAT
         " seconds=%.3f rate=%.0f p50_us=%u p90_us=%u p99_us=%u max_us=%u"
         " unexpected=%" G_GUINT64_FORMAT " failed=%u load_cpu_s=%.2f\n",
-        receivers, g_bytes_get_size (load.frame),
-        window, events, got, secs, secs > 0 ? got / secs : 0.0,
+        receivers, load.event_len, window, events, got,
+        secs > 0 ? secs : 0.0, secs > 0 ? got / secs : 0.0,
         percentile (load.latencies, load.n_latencies, 0.5),
         percentile (load.latencies, load.n_latencies, 0.9),
         percentile (load.latencies, load.n_latencies, 0.99),
@@ -639,6 +1073,7 @@ main (int argc, char **argv)
     return got == (guint64) events && !load.unexpected ? 0 : 1;
   }
 
+  run (&load, t0 + (gint64) timeout * G_USEC_PER_SEC, TRUE, quiet ? 0 : 5);
   g_print ("CONNECTED connected=%u failed=%u seconds=%.2f\n",
       load.n_connected, load.n_failed,
       ((load.t_connect_end ? load.t_connect_end : g_get_monotonic_time ())
@@ -650,15 +1085,9 @@ main (int argc, char **argv)
     g_file_set_contents (ready_file, s, -1, NULL);
     g_free (s);
   }
-  if (!load.timed_out)
-    g_source_remove (timeout_id);
-  if (hold > 0 && !load.done) {
-    guint tick = g_timeout_add_seconds (5, on_hold_tick, &load);
-
-    g_timeout_add_seconds (hold, on_hold_end, &load);
-    g_main_loop_run (load.loop);
-    g_source_remove (tick);
-  }
+  if (hold > 0 && !load.done && !stop_requested)
+    run (&load, g_get_monotonic_time () + (gint64) hold * G_USEC_PER_SEC,
+        FALSE, quiet ? 0 : 5);
   g_print ("RESULT mode=hold clients=%d connected=%u failed=%u "
       "still_open=%u hold_s=%d unexpected=%" G_GUINT64_FORMAT
       " load_cpu_s=%.2f\n", clients, load.n_connected, load.n_failed,
