@@ -105,6 +105,8 @@ wait_ready() {
 wait_ready "$ours_port"
 wait_ready "$node_port"
 echo "servers: ours pid $ours_pid port $ours_port, node pid $node_pid port $node_port"
+# Other work on the machine skews every figure: say how busy it was.
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
@@ -231,7 +233,7 @@ alive() { kill -0 "$1" 2>/dev/null && echo yes || echo "NO (crashed)"; }
 # --- table ---------------------------------------------------------------------------
 n_max=${rss_counts##* }
 echo
-echo "== results ($(nproc) cores, $(uname -r))"
+echo "== results ($(nproc) cores, $(uname -r); load average $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end)"
 printf '%-38s %14s %14s %10s\n' "" "gst-mesh-server" "seed (Node)" "ratio"
 printf '%-38s %14s %14s %10s\n' "relay events/s (median of $runs)" "$ours_rate" "$node_rate" \
     "$(awk -v a="$ours_rate" -v b="$node_rate" 'BEGIN {printf "%.2fx", a / b}')"
