@@ -203,6 +203,7 @@ typedef struct
   GQueue early_candidates;      /* before its offer */
   GSource *reoffer_source;
   guint reoffer_delay;
+  gboolean refused;             /* max-peers turned it away: said once */
 } Member;
 
 #define VIDEO_RAW_CAPS "video/x-raw(ANY)"
@@ -1132,11 +1133,18 @@ room_has_space (GstMeshSignal * self, Member * m)
   GST_OBJECT_LOCK (self);
   max = self->max_peers;
   GST_OBJECT_UNLOCK (self);
-  if (m->peer || room_n_peers (self) < max)
+  if (m->peer || room_n_peers (self) < max) {
+    m->refused = FALSE;
     return TRUE;
-  GST_ELEMENT_WARNING (self, RESOURCE, BUSY,
-      ("Not connecting to room member %s: max-peers (%u) reached", m->id,
-          max), ("room '%s'", self->room));
+  }
+  /* a page that is turned away keeps offering: one warning per member */
+  if (!m->refused)
+    GST_ELEMENT_WARNING (self, RESOURCE, BUSY,
+        ("Not connecting to room member %s: max-peers (%u) reached", m->id,
+            max), ("room '%s'; its offers go unanswered", self->room));
+  else
+    GST_DEBUG_OBJECT (self, "still no space for %s", m->id);
+  m->refused = TRUE;
   return FALSE;
 }
 
@@ -2499,8 +2507,9 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
    * GstMeshSignal:max-peers:
    *
    * In a room, the most peer connections to keep. Members past it get
-   * none, and a warning says so; each connection costs a payload copy of
-   * the sent media and a decoder for the received.
+   * none: their offers go unanswered, and one warning per member says so.
+   * Each connection costs a payload copy of the sent media and a decoder
+   * for the received.
    *
    * Since: 0.2
    */

@@ -338,16 +338,22 @@ mesh_test_pipeline_n_warnings (MeshTestPipeline * p)
   return n;
 }
 
+guint
+mesh_test_pipeline_count_warnings (MeshTestPipeline * p, const gchar * needle)
+{
+  guint n = 0;
+
+  g_mutex_lock (&p->lock);
+  for (guint i = 0; i < p->warnings->len; i++)
+    n += strstr (g_ptr_array_index (p->warnings, i), needle) != NULL;
+  g_mutex_unlock (&p->lock);
+  return n;
+}
+
 gboolean
 mesh_test_pipeline_has_warning (MeshTestPipeline * p, const gchar * needle)
 {
-  gboolean found = FALSE;
-
-  g_mutex_lock (&p->lock);
-  for (guint i = 0; i < p->warnings->len && !found; i++)
-    found = strstr (g_ptr_array_index (p->warnings, i), needle) != NULL;
-  g_mutex_unlock (&p->lock);
-  return found;
+  return mesh_test_pipeline_count_warnings (p, needle) > 0;
 }
 
 static GstPadProbeReturn

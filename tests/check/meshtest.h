@@ -65,8 +65,10 @@ gint mesh_test_pipeline_wait_message (MeshTestPipeline * p, guint from,
 /* Number of recorded messages / warnings so far. */
 guint mesh_test_pipeline_n_messages (MeshTestPipeline * p);
 guint mesh_test_pipeline_n_warnings (MeshTestPipeline * p);
-/* Whether some warning text contains @needle. */
+/* Whether some warning text contains @needle; how many do. */
 gboolean mesh_test_pipeline_has_warning (MeshTestPipeline * p,
+    const gchar * needle);
+guint mesh_test_pipeline_count_warnings (MeshTestPipeline * p,
     const gchar * needle);
 
 /* Counts buffers that pass the src pad of the element named @element. */

@@ -410,7 +410,7 @@ GST_START_TEST (test_rooms_are_apart)
 GST_END_TEST;
 
 /* max-peers=1: the member that comes second keeps one connection and says
- * why it does not take the third. */
+ * once why it does not take the third. */
 GST_START_TEST (test_max_peers)
 {
   Room r = { 0, };
@@ -427,6 +427,10 @@ GST_START_TEST (test_max_peers)
           "max-peers"); i++)
     g_usleep (100 * 1000);
   fail_unless (mesh_test_pipeline_has_warning (r.p[1], "max-peers"));
+  /* the third keeps offering (offer-interval, 1 s): still one warning */
+  g_usleep (3 * G_USEC_PER_SEC);
+  fail_unless_equals_int (mesh_test_pipeline_count_warnings (r.p[1],
+          "max-peers"), 1);
   fail_unless_equals_int (count_decoding (r.p[1], 10, NULL), 1);
   fail_unless_equals_int (count_webrtcbins (r.p[1]), 1);
   room_teardown (&r);
