@@ -13,6 +13,8 @@
 
 #include "gstmeshmedia.h"
 
+#include <openssl/crypto.h>
+
 #include <string.h>
 
 #define DEFAULT_VIDEO_KBPS 1000
@@ -421,6 +423,25 @@ gst_mesh_codec_make_decoder (const GstCaps * caps, GError ** error)
   if (!g_ascii_strcasecmp (name, "OPUS"))
     g_object_set (els[1], "plc", TRUE, "use-inband-fec", TRUE, NULL);
   return chain (NULL, els, n);
+}
+
+/* OpenSSL registers OPENSSL_cleanup() with atexit() when it is first
+ * initialised. A process that calls exit() while other threads still end
+ * (GStreamer's pooled streaming threads run OpenSSL's per-thread cleanup
+ * as they go, and DTLS ran in them) then frees OpenSSL's global state under
+ * those threads: the rooms test caught it as "corrupted size vs. prev_size
+ * in fastbins" in a pool thread's exit while the main thread was inside
+ * OPENSSL_cleanup(), about one run in three of CI. OpenSSL's maintainers
+ * call exiting with running threads unsupported with the handler
+ * (openssl/openssl#6214) and added OPENSSL_INIT_NO_ATEXIT for libraries
+ * (curl does the same: curl/curl#12153). The memory is the process's
+ * anyway. Only the first initialisation decides, so this runs as our
+ * plugin loads, before webrtcbin's dtls elements exist. */
+void
+gst_mesh_media_init_openssl (void)
+{
+  if (!OPENSSL_init_crypto (OPENSSL_INIT_NO_ATEXIT, NULL))
+    GST_WARNING ("OpenSSL initialisation failed");
 }
 
 static GMutex prewarm_lock;

@@ -63,6 +63,10 @@ GstElement *gst_mesh_codec_make_payloader (GstMeshCodec codec, gint pt,
 GstElement *gst_mesh_codec_make_decoder (const GstCaps * caps,
     GError ** error);
 
+/* Asks OpenSSL not to free its global state from an atexit() handler;
+ * call before anything else initialises OpenSSL (plugin_init). */
+void gst_mesh_media_init_openssl (void);
+
 /* Starts making the process's default DTLS certificate in the background.
  * It is an RSA key that takes 150-500 ms to generate here, and the first
  * call of a process would otherwise wait for it in the middle of its

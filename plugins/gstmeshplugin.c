@@ -1,4 +1,5 @@
-/* gst-mesh: the plugin; it only registers the elements.
+/* gst-mesh: the plugin; it registers the elements (and keeps OpenSSL
+ * from cleaning up under running threads at exit: gstmeshmedia.c).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -6,11 +7,13 @@
 #include "config.h"
 #endif
 
+#include "gstmeshmedia.h"
 #include "gstmeshsignal.h"
 
 static gboolean
 plugin_init (GstPlugin * plugin)
 {
+  gst_mesh_media_init_openssl ();
   return GST_ELEMENT_REGISTER (meshsignal, plugin);
 }
 

@@ -20,7 +20,7 @@ PKGS=(
   # build
   meson ninja-build pkg-config gcc clang libclang-rt-14-dev
   # libraries
-  libglib2.0-dev libjson-glib-dev libsoup-3.0-dev
+  libglib2.0-dev libjson-glib-dev libsoup-3.0-dev libssl-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
   # runtime
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
