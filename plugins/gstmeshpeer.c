@@ -17,6 +17,7 @@
 #endif
 
 #include "gstmeshpeer.h"
+#include "gst/mesh/gstmeshprivate.h"
 
 #include <gst/webrtc/webrtc.h>
 #include <gst/sdp/sdp.h>
@@ -158,16 +159,6 @@ peer_timeout_add (GstMeshPeer * peer, guint ms, GSourceFunc func)
       (GDestroyNotify) gst_mesh_peer_unref);
   g_source_attach (s, peer->config.context);
   return s;
-}
-
-static void
-clear_source (GSource ** s)
-{
-  if (*s) {
-    g_source_destroy (*s);
-    g_source_unref (*s);
-    *s = NULL;
-  }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -994,7 +985,7 @@ on_offer_created (GstMeshPeer * peer, gpointer data)
 
   peer->awaiting_answer = TRUE;
   send_description (peer, GST_MESH_SIGNAL_OFFER, peer->local_sdp);
-  clear_source (&peer->resend_source);
+  gst_mesh_clear_source (&peer->resend_source);
   if (peer->config.offer_interval)
     peer->resend_source = peer_timeout_add (peer, peer->config.offer_interval,
         resend_offer_cb);
@@ -1270,7 +1261,7 @@ gst_mesh_peer_set_answer (GstMeshPeer * peer,
   peer->remote_session_id = gst_mesh_signal_session_id (sdp);
   peer->remote_session_version = gst_mesh_signal_session_version (sdp);
   peer->awaiting_answer = FALSE;
-  clear_source (&peer->resend_source);
+  gst_mesh_clear_source (&peer->resend_source);
 
   desc = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_ANSWER, sdp);
   emit_with_promise (peer, "set-remote-description", desc, on_remote_set);
@@ -1564,8 +1555,8 @@ gst_mesh_peer_close (GstMeshPeer * peer)
   }
   g_mutex_unlock (&peer->lock);
 
-  clear_source (&peer->resend_source);
-  clear_source (&peer->watchdog_source);
+  gst_mesh_clear_source (&peer->resend_source);
+  gst_mesh_clear_source (&peer->watchdog_source);
   GST_INFO ("%s: tearing down", peer->name);
 
   /* 1. stop feeding it: the tees go on for everyone else */

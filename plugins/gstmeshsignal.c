@@ -49,6 +49,7 @@
 #include "gstmeshsignal.h"
 #include "gstmeshpeer.h"
 #include "gstmeshmedia.h"
+#include "gst/mesh/gstmeshprivate.h"
 #include "gstmeshoutput.h"
 
 #include <gst/mesh/gstmesh.h>
@@ -1034,16 +1035,6 @@ member_free (Member * m)
   g_free (m);
 }
 
-static void
-clear_source (GSource ** source)
-{
-  if (*source) {
-    g_source_destroy (*source);
-    g_source_unref (*source);
-    *source = NULL;
-  }
-}
-
 static guint
 room_n_peers (GstMeshSignal * self)
 {
@@ -1115,7 +1106,7 @@ room_end_peer (GstMeshSignal * self, Member * m, const gchar * reason)
 {
   GstMeshPeer *peer = m->peer;
 
-  clear_source (&m->reoffer_source);
+  gst_mesh_clear_source (&m->reoffer_source);
   if (!peer)
     return;
   m->peer = NULL;
@@ -1201,7 +1192,7 @@ room_peer_state (GstMeshSignal * self, GstMeshPeer * peer,
   }
 
   gst_mesh_peer_ref (peer);
-  clear_source (&m->reoffer_source);
+  gst_mesh_clear_source (&m->reoffer_source);
   m->peer = NULL;
   close_peer (self, peer);
   post_call_state (self, peer, state, reason);
@@ -1900,11 +1891,7 @@ connect_in_thread (GstMeshSignal * self, gpointer unused)
 static void
 stop_in_thread (GstMeshSignal * self, gpointer unused)
 {
-  if (self->recall_source) {
-    g_source_destroy (self->recall_source);
-    g_source_unref (self->recall_source);
-    self->recall_source = NULL;
-  }
+  gst_mesh_clear_source (&self->recall_source);
   end_call (self);
   room_leave_all (self);
   g_clear_pointer (&self->members, g_hash_table_unref);

@@ -17,6 +17,7 @@
 #endif
 
 #include "gstmeshsioclient.h"
+#include "gstmeshprivate.h"
 #include "gstmeshpacket.h"
 
 #include <gst/gst.h>
@@ -179,16 +180,6 @@ set_state (GstMeshSioClient * self, GstMeshSioClientState state,
   g_signal_emit (self, signals[SIGNAL_STATE_CHANGED], 0, state, detail);
 }
 
-static void
-clear_source (GSource ** source)
-{
-  if (*source) {
-    g_source_destroy (*source);
-    g_source_unref (*source);
-    *source = NULL;
-  }
-}
-
 static GSource *
 add_timeout (GstMeshSioClient * self, guint ms, GSourceFunc func)
 {
@@ -202,7 +193,7 @@ add_timeout (GstMeshSioClient * self, guint ms, GSourceFunc func)
 static void
 pending_ack_free (PendingAck * ack)
 {
-  clear_source (&ack->timeout);
+  gst_mesh_clear_source (&ack->timeout);
   if (ack->notify)
     ack->notify (ack->user_data);
   g_free (ack);
@@ -364,7 +355,7 @@ heartbeat_expired (gpointer user_data)
 static void
 reset_heartbeat (GstMeshSioClient * self)
 {
-  clear_source (&self->heartbeat_source);
+  gst_mesh_clear_source (&self->heartbeat_source);
   if (self->ping_interval + self->ping_timeout > 0)
     self->heartbeat_source = add_timeout (self,
         self->ping_interval + self->ping_timeout, heartbeat_expired);
@@ -392,7 +383,7 @@ dispatch_sio (GstMeshSioClient * self, GstMeshSioPacket * packet)
       g_free (self->sio_id);
       self->sio_id = g_strdup (sid);
       self->attempts = 0;
-      clear_source (&self->connect_timeout_source);
+      gst_mesh_clear_source (&self->connect_timeout_source);
       detail = g_strdup_printf ("connected to %s as %s", self->url,
           sid ? sid : "(no id)");
       set_state (self, GST_MESH_SIO_CLIENT_STATE_CONNECTED, detail);
@@ -653,7 +644,7 @@ schedule_retry (GstMeshSioClient * self, const gchar * why)
   GST_WARNING_OBJECT (self, "%s", detail);
   set_state (self, GST_MESH_SIO_CLIENT_STATE_RECONNECTING, detail);
   g_free (detail);
-  clear_source (&self->retry_source);
+  gst_mesh_clear_source (&self->retry_source);
   self->retry_source = add_timeout (self, delay, retry_cb);
 }
 
@@ -662,8 +653,8 @@ schedule_retry (GstMeshSioClient * self, const gchar * why)
 static void
 drop_connection (GstMeshSioClient * self, const gchar * why, gboolean retry)
 {
-  clear_source (&self->heartbeat_source);
-  clear_source (&self->connect_timeout_source);
+  gst_mesh_clear_source (&self->heartbeat_source);
+  gst_mesh_clear_source (&self->connect_timeout_source);
   if (self->cancellable) {
     g_cancellable_cancel (self->cancellable);
     g_clear_object (&self->cancellable);
@@ -839,7 +830,7 @@ start_attempt (GstMeshSioClient * self)
   g_free (ws_url);
 
   self->cancellable = g_cancellable_new ();
-  clear_source (&self->connect_timeout_source);
+  gst_mesh_clear_source (&self->connect_timeout_source);
   if (self->connect_timeout)
     self->connect_timeout_source = add_timeout (self, self->connect_timeout,
         connect_timed_out);
@@ -966,7 +957,7 @@ gst_mesh_sio_client_disconnect (GstMeshSioClient * self)
   g_return_if_fail (GST_IS_MESH_SIO_CLIENT (self));
 
   self->active = FALSE;
-  clear_source (&self->retry_source);
+  gst_mesh_clear_source (&self->retry_source);
   if (self->ws && self->state == GST_MESH_SIO_CLIENT_STATE_CONNECTED) {
     /* say goodbye to the namespace, as socket.disconnect() does */
     gchar *bye = g_strcmp0 (self->nsp, "/") ? g_strdup_printf ("1%s,",
@@ -1292,7 +1283,7 @@ gst_mesh_sio_client_dispose (GObject * object)
   GstMeshSioClient *self = GST_MESH_SIO_CLIENT (object);
 
   self->active = FALSE;
-  clear_source (&self->retry_source);
+  gst_mesh_clear_source (&self->retry_source);
   drop_connection (self, NULL, FALSE);
   g_clear_object (&self->session);
   G_OBJECT_CLASS (gst_mesh_sio_client_parent_class)->dispose (object);

@@ -30,6 +30,7 @@
 #endif
 
 #include "gstmeshwsconn.h"
+#include "gstmeshprivate.h"
 
 #include <errno.h>
 #include <string.h>
@@ -371,10 +372,7 @@ conn_finish (GstMeshWsConn * conn)
   conn->message_func = NULL;
   conn->closed_func = NULL;
 
-  if (conn->close_timeout) {
-    g_source_destroy (conn->close_timeout);
-    g_clear_pointer (&conn->close_timeout, g_source_unref);
-  }
+  gst_mesh_clear_source (&conn->close_timeout);
   if (conn->fd >= 0) {
 #ifdef HAVE_EPOLL
     if (poller && conn->epoll_events)
@@ -383,14 +381,8 @@ conn_finish (GstMeshWsConn * conn)
     close (conn->fd);
     conn->fd = -1;
   }
-  if (conn->in_source) {
-    g_source_destroy (conn->in_source);
-    g_clear_pointer (&conn->in_source, g_source_unref);
-  }
-  if (conn->out_source) {
-    g_source_destroy (conn->out_source);
-    g_clear_pointer (&conn->out_source, g_source_unref);
-  }
+  gst_mesh_clear_source (&conn->in_source);
+  gst_mesh_clear_source (&conn->out_source);
   if (conn->stream) {
     GIOStream *stream = g_steal_pointer (&conn->stream);
 
