@@ -141,6 +141,9 @@ struct _GstMeshSignal
   GQueue early_candidates;      /* GstMeshSignalMessage* before any offer */
   gboolean codec_fallback_done;
   GSource *recall_source;
+  GQueue closing;               /* ClosingPeer*: waiting for a state change */
+  GSource *closing_source;
+  gboolean stopping;            /* in stop_in_thread(): close at once */
   /* rooms */
   gchar *uid;                   /* who we are across reconnections */
   gchar *local_id;              /* our socket id in the room, once joined */
@@ -783,10 +786,19 @@ peer_name (GstMeshPeer * peer)
   return id ? id : GST_OBJECT_NAME (gst_mesh_peer_get_webrtcbin (peer));
 }
 
-/* Tears @peer down and tells the application, which may still look at
- * the webrtcbin it is handed (it is out of the bin by then). */
+typedef struct
+{
+  GstMeshPeer *peer;
+  GstMeshCallState state;
+  gchar *reason;
+} ClosingPeer;
+
+/* Tears @peer down, tells the application (which may still look at the
+ * webrtcbin it is handed: it is out of the bin by then), and posts @state
+ * for it unless that is IDLE; takes @peer. */
 static void
-close_peer (GstMeshSignal * self, GstMeshPeer * peer)
+close_peer_now (GstMeshSignal * self, GstMeshPeer * peer,
+    GstMeshCallState state, const gchar * reason)
 {
   GstElement *webrtc = gst_object_ref (gst_mesh_peer_get_webrtcbin (peer));
 
@@ -794,20 +806,99 @@ close_peer (GstMeshSignal * self, GstMeshPeer * peer)
   g_signal_emit (self, signals[SIGNAL_PEER_REMOVED], 0, peer_name (peer),
       webrtc);
   gst_object_unref (webrtc);
+  if (state != GST_MESH_CALL_STATE_IDLE)
+    post_call_state (self, peer, state, reason);
+  gst_mesh_peer_unref (peer);
 }
 
+static gboolean closing_cb (gpointer user_data);
+
+/* Closing a peer stops its webrtcbin, which waits for webrtcbin's
+ * streaming threads; while the application changes the pipeline's state,
+ * one of them can be held by a sink that waits for PLAYING (a paused sink
+ * blocks in preroll, and the mixer's thread or ours with it), and the
+ * application's thread in turn waits for the webrtcbin's state lock that
+ * the close holds: a deadlock (seen in the rooms test: a member freed
+ * while it was closing its connection to one that had left). So a close
+ * that is not part of our own state change takes our state lock first, and
+ * when someone else holds it, waits and tries again; a state change
+ * towards READY closes whatever is still waiting (stop_in_thread), and
+ * with the lock held a later state change waits for the close, not the
+ * other way round. Takes @peer. */
 static void
-end_call (GstMeshSignal * self)
+close_peer (GstMeshSignal * self, GstMeshPeer * peer, GstMeshCallState state,
+    const gchar * reason)
+{
+  ClosingPeer *c;
+
+  if (self->stopping) {
+    close_peer_now (self, peer, state, reason);
+    return;
+  }
+  if (g_queue_is_empty (&self->closing) && GST_STATE_TRYLOCK (self)) {
+    close_peer_now (self, peer, state, reason);
+    GST_STATE_UNLOCK (self);
+    return;
+  }
+  GST_INFO_OBJECT (self, "call %u: closing once the state change is over",
+      gst_mesh_peer_get_id (peer));
+  c = g_new0 (ClosingPeer, 1);
+  c->peer = peer;
+  c->state = state;
+  c->reason = g_strdup (reason);
+  g_queue_push_tail (&self->closing, c);
+  if (!self->closing_source) {
+    self->closing_source = g_timeout_source_new (20);
+    g_source_set_callback (self->closing_source, closing_cb, self, NULL);
+    g_source_attach (self->closing_source, self->context);
+  }
+}
+
+/* Closes the peers that wait in self->closing, in order; with @locked,
+ * only once the state lock is ours. Returns whether any are left. */
+static gboolean
+close_waiting_peers (GstMeshSignal * self, gboolean lock)
+{
+  ClosingPeer *c;
+
+  if (g_queue_is_empty (&self->closing))
+    return FALSE;
+  if (lock && !GST_STATE_TRYLOCK (self))
+    return TRUE;
+  while ((c = g_queue_pop_head (&self->closing))) {
+    close_peer_now (self, c->peer, c->state, c->reason);
+    g_free (c->reason);
+    g_free (c);
+  }
+  if (lock)
+    GST_STATE_UNLOCK (self);
+  return FALSE;
+}
+
+static gboolean
+closing_cb (gpointer user_data)
+{
+  GstMeshSignal *self = user_data;
+
+  if (close_waiting_peers (self, TRUE))
+    return G_SOURCE_CONTINUE;
+  g_source_unref (self->closing_source);
+  self->closing_source = NULL;
+  return G_SOURCE_REMOVE;
+}
+
+/* Ends the 1:1 call; posts @state for it unless that is IDLE. */
+static void
+end_call (GstMeshSignal * self, GstMeshCallState state, const gchar * reason)
 {
   GstMeshPeer *peer = self->peer;
 
   if (!peer)
     return;
   self->peer = NULL;
-  close_peer (self, peer);
-  gst_mesh_peer_unref (peer);
   g_atomic_int_set (&self->call_state, GST_MESH_CALL_STATE_IDLE);
   g_object_notify (G_OBJECT (self), "call-state");
+  close_peer (self, peer, state, reason);
 }
 
 /* Ends the current call for @reason: removed first, then said on the bus,
@@ -815,14 +906,7 @@ end_call (GstMeshSignal * self)
 static void
 finish_call (GstMeshSignal * self, const gchar * reason)
 {
-  GstMeshPeer *peer = self->peer;
-
-  if (!peer)
-    return;
-  gst_mesh_peer_ref (peer);
-  end_call (self);
-  post_call_state (self, peer, GST_MESH_CALL_STATE_ENDED, reason);
-  gst_mesh_peer_unref (peer);
+  end_call (self, GST_MESH_CALL_STATE_ENDED, reason);
 }
 
 static void
@@ -841,17 +925,15 @@ peer_state_cb (GstMeshPeer * peer, GstMeshCallState state,
     return;
   GST_INFO_OBJECT (self, "call %u: %s (%s)", gst_mesh_peer_get_id (peer),
       enum_nick (GST_TYPE_MESH_CALL_STATE, state), reason);
-  gst_mesh_peer_ref (peer);
   /* gone before anyone hears that it ended: an application that reacts
    * to the message finds the bin without the old call */
   if (over)
-    end_call (self);
+    end_call (self, state, reason);
   else {
     g_atomic_int_set (&self->call_state, state);
     g_object_notify (G_OBJECT (self), "call-state");
+    post_call_state (self, peer, state, reason);
   }
-  post_call_state (self, peer, state, reason);
-  gst_mesh_peer_unref (peer);
 
   /* a caller calls again, so the next peer to come finds a call */
   if (over && self->role == GST_MESH_SIGNAL_ROLE_CALL && !self->recall_source) {
@@ -946,7 +1028,7 @@ handle_offer (GstMeshSignal * self, GstMeshSignalMessage * msg)
   if (!gst_mesh_peer_answer (self->peer, msg, &error)) {
     warn_bad_message (self, "offer", error->message);
     g_error_free (error);
-    end_call (self);
+    end_call (self, GST_MESH_CALL_STATE_IDLE, NULL);
     return;
   }
   /* candidates that came ahead of the offer belong to it */
@@ -1110,9 +1192,7 @@ room_end_peer (GstMeshSignal * self, Member * m, const gchar * reason)
   if (!peer)
     return;
   m->peer = NULL;
-  close_peer (self, peer);
-  post_call_state (self, peer, GST_MESH_CALL_STATE_ENDED, reason);
-  gst_mesh_peer_unref (peer);
+  close_peer (self, peer, GST_MESH_CALL_STATE_ENDED, reason);
   room_update_call_state (self);
 }
 
@@ -1191,12 +1271,9 @@ room_peer_state (GstMeshSignal * self, GstMeshPeer * peer,
     return;
   }
 
-  gst_mesh_peer_ref (peer);
   gst_mesh_clear_source (&m->reoffer_source);
   m->peer = NULL;
-  close_peer (self, peer);
-  post_call_state (self, peer, state, reason);
-  gst_mesh_peer_unref (peer);
+  close_peer (self, peer, state, reason);
   room_update_call_state (self);
 
   /* The member is still in the room (no peer-left came): whoever offered
@@ -1892,8 +1969,13 @@ static void
 stop_in_thread (GstMeshSignal * self, gpointer unused)
 {
   gst_mesh_clear_source (&self->recall_source);
-  end_call (self);
+  /* the application's thread holds the state lock and waits for us */
+  self->stopping = TRUE;
+  close_waiting_peers (self, FALSE);
+  gst_mesh_clear_source (&self->closing_source);
+  end_call (self, GST_MESH_CALL_STATE_IDLE, NULL);
   room_leave_all (self);
+  self->stopping = FALSE;
   g_clear_pointer (&self->members, g_hash_table_unref);
   g_queue_clear_full (&self->early_candidates,
       (GDestroyNotify) gst_mesh_signal_message_free);
