@@ -18,6 +18,8 @@
 #endif
 
 #include "gstmesheioserver.h"
+#include "gstmeshprivate.h"
+#include "gstmeshmarshal.h"
 #include "gstmeshpacket.h"
 #include "gstmeshwsconn.h"
 
@@ -1341,54 +1343,6 @@ gst_mesh_eio_socket_get_server (GstMeshEioSocket * socket)
 /* Socket: GObject                                                          */
 /* ------------------------------------------------------------------------ */
 
-/* "message" is emitted for every message: a marshaller of its own instead
- * of the generic one (libffi, GValues), which cost as much as the rest of
- * relaying an event. */
-typedef void (*MessageHandler) (gpointer instance, GBytes * data,
-    gboolean binary, gpointer user_data);
-
-static void
-marshal_message (GClosure * closure, GValue * return_value,
-    guint n_param_values, const GValue * param_values,
-    gpointer invocation_hint, gpointer marshal_data)
-{
-  GCClosure *cc = (GCClosure *) closure;
-  gpointer instance = g_value_peek_pointer (param_values + 0);
-  MessageHandler callback = (MessageHandler) (marshal_data ? marshal_data :
-      cc->callback);
-
-  if (G_CCLOSURE_SWAP_DATA (closure))
-    callback (closure->data, g_value_get_boxed (param_values + 1),
-        g_value_get_boolean (param_values + 2), instance);
-  else
-    callback (instance, g_value_get_boxed (param_values + 1),
-        g_value_get_boolean (param_values + 2), closure->data);
-}
-
-static void
-marshal_messagev (GClosure * closure, GValue * return_value,
-    gpointer instance, va_list args, gpointer marshal_data, int n_params,
-    GType * param_types)
-{
-  GCClosure *cc = (GCClosure *) closure;
-  MessageHandler callback = (MessageHandler) (marshal_data ? marshal_data :
-      cc->callback);
-  va_list args_copy;
-  GBytes *data;
-  gboolean binary;
-
-  /* The signal's GBytes is static scope: no copy to make. */
-  G_VA_COPY (args_copy, args);
-  data = va_arg (args_copy, GBytes *);
-  binary = va_arg (args_copy, gboolean);
-  va_end (args_copy);
-
-  if (G_CCLOSURE_SWAP_DATA (closure))
-    callback (closure->data, data, binary, instance);
-  else
-    callback (instance, data, binary, closure->data);
-}
-
 static void
 gst_mesh_eio_socket_finalize (GObject * object)
 {
@@ -1431,10 +1385,10 @@ gst_mesh_eio_socket_class_init (GstMeshEioSocketClass * klass)
    */
   socket_signals[SIGNAL_MESSAGE] = g_signal_new ("message",
       G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
-      marshal_message, G_TYPE_NONE, 2,
+      gst_mesh_marshal_VOID__BOXED_BOOLEAN, G_TYPE_NONE, 2,
       G_TYPE_BYTES | G_SIGNAL_TYPE_STATIC_SCOPE, G_TYPE_BOOLEAN);
   g_signal_set_va_marshaller (socket_signals[SIGNAL_MESSAGE],
-      G_TYPE_FROM_CLASS (klass), marshal_messagev);
+      G_TYPE_FROM_CLASS (klass), gst_mesh_marshal_VOID__BOXED_BOOLEANv);
 
   /**
    * GstMeshEioSocket::close:
@@ -2428,10 +2382,7 @@ gst_mesh_eio_server_dispose (GObject * object)
       g_source_destroy (idle);
     release_accepted_sockets (self);
   }
-  if (self->heartbeat) {
-    g_source_destroy (self->heartbeat);
-    g_clear_pointer (&self->heartbeat, g_source_unref);
-  }
+  gst_mesh_clear_source (&self->heartbeat);
   if (self->soup) {
     soup_server_remove_handler (self->soup, self->handler_path);
     if (self->own_soup)

@@ -22,6 +22,7 @@
 #endif
 
 #include "gstmeshsignalserver.h"
+#include "gstmeshmarshal.h"
 
 #include <gst/gst.h>
 #include <errno.h>
@@ -134,7 +135,6 @@ typedef struct
 } Member;
 
 static GQuark member_quark;
-static guint event_signal_id;
 
 /* The seed relays exactly these. */
 static const gchar *const relayed_events[] = { "offer", "answer", "candidate",
@@ -673,25 +673,12 @@ event_rate_ok (GstMeshSignalServer * self, GstMeshSioSocket * socket,
   return FALSE;
 }
 
-/* Connected before the handlers of each event, so a dropped event stops
- * here. */
-static void
-on_any_event (GstMeshSioSocket * socket, const gchar * name,
-    JsonArray * args, GPtrArray * attachments, gint64 ack_id,
-    GstMeshSignalServer * self)
-{
-  /* Stopped with the detail it was emitted with. */
-  if (!event_rate_ok (self, socket, name))
-    g_signal_stop_emission (socket, event_signal_id, g_quark_try_string
-        (name));
-}
-
 /* The seed's broadcast without a JSON round trip, for the common case: one
  * argument that is neither addressed ("to") nor signed ("from"), from a
  * client in no room, goes to every other client as its text came. The
  * Socket.IO server only offers text in the form JSON.stringify() writes, so
  * these are the bytes decoding and re-encoding would send. Anything else is
- * left to on_any_event() and on_relay_event(). */
+ * left to on_nsp_event(). */
 static gboolean
 on_raw_event (GstMeshSioSocket * socket, const GstMeshSioRawEvent * ev,
     gpointer user_data)
@@ -848,31 +835,40 @@ on_disconnect (GstMeshSioSocket * socket, const gchar * reason,
       gst_mesh_sio_socket_get_id (socket), reason);
 }
 
+/* Every event of the namespace: rate-limited first, so a dropped event
+ * goes no further, then to its handler. */
+static gboolean
+on_nsp_event (GstMeshSioNamespace * nsp, GstMeshSioSocket * socket,
+    const gchar * name, JsonArray * args, GPtrArray * attachments,
+    gint64 ack_id, GstMeshSignalServer * self)
+{
+  if (!event_rate_ok (self, socket, name))
+    return TRUE;
+  if (g_strv_contains (relayed_events, name))
+    on_relay_event (socket, name, args, attachments, ack_id, self);
+  else if (g_str_equal (name, "join"))
+    on_join (socket, name, args, attachments, ack_id, self);
+  else if (g_str_equal (name, "leave"))
+    on_leave (socket, name, args, attachments, ack_id, self);
+  return FALSE;
+}
+
+static void
+on_nsp_disconnection (GstMeshSioNamespace * nsp, GstMeshSioSocket * socket,
+    const gchar * reason, GstMeshSignalServer * self)
+{
+  on_disconnect (socket, reason, self);
+}
+
 static void
 on_connection (GstMeshSioNamespace * nsp, GstMeshSioSocket * socket,
     GstMeshSignalServer * self)
 {
-  guint i;
-
+  /* Events and departures are handled for the whole namespace
+   * (on_nsp_event(), on_nsp_disconnection()): handlers on each socket cost
+   * ~1.5 kB per client. */
   g_object_set_qdata_full (G_OBJECT (socket), member_quark,
       member_new (self->max_event_rate), member_free);
-
-  /* First, so it sees every event before the handlers below. */
-  g_signal_connect_object (socket, "event", G_CALLBACK (on_any_event), self,
-      0);
-  for (i = 0; relayed_events[i]; i++) {
-    gchar *detailed = g_strconcat ("event::", relayed_events[i], NULL);
-
-    g_signal_connect_object (socket, detailed, G_CALLBACK (on_relay_event),
-        self, 0);
-    g_free (detailed);
-  }
-  g_signal_connect_object (socket, "event::join", G_CALLBACK (on_join), self,
-      0);
-  g_signal_connect_object (socket, "event::leave", G_CALLBACK (on_leave),
-      self, 0);
-  g_signal_connect_object (socket, "disconnect", G_CALLBACK (on_disconnect),
-      self, 0);
 
   GST_DEBUG_OBJECT (self, "client %s connected from %s",
       gst_mesh_sio_socket_get_id (socket),
@@ -1161,6 +1157,10 @@ gst_mesh_signal_server_start (GstMeshSignalServer * self, GError ** error)
   g_object_set (self->sio, "connect-timeout", self->connect_timeout, NULL);
   g_signal_connect_object (gst_mesh_sio_server_get_namespace (self->sio, "/"),
       "connection", G_CALLBACK (on_connection), self, 0);
+  g_signal_connect_object (gst_mesh_sio_server_get_namespace (self->sio, "/"),
+      "event", G_CALLBACK (on_nsp_event), self, 0);
+  g_signal_connect_object (gst_mesh_sio_server_get_namespace (self->sio, "/"),
+      "disconnection", G_CALLBACK (on_nsp_disconnection), self, 0);
   gst_mesh_sio_namespace_set_raw_event_func
       (gst_mesh_sio_server_get_namespace (self->sio, "/"), on_raw_event, self,
       NULL);
@@ -1458,17 +1458,12 @@ gst_mesh_signal_server_class_init (GstMeshSignalServerClass * klass)
 {
   GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
   static gsize once = 0;
-  gpointer socket_class;
   const GParamFlags flags = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS;
 
   if (g_once_init_enter (&once)) {
     GST_DEBUG_CATEGORY_INIT (mesh_server_debug, "meshserver", 0,
         "gst-mesh Socket.IO and signalling server");
     member_quark = g_quark_from_static_string ("gst-mesh-signal-member");
-    /* The socket class installs its signals when first referenced. */
-    socket_class = g_type_class_ref (GST_MESH_TYPE_SIO_SOCKET);
-    event_signal_id = g_signal_lookup ("event", GST_MESH_TYPE_SIO_SOCKET);
-    g_type_class_unref (socket_class);
     g_once_init_leave (&once, 1);
   }
 
@@ -1687,8 +1682,12 @@ gst_mesh_signal_server_class_init (GstMeshSignalServerClass * klass)
    *   `to`: 1, or 0 when refused with an `error` event)
    */
   signals[SIGNAL_RELAYED] = g_signal_new ("relayed",
-      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-      G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_UINT);
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+      gst_mesh_marshal_VOID__STRING_STRING_UINT, G_TYPE_NONE, 3,
+      G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE,
+      G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE, G_TYPE_UINT);
+  g_signal_set_va_marshaller (signals[SIGNAL_RELAYED],
+      G_TYPE_FROM_CLASS (klass), gst_mesh_marshal_VOID__STRING_STRING_UINTv);
 }
 
 static void
