@@ -24,30 +24,7 @@
 #define PEER_TIMEOUT_MS 3000    /* the element's default */
 #define WATCHDOG_PERIOD_MS 250  /* plugins/gstmeshpeer.c */
 
-typedef struct
-{
-  MeshTestServer *server;
-  gchar *url;
-  MeshTestPipeline *a, *b;
-} Call;
-
-static MeshTestPipeline *
-call_peer (Call * c, const gchar * props)
-{
-  gchar *desc = mesh_test_peer_description (c->url, props);
-  MeshTestPipeline *p = mesh_test_pipeline_new (desc);
-  g_free (desc);
-  return p;
-}
-
-static void
-call_teardown (Call * c)
-{
-  mesh_test_pipeline_free (c->a);
-  mesh_test_pipeline_free (c->b);
-  mesh_test_server_stop (c->server);
-  g_free (c->url);
-}
+typedef MeshTestCall Call;
 
 static gint64
 now_ms (void)
@@ -55,41 +32,20 @@ now_ms (void)
   return g_get_monotonic_time () / 1000;
 }
 
-/* @p decodes video and audio from message @from on, and keeps doing so */
-static void
-assert_media (MeshTestPipeline * p, guint from, const gchar * side)
-{
-  MeshTestCounter *v, *a;
-
-  fail_unless (mesh_test_pipeline_wait_message (p, from, CALL_TIMEOUT_MS,
-          "mesh-first-frame", "media", "video") >= 0,
-      "%s decoded no video", side);
-  fail_unless (mesh_test_pipeline_wait_message (p, from, CALL_TIMEOUT_MS,
-          "mesh-first-frame", "media", "audio") >= 0,
-      "%s decoded no audio", side);
-  v = mesh_test_count_buffers (p, "vout");
-  a = mesh_test_count_buffers (p, "aout");
-  /* a second of a 30 fps stream; audio comes in 10-20 ms buffers */
-  fail_unless (mesh_test_counter_wait (v, 30, 10000), "%s: video stopped",
-      side);
-  fail_unless (mesh_test_counter_wait (a, 30, 10000), "%s: audio stopped",
-      side);
-}
-
 /* A calls, B waits; both connected and decoding each other. */
 static void
 call_start (Call * c, const gchar * props_a, const gchar * props_b)
 {
-  c->b = call_peer (c, props_b);
-  c->a = call_peer (c, props_a);
+  c->b = mesh_test_call_peer (c, props_b);
+  c->a = mesh_test_call_peer (c, props_a);
   mesh_test_pipeline_play (c->b);
   mesh_test_pipeline_play (c->a);
   fail_unless (mesh_test_pipeline_wait_message (c->a, 0, CALL_TIMEOUT_MS,
           "mesh-call", "state", "connected") >= 0, "A never connected");
   fail_unless (mesh_test_pipeline_wait_message (c->b, 0, CALL_TIMEOUT_MS,
           "mesh-call", "state", "connected") >= 0, "B never connected");
-  assert_media (c->a, 0, "A");
-  assert_media (c->b, 0, "B");
+  mesh_test_assert_media (c->a, 0, CALL_TIMEOUT_MS, "A");
+  mesh_test_assert_media (c->b, 0, CALL_TIMEOUT_MS, "B");
 }
 
 /* Index of the first mesh-call message from @from on that says the call
@@ -253,7 +209,7 @@ server_restarted_mid_call (MeshTestServer * server, gint signum)
    * the caller, who stayed, calls it */
   ma = mesh_test_pipeline_n_messages (c.a);
   mesh_test_pipeline_free (c.b);
-  c.b = call_peer (&c, NULL);
+  c.b = mesh_test_call_peer (&c, NULL);
   mesh_test_pipeline_play (c.b);
   ia = wait_call_over (c.a, ma, CALL_TIMEOUT_MS);
   fail_unless (ia >= 0, "A's call did not end when B left");
@@ -262,9 +218,9 @@ server_restarted_mid_call (MeshTestServer * server, gint signum)
       "A did not call the new B through the restarted server");
   fail_unless (mesh_test_pipeline_wait_message (c.b, 0, CALL_TIMEOUT_MS,
           "mesh-call", "state", "connected") >= 0, "the new B got no call");
-  assert_media (c.a, ia, "A");
-  assert_media (c.b, 0, "new B");
-  call_teardown (&c);
+  mesh_test_assert_media (c.a, ia, CALL_TIMEOUT_MS, "A");
+  mesh_test_assert_media (c.b, 0, CALL_TIMEOUT_MS, "new B");
+  mesh_test_call_teardown (&c);
 }
 
 GST_START_TEST (test_seed_server_restarted_mid_call)
@@ -315,7 +271,7 @@ peer_killed (const gchar * survivor_role, const gchar * victim_role)
   c.server = mesh_test_seed_server_start ();
   c.url = mesh_test_server_get_url (c.server);
   props = g_strdup_printf ("role=%s", survivor_role);
-  c.a = call_peer (&c, props);
+  c.a = mesh_test_call_peer (&c, props);
   g_free (props);
   props = g_strdup_printf ("role=%s", victim_role);
   desc = mesh_test_peer_description (c.url, props);
@@ -325,7 +281,7 @@ peer_killed (const gchar * survivor_role, const gchar * victim_role)
   fail_unless (mesh_test_pipeline_wait_message (c.a, 0, CALL_TIMEOUT_MS,
           "mesh-call", "state", "connected") >= 0,
       "no call with the peer process");
-  assert_media (c.a, 0, "survivor");
+  mesh_test_assert_media (c.a, 0, CALL_TIMEOUT_MS, "survivor");
   fail_unless_equals_int (mesh_test_pipeline_n_webrtcbins (c.a), 1);
 
   mark = mesh_test_pipeline_n_messages (c.a);
@@ -358,19 +314,20 @@ peer_killed (const gchar * survivor_role, const gchar * victim_role)
         "the caller did not call again");
 
   /* a new peer, and a call with it that carries media both ways */
-  c.b = call_peer (&c, !g_strcmp0 (victim_role, "call") ? "role=call" : NULL);
+  c.b = mesh_test_call_peer (&c, !g_strcmp0 (victim_role, "call") ?
+      "role=call" : NULL);
   mesh_test_pipeline_play (c.b);
   fail_unless (mesh_test_pipeline_wait_message (c.a, over, CALL_TIMEOUT_MS,
           "mesh-call", "state", "connected") >= 0,
       "the survivor did not get a call with the new peer");
-  assert_media (c.a, over, "survivor");
-  assert_media (c.b, 0, "new peer");
+  mesh_test_assert_media (c.a, over, CALL_TIMEOUT_MS, "survivor");
+  mesh_test_assert_media (c.b, 0, CALL_TIMEOUT_MS, "new peer");
   fail_unless_equals_int (mesh_test_pipeline_n_webrtcbins (c.a), 1);
   assert_no_errors (c.a, "survivor");
 
   mesh_test_process_free (victim);
   g_free (desc);
-  call_teardown (&c);
+  mesh_test_call_teardown (&c);
 }
 
 GST_START_TEST (test_killed_waiter_is_dropped_and_caller_calls_again)
@@ -442,15 +399,15 @@ GST_START_TEST (test_long_network_cut_rebuilds_the_call)
   fail_unless (mesh_test_pipeline_wait_message (c.b, ob, CALL_TIMEOUT_MS,
           "mesh-call", "state", "connected") >= 0,
       "B's new call did not connect after the cut");
-  assert_media (c.a, oa, "A");
-  assert_media (c.b, ob, "B");
+  mesh_test_assert_media (c.a, oa, CALL_TIMEOUT_MS, "A");
+  mesh_test_assert_media (c.b, ob, CALL_TIMEOUT_MS, "B");
   g_print ("faults: media back %" G_GINT64_FORMAT " ms after the network "
       "was (cut for %" G_GINT64_FORMAT " ms)\n", now_ms () - t1, t1 - t0);
   fail_unless (message_call_id (c.a, ca) != message_call_id (c.a, oa),
       "the call after the cut should be a new one");
   assert_no_errors (c.a, "A");
   assert_no_errors (c.b, "B");
-  call_teardown (&c);
+  mesh_test_call_teardown (&c);
 }
 
 GST_END_TEST;
@@ -499,7 +456,7 @@ GST_START_TEST (test_short_network_cut_keeps_the_call)
   fail_unless_equals_int (mesh_test_pipeline_n_webrtcbins (c.b), 1);
   assert_no_errors (c.a, "A");
   assert_no_errors (c.b, "B");
-  call_teardown (&c);
+  mesh_test_call_teardown (&c);
 }
 
 GST_END_TEST;
@@ -566,7 +523,7 @@ impaired_call_stop (Call * c, MeshTestNetem * netem)
   assert_call_goes_on (c->b, 0, "B");
   assert_no_errors (c->a, "A");
   assert_no_errors (c->b, "B");
-  call_teardown (c);
+  mesh_test_call_teardown (c);
 }
 
 /* 5 % loss and 50 ± 20 ms on every packet both ways, for ten seconds:

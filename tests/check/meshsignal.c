@@ -14,12 +14,7 @@
 
 #define CALL_TIMEOUT_MS 20000
 
-typedef struct
-{
-  MeshTestServer *server;
-  gchar *url;
-  MeshTestPipeline *a, *b;
-} Call;
+typedef MeshTestCall Call;
 
 static void
 call_setup (Call * c)
@@ -36,48 +31,12 @@ call_setup_c_server (Call * c)
   c->url = mesh_test_server_get_url (c->server);
 }
 
-static MeshTestPipeline *
-call_peer (Call * c, const gchar * props)
-{
-  gchar *desc = mesh_test_peer_description (c->url, props);
-  MeshTestPipeline *p = mesh_test_pipeline_new (desc);
-  g_free (desc);
-  return p;
-}
-
-static void
-call_teardown (Call * c)
-{
-  mesh_test_pipeline_free (c->a);
-  mesh_test_pipeline_free (c->b);
-  mesh_test_server_stop (c->server);
-  g_free (c->url);
-}
-
 /* Both sides decode the other's video and audio, and keep doing so. */
 static void
 assert_media_both_ways (Call * c)
 {
-  MeshTestPipeline *sides[] = { c->a, c->b };
-
-  for (guint i = 0; i < G_N_ELEMENTS (sides); i++) {
-    MeshTestPipeline *p = sides[i];
-    MeshTestCounter *v, *a;
-
-    fail_unless (mesh_test_pipeline_wait_message (p, 0, CALL_TIMEOUT_MS,
-            "mesh-first-frame", "media", "video") >= 0,
-        "side %c decoded no video", 'A' + i);
-    fail_unless (mesh_test_pipeline_wait_message (p, 0, CALL_TIMEOUT_MS,
-            "mesh-first-frame", "media", "audio") >= 0,
-        "side %c decoded no audio", 'A' + i);
-    v = mesh_test_count_buffers (p, "vout");
-    a = mesh_test_count_buffers (p, "aout");
-    /* a second of a 30 fps stream; audio comes in 10-20 ms buffers */
-    fail_unless (mesh_test_counter_wait (v, 20, 5000),
-        "side %c: video stopped", 'A' + i);
-    fail_unless (mesh_test_counter_wait (a, 20, 5000),
-        "side %c: audio stopped", 'A' + i);
-  }
+  mesh_test_assert_media (c->a, 0, CALL_TIMEOUT_MS, "side A");
+  mesh_test_assert_media (c->b, 0, CALL_TIMEOUT_MS, "side B");
 }
 
 /* A calls, B waits (unless their properties say otherwise); both play and
@@ -85,8 +44,8 @@ assert_media_both_ways (Call * c)
 static void
 call_start (Call * c, const gchar * props_a, const gchar * props_b)
 {
-  c->b = call_peer (c, props_b);
-  c->a = call_peer (c, props_a);
+  c->b = mesh_test_call_peer (c, props_b);
+  c->a = mesh_test_call_peer (c, props_a);
   mesh_test_pipeline_play (c->b);
   mesh_test_pipeline_play (c->a);
   assert_media_both_ways (c);
@@ -102,7 +61,7 @@ GST_START_TEST (test_caller_and_waiter_decode_each_other)
           "state", "connected") >= 0);
   fail_unless (mesh_test_pipeline_wait_message (c.b, 0, 1000, "mesh-call",
           "state", "connected") >= 0);
-  call_teardown (&c);
+  mesh_test_call_teardown (&c);
 }
 
 GST_END_TEST;
@@ -152,7 +111,7 @@ GST_START_TEST (test_send_only_to_receive_only)
   g_free (sdp);
   gst_webrtc_session_description_free (desc);
   gst_object_unref (webrtc);
-  call_teardown (&c);
+  mesh_test_call_teardown (&c);
 }
 
 GST_END_TEST;
@@ -164,15 +123,15 @@ GST_START_TEST (test_caller_started_first)
   Call c = { 0, };
 
   call_setup (&c);
-  c.a = call_peer (&c, "role=call offer-interval=500");
+  c.a = mesh_test_call_peer (&c, "role=call offer-interval=500");
   mesh_test_pipeline_play (c.a);
   fail_unless (mesh_test_pipeline_wait_message (c.a, 0, CALL_TIMEOUT_MS,
           "mesh-call", "state", "calling") >= 0);
   g_usleep (1200 * 1000);
-  c.b = call_peer (&c, NULL);
+  c.b = mesh_test_call_peer (&c, NULL);
   mesh_test_pipeline_play (c.b);
   assert_media_both_ways (&c);
-  call_teardown (&c);
+  mesh_test_call_teardown (&c);
 }
 
 GST_END_TEST;
@@ -182,15 +141,15 @@ GST_START_TEST (test_waiter_started_first)
   Call c = { 0, };
 
   call_setup (&c);
-  c.b = call_peer (&c, NULL);
+  c.b = mesh_test_call_peer (&c, NULL);
   mesh_test_pipeline_play (c.b);
   fail_unless (mesh_test_pipeline_wait_message (c.b, 0, CALL_TIMEOUT_MS,
           "mesh-signalling", "state", "connected") >= 0);
   g_usleep (500 * 1000);
-  c.a = call_peer (&c, "role=call");
+  c.a = mesh_test_call_peer (&c, "role=call");
   mesh_test_pipeline_play (c.a);
   assert_media_both_ways (&c);
-  call_teardown (&c);
+  mesh_test_call_teardown (&c);
 }
 
 GST_END_TEST;
@@ -202,12 +161,12 @@ GST_START_TEST (test_both_calling_end_in_one_call)
   Call c = { 0, };
 
   call_setup (&c);
-  c.a = call_peer (&c, "role=call");
-  c.b = call_peer (&c, "role=call");
+  c.a = mesh_test_call_peer (&c, "role=call");
+  c.b = mesh_test_call_peer (&c, "role=call");
   mesh_test_pipeline_play (c.a);
   mesh_test_pipeline_play (c.b);
   assert_media_both_ways (&c);
-  call_teardown (&c);
+  mesh_test_call_teardown (&c);
 }
 
 GST_END_TEST;
@@ -226,7 +185,7 @@ GST_START_TEST (test_second_offer_replaces_call)
   mark = mesh_test_pipeline_n_messages (c.b);
   gst_element_set_state (c.a->pipeline, GST_STATE_NULL);
   mesh_test_pipeline_free (c.a);
-  c.a = call_peer (&c, "role=call");
+  c.a = mesh_test_call_peer (&c, "role=call");
   mesh_test_pipeline_play (c.a);
 
   fail_unless (mesh_test_pipeline_wait_message (c.b, mark, CALL_TIMEOUT_MS,
@@ -238,7 +197,7 @@ GST_START_TEST (test_second_offer_replaces_call)
           "mesh-first-frame", "media", "video") >= 0,
       "no video in the new call");
   assert_media_both_ways (&c);
-  call_teardown (&c);
+  mesh_test_call_teardown (&c);
 }
 
 GST_END_TEST;
@@ -328,7 +287,7 @@ GST_START_TEST (test_malformed_messages_do_not_stop_the_call)
   g_object_unref (stranger);
   g_main_context_pop_thread_default (ctx);
   g_main_context_unref (ctx);
-  call_teardown (&c);
+  mesh_test_call_teardown (&c);
 }
 
 GST_END_TEST;
@@ -387,7 +346,7 @@ GST_START_TEST (test_peer_leaving_ends_the_call)
       (g_get_monotonic_time () - left) / 1000);
   fail_unless_equals_int (count_webrtcbins (c.b->mesh), 0);
   fail_unless_equals_int (gst_mesh_test_call_state (c.b), 0);
-  call_teardown (&c);
+  mesh_test_call_teardown (&c);
 }
 
 GST_END_TEST;
@@ -398,7 +357,7 @@ GST_START_TEST (test_call_through_gst_mesh_server)
 
   call_setup_c_server (&c);
   call_start (&c, "role=call", NULL);
-  call_teardown (&c);
+  mesh_test_call_teardown (&c);
 }
 
 GST_END_TEST;
@@ -410,15 +369,15 @@ GST_START_TEST (test_in_process_server)
   Call c = { 0, };
 
   c.url = g_strdup ("http://127.0.0.1:4000");
-  c.a = call_peer (&c, "host-server=true role=call");
+  c.a = mesh_test_call_peer (&c, "host-server=true role=call");
   mesh_test_pipeline_play (c.a);
   fail_unless (mesh_test_pipeline_wait_message (c.a, 0, CALL_TIMEOUT_MS,
           "mesh-signalling", "state", "connected") >= 0,
       "the hosting pipeline did not reach its own server");
-  c.b = call_peer (&c, NULL);
+  c.b = mesh_test_call_peer (&c, NULL);
   mesh_test_pipeline_play (c.b);
   assert_media_both_ways (&c);
-  call_teardown (&c);
+  mesh_test_call_teardown (&c);
 }
 
 GST_END_TEST;
@@ -498,7 +457,7 @@ GST_START_TEST (test_candidates_before_offer_are_kept)
   gint64 deadline;
 
   call_setup (&c);
-  c.b = call_peer (&c, NULL);
+  c.b = mesh_test_call_peer (&c, NULL);
   mesh_test_pipeline_play (c.b);
   fail_unless (mesh_test_pipeline_wait_message (c.b, 0, CALL_TIMEOUT_MS,
           "mesh-signalling", "state", "connected") >= 0);
@@ -601,7 +560,7 @@ GST_START_TEST (test_candidates_before_offer_are_kept)
   g_object_unref (client);
   g_main_context_pop_thread_default (ctx);
   g_main_context_unref (ctx);
-  call_teardown (&c);
+  mesh_test_call_teardown (&c);
 }
 
 GST_END_TEST;

@@ -414,6 +414,46 @@ mesh_test_server_send_signal (MeshTestServer * s, gint signum)
   g_subprocess_send_signal (s->proc, signum);
 }
 
+MeshTestPipeline *
+mesh_test_call_peer (MeshTestCall * c, const gchar * props)
+{
+  gchar *desc = mesh_test_peer_description (c->url, props);
+  MeshTestPipeline *p = mesh_test_pipeline_new (desc);
+
+  g_free (desc);
+  return p;
+}
+
+void
+mesh_test_call_teardown (MeshTestCall * c)
+{
+  mesh_test_pipeline_free (c->a);
+  mesh_test_pipeline_free (c->b);
+  mesh_test_server_stop (c->server);
+  g_free (c->url);
+}
+
+void
+mesh_test_assert_media (MeshTestPipeline * p, guint from, guint timeout_ms,
+    const gchar * side)
+{
+  MeshTestCounter *v, *a;
+
+  fail_unless (mesh_test_pipeline_wait_message (p, from, timeout_ms,
+          "mesh-first-frame", "media", "video") >= 0,
+      "%s decoded no video", side);
+  fail_unless (mesh_test_pipeline_wait_message (p, from, timeout_ms,
+          "mesh-first-frame", "media", "audio") >= 0,
+      "%s decoded no audio", side);
+  v = mesh_test_count_buffers (p, "vout");
+  a = mesh_test_count_buffers (p, "aout");
+  /* a second of a 30 fps stream; audio comes in 10-20 ms buffers */
+  fail_unless (mesh_test_counter_wait (v, 30, 10000), "%s: video stopped",
+      side);
+  fail_unless (mesh_test_counter_wait (a, 30, 10000), "%s: audio stopped",
+      side);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Added for tests/check/faults.c and tests/check/tls.c.                    */
 

@@ -86,6 +86,26 @@ gboolean mesh_test_counter_wait (MeshTestCounter * counter, gint n,
  * vout/aout on the outputs. @props are extra meshsignal properties. */
 gchar *mesh_test_peer_description (const gchar * url, const gchar * props);
 
+/* A 1:1 call between two pipelines of this process through @server, for
+ * tests/check/meshsignal.c and faults.c. */
+typedef struct
+{
+  MeshTestServer *server;
+  gchar *url;
+  MeshTestPipeline *a, *b;
+} MeshTestCall;
+
+/* A new (not yet playing) peer of @call with extra meshsignal @props. */
+MeshTestPipeline *mesh_test_call_peer (MeshTestCall * call,
+    const gchar * props);
+/* Frees both peers and stops the server. */
+void mesh_test_call_teardown (MeshTestCall * call);
+/* @p decoded video and audio (a mesh-first-frame of each from message
+ * @from on, within @timeout_ms) and keeps decoding both: 30 buffers of each
+ * within 10 s. @side names @p in the failure messages. */
+void mesh_test_assert_media (MeshTestPipeline * p, guint from,
+    guint timeout_ms, const gchar * side);
+
 /* Added for tests/check/sioclient.c: SIGSTOP / SIGCONT the server, so that
  * it neither pings nor closes, for heartbeat tests. */
 void mesh_test_server_send_signal (MeshTestServer * server, gint signum);

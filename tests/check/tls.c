@@ -137,24 +137,6 @@ peer (const gchar * url, const gchar * props)
   return p;
 }
 
-/* @p decodes the other side's video and audio */
-static void
-assert_media (MeshTestPipeline * p, const gchar * side)
-{
-  MeshTestCounter *v, *a;
-
-  fail_unless (mesh_test_pipeline_wait_message (p, 0, CALL_TIMEOUT_MS,
-          "mesh-first-frame", "media", "video") >= 0, "%s: no video", side);
-  fail_unless (mesh_test_pipeline_wait_message (p, 0, CALL_TIMEOUT_MS,
-          "mesh-first-frame", "media", "audio") >= 0, "%s: no audio", side);
-  v = mesh_test_count_buffers (p, "vout");
-  a = mesh_test_count_buffers (p, "aout");
-  fail_unless (mesh_test_counter_wait (v, 20, 10000), "%s: video stopped",
-      side);
-  fail_unless (mesh_test_counter_wait (a, 20, 10000), "%s: audio stopped",
-      side);
-}
-
 /* A caller and a waiter, both with @props, reach the server at @url and
  * make a call that carries media both ways. */
 static void
@@ -174,8 +156,8 @@ call_through (const gchar * url, const gchar * props)
           "mesh-signalling", "state", "connected") >= 0,
       "the waiter did not connect to %s (%s)", url, b->errors->len ?
       (gchar *) g_ptr_array_index (b->errors, 0) : "no error");
-  assert_media (a, "caller");
-  assert_media (b, "waiter");
+  mesh_test_assert_media (a, 0, CALL_TIMEOUT_MS, "caller");
+  mesh_test_assert_media (b, 0, CALL_TIMEOUT_MS, "waiter");
   fail_unless (a->errors->len == 0 && b->errors->len == 0);
   mesh_test_pipeline_free (a);
   mesh_test_pipeline_free (b);
