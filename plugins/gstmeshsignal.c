@@ -854,7 +854,7 @@ close_peer (GstMeshSignal * self, GstMeshPeer * peer, GstMeshCallState state,
   }
 }
 
-/* Closes the peers that wait in self->closing, in order; with @locked,
+/* Closes the peers that wait in self->closing, in order; with @lock,
  * only once the state lock is ours. Returns whether any are left. */
 static gboolean
 close_waiting_peers (GstMeshSignal * self, gboolean lock)
