@@ -223,30 +223,21 @@ server_restarted_mid_call (MeshTestServer * server, gint signum)
   mesh_test_call_teardown (&c);
 }
 
-GST_START_TEST (test_seed_server_restarted_mid_call)
+/* Each server, stopped with SIGTERM or killed with SIGKILL. */
+GST_START_TEST (test_server_restarted_mid_call)
 {
-  server_restarted_mid_call (mesh_test_seed_server_start (), SIGTERM);
-}
+  static const struct
+  {
+    MeshTestServer *(*start) (void);
+    gint signum;
+  } cases[] = {
+    {mesh_test_seed_server_start, SIGTERM},
+    {mesh_test_seed_server_start, SIGKILL},
+    {mesh_test_c_server_start, SIGTERM},
+    {mesh_test_c_server_start, SIGKILL},
+  };
 
-GST_END_TEST;
-
-GST_START_TEST (test_seed_server_killed_mid_call)
-{
-  server_restarted_mid_call (mesh_test_seed_server_start (), SIGKILL);
-}
-
-GST_END_TEST;
-
-GST_START_TEST (test_c_server_restarted_mid_call)
-{
-  server_restarted_mid_call (mesh_test_c_server_start (), SIGTERM);
-}
-
-GST_END_TEST;
-
-GST_START_TEST (test_c_server_killed_mid_call)
-{
-  server_restarted_mid_call (mesh_test_c_server_start (), SIGKILL);
+  server_restarted_mid_call (cases[__i__].start (), cases[__i__].signum);
 }
 
 GST_END_TEST;
@@ -620,10 +611,8 @@ faults_suite (void)
   suite_add_tcase (s, server);
   suite_add_tcase (s, peer);
   suite_add_tcase (s, net);
-  tcase_add_test (server, test_seed_server_restarted_mid_call);
-  tcase_add_test (server, test_seed_server_killed_mid_call);
-  tcase_add_test (server, test_c_server_restarted_mid_call);
-  tcase_add_test (server, test_c_server_killed_mid_call);
+  /* 0, 1: the seed's server with SIGTERM, SIGKILL; 2, 3: ours */
+  tcase_add_loop_test (server, test_server_restarted_mid_call, 0, 4);
   tcase_add_test (peer, test_killed_waiter_is_dropped_and_caller_calls_again);
   tcase_add_test (peer,
       test_killed_caller_is_dropped_and_waiter_answers_again);

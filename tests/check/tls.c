@@ -204,8 +204,12 @@ tls_server (const gchar * cert, const gchar * key)
   return mesh_test_c_server_start_with ("--cert", cert, "--key", key, NULL);
 }
 
-GST_START_TEST (test_https_with_ca_file_makes_a_call)
+/* https://, and wss:// with the name the certificate was made for */
+GST_START_TEST (test_ca_file_makes_a_call)
 {
+  static const gchar *const urls[] = { "https://127.0.0.1:4000",
+    "wss://localhost:4000"
+  };
   Certs c = { 0, };
   MeshTestServer *s;
   gchar *props;
@@ -213,25 +217,7 @@ GST_START_TEST (test_https_with_ca_file_makes_a_call)
   certs_make (&c);
   s = tls_server (c.server_cert, c.server_key);
   props = g_strdup_printf ("ca-file=\"%s\"", c.ca);
-  call_through ("https://127.0.0.1:4000", props);
-  g_free (props);
-  mesh_test_server_stop (s);
-  certs_free (&c);
-}
-
-GST_END_TEST;
-
-/* wss:// with the name the certificate was made for */
-GST_START_TEST (test_wss_with_ca_file_makes_a_call)
-{
-  Certs c = { 0, };
-  MeshTestServer *s;
-  gchar *props;
-
-  certs_make (&c);
-  s = tls_server (c.server_cert, c.server_key);
-  props = g_strdup_printf ("ca-file=\"%s\"", c.ca);
-  call_through ("wss://localhost:4000", props);
+  call_through (urls[__i__], props);
   g_free (props);
   mesh_test_server_stop (s);
   certs_free (&c);
@@ -336,8 +322,7 @@ tls_suite (void)
 
   tcase_set_timeout (tc, 180);
   suite_add_tcase (s, tc);
-  tcase_add_test (tc, test_https_with_ca_file_makes_a_call);
-  tcase_add_test (tc, test_wss_with_ca_file_makes_a_call);
+  tcase_add_loop_test (tc, test_ca_file_makes_a_call, 0, 2);
   tcase_add_test (tc, test_unknown_ca_is_a_certificate_error);
   tcase_add_test (tc, test_self_signed_needs_tls_insecure);
   tcase_add_test (tc, test_missing_ca_file_is_named);
