@@ -23,15 +23,23 @@
 static gchar *
 room_description (const gchar * url, const gchar * room, const gchar * props)
 {
+  static gint members;
+  /* Each member its own tone. Two members' equal tones reach a third
+   * with a fixed phase between them; when that is near half a period the
+   * mix cancels. A probe on the mixer's pads showed it in 3 of 172 runs
+   * of test_three_peers: inputs peaking at 16,500, the mix at 300-700.
+   * Tones 110 Hz apart beat every 9 ms, within one 10 ms buffer. */
+  gint freq = 330 + 110 * (g_atomic_int_add (&members, 1) % 8);
+
   /* white pictures, so that a grid cell showing a peer is told from the
    * black background at a glance */
   return g_strdup_printf ("meshsignal name=m server-url=%s room=%s %s "
       "videotestsrc is-live=true pattern=white ! video/x-raw,width=320,"
       "height=240,framerate=15/1 ! m.video_sink "
-      "audiotestsrc is-live=true volume=0.5 ! m.audio_sink "
+      "audiotestsrc is-live=true volume=0.5 freq=%d ! m.audio_sink "
       "m.video_src ! fakesink name=vout async=false enable-last-sample=true "
       "m.audio_src ! fakesink name=aout async=false enable-last-sample=true",
-      url, room, props ? props : "");
+      url, room, props ? props : "", freq);
 }
 
 static MeshTestPipeline *
@@ -190,9 +198,9 @@ wait_grid (MeshTestPipeline * p, gdouble x, gdouble y, gboolean white)
   return FALSE;
 }
 
-/* Waits for a mixed buffer with sound in it. One buffer is 10 ms: on a
- * loaded machine the mixer may give up on a late one and mix silence, so
- * a single look is not enough. */
+/* Waits for a mixed buffer with sound in it. One buffer is 10 ms and
+ * the mixer may give up on a late one and mix silence, so a single look
+ * is not enough. */
 static gboolean
 wait_mix_sound (MeshTestPipeline * p)
 {
