@@ -1569,17 +1569,31 @@ gst_mesh_peer_close (GstMeshPeer * peer)
     }
     gst_object_unref (pad);
   }
-  /* 2. stop webrtcbin, so nothing pushes into our decoders any more */
   g_signal_handlers_disconnect_by_data (peer->webrtc, peer);
   if (peer->rtpbin)
     g_signal_handlers_disconnect_by_data (peer->rtpbin, peer);
-  gst_element_set_locked_state (peer->webrtc, TRUE);
-  gst_element_set_state (peer->webrtc, GST_STATE_NULL);
-  /* 3. the decoders and branches; then let go of the outputs */
-  for (guint i = 0; i < elements->len; i++) {
-    GstElement *e = g_ptr_array_index (elements, i);
-    gst_element_set_locked_state (e, TRUE);
-    gst_element_set_state (e, GST_STATE_NULL);
+
+  /* 2. let go of the mixers first. Stopping webrtcbin waits for its
+   * streaming threads, and one of them may be blocked in a mixer's pad,
+   * whose queue stays full while the mixer's own thread waits in a paused
+   * sink: the application is changing the pipeline's state, sinks first,
+   * and will come to this bin next. Releasing the pad flushes it, which
+   * sets that thread free; what the decoder makes after that is dropped,
+   * not pushed into an unlinked pad (NOT_LINKED would be an error). */
+  for (guint i = 0; i < out_pads->len; i++) {
+    GstPad *pad = g_ptr_array_index (out_pads, i);
+    GstPad *src = gst_pad_get_peer (pad);
+    GstElement *out = gst_pad_get_parent_element (pad);
+    if (src) {
+      gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_BUFFER |
+          GST_PAD_PROBE_TYPE_BUFFER_LIST, gate_probe_cb, NULL, NULL);
+      gst_object_unref (src);
+    }
+    if (out) {
+      gst_element_release_request_pad (out, pad);
+      gst_object_unref (out);
+    }
+    gst_object_unref (pad);
   }
   for (guint i = 0; i < peer_pads->len; i++) {
     GstPad *pad = g_ptr_array_index (peer_pads, i);
@@ -1588,18 +1602,23 @@ gst_mesh_peer_close (GstMeshPeer * peer)
     gst_object_unref (pad);
   }
   g_ptr_array_unref (peer_pads);
-  for (guint i = 0; i < out_pads->len; i++) {
-    GstPad *pad = g_ptr_array_index (out_pads, i);
-    GstElement *out = gst_pad_get_parent_element (pad);
-    if (out) {
-      gst_element_release_request_pad (out, pad);
-      gst_object_unref (out);
-    }
-    gst_object_unref (pad);
-  }
-  for (guint i = 0; i < elements->len; i++)
-    gst_bin_remove (peer->bin, g_ptr_array_index (elements, i));
+
+  /* 3. out of the bin before they stop: a state change of the
+   * application's then no longer waits for their state locks while we
+   * wait for their threads (removing also unlinks them) */
+  gst_element_set_locked_state (peer->webrtc, TRUE);
   gst_bin_remove (peer->bin, peer->webrtc);
+  for (guint i = 0; i < elements->len; i++) {
+    GstElement *e = g_ptr_array_index (elements, i);
+    gst_element_set_locked_state (e, TRUE);
+    gst_bin_remove (peer->bin, e);
+  }
+
+  /* 4. stop webrtcbin, so nothing pushes into the decoders any more; then
+   * the decoders and branches */
+  gst_element_set_state (peer->webrtc, GST_STATE_NULL);
+  for (guint i = 0; i < elements->len; i++)
+    gst_element_set_state (g_ptr_array_index (elements, i), GST_STATE_NULL);
 
   g_ptr_array_unref (elements);
   g_ptr_array_unref (tee_pads);

@@ -97,7 +97,9 @@ void gst_mesh_peer_add_candidate (GstMeshPeer * peer,
     const GstMeshSignalMessage * candidate);
 
 /* Tears the peer connection down: webrtcbin and every branch of this peer
- * leave the bin; the rest of the pipeline keeps running. */
+ * leave the bin; the rest of the pipeline keeps running. Safe while the
+ * application changes the pipeline's state: it takes no lock of the bin's
+ * and waits for no thread that a paused sink of ours can hold. */
 void gst_mesh_peer_close (GstMeshPeer * peer);
 
 G_END_DECLS

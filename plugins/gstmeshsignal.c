@@ -141,9 +141,6 @@ struct _GstMeshSignal
   GQueue early_candidates;      /* GstMeshSignalMessage* before any offer */
   gboolean codec_fallback_done;
   GSource *recall_source;
-  GQueue closing;               /* ClosingPeer*: waiting for a state change */
-  GSource *closing_source;
-  gboolean stopping;            /* in stop_in_thread(): close at once */
   /* rooms */
   gchar *uid;                   /* who we are across reconnections */
   gchar *local_id;              /* our socket id in the room, once joined */
@@ -786,18 +783,13 @@ peer_name (GstMeshPeer * peer)
   return id ? id : GST_OBJECT_NAME (gst_mesh_peer_get_webrtcbin (peer));
 }
 
-typedef struct
-{
-  GstMeshPeer *peer;
-  GstMeshCallState state;
-  gchar *reason;
-} ClosingPeer;
-
 /* Tears @peer down, tells the application (which may still look at the
  * webrtcbin it is handed: it is out of the bin by then), and posts @state
- * for it unless that is IDLE; takes @peer. */
+ * for it unless that is IDLE; takes @peer. The teardown takes none of the
+ * element's locks: see gst_mesh_peer_close() for why it cannot wait for a
+ * state change of the application's. */
 static void
-close_peer_now (GstMeshSignal * self, GstMeshPeer * peer,
+close_peer (GstMeshSignal * self, GstMeshPeer * peer,
     GstMeshCallState state, const gchar * reason)
 {
   GstElement *webrtc = gst_object_ref (gst_mesh_peer_get_webrtcbin (peer));
@@ -809,82 +801,6 @@ close_peer_now (GstMeshSignal * self, GstMeshPeer * peer,
   if (state != GST_MESH_CALL_STATE_IDLE)
     post_call_state (self, peer, state, reason);
   gst_mesh_peer_unref (peer);
-}
-
-static gboolean closing_cb (gpointer user_data);
-
-/* Closing a peer stops its webrtcbin, which waits for webrtcbin's
- * streaming threads; while the application changes the pipeline's state,
- * one of them can be held by a sink that waits for PLAYING (a paused sink
- * blocks in preroll, and the mixer's thread or ours with it), and the
- * application's thread in turn waits for the webrtcbin's state lock that
- * the close holds: a deadlock (seen in the rooms test: a member freed
- * while it was closing its connection to one that had left). So a close
- * that is not part of our own state change takes our state lock first, and
- * when someone else holds it, waits and tries again; a state change
- * towards READY closes whatever is still waiting (stop_in_thread), and
- * with the lock held a later state change waits for the close, not the
- * other way round. Takes @peer. */
-static void
-close_peer (GstMeshSignal * self, GstMeshPeer * peer, GstMeshCallState state,
-    const gchar * reason)
-{
-  ClosingPeer *c;
-
-  if (self->stopping) {
-    close_peer_now (self, peer, state, reason);
-    return;
-  }
-  if (g_queue_is_empty (&self->closing) && GST_STATE_TRYLOCK (self)) {
-    close_peer_now (self, peer, state, reason);
-    GST_STATE_UNLOCK (self);
-    return;
-  }
-  GST_INFO_OBJECT (self, "call %u: closing once the state change is over",
-      gst_mesh_peer_get_id (peer));
-  c = g_new0 (ClosingPeer, 1);
-  c->peer = peer;
-  c->state = state;
-  c->reason = g_strdup (reason);
-  g_queue_push_tail (&self->closing, c);
-  if (!self->closing_source) {
-    self->closing_source = g_timeout_source_new (20);
-    g_source_set_callback (self->closing_source, closing_cb, self, NULL);
-    g_source_attach (self->closing_source, self->context);
-  }
-}
-
-/* Closes the peers that wait in self->closing, in order; with @lock,
- * only once the state lock is ours. Returns whether any are left. */
-static gboolean
-close_waiting_peers (GstMeshSignal * self, gboolean lock)
-{
-  ClosingPeer *c;
-
-  if (g_queue_is_empty (&self->closing))
-    return FALSE;
-  if (lock && !GST_STATE_TRYLOCK (self))
-    return TRUE;
-  while ((c = g_queue_pop_head (&self->closing))) {
-    close_peer_now (self, c->peer, c->state, c->reason);
-    g_free (c->reason);
-    g_free (c);
-  }
-  if (lock)
-    GST_STATE_UNLOCK (self);
-  return FALSE;
-}
-
-static gboolean
-closing_cb (gpointer user_data)
-{
-  GstMeshSignal *self = user_data;
-
-  if (close_waiting_peers (self, TRUE))
-    return G_SOURCE_CONTINUE;
-  g_source_unref (self->closing_source);
-  self->closing_source = NULL;
-  return G_SOURCE_REMOVE;
 }
 
 /* Ends the 1:1 call; posts @state for it unless that is IDLE. */
@@ -1969,13 +1885,8 @@ static void
 stop_in_thread (GstMeshSignal * self, gpointer unused)
 {
   gst_mesh_clear_source (&self->recall_source);
-  /* the application's thread holds the state lock and waits for us */
-  self->stopping = TRUE;
-  close_waiting_peers (self, FALSE);
-  gst_mesh_clear_source (&self->closing_source);
   end_call (self, GST_MESH_CALL_STATE_IDLE, NULL);
   room_leave_all (self);
-  self->stopping = FALSE;
   g_clear_pointer (&self->members, g_hash_table_unref);
   g_queue_clear_full (&self->early_candidates,
       (GDestroyNotify) gst_mesh_signal_message_free);
