@@ -205,6 +205,7 @@ typedef struct
   GSource *reoffer_source;
   guint reoffer_delay;
   gboolean refused;             /* max-peers turned it away: said once */
+  gboolean hung_up;             /* it sent hangup: no more offers to it */
 } Member;
 
 #define VIDEO_RAW_CAPS "video/x-raw(ANY)"
@@ -1124,12 +1125,17 @@ room_has_space (GstMeshSignal * self, Member * m)
     m->refused = FALSE;
     return TRUE;
   }
-  /* a page that is turned away keeps offering: one warning per member */
-  if (!m->refused)
+  /* one warning and one hangup per member turned away; a page that
+   * missed the hangup (an older one) keeps offering, unanswered */
+  if (!m->refused) {
+    JsonArray *args = gst_mesh_signal_hangup_args ("busy", m->id);
+
     GST_ELEMENT_WARNING (self, RESOURCE, BUSY,
         ("Not connecting to room member %s: max-peers (%u) reached", m->id,
-            max), ("room '%s'; its offers go unanswered", self->room));
-  else
+            max), ("room '%s'; told it with hangup \"busy\"", self->room));
+    gst_mesh_sio_client_emit (self->client, "hangup", args);
+    json_array_unref (args);
+  } else
     GST_DEBUG_OBJECT (self, "still no space for %s", m->id);
   m->refused = TRUE;
   return FALSE;
@@ -1138,7 +1144,7 @@ room_has_space (GstMeshSignal * self, Member * m)
 static void
 room_offer (GstMeshSignal * self, Member * m)
 {
-  if (m->peer || !room_has_space (self, m))
+  if (m->peer || m->hung_up || !room_has_space (self, m))
     return;
   m->peer = new_peer (self, m->id);
   GST_INFO_OBJECT (self, "call %u: offering to %s",
@@ -1374,6 +1380,7 @@ room_handle_offer (GstMeshSignal * self, GstMeshSignalMessage * msg)
     return;
   /* it offered: if this connection fails, it offers again */
   m->we_offer = FALSE;
+  m->hung_up = FALSE;
   m->peer = new_peer (self, m->id);
   GST_INFO_OBJECT (self, "call %u: answering %s",
       gst_mesh_peer_get_id (m->peer), m->id);
@@ -1430,6 +1437,27 @@ room_handle_candidate (GstMeshSignal * self, GstMeshSignalMessage * msg)
   }
 }
 
+/* The member will not take our call (its max-peers is reached): we stop
+ * offering to it until it offers to us. */
+static void
+room_handle_hangup (GstMeshSignal * self, GstMeshSignalMessage * msg)
+{
+  Member *m = g_hash_table_lookup (self->members, msg->from);
+  gchar *reason;
+
+  if (!m || m->hung_up)
+    return;
+  reason = g_strdup_printf ("hung up: %s", msg->reason ? msg->reason :
+      "no reason given");
+  GST_ELEMENT_WARNING (self, RESOURCE, BUSY,
+      ("Room member %s does not take our call (%s)", m->id,
+          msg->reason ? msg->reason : "no reason given"),
+      ("room '%s'; we stop offering to it", self->room));
+  m->hung_up = TRUE;
+  room_end_peer (self, m, reason);
+  g_free (reason);
+}
+
 /* Takes @msg. */
 static void
 room_handle_message (GstMeshSignal * self, GstMeshSignalMessage * msg)
@@ -1455,6 +1483,9 @@ room_handle_message (GstMeshSignal * self, GstMeshSignalMessage * msg)
     case GST_MESH_SIGNAL_CANDIDATE:
       room_handle_candidate (self, msg);
       return;
+    case GST_MESH_SIGNAL_HANGUP:
+      room_handle_hangup (self, msg);
+      break;
   }
   gst_mesh_signal_message_free (msg);
 }
@@ -1497,7 +1528,7 @@ on_sio_event (GstMeshSioClient * client, const gchar * name, JsonArray * args,
     return;
   }
   if (strcmp (name, "offer") && strcmp (name, "answer") &&
-      strcmp (name, "candidate")) {
+      strcmp (name, "candidate") && strcmp (name, "hangup")) {
     GST_DEBUG_OBJECT (self, "ignoring event '%s'", name);
     return;
   }
@@ -1531,6 +1562,10 @@ on_sio_event (GstMeshSioClient * client, const gchar * name, JsonArray * args,
     case GST_MESH_SIGNAL_CANDIDATE:
       handle_candidate (msg, self);
       return;                   /* handle_candidate took it */
+    case GST_MESH_SIGNAL_HANGUP:
+      /* rooms only: a 1:1 call ends by connection state and RTCP */
+      GST_DEBUG_OBJECT (self, "ignoring a hangup outside a room");
+      break;
   }
   gst_mesh_signal_message_free (msg);
 }
@@ -2487,7 +2522,8 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
    * GstMeshSignal:max-peers:
    *
    * In a room, the most peer connections to keep. Members past it get
-   * none: their offers go unanswered, and one warning per member says so.
+   * none: each is sent a `hangup` with reason "busy" (docs/protocol.md),
+   * and one warning per member says so.
    * Each connection costs a payload copy of the sent media and a decoder
    * for the received.
    *

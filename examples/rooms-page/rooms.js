@@ -13,6 +13,8 @@
  * 5. `peer-left` closes that peer's connection and removes its tile. A
  *    connection that fails is offered again, by the side that offered it,
  *    with a new RTCPeerConnection, while the peer is still in the room.
+ * 6. `hangup` from a peer (e.g. "busy": a pipeline at its max-peers)
+ *    closes that connection; the tile stays and says why.
  *
  * URL parameters:
  *   room=NAME      prefills the room box (default "mesh")
@@ -522,6 +524,19 @@
     showStatus();
   }
 
+  // The peer will not take our call (a meshsignal at its max-peers says
+  // "busy"): stop calling it and say so on its tile. It may call us later.
+  function onHangup(from, data) {
+    const p = peers.get(from);
+    if (!p) return;
+    const reason = typeof data.reason === "string" ? data.reason : "no reason given";
+    clearTimeout(p.retryTimer);
+    p.retryTimer = null;
+    closePc(p);
+    setState(p, `hung up: ${reason}`);
+    log(`peer ${from} hung up: ${reason}`);
+  }
+
   // Messages for us: routed (`to` is our id) with the sender's `from`.
   // Broadcasts (the seed's 1:1, or pipelines not in a room) are not ours.
   function routed(event, handler) {
@@ -583,6 +598,7 @@
     routed("offer", onOffer);
     routed("answer", onAnswer);
     routed("candidate", onCandidate);
+    routed("hangup", onHangup);
     showStatus();
   }
 

@@ -224,7 +224,9 @@ io.on("connection", (socket) => {
     });
   }
 
-  for (const event of ["offer", "answer", "candidate"]) {
+  // The seed's three events, and "hangup" (a member that will not take a
+  // call, e.g. at its max-peers), relayed by the same rules.
+  for (const event of ["offer", "answer", "candidate", "hangup"]) {
     socket.on(event, (data) => {
       console.log(`Received ${event} from: ${socket.id}`);
       if (isObject(data) && Object.hasOwn(data, "to")) {

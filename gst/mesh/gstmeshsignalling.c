@@ -15,6 +15,7 @@
 #define MAX_SDP_LENGTH (256 * 1024)
 #define MAX_CANDIDATE_LENGTH 1024
 #define MAX_ID_LENGTH 256
+#define MAX_REASON_LENGTH 256
 
 G_DEFINE_QUARK (gst-mesh-signal-error-quark, gst_mesh_signal_error);
 
@@ -39,6 +40,8 @@ gst_mesh_signal_kind_to_string (GstMeshSignalKind kind)
       return "answer";
     case GST_MESH_SIGNAL_CANDIDATE:
       return "candidate";
+    case GST_MESH_SIGNAL_HANGUP:
+      return "hangup";
   }
   return "unknown";
 }
@@ -243,6 +246,8 @@ gst_mesh_signal_message_parse (const gchar * event, JsonArray * args,
     msg->kind = GST_MESH_SIGNAL_ANSWER;
   else if (!strcmp (event, "candidate"))
     msg->kind = GST_MESH_SIGNAL_CANDIDATE;
+  else if (!strcmp (event, "hangup"))
+    msg->kind = GST_MESH_SIGNAL_HANGUP;
   else {
     gchar *got = excerpt (event, 32);
     g_set_error (error, GST_MESH_SIGNAL_ERROR,
@@ -273,6 +278,9 @@ gst_mesh_signal_message_parse (const gchar * event, JsonArray * args,
 
   if (msg->kind == GST_MESH_SIGNAL_CANDIDATE)
     ok = parse_candidate (msg, obj, error);
+  else if (msg->kind == GST_MESH_SIGNAL_HANGUP)
+    ok = get_optional_string (obj, event, "reason", MAX_REASON_LENGTH,
+        &msg->reason, error);
   else
     ok = parse_description (msg, event, obj, error);
   if (!ok)
@@ -294,6 +302,7 @@ gst_mesh_signal_message_free (GstMeshSignalMessage * msg)
     gst_sdp_message_free (msg->sdp_message);
   g_free (msg->candidate);
   g_free (msg->sdp_mid);
+  g_free (msg->reason);
   g_free (msg->from);
   g_free (msg->to);
   g_free (msg);
@@ -313,7 +322,8 @@ gst_mesh_signal_description_args (GstMeshSignalKind kind, const gchar * sdp,
 {
   JsonObject *obj = json_object_new ();
 
-  g_return_val_if_fail (kind != GST_MESH_SIGNAL_CANDIDATE, NULL);
+  g_return_val_if_fail (kind == GST_MESH_SIGNAL_OFFER ||
+      kind == GST_MESH_SIGNAL_ANSWER, NULL);
 
   /* the member order of RTCSessionDescription.toJSON() */
   json_object_set_string_member (obj, "type",
@@ -340,6 +350,18 @@ gst_mesh_signal_candidate_args (const gchar * candidate, const gchar * sdp_mid,
     json_object_set_int_member (obj, "sdpMLineIndex", sdp_mline_index);
   else
     json_object_set_null_member (obj, "sdpMLineIndex");
+  if (to)
+    json_object_set_string_member (obj, "to", to);
+  return wrap_object (obj);
+}
+
+JsonArray *
+gst_mesh_signal_hangup_args (const gchar * reason, const gchar * to)
+{
+  JsonObject *obj = json_object_new ();
+
+  if (reason)
+    json_object_set_string_member (obj, "reason", reason);
   if (to)
     json_object_set_string_member (obj, "to", to);
   return wrap_object (obj);

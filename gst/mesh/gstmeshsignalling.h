@@ -31,17 +31,19 @@ typedef enum
   GST_MESH_SIGNAL_OFFER,
   GST_MESH_SIGNAL_ANSWER,
   GST_MESH_SIGNAL_CANDIDATE,
+  GST_MESH_SIGNAL_HANGUP,
 } GstMeshSignalKind;
 
 /**
  * GstMeshSignalMessage:
- * @kind: offer, answer or candidate
+ * @kind: offer, answer, candidate or hangup
  * @sdp: (nullable): offer and answer: the SDP text
  * @sdp_message: (nullable): offer and answer: the parsed SDP
  * @candidate: (nullable): candidate: the "candidate:..." line; "" for an
  *   end-of-candidates marker
  * @sdp_mid: (nullable): candidate: the media id
  * @sdp_mline_index: candidate: the m-line index, -1 when absent
+ * @reason: (nullable): hangup: why, e.g. "busy"
  * @from: (nullable): routing: the sender's socket id, added by a server
  * @to: (nullable): routing: the target socket id
  */
@@ -53,6 +55,7 @@ typedef struct
   gchar *candidate;
   gchar *sdp_mid;
   gint sdp_mline_index;
+  gchar *reason;
   gchar *from;
   gchar *to;
 } GstMeshSignalMessage;
@@ -75,6 +78,10 @@ JsonArray *gst_mesh_signal_description_args (GstMeshSignalKind kind,
  * [{"candidate":..,"sdpMid":..,"sdpMLineIndex":..}]. */
 JsonArray *gst_mesh_signal_candidate_args (const gchar * candidate,
     const gchar * sdp_mid, gint sdp_mline_index, const gchar * to);
+
+/* The event arguments for a hangup (rooms only): [{"reason":..,"to":..}]. */
+JsonArray *gst_mesh_signal_hangup_args (const gchar * reason,
+    const gchar * to);
 
 /* The o= session id of @sdp as a number (0 when missing or not a number);
  * the collision rule compares these. */

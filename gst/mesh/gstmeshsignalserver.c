@@ -136,9 +136,10 @@ typedef struct
 
 static GQuark member_quark;
 
-/* The seed relays exactly these. */
+/* The seed relays the first three; "hangup" (a room member that will not
+ * take a call) is relayed by the same rules. */
 static const gchar *const relayed_events[] = { "offer", "answer", "candidate",
-  NULL
+  "hangup", NULL
 };
 
 G_DEFINE_TYPE (GstMeshSignalServer, gst_mesh_signal_server, G_TYPE_OBJECT);
@@ -1676,7 +1677,7 @@ gst_mesh_signal_server_class_init (GstMeshSignalServerClass * klass)
   /**
    * GstMeshSignalServer::relayed:
    * @server: the server
-   * @event: "offer", "answer" or "candidate"
+   * @event: "offer", "answer", "candidate" or "hangup"
    * @id: the sender's Socket.IO id
    * @n_receivers: how many clients it went to (for a message routed by
    *   `to`: 1, or 0 when refused with an `error` event)

@@ -86,12 +86,13 @@ class Mesh {
     return m;
   }
 
-  async addPipeline() {
+  async addPipeline(props = "") {
     const name = `gst${this.pipes.length + 1}`;
     const p = G.startRoomPipeline({
       url: this.server.url,
       room: this.room,
       name,
+      props,
       // one pattern each, so a screenshot tells them apart
       pattern: this.pipes.length ? "ball" : "smpte",
       grid: { width: 320, height: 240 },
@@ -293,4 +294,35 @@ scenario("pages first: two pages, then two pipelines, all four decode each other
   // Each pipeline has the uid of each page (passed on by the server).
   for (const p of s.pipes) for (const m of s.pages) assert.equal(p.state.members.get(m.id).uid, m.uid);
   await holdAndLeave(s, t);
+});
+
+scenario("a pipeline at max-peers tells a page that calls it that it is busy", async (s, t) => {
+  const full = await s.addPipeline("max-peers=1");
+  const other = await s.addPipeline();
+  await pipeDecodes(full, [other.id]);
+  const page = await s.addPage();
+  // The page offers to both: the full pipeline hangs up with "busy" at
+  // once (the page stops calling it), the other answers.
+  await R.waitFor(
+    page.page,
+    (id) => window.mesh.peers[id]?.state === "hung up: busy",
+    full.id,
+    JOIN_TIMEOUT,
+    `${page.name}: no "busy" from ${full.name}`,
+  );
+  await R.waitFor(
+    page.page,
+    (id) => window.mesh.peers[id]?.state === "connected",
+    other.id,
+    MEDIA_TIMEOUT,
+    `${page.name}: no call with ${other.name}`,
+  );
+  await pipeDecodes(other, [full.id, page.id]);
+  // Held: the full pipeline kept its call and warned once; the page did
+  // not call it again (that would show as "calling").
+  await R.sleep(HOLD_MS);
+  const warned = full.events.filter((e) => e.type === "warning" && /max-peers/.test(e.text));
+  assert.equal(warned.length, 1, `${full.name} warnings:\n${warned.map((e) => e.text).join("\n")}`);
+  assert.equal(full.callTo(other.id).state, "connected");
+  assert.equal((await R.meshState(page.page)).peers[full.id].state, "hung up: busy");
 });

@@ -487,8 +487,9 @@ GST_START_TEST (test_rooms_are_apart)
 
 GST_END_TEST;
 
-/* max-peers=1: the member that comes second keeps one connection and says
- * once why it does not take the third. */
+/* max-peers=1: the member that comes second keeps one connection, says
+ * once why it does not take the third, and tells the third ("hangup"),
+ * which stops calling it. */
 GST_START_TEST (test_max_peers)
 {
   Room r = { 0, };
@@ -500,17 +501,24 @@ GST_START_TEST (test_max_peers)
   fail_unless (wait_decoding (r.p[1], 1, CONNECT_TIMEOUT_MS));
   r.p[2] = room_peer (r.url, "r", NULL);
   fail_unless (wait_decoding (r.p[0], 2, CONNECT_TIMEOUT_MS));
-  /* the third offers to both; the second refuses, with a warning */
-  for (gint i = 0; i < 100 && !mesh_test_pipeline_has_warning (r.p[1],
-          "max-peers"); i++)
+  /* the third offers to both; the second refuses, with a warning, and
+   * tells it with hangup "busy" */
+  for (gint i = 0; i < 100 && !mesh_test_pipeline_has_warning (r.p[2],
+          "does not take our call (busy)"); i++)
     g_usleep (100 * 1000);
   fail_unless (mesh_test_pipeline_has_warning (r.p[1], "max-peers"));
-  /* the third keeps offering (offer-interval, 1 s): still one warning */
+  fail_unless (mesh_test_pipeline_has_warning (r.p[2],
+          "does not take our call (busy)"));
+  /* the third stopped offering to it, and closed that connection; an
+   * offer re-sent (offer-interval, 1 s) would have made no second
+   * warning, but would have kept the connection */
   g_usleep (3 * G_USEC_PER_SEC);
   fail_unless_equals_int (mesh_test_pipeline_count_warnings (r.p[1],
           "max-peers"), 1);
   fail_unless_equals_int (count_decoding (r.p[1], 10, NULL), 1);
   fail_unless_equals_int (count_webrtcbins (r.p[1]), 1);
+  fail_unless_equals_int (count_webrtcbins (r.p[2]), 1);
+  fail_unless_equals_int (count_decoding (r.p[2], 10, NULL), 1);
   room_teardown (&r);
 }
 

@@ -67,6 +67,8 @@ check_resend (const gchar * event, const GstMeshSignalMessage * msg)
   if (msg->kind == GST_MESH_SIGNAL_CANDIDATE)
     args = gst_mesh_signal_candidate_args (msg->candidate, msg->sdp_mid,
         msg->sdp_mline_index, msg->to);
+  else if (msg->kind == GST_MESH_SIGNAL_HANGUP)
+    args = gst_mesh_signal_hangup_args (msg->reason, msg->to);
   else
     args = gst_mesh_signal_description_args (msg->kind, msg->sdp, msg->to);
 
@@ -83,6 +85,8 @@ check_resend (const gchar * event, const GstMeshSignalMessage * msg)
   check_same_string ("sdpMid changed on re-sending", msg->sdp_mid,
       again->sdp_mid);
   check_same_string ("to changed on re-sending", msg->to, again->to);
+  check_same_string ("reason changed on re-sending", msg->reason,
+      again->reason);
   if (again->sdp_mline_index != msg->sdp_mline_index)
     invariant_failed ("sdpMLineIndex changed on re-sending", event, NULL);
   gst_mesh_signal_message_free (again);
@@ -179,6 +183,11 @@ exercise (const gchar * event, JsonArray * args)
         invariant_failed ("candidate without its line", event, NULL);
       if (msg->sdp_mline_index < -1)
         invariant_failed ("negative sdpMLineIndex", event, NULL);
+      break;
+    case GST_MESH_SIGNAL_HANGUP:
+      if (msg->sdp || msg->candidate)
+        invariant_failed ("hangup with a description or candidate", event,
+            NULL);
       break;
     default:
       invariant_failed ("unknown kind", event, NULL);

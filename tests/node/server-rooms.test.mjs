@@ -174,7 +174,7 @@ for (const [serverName, start] of Object.entries(servers)) {
       await closeAll();
     });
 
-    it("delivers a routed offer, answer and candidate only to their target, with from set", async () => {
+    it("delivers a routed offer, answer, candidate and hangup only to their target, with from set", async () => {
       const room = newRoom();
       const [a, b, c, outsider, other] = [await connect(), await connect(), await connect(), await connect(), await connect()];
       await join(a, room);
@@ -184,13 +184,17 @@ for (const [serverName, start] of Object.entries(servers)) {
       a.emit("offer", offer({ to: b.id }));
       b.emit("answer", answer({ to: a.id }));
       a.emit("candidate", candidate({ to: b.id }));
+      c.emit("hangup", { reason: "busy", to: a.id });
       await waitFor(b, "offer");
       await waitFor(a, "answer");
       await waitFor(b, "candidate");
+      await waitFor(a, "hangup");
       await settle();
       assert.deepEqual(got(b, "offer"), [[offer({ to: b.id, from: a.id })]]);
       assert.deepEqual(got(a, "answer"), [[answer({ to: a.id, from: b.id })]]);
       assert.deepEqual(got(b, "candidate"), [[candidate({ to: b.id, from: a.id })]]);
+      assert.deepEqual(got(a, "hangup"), [[{ reason: "busy", to: a.id, from: c.id }]]);
+      for (const s of [b, c, outsider, other]) assert.deepEqual(got(s, "hangup"), [], `hangup leaked to ${s.id}`);
       for (const s of [c, outsider, other])
         for (const ev of SEED_EVENTS) assert.deepEqual(got(s, ev), [], `${ev} leaked`);
       for (const s of [a, b]) assert.deepEqual(got(s, "error"), []);
