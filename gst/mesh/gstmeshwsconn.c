@@ -32,6 +32,7 @@
 #include "gstmeshwsconn.h"
 #include "gstmeshprivate.h"
 
+#include <glib-unix.h>
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -48,6 +49,9 @@
 #define EPOLL_BATCH 256
 /* How long a closing connection waits for the client's close frame. */
 #define CLOSE_TIMEOUT_S 5
+/* How long a closed connection's unread input is read and dropped. */
+#define LINGER_MS 2000
+#define LINGER_READS_PER_TURN 16
 
 #define OP_CONTINUATION 0x0
 #define OP_TEXT 0x1
@@ -78,6 +82,7 @@ struct _GstMeshWsPoller
   GPtrArray *dirty;             /* connections with output queued, a ref each */
   GPtrArray *failed;            /* write failures, reported in dispatch */
   GHashTable *conns;            /* every connection with an open transport */
+  GHashTable *lingers;          /* Linger*: closed, draining their input */
   gboolean freed;
 };
 
@@ -353,6 +358,77 @@ conn_flush (GstMeshWsConn * conn)
 /* Closing                                                                  */
 /* ------------------------------------------------------------------------ */
 
+/* A closed connection's descriptor is read and thrown away until the
+ * client closes its side, or for LINGER_MS at most, before it is closed.
+ * Closing a socket with unread input makes the kernel answer with a reset,
+ * and the client may lose what we wrote last: the error event that says
+ * why, and our close frame. A client disconnected for flooding always has
+ * input in flight. (Apache's "lingering close" does the same.) */
+typedef struct
+{
+  GstMeshWsPoller *poller;
+  gint fd;
+  GSource *io;
+  GSource *timer;
+} Linger;
+
+static void
+linger_free (Linger * l)
+{
+  g_hash_table_remove (l->poller->lingers, l);
+  g_source_destroy (l->io);
+  g_source_unref (l->io);
+  g_source_destroy (l->timer);
+  g_source_unref (l->timer);
+  close (l->fd);
+  g_free (l);
+}
+
+static gboolean
+linger_read (gint fd, GIOCondition condition, gpointer user_data)
+{
+  gchar buf[16384];
+  gssize n = 0;
+
+  /* a bounded number of reads a turn: the client may send for ever */
+  for (gint i = 0; i < LINGER_READS_PER_TURN; i++) {
+    n = read (fd, buf, sizeof buf);
+    if (n <= 0)
+      break;
+  }
+  if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+              errno == EINTR)))
+    return G_SOURCE_CONTINUE;
+  linger_free (user_data);      /* end of stream, or an error */
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+linger_timeout (gpointer user_data)
+{
+  linger_free (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+linger_close (GstMeshWsPoller * poller, gint fd)
+{
+  GMainContext *context = g_source_get_context (&poller->source);
+  Linger *l = g_new0 (Linger, 1);
+
+  /* our FIN goes after what is still queued */
+  shutdown (fd, SHUT_WR);
+  l->poller = poller;
+  l->fd = fd;
+  g_hash_table_add (poller->lingers, l);
+  l->io = g_unix_fd_source_new (fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
+  g_source_set_callback (l->io, G_SOURCE_FUNC (linger_read), l, NULL);
+  g_source_attach (l->io, context);
+  l->timer = g_timeout_source_new (LINGER_MS);
+  g_source_set_callback (l->timer, linger_timeout, l, NULL);
+  g_source_attach (l->timer, context);
+}
+
 static void
 close_stream_done (GObject * source, GAsyncResult * res, gpointer user_data)
 {
@@ -378,7 +454,10 @@ conn_finish (GstMeshWsConn * conn)
     if (poller && conn->epoll_events)
       epoll_ctl (poller->epfd, EPOLL_CTL_DEL, conn->fd, NULL);
 #endif
-    close (conn->fd);
+    if (poller && !poller->freed)
+      linger_close (poller, conn->fd);
+    else
+      close (conn->fd);
     conn->fd = -1;
   }
   gst_mesh_clear_source (&conn->in_source);
@@ -896,6 +975,7 @@ poller_finalize (GSource * source)
   g_ptr_array_unref (poller->dirty);
   g_ptr_array_unref (poller->failed);
   g_hash_table_unref (poller->conns);
+  g_hash_table_unref (poller->lingers);
 #ifdef HAVE_EPOLL
   if (poller->epfd >= 0)
     close (poller->epfd);
@@ -931,6 +1011,7 @@ gst_mesh_ws_poller_new (GMainContext * context)
   poller->failed = g_ptr_array_new ();
   poller->conns = g_hash_table_new_full (NULL, NULL, NULL,
       (GDestroyNotify) gst_mesh_ws_conn_unref);
+  poller->lingers = g_hash_table_new (NULL, NULL);
   g_source_set_name (source, "gst-mesh WebSocket connections");
   g_source_attach (source, context);
   return poller;
@@ -969,6 +1050,10 @@ gst_mesh_ws_poller_free (GstMeshWsPoller * poller)
   for (i = 0; i < poller->failed->len; i++)
     gst_mesh_ws_conn_unref (g_ptr_array_index (poller->failed, i));
   g_ptr_array_set_size (poller->failed, 0);
+  {
+    GList *lingers = g_hash_table_get_keys (poller->lingers);
+    g_list_free_full (lingers, (GDestroyNotify) linger_free);
+  }
   g_source_destroy (&poller->source);
   g_source_unref (&poller->source);
 }

@@ -469,18 +469,11 @@ for (const [serverName, start] of Object.entries(servers)) {
         const errors = got(f, "error").map(([e]) => e.message);
         assert.ok(errors.length >= 1);
         assert.ok(errors.slice(0, -1).every((m) => m === "rate limit exceeded"), JSON.stringify(errors));
-        await t.test(
-          "the flooding client hears why: an error event, then io server disconnect",
-          {
-            todo:
-              serverName === "gst-mesh-server" &&
-              "the Engine.IO server closes a WebSocket that still has unread input at once (RST), so the client may lose the last frames",
-          },
-          async () => {
-            assert.equal(errors.at(-1), "too many events: disconnected");
-            assert.equal(await reason, "io server disconnect");
-          },
-        );
+        // It hears why: the error event, then the server's disconnect.
+        // (gst-mesh-server lost these once: it closed the socket with the
+        // flood still unread, and the kernel's reset took them.)
+        assert.equal(errors.at(-1), "too many events: disconnected");
+        assert.equal(await reason, "io server disconnect");
         // The well-behaved client never noticed.
         assert.deepEqual((await join(w, room)).peers, []);
         assert.ok(w.connected);
