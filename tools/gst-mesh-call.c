@@ -190,12 +190,14 @@ int
 main (int argc, char **argv)
 {
   App app = { 0, };
-  gchar *server = g_strdup ("http://127.0.0.1:4000");
-  gchar *role = g_strdup ("wait");
-  gchar *codec = g_strdup ("vp8");
-  gchar *name = NULL;
-  gchar *extra = NULL;
-  gchar *room = NULL;
+  /* GOption hands over new strings and never frees what was there:
+   * defaults are applied after parsing */
+  g_autofree gchar *server = NULL;
+  g_autofree gchar *role = NULL;
+  g_autofree gchar *codec = NULL;
+  g_autofree gchar *name = NULL;
+  g_autofree gchar *extra = NULL;
+  g_autofree gchar *room = NULL;
   gboolean camera = FALSE, show = FALSE;
   gint duration = 0, pattern = 0;
   GOptionEntry entries[] = {
@@ -222,10 +224,11 @@ main (int argc, char **argv)
         "More meshsignal properties, e.g. \"latency=100\"", "PROPS"},
     {NULL}
   };
-  GOptionContext *ctx = g_option_context_new ("- one end of a WebRTC call "
-      "through a Socket.IO signalling server");
-  GError *error = NULL;
-  gchar *desc, *video_src;
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("- one end of a "
+      "WebRTC call through a Socket.IO signalling server");
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *desc = NULL;
+  g_autofree gchar *video_src = NULL;
   GstBus *bus;
 
   g_option_context_add_main_entries (ctx, entries, NULL);
@@ -234,7 +237,12 @@ main (int argc, char **argv)
     g_printerr ("%s\n", error->message);
     return 2;
   }
-  g_option_context_free (ctx);
+  if (!server)
+    server = g_strdup ("http://127.0.0.1:4000");
+  if (!role)
+    role = g_strdup ("wait");
+  if (!codec)
+    codec = g_strdup ("vp8");
 
   app.name = name ? name : role;
   app.start = g_get_monotonic_time ();
@@ -262,8 +270,6 @@ main (int argc, char **argv)
     g_printerr ("cannot build the pipeline: %s\n%s\n", error->message, desc);
     return 1;
   }
-  g_free (desc);
-  g_free (video_src);
 
   probe (&app, "vsent", "src", &app.video_out);
   probe (&app, "vrecv", "src", &app.video_in);

@@ -84,9 +84,17 @@ on_signal (gpointer user_data)
 int
 main (int argc, char **argv)
 {
-  gchar *address = NULL, *path = NULL, *cert = NULL, *key = NULL;
-  gchar *web_root = NULL, **origins = NULL, *client_script = NULL;
-  gchar **auth_tokens = NULL, *auth_file = NULL;
+  /* freed on every way out, the error exits included (LeakSanitizer,
+   * tools/leak-check.sh, counts those too) */
+  g_autofree gchar *address = NULL;
+  g_autofree gchar *path = NULL;
+  g_autofree gchar *cert = NULL;
+  g_autofree gchar *key = NULL;
+  g_autofree gchar *web_root = NULL;
+  g_autofree gchar *client_script = NULL;
+  g_autofree gchar *auth_file = NULL;
+  g_auto (GStrv) origins = NULL;
+  g_auto (GStrv) auth_tokens = NULL;
   gint port = 4000, ping_interval = 25000, ping_timeout = 20000;
   gint max_room_peers = 0, max_event_rate = 200;
   gint64 max_payload = 1000000;
@@ -132,9 +140,9 @@ main (int argc, char **argv)
         "Say more about each connection and relay", NULL},
     {NULL}
   };
-  GOptionContext *ctx;
-  GError *error = NULL;
-  GstMeshSignalServer *server;
+  g_autoptr (GOptionContext) ctx = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GstMeshSignalServer) server = NULL;
   GMainLoop *loop;
   gchar *url;
 
@@ -152,7 +160,6 @@ main (int argc, char **argv)
     g_printerr ("%s\n", error->message);
     return 2;
   }
-  g_option_context_free (ctx);
 
   if (port < 0 || port > 65535 || ping_interval <= 0 || ping_timeout <= 0
       || max_payload <= 0) {
@@ -171,7 +178,7 @@ main (int argc, char **argv)
   }
 
   if (auth_tokens || auth_file) {
-    GPtrArray *tokens = g_ptr_array_new ();
+    g_autoptr (GPtrArray) tokens = g_ptr_array_new_with_free_func (g_free);
     guint i;
 
     for (i = 0; auth_tokens && auth_tokens[i]; i++) {
@@ -187,7 +194,9 @@ main (int argc, char **argv)
     }
     g_ptr_array_add (tokens, NULL);
     g_strfreev (auth_tokens);
-    auth_tokens = (gchar **) g_ptr_array_free (tokens, FALSE);
+    g_ptr_array_set_free_func (tokens, NULL);
+    auth_tokens = (gchar **) g_ptr_array_free (g_steal_pointer (&tokens),
+        FALSE);
   }
 
   server = gst_mesh_signal_server_new ();
@@ -224,16 +233,6 @@ main (int argc, char **argv)
 
   g_print ("Shutting down\n");
   gst_mesh_signal_server_stop (server);
-  g_object_unref (server);
   g_main_loop_unref (loop);
-  g_free (address);
-  g_free (path);
-  g_free (cert);
-  g_free (key);
-  g_free (web_root);
-  g_free (client_script);
-  g_strfreev (origins);
-  g_strfreev (auth_tokens);
-  g_free (auth_file);
   return 0;
 }
