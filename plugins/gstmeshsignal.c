@@ -1443,15 +1443,14 @@ static void
 room_handle_hangup (GstMeshSignal * self, GstMeshSignalMessage * msg)
 {
   Member *m = g_hash_table_lookup (self->members, msg->from);
+  const gchar *why = msg->reason ? msg->reason : "no reason given";
   gchar *reason;
 
   if (!m || m->hung_up)
     return;
-  reason = g_strdup_printf ("hung up: %s", msg->reason ? msg->reason :
-      "no reason given");
+  reason = g_strdup_printf ("hung up: %s", why);
   GST_ELEMENT_WARNING (self, RESOURCE, BUSY,
-      ("Room member %s does not take our call (%s)", m->id,
-          msg->reason ? msg->reason : "no reason given"),
+      ("Room member %s does not take our call (%s)", m->id, why),
       ("room '%s'; we stop offering to it", self->room));
   m->hung_up = TRUE;
   room_end_peer (self, m, reason);
