@@ -2031,6 +2031,36 @@ handle_early (SoupServer * soup, SoupServerMessage * msg, const char *path,
       0);
 }
 
+/* Says in every response whether the connection stays open, which libsoup
+ * 3.2 decides but does not write: it closes after answering a request with
+ * "Connection: close" (and any HTTP/1.0 request), yet the HTTP/1.1 response
+ * carries no "Connection: close". A client that pools connections (Node's
+ * http agent, hence node-fetch, undici) then takes the connection for open
+ * and sends its next request into the closing socket: "socket hang up".
+ * RFC 9112 9.6: a server that closes sends "close". An HTTP/1.0 client
+ * that asks for keep-alive (and says so) gets it, as from Node's server;
+ * libsoup keeps an HTTP/1.0 connection only when the response says
+ * "keep-alive". Runs for every path of the SoupServer, static files too. */
+static void
+on_got_headers (SoupServerMessage * msg, gpointer user_data)
+{
+  SoupMessageHeaders *req = soup_server_message_get_request_headers (msg);
+  SoupMessageHeaders *resp = soup_server_message_get_response_headers (msg);
+
+  if (soup_message_headers_header_contains (req, "Connection", "upgrade"))
+    return;
+  if (soup_server_message_get_http_version (msg) == SOUP_HTTP_1_0) {
+    if (soup_message_headers_header_contains (req, "Connection",
+            "keep-alive"))
+      soup_message_headers_replace (resp, "Connection", "keep-alive");
+    else
+      soup_message_headers_replace (resp, "Connection", "close");
+  } else if (soup_message_headers_header_contains (req, "Connection",
+          "close")) {
+    soup_message_headers_replace (resp, "Connection", "close");
+  }
+}
+
 /* libsoup writes headers and body separately: with Nagle on, the body of a
  * small poll response waits for the client's delayed ACK (40 ms), per
  * response, which is enough to blow a 200 ms ping timeout under load. */
@@ -2042,6 +2072,7 @@ on_request_started (SoupServer * soup, SoupServerMessage * msg,
 
   if (socket && g_socket_get_family (socket) != G_SOCKET_FAMILY_UNIX)
     g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+  g_signal_connect (msg, "got-headers", G_CALLBACK (on_got_headers), NULL);
 }
 
 /* ------------------------------------------------------------------------ */
