@@ -22,10 +22,9 @@
 #include "gstmeshmarshal.h"
 #include "gstmeshpacket.h"
 #include "gstmeshwsconn.h"
+#include "gstmeshhttp.h"
 
 #include <gst/gst.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/random.h>
@@ -38,6 +37,7 @@ GST_DEBUG_CATEGORY_STATIC (mesh_eio_debug);
 #define DEFAULT_PING_TIMEOUT 20000
 #define DEFAULT_UPGRADE_TIMEOUT 10000
 #define DEFAULT_MAX_PAYLOAD 1000000
+#define DEFAULT_HEADER_TIMEOUT 10000
 /* The reference gives a polling transport that cannot write its close
  * packet this long before giving up. */
 #define POLLING_CLOSE_TIMEOUT 30000
@@ -95,6 +95,10 @@ struct _GstMeshEioServer
   GSource *heartbeat;
   GPtrArray *accepted_sockets;  /* see release_accepted_sockets() */
   guint release_id;
+  GstMeshHttpGuard *guard;      /* headers, timeouts, client addresses */
+  guint header_timeout;
+  gchar **trusted_proxies;
+  GstMeshEioStats stats;        /* counters; gauges are counted on demand */
   GQueue ping_queue;            /* sessions to ping, by deadline */
   GQueue pong_queue;            /* sessions waiting for a pong, by deadline */
 };
@@ -153,6 +157,8 @@ enum
   PROP_TRANSPORTS,
   PROP_ALLOW_UPGRADES,
   PROP_CORS_ORIGINS,
+  PROP_HEADER_TIMEOUT,
+  PROP_TRUSTED_PROXIES,
 };
 
 enum
@@ -368,8 +374,9 @@ emit_connection_error (GstMeshEioServer * self, SoupServerMessage * msg,
   GST_INFO_OBJECT (self, "%s %s from %s: code %d (%s): %s",
       soup_server_message_get_method (msg),
       g_uri_get_path (soup_server_message_get_uri (msg)),
-      soup_server_message_get_remote_host (msg), code, error_messages[code],
-      context);
+      gst_mesh_http_guard_client_address (self->guard, msg), code,
+      error_messages[code], context);
+  self->stats.handshake_errors[code]++;
   g_signal_emit (self, server_signals[SIGNAL_CONNECTION_ERROR], 0, (gint) code,
       error_messages[code], context);
 }
@@ -638,6 +645,7 @@ polling_send (GstMeshEioSocket * self, GPtrArray * packets)
   g_object_ref (msg);
   poll_release (self);
   add_polling_headers (self->server, msg);
+  self->server->stats.bytes_sent += strlen (payload);
   set_body_take (msg, SOUP_STATUS_OK, "text/plain; charset=UTF-8", payload,
       strlen (payload));
   soup_server_message_unpause (msg);
@@ -1449,7 +1457,7 @@ create_session (GstMeshEioServer * self, SoupServerMessage * msg,
   socket->server = self;
   socket->id = generate_id ();
   socket->remote_address =
-      g_strdup (soup_server_message_get_remote_host (msg));
+      g_strdup (gst_mesh_http_guard_client_address (self->guard, msg));
   {
     /* Trimmed: the GString it comes from has room to spare. */
     gchar *url = g_uri_to_string_partial (uri, G_URI_HIDE_USERINFO);
@@ -1466,6 +1474,7 @@ create_session (GstMeshEioServer * self, SoupServerMessage * msg,
   socket->state = STATE_OPEN;
 
   g_hash_table_insert (self->clients, socket->id, socket);
+  self->stats.sessions_opened++;
 
   GST_DEBUG_OBJECT (self, "handshaking client %s over %s from %s",
       socket->id, transport_name (transport), socket->remote_address);
@@ -1571,6 +1580,7 @@ on_data_request (GstMeshEioServer * self, GstMeshEioSocket * socket,
   if (!get_body (self, msg, &body)) {
     GST_INFO_OBJECT (self, "session %s: POST body over max-payload (%"
         G_GUINT64_FORMAT " bytes)", socket->id, self->max_payload);
+    self->stats.payloads_too_large++;
     if (body)
       g_bytes_unref (body);
     socket_on_close (socket, "transport error");
@@ -1583,6 +1593,7 @@ on_data_request (GstMeshEioServer * self, GstMeshEioSocket * socket,
   }
 
   data = g_bytes_get_data (body, &len);
+  self->stats.bytes_received += len;
   packets = gst_mesh_eio_payload_decode (data ? data : "", len, &error);
   g_bytes_unref (body);
   if (!packets) {
@@ -2008,6 +2019,7 @@ handle_early (SoupServer * soup, SoupServerMessage * msg, const char *path,
 
       GST_INFO_OBJECT (self, "POST of %" G_GOFFSET_FORMAT " bytes over "
           "max-payload %" G_GUINT64_FORMAT, length, self->max_payload);
+      self->stats.payloads_too_large++;
       gst_mesh_eio_server_apply_cors (self, msg);
       soup_message_headers_replace (soup_server_message_get_response_headers
           (msg), "cache-control", "no-store");
@@ -2029,50 +2041,6 @@ handle_early (SoupServer * soup, SoupServerMessage * msg, const char *path,
       g_byte_array_new (), (GDestroyNotify) g_byte_array_unref);
   g_signal_connect_object (msg, "got-chunk", G_CALLBACK (on_got_chunk), self,
       0);
-}
-
-/* Says in every response whether the connection stays open, which libsoup
- * 3.2 decides but does not write: it closes after answering a request with
- * "Connection: close" (and any HTTP/1.0 request), yet the HTTP/1.1 response
- * carries no "Connection: close". A client that pools connections (Node's
- * http agent, hence node-fetch, undici) then takes the connection for open
- * and sends its next request into the closing socket: "socket hang up".
- * RFC 9112 9.6: a server that closes sends "close". An HTTP/1.0 client
- * that asks for keep-alive (and says so) gets it, as from Node's server;
- * libsoup keeps an HTTP/1.0 connection only when the response says
- * "keep-alive". Runs for every path of the SoupServer, static files too. */
-static void
-on_got_headers (SoupServerMessage * msg, gpointer user_data)
-{
-  SoupMessageHeaders *req = soup_server_message_get_request_headers (msg);
-  SoupMessageHeaders *resp = soup_server_message_get_response_headers (msg);
-
-  if (soup_message_headers_header_contains (req, "Connection", "upgrade"))
-    return;
-  if (soup_server_message_get_http_version (msg) == SOUP_HTTP_1_0) {
-    if (soup_message_headers_header_contains (req, "Connection",
-            "keep-alive"))
-      soup_message_headers_replace (resp, "Connection", "keep-alive");
-    else
-      soup_message_headers_replace (resp, "Connection", "close");
-  } else if (soup_message_headers_header_contains (req, "Connection",
-          "close")) {
-    soup_message_headers_replace (resp, "Connection", "close");
-  }
-}
-
-/* libsoup writes headers and body separately: with Nagle on, the body of a
- * small poll response waits for the client's delayed ACK (40 ms), per
- * response, which is enough to blow a 200 ms ping timeout under load. */
-static void
-on_request_started (SoupServer * soup, SoupServerMessage * msg,
-    gpointer user_data)
-{
-  GSocket *socket = soup_server_message_get_socket (msg);
-
-  if (socket && g_socket_get_family (socket) != G_SOCKET_FAMILY_UNIX)
-    g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
-  g_signal_connect (msg, "got-headers", G_CALLBACK (on_got_headers), NULL);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -2136,8 +2104,12 @@ gst_mesh_eio_server_attach (GstMeshEioServer * server,
       handle_early, server, NULL);
   soup_server_add_handler (soup_server, server->handler_path, handle_request,
       server, NULL);
-  g_signal_connect_object (soup_server, "request-started",
-      G_CALLBACK (on_request_started), server, 0);
+  server->guard = gst_mesh_http_guard_new (soup_server, server->context);
+  gst_mesh_http_guard_set_header_timeout (server->guard,
+      server->header_timeout);
+  if (!gst_mesh_http_guard_set_trusted_proxies (server->guard,
+          (const gchar * const *) server->trusted_proxies, error))
+    return FALSE;
   GST_INFO_OBJECT (server, "serving Engine.IO at %s", server->path);
   return TRUE;
 }
@@ -2283,6 +2255,59 @@ gst_mesh_eio_server_get_n_clients (GstMeshEioServer * server)
 }
 
 /**
+ * gst_mesh_eio_server_get_client_address:
+ * @msg: a request to @server
+ *
+ * Returns: (transfer none): the address of the client that sent @msg: the
+ *   connection's peer, or the address a trusted proxy names (see
+ *   #GstMeshEioServer:trusted-proxies)
+ */
+const gchar *
+gst_mesh_eio_server_get_client_address (GstMeshEioServer * server,
+    SoupServerMessage * msg)
+{
+  g_return_val_if_fail (GST_MESH_IS_EIO_SERVER (server), NULL);
+  return gst_mesh_http_guard_client_address (server->guard, msg);
+}
+
+/**
+ * gst_mesh_eio_server_get_stats:
+ * @stats: (out caller-allocates): filled in
+ *
+ * The server's counters since it was created, and its sessions now.
+ */
+void
+gst_mesh_eio_server_get_stats (GstMeshEioServer * server,
+    GstMeshEioStats * stats)
+{
+  GHashTableIter iter;
+  gpointer value;
+  guint64 ws_in, ws_out;
+
+  g_return_if_fail (GST_MESH_IS_EIO_SERVER (server));
+
+  *stats = server->stats;
+  stats->clients_polling = stats->clients_websocket = 0;
+  g_hash_table_iter_init (&iter, server->clients);
+  while (g_hash_table_iter_next (&iter, NULL, &value)) {
+    GstMeshEioSocket *socket = value;
+
+    if (socket->state == STATE_CLOSED)
+      continue;
+    if (socket->transport == TRANSPORT_WEBSOCKET)
+      stats->clients_websocket++;
+    else
+      stats->clients_polling++;
+  }
+  gst_mesh_ws_poller_get_bytes (server->poller, &ws_in, &ws_out);
+  stats->bytes_received += ws_in;
+  stats->bytes_sent += ws_out;
+  stats->header_timeouts =
+      gst_mesh_http_guard_get_header_timeouts (server->guard);
+  stats->body_timeouts = gst_mesh_http_guard_get_body_timeouts (server->guard);
+}
+
+/**
  * gst_mesh_eio_server_close_all:
  *
  * Closes every session right away (reason "forced close").
@@ -2348,6 +2373,20 @@ gst_mesh_eio_server_set_property (GObject * object, guint prop_id,
       g_strfreev (self->cors_origins);
       self->cors_origins = g_value_dup_boxed (value);
       break;
+    case PROP_HEADER_TIMEOUT:
+      self->header_timeout = g_value_get_uint (value);
+      if (self->guard)
+        gst_mesh_http_guard_set_header_timeout (self->guard,
+            self->header_timeout);
+      break;
+    case PROP_TRUSTED_PROXIES:
+      g_strfreev (self->trusted_proxies);
+      self->trusted_proxies = g_value_dup_boxed (value);
+      if (self->guard && !gst_mesh_http_guard_set_trusted_proxies
+          (self->guard, (const gchar * const *) self->trusted_proxies, NULL))
+        GST_WARNING_OBJECT (self, "trusted-proxies has an entry that is "
+            "not an address: kept the previous list");
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -2382,6 +2421,12 @@ gst_mesh_eio_server_get_property (GObject * object, guint prop_id,
     case PROP_CORS_ORIGINS:
       g_value_set_boxed (value, self->cors_origins);
       break;
+    case PROP_HEADER_TIMEOUT:
+      g_value_set_uint (value, self->header_timeout);
+      break;
+    case PROP_TRUSTED_PROXIES:
+      g_value_set_boxed (value, self->trusted_proxies);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -2414,6 +2459,7 @@ gst_mesh_eio_server_dispose (GObject * object)
     release_accepted_sockets (self);
   }
   gst_mesh_clear_source (&self->heartbeat);
+  g_clear_pointer (&self->guard, gst_mesh_http_guard_free);
   if (self->soup) {
     soup_server_remove_handler (self->soup, self->handler_path);
     if (self->own_soup)
@@ -2434,6 +2480,7 @@ gst_mesh_eio_server_finalize (GObject * object)
   g_free (self->handler_path);
   g_strfreev (self->transports);
   g_strfreev (self->cors_origins);
+  g_strfreev (self->trusted_proxies);
   if (self->context)
     g_main_context_unref (self->context);
 
@@ -2541,6 +2588,37 @@ gst_mesh_eio_server_class_init (GstMeshEioServerClass * klass)
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
 
   /**
+   * GstMeshEioServer:header-timeout:
+   *
+   * Milliseconds a connection may take to send a whole request head, from
+   * its start or from the end of its previous response; past that it is
+   * shut down (slow-loris clients, half-open connections, idle
+   * keep-alive). 0: no limit. Applies to every path of the SoupServer.
+   *
+   * Since: 0.2
+   */
+  g_object_class_install_property (gobject_class, PROP_HEADER_TIMEOUT,
+      g_param_spec_uint ("header-timeout", "Header timeout",
+          "Milliseconds to send a whole request head (0: no limit)",
+          0, G_MAXUINT, DEFAULT_HEADER_TIMEOUT,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * GstMeshEioServer:trusted-proxies:
+   *
+   * Addresses or networks ("10.0.0.1", "10.0.0.0/8") of reverse proxies:
+   * a request from one of them is taken to come from the address its
+   * X-Forwarded-For names (the last one that is not a trusted proxy
+   * itself). %NULL (the default): X-Forwarded-For is ignored.
+   *
+   * Since: 0.2
+   */
+  g_object_class_install_property (gobject_class, PROP_TRUSTED_PROXIES,
+      g_param_spec_boxed ("trusted-proxies", "Trusted proxies",
+          "Proxies whose X-Forwarded-For names the client", G_TYPE_STRV,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+
+  /**
    * GstMeshEioServer::connection:
    * @server: the server
    * @socket: the new session
@@ -2573,6 +2651,7 @@ gst_mesh_eio_server_init (GstMeshEioServer * self)
   self->ping_interval = DEFAULT_PING_INTERVAL;
   self->ping_timeout = DEFAULT_PING_TIMEOUT;
   self->upgrade_timeout = DEFAULT_UPGRADE_TIMEOUT;
+  self->header_timeout = DEFAULT_HEADER_TIMEOUT;
   self->max_payload = DEFAULT_MAX_PAYLOAD;
   self->allow_upgrades = TRUE;
   self->transports = g_strdupv ((gchar **) def);

@@ -70,6 +70,40 @@ void gst_mesh_eio_server_set_allow_request_func (GstMeshEioServer * server,
 GstMeshEioSocket *gst_mesh_eio_server_lookup (GstMeshEioServer * server,
     const gchar * sid);
 guint gst_mesh_eio_server_get_n_clients (GstMeshEioServer * server);
+
+#define GST_MESH_EIO_N_ERRORS 6
+
+/**
+ * GstMeshEioStats:
+ * @clients_polling: open sessions on HTTP long-polling, now
+ * @clients_websocket: open sessions on WebSocket, now
+ * @sessions_opened: sessions opened since the server started
+ * @handshake_errors: requests refused, by #GstMeshEioError code
+ * @bytes_received: Engine.IO bytes in (POST bodies, WebSocket frames)
+ * @bytes_sent: Engine.IO bytes out (poll responses, WebSocket frames)
+ * @header_timeouts: connections shut down for a request head that did
+ *   not come within header-timeout
+ * @payloads_too_large: requests refused with 413 (over max-payload)
+ * @body_timeouts: connections shut down because the body of a refused
+ *   request did not end within header-timeout
+ */
+typedef struct
+{
+  guint clients_polling;
+  guint clients_websocket;
+  guint64 sessions_opened;
+  guint64 handshake_errors[GST_MESH_EIO_N_ERRORS];
+  guint64 bytes_received;
+  guint64 bytes_sent;
+  guint64 header_timeouts;
+  guint64 payloads_too_large;
+  guint64 body_timeouts;
+} GstMeshEioStats;
+
+const gchar *gst_mesh_eio_server_get_client_address (GstMeshEioServer *
+    server, SoupServerMessage * msg);
+void gst_mesh_eio_server_get_stats (GstMeshEioServer * server,
+    GstMeshEioStats * stats);
 void gst_mesh_eio_server_close_all (GstMeshEioServer * server);
 
 /* Adds the CORS headers configured in cors-origins to a response; for

@@ -23,6 +23,7 @@
 
 #include "gstmeshsignalserver.h"
 #include "gstmeshmarshal.h"
+#include "gstmeshmetrics.h"
 
 #include <gst/gst.h>
 #include <errno.h>
@@ -58,6 +59,9 @@ struct _GstMeshSignalServer
   gchar **auth_tokens;
   guint max_room_peers;
   guint max_event_rate;
+  gboolean metrics;
+  guint header_timeout;
+  gchar **trusted_proxies;
 
   SoupServer *soup;
   GstMeshEioServer *engine;
@@ -75,6 +79,9 @@ struct _GstMeshSignalServer
   /* SHA-256 digests of auth-tokens (GBytes), while running: compared in
    * constant time. */
   GPtrArray *auth_digests;
+
+  GstMeshSignalCounters counters;       /* for GET /metrics */
+  gint64 start_time;
 };
 
 enum
@@ -95,6 +102,9 @@ enum
   PROP_AUTH_TOKENS,
   PROP_MAX_ROOM_PEERS,
   PROP_MAX_EVENT_RATE,
+  PROP_METRICS,
+  PROP_HEADER_TIMEOUT,
+  PROP_TRUSTED_PROXIES,
 };
 
 enum
@@ -111,6 +121,7 @@ static guint signals[N_SIGNALS];
 #define MAX_UID_LENGTH 64
 #define NO_SUCH_PEER "no such peer in your room"
 #define DEFAULT_MAX_EVENT_RATE 200
+#define DEFAULT_HEADER_TIMEOUT 10000
 /* A client sending more than this many times max-event-rate for this many
  * whole seconds in a row is disconnected. */
 #define FLOOD_FACTOR 10
@@ -138,11 +149,26 @@ static GQuark member_quark;
 
 /* The seed relays the first three; "hangup" (a room member that will not
  * take a call) is relayed by the same rules. */
-static const gchar *const relayed_events[] = { "offer", "answer", "candidate",
-  "hangup", NULL
+static const gchar *const relayed_events[GST_MESH_N_RELAYED_EVENTS + 1] = {
+  "offer", "answer", "candidate", "hangup", NULL
 };
 
 G_DEFINE_TYPE (GstMeshSignalServer, gst_mesh_signal_server, G_TYPE_OBJECT);
+
+/* Counts a relay of @name to @n clients, and tells the application. */
+static void
+relayed (GstMeshSignalServer * self, const gchar * name,
+    GstMeshSioSocket * from, guint n)
+{
+  guint i;
+
+  for (i = 0; relayed_events[i]; i++)
+    if (g_str_equal (relayed_events[i], name))
+      self->counters.relayed[i]++;
+  self->counters.deliveries += n;
+  g_signal_emit (self, signals[SIGNAL_RELAYED], 0, name,
+      gst_mesh_sio_socket_get_id (from), n);
+}
 
 /* ------------------------------------------------------------------------ */
 /* Per-socket state                                                         */
@@ -362,6 +388,9 @@ relay_routed (GstMeshSignalServer * self, GstMeshSioSocket * socket,
     JsonObject *error = json_object_new ();
     JsonArray *args;
 
+    self->counters.refused[!JSON_NODE_HOLDS_VALUE (to)
+        || json_node_get_value_type (to) != G_TYPE_STRING ?
+        GST_MESH_REFUSED_BAD_TARGET : GST_MESH_REFUSED_NO_SUCH_PEER]++;
     json_object_set_string_member (error, "event", name);
     json_object_set_member (error, "to", json_node_copy (to));
     json_object_set_string_member (error, "message", message);
@@ -381,8 +410,7 @@ relay_routed (GstMeshSignalServer * self, GstMeshSioSocket * socket,
         gst_mesh_sio_socket_get_id (socket),
         gst_mesh_sio_socket_get_id (target));
   }
-  g_signal_emit (self, signals[SIGNAL_RELAYED], 0, name,
-      gst_mesh_sio_socket_get_id (socket), n);
+  relayed (self, name, socket, n);
 }
 
 static void
@@ -429,8 +457,7 @@ on_relay_event (GstMeshSioSocket * socket, const gchar * name,
   }
   GST_LOG_OBJECT (self, "relayed %s from %s to %u clients", name,
       gst_mesh_sio_socket_get_id (socket), n);
-  g_signal_emit (self, signals[SIGNAL_RELAYED], 0, name,
-      gst_mesh_sio_socket_get_id (socket), n);
+  relayed (self, name, socket, n);
 }
 
 /* The member @name of @object if it is a string, else NULL. */
@@ -497,6 +524,7 @@ on_join (GstMeshSioSocket * socket, const gchar * name, JsonArray * args,
     evicted = room_find_uid (g_hash_table_lookup (self->rooms, room), uid,
         socket);
     if (!room_has_space (self, socket, room, evicted)) {
+      self->counters.refused[GST_MESH_REFUSED_ROOM_FULL]++;
       GST_INFO_OBJECT (self, "client %s: join refused: room \"%s\" is full "
           "(%u)", id, room, self->max_room_peers);
       json_object_set_string_member (reply, "error", "room is full");
@@ -507,6 +535,7 @@ on_join (GstMeshSioSocket * socket, const gchar * name, JsonArray * args,
   }
 
   if (error) {
+    self->counters.refused[GST_MESH_REFUSED_BAD_JOIN]++;
     GST_INFO_OBJECT (self, "client %s: join refused: %s", id, error);
     json_object_set_string_member (reply, "error", error);
   } else {
@@ -534,6 +563,7 @@ on_join (GstMeshSioSocket * socket, const gchar * name, JsonArray * args,
       }
       g_ptr_array_add (members, g_object_ref (socket));
       m->room = g_strdup (room);
+      self->counters.joins++;
       g_free (m->uid);
       m->uid = g_strdup (uid);
       joined = peer_event_args (id, room, uid);
@@ -655,6 +685,7 @@ event_rate_ok (GstMeshSignalServer * self, GstMeshSioSocket * socket,
     case RATE_PASS:
       return TRUE;
     case RATE_DROP:
+      self->counters.refused[GST_MESH_REFUSED_RATE_LIMIT]++;
       if (now - m->last_error >= G_USEC_PER_SEC) {
         m->last_error = now;
         GST_INFO_OBJECT (self, "client %s is over max-event-rate %u/s: "
@@ -664,6 +695,7 @@ event_rate_ok (GstMeshSignalServer * self, GstMeshSioSocket * socket,
       }
       break;
     case RATE_FLOOD:
+      self->counters.refused[GST_MESH_REFUSED_FLOOD]++;
       GST_WARNING_OBJECT (self, "client %s sent over %u events/s for %u s: "
           "disconnecting it", gst_mesh_sio_socket_get_id (socket),
           self->max_event_rate * FLOOD_FACTOR, FLOOD_SECONDS);
@@ -697,8 +729,7 @@ on_raw_event (GstMeshSioSocket * socket, const GstMeshSioRawEvent * ev,
         ev->args_len);
     GST_LOG_OBJECT (self, "relayed %s from %s to %u clients", ev->event,
         gst_mesh_sio_socket_get_id (socket), n);
-    g_signal_emit (self, signals[SIGNAL_RELAYED], 0, ev->event,
-        gst_mesh_sio_socket_get_id (socket), n);
+    relayed (self, ev->event, socket, n);
   }
   return TRUE;
 }
@@ -749,6 +780,8 @@ check_auth (GstMeshSioNamespace * nsp, GstMeshSioSocket * socket,
       json_node_get_object (auth) : NULL;
   JsonNode *token = object ? json_object_get_member (object, "token") : NULL;
 
+  if (!self->auth_digests)
+    return TRUE;
   if (!token) {
     *message = g_strdup ("auth token required");
   } else if (!JSON_NODE_HOLDS_VALUE (token)
@@ -758,6 +791,7 @@ check_auth (GstMeshSioNamespace * nsp, GstMeshSioSocket * socket,
   } else {
     return TRUE;
   }
+  self->counters.refused[GST_MESH_REFUSED_AUTH]++;
   GST_INFO_OBJECT (self, "connection from %s refused: %s",
       gst_mesh_eio_socket_get_remote_address
       (gst_mesh_sio_socket_get_engine_socket (socket)), *message);
@@ -805,9 +839,10 @@ on_request_read (SoupServer * soup, SoupServerMessage * msg,
   if (origin_allowed (self, origin))
     return;
 
+  self->counters.refused[GST_MESH_REFUSED_ORIGIN]++;
   GST_INFO_OBJECT (self, "%s %s from %s refused: origin \"%s\" not allowed",
       soup_server_message_get_method (msg), path,
-      soup_server_message_get_remote_host (msg), origin);
+      gst_mesh_eio_server_get_client_address (self->engine, msg), origin);
   node = json_node_init_string (json_node_alloc (), origin);
   escaped = json_to_string (node, FALSE);
   json_node_unref (node);
@@ -1075,6 +1110,119 @@ gst_mesh_signal_server_new (void)
   return g_object_new (GST_MESH_TYPE_SIGNAL_SERVER, NULL);
 }
 
+/* auth-tokens as the digests check_auth() compares; none: no check. On
+ * an empty token nothing changes. */
+static gboolean
+update_auth_digests (GstMeshSignalServer * self, GError ** error)
+{
+  GPtrArray *digests = NULL;
+  guint i;
+
+  for (i = 0; self->auth_tokens && self->auth_tokens[i]; i++) {
+    if (!*self->auth_tokens[i]) {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+          "auth-tokens holds an empty token");
+      g_clear_pointer (&digests, g_ptr_array_unref);
+      return FALSE;
+    }
+    if (!digests)
+      digests = g_ptr_array_new_with_free_func ((GDestroyNotify)
+          g_bytes_unref);
+    g_ptr_array_add (digests, token_digest (self->auth_tokens[i]));
+  }
+  g_clear_pointer (&self->auth_digests, g_ptr_array_unref);
+  self->auth_digests = digests;
+  return TRUE;
+}
+
+/* Static files, /healthz and /metrics take no request body: one is refused
+ * before it is read, so nobody makes the server buffer a large upload. */
+static void
+handle_early_static (SoupServer * soup, SoupServerMessage * msg,
+    const char *path, GHashTable * query, gpointer user_data)
+{
+  GstMeshSignalServer *self = user_data;
+  SoupMessageHeaders *req = soup_server_message_get_request_headers (msg);
+  SoupEncoding encoding = soup_message_headers_get_encoding (req);
+  static const gchar body[] = "this path takes no request body\n";
+
+  if (encoding == SOUP_ENCODING_NONE || (encoding ==
+          SOUP_ENCODING_CONTENT_LENGTH
+          && soup_message_headers_get_content_length (req) == 0))
+    return;
+  self->counters.bodies_refused++;
+  GST_INFO_OBJECT (self, "%s %s from %s: request body refused",
+      soup_server_message_get_method (msg), path,
+      gst_mesh_eio_server_get_client_address (self->engine, msg));
+  soup_message_headers_replace (soup_server_message_get_response_headers
+      (msg), "Connection", "close");
+  soup_server_message_set_status (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
+      NULL);
+  soup_server_message_set_response (msg, "text/plain; charset=utf-8",
+      SOUP_MEMORY_STATIC, body, strlen (body));
+}
+
+static void
+handle_healthz (SoupServer * soup, SoupServerMessage * msg, const char *path,
+    GHashTable * query, gpointer user_data)
+{
+  GstMeshSignalServer *self = user_data;
+  const gchar *method = soup_server_message_get_method (msg);
+  gboolean serving = self->engine && !self->stopping;
+  const gchar *body = serving ? "ok\n" : "stopping\n";
+
+  if (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD) {
+    soup_server_message_set_status (msg, SOUP_STATUS_METHOD_NOT_ALLOWED,
+        NULL);
+    return;
+  }
+  soup_message_headers_replace (soup_server_message_get_response_headers
+      (msg), "Cache-Control", "no-store");
+  soup_server_message_set_status (msg, serving ? SOUP_STATUS_OK :
+      SOUP_STATUS_SERVICE_UNAVAILABLE, NULL);
+  soup_server_message_set_response (msg, "text/plain; charset=utf-8",
+      SOUP_MEMORY_STATIC, body, strlen (body));
+}
+
+/* The members of every room, counted now. */
+static guint
+count_members (GstMeshSignalServer * self)
+{
+  GHashTableIter iter;
+  gpointer value;
+  guint n = 0;
+
+  g_hash_table_iter_init (&iter, self->rooms);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    n += ((GPtrArray *) value)->len;
+  return n;
+}
+
+static void
+handle_metrics (SoupServer * soup, SoupServerMessage * msg, const char *path,
+    GHashTable * query, gpointer user_data)
+{
+  GstMeshSignalServer *self = user_data;
+  GstMeshEioStats eio;
+  const gchar *method = soup_server_message_get_method (msg);
+  gchar *text;
+
+  if (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD) {
+    soup_server_message_set_status (msg, SOUP_STATUS_METHOD_NOT_ALLOWED,
+        NULL);
+    return;
+  }
+  gst_mesh_eio_server_get_stats (self->engine, &eio);
+  text = gst_mesh_metrics_render (&self->counters, relayed_events, &eio,
+      g_hash_table_size (self->rooms), count_members (self),
+      self->start_time);
+  soup_message_headers_replace (soup_server_message_get_response_headers
+      (msg), "Cache-Control", "no-store");
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response (msg, "text/plain; version=0.0.4; "
+      "charset=utf-8", SOUP_MEMORY_TAKE, text, strlen (text));
+}
+
 /**
  * gst_mesh_signal_server_start:
  *
@@ -1109,22 +1257,8 @@ gst_mesh_signal_server_start (GstMeshSignalServer * self, GError ** error)
     free (real);
   }
 
-  if (self->auth_tokens && self->auth_tokens[0]) {
-    guint i;
-
-    self->auth_digests = g_ptr_array_new_with_free_func ((GDestroyNotify)
-        g_bytes_unref);
-    for (i = 0; self->auth_tokens[i]; i++) {
-      if (!*self->auth_tokens[i]) {
-        g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-            "auth-tokens holds an empty token");
-        g_clear_pointer (&self->auth_digests, g_ptr_array_unref);
-        return FALSE;
-      }
-      g_ptr_array_add (self->auth_digests,
-          token_digest (self->auth_tokens[i]));
-    }
-  }
+  if (!update_auth_digests (self, error))
+    return FALSE;
 
   self->soup = soup_server_new (NULL, NULL);
   if (self->tls_cert_file || self->tls_key_file) {
@@ -1150,7 +1284,9 @@ gst_mesh_signal_server_start (GstMeshSignalServer * self, GError ** error)
 
   self->engine = g_object_new (GST_MESH_TYPE_EIO_SERVER, "ping-interval",
       self->ping_interval, "ping-timeout", self->ping_timeout, "max-payload",
-      self->max_payload, "cors-origins", self->cors_origins, NULL);
+      self->max_payload, "cors-origins", self->cors_origins,
+      "header-timeout", self->header_timeout, "trusted-proxies",
+      self->trusted_proxies, NULL);
   if (!gst_mesh_eio_server_attach (self->engine, self->soup, self->path,
           error))
     goto failed;
@@ -1165,13 +1301,22 @@ gst_mesh_signal_server_start (GstMeshSignalServer * self, GError ** error)
   gst_mesh_sio_namespace_set_raw_event_func
       (gst_mesh_sio_server_get_namespace (self->sio, "/"), on_raw_event, self,
       NULL);
-  if (self->auth_digests)
-    gst_mesh_sio_namespace_set_connect_check
-        (gst_mesh_sio_server_get_namespace (self->sio, "/"), check_auth, self,
-        NULL);
+  /* Always there: auth-tokens may be set while running (a reload). */
+  gst_mesh_sio_namespace_set_connect_check
+      (gst_mesh_sio_server_get_namespace (self->sio, "/"), check_auth, self,
+      NULL);
   g_signal_connect_object (self->soup, "request-read",
       G_CALLBACK (on_request_read), self, 0);
   soup_server_add_handler (self->soup, "/", handle_static, self, NULL);
+  soup_server_add_early_handler (self->soup, "/", handle_early_static, self,
+      NULL);
+  soup_server_add_handler (self->soup, "/healthz", handle_healthz, self,
+      NULL);
+  if (self->metrics)
+    soup_server_add_handler (self->soup, "/metrics", handle_metrics, self,
+        NULL);
+  memset (&self->counters, 0, sizeof (self->counters));
+  self->start_time = g_get_real_time ();
   if (self->client_script) {
     /* more specific than the Engine.IO path, so SoupServer asks these
      * first */
@@ -1301,7 +1446,10 @@ gst_mesh_signal_server_set_property (GObject * object, guint prop_id,
 {
   GstMeshSignalServer *self = GST_MESH_SIGNAL_SERVER (object);
 
-  if (self->soup) {
+  /* What a reload (gst-mesh-server's SIGHUP) changes can change while
+   * running; the rest is read at start. */
+  if (self->soup && prop_id != PROP_AUTH_TOKENS && prop_id != PROP_CORS_ORIGINS
+      && prop_id != PROP_HEADER_TIMEOUT && prop_id != PROP_TRUSTED_PROXIES) {
     g_warning ("GstMeshSignalServer: property %s cannot change while the "
         "server runs", pspec->name);
     return;
@@ -1332,6 +1480,8 @@ gst_mesh_signal_server_set_property (GObject * object, guint prop_id,
     case PROP_CORS_ORIGINS:
       g_strfreev (self->cors_origins);
       self->cors_origins = g_value_dup_boxed (value);
+      if (self->engine)
+        g_object_set (self->engine, "cors-origins", self->cors_origins, NULL);
       break;
     case PROP_TLS_CERT_FILE:
       g_free (self->tls_cert_file);
@@ -1353,9 +1503,36 @@ gst_mesh_signal_server_set_property (GObject * object, guint prop_id,
     case PROP_CONNECT_TIMEOUT:
       self->connect_timeout = g_value_get_uint (value);
       break;
-    case PROP_AUTH_TOKENS:
-      g_strfreev (self->auth_tokens);
+    case PROP_AUTH_TOKENS:{
+      gchar **old = self->auth_tokens;
+
       self->auth_tokens = g_value_dup_boxed (value);
+      if (self->engine && !update_auth_digests (self, NULL)) {
+        GST_WARNING_OBJECT (self, "auth-tokens holds an empty token: kept "
+            "the previous tokens");
+        g_strfreev (self->auth_tokens);
+  g_strfreev (self->trusted_proxies);
+        self->auth_tokens = old;
+      } else {
+        g_strfreev (old);
+      }
+      break;
+    }
+    case PROP_METRICS:
+      self->metrics = g_value_get_boolean (value);
+      break;
+    case PROP_HEADER_TIMEOUT:
+      self->header_timeout = g_value_get_uint (value);
+      if (self->engine)
+        g_object_set (self->engine, "header-timeout", self->header_timeout,
+            NULL);
+      break;
+    case PROP_TRUSTED_PROXIES:
+      g_strfreev (self->trusted_proxies);
+      self->trusted_proxies = g_value_dup_boxed (value);
+      if (self->engine)
+        g_object_set (self->engine, "trusted-proxies", self->trusted_proxies,
+            NULL);
       break;
     case PROP_MAX_ROOM_PEERS:
       self->max_room_peers = g_value_get_uint (value);
@@ -1422,6 +1599,15 @@ gst_mesh_signal_server_get_property (GObject * object, guint prop_id,
     case PROP_MAX_EVENT_RATE:
       g_value_set_uint (value, self->max_event_rate);
       break;
+    case PROP_METRICS:
+      g_value_set_boolean (value, self->metrics);
+      break;
+    case PROP_HEADER_TIMEOUT:
+      g_value_set_uint (value, self->header_timeout);
+      break;
+    case PROP_TRUSTED_PROXIES:
+      g_value_set_boxed (value, self->trusted_proxies);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1449,6 +1635,7 @@ gst_mesh_signal_server_finalize (GObject * object)
   g_free (self->tls_cert_file);
   g_free (self->tls_key_file);
   g_strfreev (self->auth_tokens);
+  g_strfreev (self->trusted_proxies);
   g_hash_table_unref (self->rooms);
 
   G_OBJECT_CLASS (gst_mesh_signal_server_parent_class)->finalize (object);
@@ -1541,7 +1728,8 @@ gst_mesh_signal_server_class_init (GstMeshSignalServerClass * klass)
    * is empty), it is also an allow-list: an Engine.IO request (handshake,
    * poll or WebSocket upgrade) whose Origin header is not in it gets HTTP
    * 403 `{"code":4,"message":"origin not allowed","origin":"..."}`.
-   * Requests without an Origin header (non-browser clients) pass.
+   * Requests without an Origin header (non-browser clients) pass. May
+   * change while the server runs: sessions already open stay.
    *
    * Since: 0.1
    */
@@ -1615,7 +1803,8 @@ gst_mesh_signal_server_class_init (GstMeshSignalServerClass * klass)
    * Tokens that let a client in: when set, the Socket.IO CONNECT's auth
    * must be an object whose "token" is one of them, else the connection is
    * refused with CONNECT_ERROR "auth token required" (no token) or
-   * "invalid auth token". %NULL or empty: no token needed.
+   * "invalid auth token". %NULL or empty: no token needed. May change
+   * while the server runs: clients already connected stay.
    *
    * Since: 0.1
    */
@@ -1653,6 +1842,47 @@ gst_mesh_signal_server_class_init (GstMeshSignalServerClass * klass)
       g_param_spec_uint ("max-event-rate", "Max event rate",
           "Events per second per client, as a burst too (0: unlimited)", 0,
           G_MAXINT, DEFAULT_MAX_EVENT_RATE, flags));
+
+  /**
+   * GstMeshSignalServer:metrics:
+   *
+   * Serve GET /metrics: counters and gauges in the Prometheus text format
+   * (docs/protocol.md section 6). Read at start. GET /healthz is always
+   * served.
+   *
+   * Since: 0.2
+   */
+  g_object_class_install_property (gobject_class, PROP_METRICS,
+      g_param_spec_boolean ("metrics", "Metrics",
+          "Serve GET /metrics (Prometheus text format)", FALSE, flags));
+
+  /**
+   * GstMeshSignalServer:header-timeout:
+   *
+   * Milliseconds an HTTP connection may take to send a whole request head
+   * (from its start, or from its previous response); past that it is shut
+   * down. 0: no limit.
+   *
+   * Since: 0.2
+   */
+  g_object_class_install_property (gobject_class, PROP_HEADER_TIMEOUT,
+      g_param_spec_uint ("header-timeout", "Header timeout",
+          "Milliseconds to send a whole request head (0: no limit)", 0,
+          G_MAXUINT, DEFAULT_HEADER_TIMEOUT, flags));
+
+  /**
+   * GstMeshSignalServer:trusted-proxies:
+   *
+   * Addresses or networks of reverse proxies whose X-Forwarded-For is
+   * believed: the client address in logs and checks is then the one the
+   * proxy names. %NULL: the connection's peer.
+   *
+   * Since: 0.2
+   */
+  g_object_class_install_property (gobject_class, PROP_TRUSTED_PROXIES,
+      g_param_spec_boxed ("trusted-proxies", "Trusted proxies",
+          "Proxies whose X-Forwarded-For names the client", G_TYPE_STRV,
+          flags));
 
   /**
    * GstMeshSignalServer::client-connected:
@@ -1704,6 +1934,7 @@ gst_mesh_signal_server_init (GstMeshSignalServer * self)
   self->max_payload = 1000000;
   self->connect_timeout = 45000;
   self->max_event_rate = DEFAULT_MAX_EVENT_RATE;
+  self->header_timeout = DEFAULT_HEADER_TIMEOUT;
   self->rooms = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
       (GDestroyNotify) g_ptr_array_unref);
 }

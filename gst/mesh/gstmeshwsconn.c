@@ -84,6 +84,7 @@ struct _GstMeshWsPoller
   GHashTable *conns;            /* every connection with an open transport */
   GHashTable *lingers;          /* Linger*: closed, draining their input */
   gboolean freed;
+  guint64 bytes_in, bytes_out;  /* on the wire, frames included */
 };
 
 struct _GstMeshWsConn
@@ -342,6 +343,8 @@ conn_flush (GstMeshWsConn * conn)
       }
     }
     conn->woff += n;
+    if (conn->poller)
+      conn->poller->bytes_out += n;
   }
 
   /* All written: no buffer kept while idle. */
@@ -769,6 +772,8 @@ conn_feed (GstMeshWsConn * conn, const guint8 * data, gsize len)
   guint8 *buf;
   gsize blen, used;
 
+  if (conn->poller)
+    conn->poller->bytes_in += len;
   if (conn->rlen == 0) {
     /* The common case: whole frames, parsed where they were read. */
     used = conn_parse (conn, (guint8 *) data, len);
@@ -989,6 +994,19 @@ static GSourceFuncs poller_funcs = {
   poller_finalize,
   NULL, NULL
 };
+
+/**
+ * gst_mesh_ws_poller_get_bytes:
+ * @bytes_in: (out): bytes read from every connection so far
+ * @bytes_out: (out): bytes written to them
+ */
+void
+gst_mesh_ws_poller_get_bytes (GstMeshWsPoller * poller, guint64 * bytes_in,
+    guint64 * bytes_out)
+{
+  *bytes_in = poller ? poller->bytes_in : 0;
+  *bytes_out = poller ? poller->bytes_out : 0;
+}
 
 /**
  * gst_mesh_ws_poller_new:
