@@ -1,4 +1,9 @@
-/* gst-mesh: Socket.IO v5 client over an Engine.IO v4 WebSocket (libsoup 3).
+/* gst-mesh: Socket.IO v5 client over Engine.IO v4 (libsoup 3).
+ *
+ * The transport is a WebSocket; when the server or a proxy on the way
+ * answers the upgrade with plain HTTP (nginx's default proxying does), the
+ * client says so and goes on over HTTP long-polling (gstmesheiopolling.c),
+ * for the rest of its life. The "transport" property can also fix one.
  *
  * This file owns the connection life cycle: WebSocket handshake, the
  * Engine.IO open packet and heartbeat, the Socket.IO namespace handshake,
@@ -19,6 +24,7 @@
 #include "gstmeshsioclient.h"
 #include "gstmeshprivate.h"
 #include "gstmeshpacket.h"
+#include "gstmesheiopolling.h"
 
 #include <gst/gst.h>
 #include <libsoup/soup.h>
@@ -62,6 +68,9 @@ struct _GstMeshSioClient
 
   SoupSession *session;
   SoupWebsocketConnection *ws;
+  GstMeshEioPolling *polling;
+  gchar *transport;             /* "auto", "websocket" or "polling" */
+  gboolean use_polling;         /* auto, after a refused upgrade */
   GCancellable *cancellable;
   GstMeshSioClientState state;
   gboolean active;              /* connect() called, disconnect() not */
@@ -97,6 +106,7 @@ enum
   PROP_CA_FILE,
   PROP_TLS_INSECURE,
   PROP_STATE,
+  PROP_TRANSPORT,
 };
 
 enum
@@ -268,11 +278,21 @@ mark_ack_sent (GstMeshSioClient * self, gint64 id)
 /* ------------------------------------------------------------------------ */
 /* Sending                                                                  */
 
+static gboolean
+transport_open (GstMeshSioClient * self)
+{
+  return self->ws || gst_mesh_eio_polling_is_open (self->polling);
+}
+
+/* One Engine.IO packet's text, on whichever transport there is. */
 static void
-ws_send_text (GstMeshSioClient * self, const gchar * text)
+transport_send_text (GstMeshSioClient * self, const gchar * text)
 {
   GST_LOG_OBJECT (self, "> %s", text);
-  soup_websocket_connection_send_text (self->ws, text);
+  if (self->ws)
+    soup_websocket_connection_send_text (self->ws, text);
+  else if (self->polling)
+    gst_mesh_eio_polling_send (self->polling, text);
 }
 
 /* Sends a Socket.IO packet text inside an Engine.IO message. */
@@ -281,7 +301,7 @@ send_sio (GstMeshSioClient * self, const gchar * sio_text)
 {
   gchar *eio = g_strconcat ("4", sio_text, NULL);
 
-  ws_send_text (self, eio);
+  transport_send_text (self, eio);
   g_free (eio);
 }
 
@@ -290,7 +310,8 @@ send_or_buffer (GstMeshSioClient * self, gchar * sio_text, gint64 ack_id)
 {
   BufferedPacket *b;
 
-  if (self->state == GST_MESH_SIO_CLIENT_STATE_CONNECTED && self->ws) {
+  if (self->state == GST_MESH_SIO_CLIENT_STATE_CONNECTED
+      && transport_open (self)) {
     send_sio (self, sio_text);
     mark_ack_sent (self, ack_id);
     g_free (sio_text);
@@ -526,17 +547,15 @@ handle_open (GstMeshSioClient * self, const gchar * json, gsize len)
   g_free (connect);
 }
 
-static void
-on_ws_message (SoupWebsocketConnection * ws, gint type, GBytes * message,
-    gpointer user_data)
-{
-  GstMeshSioClient *self = user_data;
-  GstMeshEioPacket *eio;
-  GError *error = NULL;
-  gsize len;
-  const gchar *data = g_bytes_get_data (message, &len);
+static void handle_eio (GstMeshSioClient * self, GstMeshEioPacket * eio);
 
-  if (type == SOUP_WEBSOCKET_DATA_BINARY) {
+/* A binary message: the next attachment of the packet waiting for it. */
+static void
+handle_binary (GstMeshSioClient * self, GBytes * message)
+{
+  gsize len = g_bytes_get_size (message);
+
+  {
     if (self->partial) {
       if (gst_mesh_sio_packet_add_attachment (self->partial, message)) {
         GstMeshSioPacket *p = self->partial;
@@ -548,6 +567,21 @@ on_ws_message (SoupWebsocketConnection * ws, gint type, GBytes * message,
       GST_WARNING_OBJECT (self, "binary message (%" G_GSIZE_FORMAT
           " bytes) with no binary packet waiting for it, ignored", len);
     }
+  }
+}
+
+static void
+on_ws_message (SoupWebsocketConnection * ws, gint type, GBytes * message,
+    gpointer user_data)
+{
+  GstMeshSioClient *self = user_data;
+  GstMeshEioPacket *eio;
+  GError *error = NULL;
+  gsize len;
+  const gchar *data = g_bytes_get_data (message, &len);
+
+  if (type == SOUP_WEBSOCKET_DATA_BINARY) {
+    handle_binary (self, message);
     return;
   }
 
@@ -559,7 +593,20 @@ on_ws_message (SoupWebsocketConnection * ws, gint type, GBytes * message,
     g_error_free (error);
     return;
   }
+  handle_eio (self, eio);
+  gst_mesh_eio_packet_free (eio);
+}
 
+/* One Engine.IO packet from either transport. */
+static void
+handle_eio (GstMeshSioClient * self, GstMeshEioPacket * eio)
+{
+  GError *error = NULL;
+
+  if (eio->binary) {
+    handle_binary (self, eio->data);
+    return;
+  }
   switch (eio->type) {
     case GST_MESH_EIO_OPEN:{
       gsize plen;
@@ -569,7 +616,7 @@ on_ws_message (SoupWebsocketConnection * ws, gint type, GBytes * message,
     }
     case GST_MESH_EIO_PING:
       reset_heartbeat (self);
-      ws_send_text (self, "3");
+      transport_send_text (self, "3");
       break;
     case GST_MESH_EIO_CLOSE:
       drop_connection (self, "the server closed the Engine.IO session", TRUE);
@@ -596,10 +643,9 @@ on_ws_message (SoupWebsocketConnection * ws, gint type, GBytes * message,
       break;
     }
     default:
-      /* pong, upgrade, noop: nothing to do on a WebSocket-only session */
+      /* pong, upgrade, noop: nothing to do without upgrades */
       break;
   }
-  gst_mesh_eio_packet_free (eio);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -667,6 +713,7 @@ drop_connection (GstMeshSioClient * self, const gchar * why, gboolean retry)
       soup_websocket_connection_close (ws, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
     g_object_unref (ws);
   }
+  g_clear_pointer (&self->polling, gst_mesh_eio_polling_free);
   if (self->partial) {
     gst_mesh_sio_packet_free (self->partial);
     self->partial = NULL;
@@ -716,7 +763,17 @@ on_ws_connected (GObject * source, GAsyncResult * res, gpointer user_data)
       &error);
 
   if (!ws) {
-    if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+    if (g_error_matches (error, SOUP_WEBSOCKET_ERROR,
+            SOUP_WEBSOCKET_ERROR_NOT_WEBSOCKET)
+        && g_str_equal (self->transport, "auto")) {
+      /* Answered, but not with 101: a proxy that does not pass Upgrade on
+       * (nginx by default), or a server without WebSockets. */
+      GST_WARNING_OBJECT (self, "%s did not take the WebSocket upgrade (%s): "
+          "using HTTP long-polling", self->url, error->message);
+      self->use_polling = TRUE;
+      g_clear_object (&self->cancellable);
+      start_attempt (self);
+    } else if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
       gchar *why = g_strdup_printf ("cannot connect to %s: %s", self->url,
           error->message);
       drop_connection (self, why, TRUE);
@@ -797,6 +854,54 @@ ensure_session (GstMeshSioClient * self, GError ** error)
 }
 
 static void
+on_polling_packet (GstMeshEioPacket * packet, gpointer user_data)
+{
+  handle_eio (user_data, packet);
+}
+
+static void
+on_polling_failed (const gchar * why, gpointer user_data)
+{
+  GstMeshSioClient *self = user_data;
+  gchar *detail = g_strdup_printf ("long-polling with %s: %s", self->url,
+      why);
+
+  drop_connection (self, detail, TRUE);
+  g_free (detail);
+}
+
+static void
+start_polling (GstMeshSioClient * self)
+{
+  gchar *url = gst_mesh_sio_client_get_websocket_url (self);
+  GUri *uri = g_uri_parse (url, G_URI_FLAGS_ENCODED, NULL);
+  gchar *http, *q;
+
+  g_free (url);
+  /* the same URL over http(s), transport=polling */
+  http = g_uri_join (G_URI_FLAGS_ENCODED,
+      g_str_equal (g_uri_get_scheme (uri), "wss") ? "https" : "http", NULL,
+      g_uri_get_host (uri), g_uri_get_port (uri), g_uri_get_path (uri),
+      g_uri_get_query (uri), NULL);
+  g_uri_unref (uri);
+  q = strstr (http, "transport=websocket");
+  g_assert (q != NULL);
+  *q = '\0';
+  url = g_strconcat (http, "transport=polling", q + strlen
+      ("transport=websocket"), NULL);
+  g_free (http);
+
+  set_state (self, GST_MESH_SIO_CLIENT_STATE_CONNECTING, url);
+  gst_mesh_clear_source (&self->connect_timeout_source);
+  if (self->connect_timeout)
+    self->connect_timeout_source = add_timeout (self, self->connect_timeout,
+        connect_timed_out);
+  self->polling = gst_mesh_eio_polling_new (self->session, url,
+      self->tls_insecure, on_polling_packet, on_polling_failed, self);
+  g_free (url);
+}
+
+static void
 start_attempt (GstMeshSioClient * self)
 {
   SoupMessage *msg;
@@ -812,6 +917,11 @@ start_attempt (GstMeshSioClient * self)
     g_error_free (error);
     drop_connection (self, why, FALSE);
     g_free (why);
+    return;
+  }
+
+  if (self->use_polling || g_str_equal (self->transport, "polling")) {
+    start_polling (self);
     return;
   }
 
@@ -958,7 +1068,8 @@ gst_mesh_sio_client_disconnect (GstMeshSioClient * self)
 
   self->active = FALSE;
   gst_mesh_clear_source (&self->retry_source);
-  if (self->ws && self->state == GST_MESH_SIO_CLIENT_STATE_CONNECTED) {
+  if (transport_open (self)
+      && self->state == GST_MESH_SIO_CLIENT_STATE_CONNECTED) {
     /* say goodbye to the namespace, as socket.disconnect() does */
     gchar *bye = g_strcmp0 (self->nsp, "/") ? g_strdup_printf ("1%s,",
         self->nsp) : g_strdup ("1");
@@ -1049,7 +1160,8 @@ emit_in_context (gpointer user_data)
         node);
     json_node_unref (node);
     /* an ack only makes sense on the connection that asked for it */
-    if (self->state == GST_MESH_SIO_CLIENT_STATE_CONNECTED && self->ws) {
+    if (self->state == GST_MESH_SIO_CLIENT_STATE_CONNECTED
+        && transport_open (self)) {
       gchar *text = gst_mesh_sio_packet_encode (packet);
       send_sio (self, text);
       g_free (text);
@@ -1222,6 +1334,20 @@ gst_mesh_sio_client_set_property (GObject * object, guint prop_id,
     case PROP_TLS_INSECURE:
       self->tls_insecure = g_value_get_boolean (value);
       break;
+    case PROP_TRANSPORT:{
+      const gchar *t = g_value_get_string (value);
+
+      if (!t || (g_strcmp0 (t, "auto") && g_strcmp0 (t, "websocket")
+              && g_strcmp0 (t, "polling"))) {
+        g_warning ("GstMeshSioClient: transport must be auto, websocket or "
+            "polling, not \"%s\"", t ? t : "(null)");
+        break;
+      }
+      g_free (self->transport);
+      self->transport = g_strdup (t);
+      self->use_polling = FALSE;
+      break;
+    }
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1268,6 +1394,9 @@ gst_mesh_sio_client_get_property (GObject * object, guint prop_id,
     case PROP_TLS_INSECURE:
       g_value_set_boolean (value, self->tls_insecure);
       break;
+    case PROP_TRANSPORT:
+      g_value_set_string (value, self->transport);
+      break;
     case PROP_STATE:
       g_value_set_enum (value, self->state);
       break;
@@ -1303,6 +1432,7 @@ gst_mesh_sio_client_finalize (GObject * object)
   g_free (self->nsp);
   g_free (self->auth);
   g_free (self->ca_file);
+  g_free (self->transport);
   g_free (self->user_agent);
   g_free (self->eio_sid);
   g_main_context_unref (self->context);
@@ -1320,6 +1450,7 @@ gst_mesh_sio_client_init (GstMeshSioClient * self)
   self->reconnect_delay_max = DEFAULT_RECONNECT_DELAY_MAX;
   self->randomization = DEFAULT_RANDOMIZATION;
   self->connect_timeout = DEFAULT_CONNECT_TIMEOUT;
+  self->transport = g_strdup ("auto");
   self->user_agent = g_strdup_printf ("gst-mesh/%s", VERSION);
   self->pending_acks = g_hash_table_new (g_int64_hash, g_int64_equal);
   g_queue_init (&self->send_buffer);
@@ -1386,6 +1517,21 @@ gst_mesh_sio_client_class_init (GstMeshSioClientClass * klass)
           GST_TYPE_MESH_SIO_CLIENT_STATE,
           GST_MESH_SIO_CLIENT_STATE_DISCONNECTED,
           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * GstMeshSioClient:transport:
+   *
+   * "auto" (the default): a WebSocket, and HTTP long-polling from the
+   * first time the upgrade is answered without 101 (a proxy that does not
+   * pass WebSockets); "websocket" or "polling": only that one.
+   *
+   * Since: 0.2
+   */
+  g_object_class_install_property (gobject_class, PROP_TRANSPORT,
+      g_param_spec_string ("transport", "Transport",
+          "auto (WebSocket, long-polling when the upgrade is refused), "
+          "websocket or polling", "auto",
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
 
   /**
    * GstMeshSioClient::event:
