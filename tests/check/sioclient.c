@@ -909,6 +909,64 @@ GST_START_TEST (test_broadcast_reaches_the_other_client)
 
 GST_END_TEST;
 
+/* HTTP long-polling (transport=polling), as through a proxy that passes no
+ * WebSockets: the same session as over a WebSocket, with the official
+ * server; a WebSocket client and a polling one hear each other. */
+GST_START_TEST (test_long_polling_transport)
+{
+  MeshTestServer *server = sio_server_start ();
+  gchar *url = mesh_test_server_get_url (server);
+  const gchar *auth = "{\"name\":\"poller\"}";
+  TestClient *p = test_client_new (url, "auth", auth, "transport", "polling",
+      NULL);
+  TestClient *w = test_client_new (url, NULL);
+  JsonArray *args = json_args (echo_args);
+  JsonArray *hello = json_args ("[\"from ws\"]");
+  JsonArray *back = json_args ("[\"from polling\"]");
+  AckResult r = { 0, };
+  EventRecord *got;
+  gchar *transport;
+
+  g_object_get (p->client, "transport", &transport, NULL);
+  fail_unless_equals_string (transport, "polling");
+  g_free (transport);
+  connect_and_wait (p);
+  fail_unless (strstr (state_at (p, 0)->detail, "transport=polling") != NULL,
+      "connecting to %s", state_at (p, 0)->detail);
+  got = wait_event (p, 0, "welcome", WAIT_MS);
+  assert_welcome (p, got, auth);
+
+  gst_mesh_sio_client_emit (p->client, "echo", args);
+  got = wait_event (p, 0, "echo", WAIT_MS);
+  assert_args_equal (got->args, echo_args);
+
+  gst_mesh_sio_client_emit_with_ack (p->client, "ack-me", args, 5000, on_ack,
+      &r, NULL);
+  fail_unless (iterate_until (ack_called, &r, WAIT_MS), "no ack");
+  fail_unless (r.error == NULL, "ack failed: %s", r.error ?
+      r.error->message : "");
+  assert_args_equal (r.args, echo_args);
+
+  connect_and_wait (w);
+  gst_mesh_sio_client_emit (w->client, "broadcast", hello);
+  got = wait_event (p, 0, "broadcast", WAIT_MS);
+  assert_args_equal (got->args, "[\"from ws\"]");
+  gst_mesh_sio_client_emit (p->client, "broadcast", back);
+  got = wait_event (w, 0, "broadcast", WAIT_MS);
+  assert_args_equal (got->args, "[\"from polling\"]");
+
+  ack_result_clear (&r);
+  json_array_unref (args);
+  json_array_unref (hello);
+  json_array_unref (back);
+  test_client_free (p);
+  test_client_free (w);
+  g_free (url);
+  mesh_test_server_stop (server);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_reconnects_after_server_restart)
 {
   MeshTestServer *server = sio_server_start ();
@@ -1349,6 +1407,7 @@ sioclient_suite (void)
   tcase_add_test (node, test_private_namespace_refuses_without_auth);
   tcase_add_test (node, test_private_namespace_accepts_auth);
   tcase_add_test (node, test_broadcast_reaches_the_other_client);
+  tcase_add_test (node, test_long_polling_transport);
   tcase_add_test (node, test_reconnects_after_server_restart);
   tcase_add_test (node, test_pending_acks_fail_when_connection_drops);
   tcase_add_test (node, test_acks_emitted_offline_survive_failed_attempts);
