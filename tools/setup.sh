@@ -27,7 +27,8 @@ PKGS=(
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
   gstreamer1.0-nice
   # tests
-  iproute2 util-linux valgrind chromium ca-certificates procps
+  iproute2 util-linux valgrind chromium ca-certificates procps curl
+  nginx-light       # reverse-proxy tests: started by them, on test ports
 )
 
 # Keep a Node that is already there (e.g. NodeSource's 20.x): Debian's npm
@@ -56,6 +57,14 @@ else
   say "apt: installing ${#missing[@]} missing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
+  # Servers (nginx) are started by the tests that need them, on test ports:
+  # keep their packages from starting a system instance on install.
+  policy=/usr/sbin/policy-rc.d
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' > "$policy"
+    chmod +x "$policy"
+    trap 'rm -f "$policy"' EXIT
+  fi
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
