@@ -185,6 +185,17 @@ describe("config file and SIGHUP", () => {
     }
   });
 
+  it("the config file installed with the service (tools/server.conf) is valid", async () => {
+    const shipped = path.join(path.dirname(new URL(import.meta.url).pathname), "..", "..", "tools", "server.conf");
+    const s = await startServer("gst-mesh-server", ["--config", shipped, "--port", "0", "--address", "127.0.0.1"]);
+    try {
+      assert.equal((await fetch(`${s.url}/healthz`)).status, 200);
+      assert.equal((await fetch(`${s.url}/metrics`)).status, 200);
+    } finally {
+      assert.equal((await s.stop()).code, 0);
+    }
+  });
+
   it("a bad config line is an error that names the file and line", async () => {
     const conf = path.join(dir, "bad.conf");
     writeFileSync(conf, "port = 0\nthis is not an option\n");
