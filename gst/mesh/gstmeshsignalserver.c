@@ -1511,7 +1511,6 @@ gst_mesh_signal_server_set_property (GObject * object, guint prop_id,
         GST_WARNING_OBJECT (self, "auth-tokens holds an empty token: kept "
             "the previous tokens");
         g_strfreev (self->auth_tokens);
-  g_strfreev (self->trusted_proxies);
         self->auth_tokens = old;
       } else {
         g_strfreev (old);

@@ -553,20 +553,19 @@ static void handle_eio (GstMeshSioClient * self, GstMeshEioPacket * eio);
 static void
 handle_binary (GstMeshSioClient * self, GBytes * message)
 {
-  gsize len = g_bytes_get_size (message);
+  GstMeshSioPacket *p;
 
-  {
-    if (self->partial) {
-      if (gst_mesh_sio_packet_add_attachment (self->partial, message)) {
-        GstMeshSioPacket *p = self->partial;
-        self->partial = NULL;
-        dispatch_sio (self, p);
-        gst_mesh_sio_packet_free (p);
-      }
-    } else {
-      GST_WARNING_OBJECT (self, "binary message (%" G_GSIZE_FORMAT
-          " bytes) with no binary packet waiting for it, ignored", len);
-    }
+  if (!self->partial) {
+    GST_WARNING_OBJECT (self, "binary message (%" G_GSIZE_FORMAT
+        " bytes) with no binary packet waiting for it, ignored",
+        g_bytes_get_size (message));
+    return;
+  }
+  if (gst_mesh_sio_packet_add_attachment (self->partial, message)) {
+    p = self->partial;
+    self->partial = NULL;
+    dispatch_sio (self, p);
+    gst_mesh_sio_packet_free (p);
   }
 }
 
