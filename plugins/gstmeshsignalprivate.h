@@ -1,0 +1,136 @@
+/* gst-mesh: meshsignal's insides, shared by the files that make it up:
+ * the element (gstmeshsignal.c), its link to the server and its thread
+ * (gstmeshsignaller.c), its media in (gstmeshinput.c), its two call
+ * policies (gstmeshcall.c, gstmeshroom.c, behind gstmeshsession.h) and its
+ * statistics (gstmeshstats.c). Not installed.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include "gstmeshsignal.h"
+#include "gstmeshpeer.h"
+#include "gstmeshmedia.h"
+#include "gstmeshoutput.h"
+#include "gstmeshsession.h"
+
+#include <gst/mesh/gstmesh.h>
+
+G_BEGIN_DECLS
+
+/* One category for the element and its parts: GST_DEBUG=meshsignal:5
+ * tells the story of a call, whichever file the line comes from. */
+GST_DEBUG_CATEGORY_EXTERN (mesh_signal_debug);
+#define GST_CAT_DEFAULT mesh_signal_debug
+
+#define MAX_EARLY_CANDIDATES 256
+
+/* A sink pad's chain: raw → convert → encoder → tee (gstmeshinput.c). */
+typedef struct
+{
+  GstPad *ghost;
+  GstElement *queue;
+  GstElement *convert;          /* last raw element before the encoder */
+  GstElement *convert2;         /* audio: audioconvert before resample */
+  GstElement *encoder;
+  GstElement *tee;
+  GstMeshCodec codec;           /* what calls should send */
+  GstMeshCodec encoder_codec;   /* what the encoder in place makes */
+} MediaIn;
+
+struct _GstMeshSignal
+{
+  GstBin parent;
+
+  /* properties, under the object lock */
+  gchar *server_url;
+  gchar *server_path;
+  GstMeshSignalRole role;
+  gchar *stun_server;
+  gchar *turn_server;
+  GstMeshVideoCodec video_codec;
+  guint video_bitrate;
+  guint audio_bitrate;
+  guint latency;
+  guint offer_interval;
+  guint peer_timeout;
+  gchar *auth;
+  gchar *ca_file;
+  gboolean tls_insecure;
+  gboolean host_server;
+  gchar *web_root;
+  gchar *client_script;
+  gchar *room;
+  guint max_peers;
+  gint grid_width;
+  gint grid_height;
+  gboolean peer_pads;
+
+  /* the signalling thread; everything below belongs to it */
+  GThread *thread;
+  GMainContext *context;
+  GMainLoop *loop;
+  GstMeshSioClient *client;
+  GstMeshSignalServer *server;
+  const GstMeshSession *session;        /* 1:1 or room, from connect to stop */
+  gboolean ever_connected;
+  /* the 1:1 call (gstmeshcall.c) */
+  GstMeshPeer *peer;
+  guint next_call_id;
+  GQueue early_candidates;      /* GstMeshSignalMessage* before any offer */
+  gboolean codec_fallback_done;
+  GSource *recall_source;
+  /* rooms (gstmeshroom.c) */
+  gchar *uid;                   /* who we are across reconnections */
+  gchar *local_id;              /* our socket id in the room, once joined */
+  GHashTable *members;          /* socket id → Member */
+
+  /* media plumbing, changed only with the state lock or before PAUSED */
+  MediaIn in[GST_MESH_N_MEDIA];
+  GstMeshOutput *out[GST_MESH_N_MEDIA];
+  GstPad *out_ghost[GST_MESH_N_MEDIA];
+
+  /* atomics */
+  gint call_state;
+  gint64 playing_time;
+};
+
+/* gstmeshsignal.c: what the parts ask of the element */
+#define GST_TYPE_MESH_CALL_STATE (gst_mesh_call_state_get_type ())
+GType gst_mesh_call_state_get_type (void);
+const gchar *gst_mesh_signal_enum_nick (GType type, gint value);
+GstMeshCodec gst_mesh_signal_video_codec (GstMeshVideoCodec c);
+void gst_mesh_signal_post_call_state (GstMeshSignal * self,
+    GstMeshPeer * peer, GstMeshCallState state, const gchar * reason);
+void gst_mesh_signal_post_peer (GstMeshSignal * self, const gchar * event,
+    const gchar * id, const gchar * uid);
+void gst_mesh_signal_warn_bad_message (GstMeshSignal * self,
+    const gchar * event, const gchar * error);
+void gst_mesh_signal_remove_child (GstMeshSignal * self, GstElement * e);
+const gchar *gst_mesh_signal_peer_name (GstMeshPeer * peer);
+GstMeshPeer *gst_mesh_signal_new_peer (GstMeshSignal * self,
+    const gchar * remote_id);
+void gst_mesh_signal_close_peer (GstMeshSignal * self, GstMeshPeer * peer,
+    GstMeshCallState state, const gchar * reason);
+
+/* gstmeshinput.c */
+GstPad *gst_mesh_input_new (GstMeshSignal * self, GstMeshMediaKind kind,
+    GstPadTemplate * templ);
+gboolean gst_mesh_input_build_encoder (GstMeshSignal * self,
+    GstMeshMediaKind kind, GstMeshCodec codec, GError ** error);
+void gst_mesh_input_drop_encoder (GstMeshSignal * self, MediaIn * in);
+gboolean gst_mesh_input_switch_codec (GstMeshPeer * peer,
+    GstMeshMediaKind kind, GstMeshCodec codec, gpointer user_data);
+
+/* gstmeshsignaller.c */
+gboolean gst_mesh_signaller_start (GstMeshSignal * self);
+void gst_mesh_signaller_stop (GstMeshSignal * self);
+void gst_mesh_signaller_run_sync (GstMeshSignal * self,
+    void (*func) (GstMeshSignal *, gpointer), gpointer data);
+void gst_mesh_signaller_connect (GstMeshSignal * self, gpointer unused);
+void gst_mesh_signaller_disconnect (GstMeshSignal * self, gpointer unused);
+
+/* gstmeshstats.c */
+GstStructure *gst_mesh_stats_peer (GstMeshPeer * peer, const gchar * uid);
+
+G_END_DECLS
