@@ -1,9 +1,12 @@
 /* gst-mesh: one peer connection of meshsignal.
  *
- * This file owns one webrtcbin and everything that exists only for it: the
- * payload branches that take encoded media from the element's tees, the
- * decoders that feed the element's outputs, the offer/answer exchange, the
- * candidate queue, offer re-sending, connection monitoring and teardown.
+ * A peer owns one webrtcbin and everything that exists only for it. This
+ * file holds its life cycle (creation, teardown), the work queue into the
+ * signalling context, the offer/answer exchange and the candidates; its
+ * media (gstmeshpeermedia.c: send branches from the element's tees,
+ * decoders into its outputs) and its liveness (gstmeshpeerliveness.c:
+ * connection state, RTP activity, BYE, the watchdog) have files of their
+ * own, and share the struct through gstmeshpeerprivate.h.
  *
  * Threading: the peer's logic runs in the element's signalling context.
  * webrtcbin calls back from its own threads; those callbacks only post
@@ -16,7 +19,7 @@
 #include "config.h"
 #endif
 
-#include "gstmeshpeer.h"
+#include "gstmeshpeerprivate.h"
 #include "gst/mesh/gstmeshprivate.h"
 
 #include <gst/webrtc/webrtc.h>
@@ -24,62 +27,12 @@
 #include <gst/video/video.h>
 #include <string.h>
 
-GST_DEBUG_CATEGORY_STATIC (mesh_peer_debug);
-#define GST_CAT_DEFAULT mesh_peer_debug
+GST_DEBUG_CATEGORY (mesh_peer_debug);
 
 /* Remote candidates that arrive before the remote description wait here;
  * more than this many is not a call, it is a flood. */
 #define MAX_PENDING_CANDIDATES 256
-#define WATCHDOG_PERIOD_MS 250
 
-struct _GstMeshPeer
-{
-  gint ref_count;
-  GstMeshPeerConfig config;
-  guint id;
-  gchar *remote_id;
-  gchar *name;
-  GstElement *webrtc;
-  GstElement *rtpbin;
-  GstBin *bin;
-
-  /* guarded by lock: pad-added adds to these from a streaming thread */
-  GMutex lock;
-  gboolean closed;
-  GPtrArray *elements;          /* our elements inside the element's bin */
-  GPtrArray *tee_pads;          /* request pads of config.tee[] */
-  GPtrArray *out_pads;          /* request pads of config.out[] */
-  GPtrArray *peer_pads;         /* our ghost pads on the element */
-  gboolean receiving[GST_MESH_N_MEDIA];
-  GArray *remote_ssrcs;         /* guint: SSRCs the remote sends media on */
-  GstPad *send_pad[GST_MESH_N_MEDIA];   /* branch entry, for keyframe asks */
-  GstPad *gate_pad[GST_MESH_N_MEDIA];   /* branch exit, gated */
-  GstMeshCodec sent_codec[GST_MESH_N_MEDIA];
-  gint sent_pt[GST_MESH_N_MEDIA];
-  gulong gate_probe[GST_MESH_N_MEDIA];
-
-  /* touched only in the context */
-  GstMeshCallState state;
-  gboolean offerer;
-  gboolean awaiting_answer;
-  gboolean remote_set;
-  gchar *local_sdp;
-  guint64 local_session_id;
-  guint64 remote_session_id;
-  guint64 remote_session_version;
-  gchar **local_mids;
-  GstSDPMessage *remote_sdp;
-  GQueue pending_candidates;    /* GstMeshSignalMessage-like pairs */
-  GSource *resend_source;
-  GSource *watchdog_source;
-  gint64 disconnected_since;
-  gint64 start_time;
-
-  /* atomics, from streaming threads */
-  gint last_rtp_ms;              /* 0: no RTP yet */
-  gint first_frame_seen[GST_MESH_N_MEDIA];
-  gint decoded[GST_MESH_N_MEDIA];       /* buffers out of our decoders */
-};
 
 typedef struct
 {
@@ -88,8 +41,6 @@ typedef struct
   gchar *candidate;
 } PendingCandidate;
 
-static void peer_set_state (GstMeshPeer * peer, GstMeshCallState state,
-    const gchar * reason);
 
 static void
 pending_candidate_free (PendingCandidate * c)
@@ -133,8 +84,8 @@ free_work (gpointer user_data)
 
 /* Always deferred: a webrtcbin callback may come from our own thread, and
  * our code is not written to be re-entered from inside a signal emission. */
-static void
-defer (GstMeshPeer * peer, void (*func) (GstMeshPeer *, gpointer),
+void
+gst_mesh_peer_defer (GstMeshPeer * peer, void (*func) (GstMeshPeer *, gpointer),
     gpointer data, GDestroyNotify notify)
 {
   Work *w = g_new0 (Work, 1);
@@ -150,8 +101,8 @@ defer (GstMeshPeer * peer, void (*func) (GstMeshPeer *, gpointer),
   g_source_unref (s);
 }
 
-static GSource *
-peer_timeout_add (GstMeshPeer * peer, guint ms, GSourceFunc func)
+GSource *
+gst_mesh_peer_timeout_add (GstMeshPeer * peer, guint ms, GSourceFunc func)
 {
   GSource *s = g_timeout_source_new (ms);
 
@@ -270,7 +221,7 @@ on_ice_candidate (GstElement * webrtc, guint mline, gchar * candidate,
 
   c->mline = mline;
   c->candidate = g_strdup (candidate);
-  defer (peer, send_local_candidate, c, local_candidate_free);
+  gst_mesh_peer_defer (peer, send_local_candidate, c, local_candidate_free);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -343,418 +294,6 @@ gst_mesh_peer_add_candidate (GstMeshPeer * peer,
 }
 
 /* ------------------------------------------------------------------------ */
-/* Media branches                                                           */
-
-static void
-track_element (GstMeshPeer * peer, GstElement * e)
-{
-  gst_bin_add (peer->bin, e);
-  g_ptr_array_add (peer->elements, gst_object_ref (e));
-}
-
-/* Until the peer connection is up, a branch passes events (caps reach
- * webrtcbin) but drops buffers. webrtcbin's
- * sink pads can answer FLUSHING while it sets up its transports; a queue
- * that got FLUSHING pauses for good and hands FLUSHING to the tee, which
- * hands it to the application's source, and the source stops: one peer's
- * negotiation must not end everyone's media. */
-static GstPadProbeReturn
-gate_probe_cb (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
-{
-  return GST_PAD_PROBE_DROP;
-}
-
-static void
-open_gates (GstMeshPeer * peer)
-{
-  g_mutex_lock (&peer->lock);
-  for (gint k = 0; k < GST_MESH_N_MEDIA; k++) {
-    if (peer->gate_pad[k] && peer->gate_probe[k])
-      gst_pad_remove_probe (peer->gate_pad[k], peer->gate_probe[k]);
-    peer->gate_probe[k] = 0;
-  }
-  g_mutex_unlock (&peer->lock);
-}
-
-/* tee ! queue ! payloader ! capsfilter ! webrtcbin.sink_%u, with the
- * transceiver set to @direction and @caps. Call with the lock held. */
-static gboolean
-add_send_branch (GstMeshPeer * peer, GstMeshMediaKind kind,
-    GstMeshCodec codec, gint pt, GstCaps * caps,
-    GstWebRTCRTPTransceiverDirection direction, GError ** error)
-{
-  GstElement *queue, *pay, *filter;
-  GstPad *tee_pad, *queue_sink, *filter_src, *webrtc_sink;
-  GstWebRTCRTPTransceiver *trans = NULL;
-  GstCaps *filter_caps;
-
-  guint ssrc = g_random_int ();
-
-  pay = gst_mesh_codec_make_payloader (codec, pt, error);
-  if (!pay)
-    return FALSE;
-  g_object_set (pay, "ssrc", ssrc, NULL);
-  queue = gst_element_factory_make ("queue", NULL);
-  /* a peer that falls behind loses its own packets, not everyone's */
-  g_object_set (queue, "max-size-buffers", 0, "max-size-bytes", 0,
-      "max-size-time", (guint64) 500 * GST_MSECOND, NULL);
-  gst_util_set_object_arg (G_OBJECT (queue), "leaky", "downstream");
-  filter = gst_element_factory_make ("capsfilter", NULL);
-  filter_caps = gst_mesh_codec_rtp_filter_caps (codec, pt);
-  g_object_set (filter, "caps", filter_caps, NULL);
-  gst_caps_unref (filter_caps);
-
-  track_element (peer, queue);
-  track_element (peer, pay);
-  track_element (peer, filter);
-  gst_element_link_many (queue, pay, filter, NULL);
-  peer->gate_pad[kind] = gst_element_get_static_pad (queue, "src");
-  peer->gate_probe[kind] = gst_pad_add_probe (peer->gate_pad[kind],
-      GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
-      gate_probe_cb, NULL, NULL);
-
-  webrtc_sink = gst_element_request_pad_simple (peer->webrtc, "sink_%u");
-  filter_src = gst_element_get_static_pad (filter, "src");
-  gst_pad_link (filter_src, webrtc_sink);
-  gst_object_unref (filter_src);
-  g_object_get (webrtc_sink, "transceiver", &trans, NULL);
-  if (trans) {
-    /* webrtcbin writes a=ssrc only when it knows the SSRC, and a bundled
-     * receiver without it cannot tell which stream is which: it drops
-     * that medium. webrtcbin learns it from the pad's caps, which come
-     * with the encoder's first frame (30-90 ms into a call) and do not
-     * always intersect the preferences; so we choose the SSRC and name
-     * it in the preferences, and the offer or answer need not wait. */
-    GstCaps *prefs = gst_caps_copy (caps);
-    gst_caps_set_simple (prefs, "ssrc", G_TYPE_UINT, ssrc, NULL);
-    if (codec == GST_MESH_CODEC_H264)
-      /* webrtcbin's sink pad answers caps queries with these preferences:
-       * a profile-level-id in them that the encoder does not produce
-       * exactly (x264: 42c01e, the offer: 42e01f, both constrained
-       * baseline) fails the payloader's negotiation, and the error
-       * reaches the application's source. The SDP gets it instead
-       * (set_h264_profile). */
-      gst_structure_remove_field (gst_caps_get_structure (prefs, 0),
-          "profile-level-id");
-    g_object_set (trans, "direction", direction, "codec-preferences", prefs,
-        NULL);
-    gst_caps_unref (prefs);
-    if (kind == GST_MESH_MEDIA_VIDEO)
-      g_object_set (trans, "do-nack", TRUE, NULL);
-    gst_object_unref (trans);
-  }
-  gst_object_unref (webrtc_sink);
-
-  gst_element_sync_state_with_parent (filter);
-  gst_element_sync_state_with_parent (pay);
-  gst_element_sync_state_with_parent (queue);
-
-  tee_pad = gst_element_request_pad_simple (peer->config.tee[kind], "src_%u");
-  queue_sink = gst_element_get_static_pad (queue, "sink");
-  gst_pad_link (tee_pad, queue_sink);
-  g_ptr_array_add (peer->tee_pads, tee_pad);
-  peer->send_pad[kind] = queue_sink;
-
-  peer->sent_codec[kind] = codec;
-  peer->sent_pt[kind] = pt;
-  GST_INFO ("%s: sending %s as %s, payload type %d", peer->name,
-      gst_mesh_media_kind_name (kind), gst_mesh_codec_encoding_name (codec),
-      pt);
-  return TRUE;
-}
-
-static void
-add_recv_transceiver (GstMeshPeer * peer, GstMeshMediaKind kind,
-    GstCaps * caps)
-{
-  GstWebRTCRTPTransceiver *trans = NULL;
-
-  g_signal_emit_by_name (peer->webrtc, "add-transceiver",
-      GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, caps, &trans);
-  if (trans) {
-    if (kind == GST_MESH_MEDIA_VIDEO)
-      g_object_set (trans, "do-nack", TRUE, NULL);
-    gst_object_unref (trans);
-  }
-  GST_INFO ("%s: receiving %s only", peer->name,
-      gst_mesh_media_kind_name (kind));
-}
-
-/* What we can decode of @kind, for an offer of our own. */
-static GstCaps *
-receivable_caps (GstMeshMediaKind kind)
-{
-  GstCaps *caps;
-
-  if (kind == GST_MESH_MEDIA_AUDIO)
-    return gst_mesh_codec_rtp_caps (GST_MESH_CODEC_OPUS,
-        gst_mesh_codec_default_pt (GST_MESH_CODEC_OPUS));
-  caps = gst_mesh_codec_rtp_caps (GST_MESH_CODEC_VP8,
-      gst_mesh_codec_default_pt (GST_MESH_CODEC_VP8));
-  gst_caps_append (caps, gst_mesh_codec_rtp_caps (GST_MESH_CODEC_H264,
-          gst_mesh_codec_default_pt (GST_MESH_CODEC_H264)));
-  return caps;
-}
-
-static GstPadProbeReturn
-first_frame_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
-{
-  GstMeshPeer *peer = user_data;
-  GstMeshMediaKind kind = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (pad),
-          "gst-mesh-kind"));
-
-  if (g_atomic_int_compare_and_exchange (&peer->first_frame_seen[kind], 0, 1)
-      && peer->config.first_frame)
-    peer->config.first_frame (peer, kind, peer->config.user_data);
-  return GST_PAD_PROBE_REMOVE;
-}
-
-static GstPadProbeReturn
-count_decoded_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
-{
-  GstMeshPeer *peer = user_data;
-  GstMeshMediaKind kind = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (pad),
-          "gst-mesh-kind"));
-
-  g_atomic_int_inc (&peer->decoded[kind]);
-  return GST_PAD_PROBE_OK;
-}
-
-static void
-note_activity (GstMeshPeer * peer)
-{
-  /* ms since the peer started: fits an int, which is atomic */
-  g_atomic_int_set (&peer->last_rtp_ms,
-      (gint) ((g_get_monotonic_time () - peer->start_time) / 1000));
-}
-
-/* RTCP from the remote counts as life too: a peer that only receives
- * sends no RTP, but reports every few seconds. */
-static void
-on_ssrc_active (GstElement * rtpbin, guint session, guint ssrc,
-    GstMeshPeer * peer)
-{
-  note_activity (peer);
-}
-
-/* Whether @ssrc is one the remote sends media on, or we know none yet. */
-static gboolean
-is_remote_media_ssrc (GstMeshPeer * peer, guint ssrc)
-{
-  gboolean known = FALSE;
-
-  g_mutex_lock (&peer->lock);
-  for (guint i = 0; i < peer->remote_ssrcs->len && !known; i++)
-    known = g_array_index (peer->remote_ssrcs, guint, i) == ssrc;
-  known = known || peer->remote_ssrcs->len == 0;
-  g_mutex_unlock (&peer->lock);
-  return known;
-}
-
-/* Whether the remote description announces @ssrc on a video m-line. */
-static gboolean
-is_remote_video_ssrc (GstMeshPeer * peer, guint ssrc)
-{
-  const GstSDPMessage *sdp = peer->remote_sdp;
-
-  for (guint i = 0; sdp && i < gst_sdp_message_medias_len (sdp); i++) {
-    const GstSDPMedia *m = gst_sdp_message_get_media (sdp, i);
-
-    if (g_strcmp0 (gst_sdp_media_get_media (m), "video"))
-      continue;
-    for (guint j = 0; j < gst_sdp_media_attributes_len (m); j++) {
-      const GstSDPAttribute *a = gst_sdp_media_get_attribute (m, j);
-      if (!g_strcmp0 (a->key, "ssrc") && a->value &&
-          g_ascii_strtoull (a->value, NULL, 10) == ssrc)
-        return TRUE;
-    }
-  }
-  return FALSE;
-}
-
-/* webrtcbin 1.22 sets each bundled jitter buffer's do-retransmission from
- * one transceiver, the last (audio), so video never sent a NACK (found by
- * tests/check/faults.c). This runs after webrtcbin's own handler: video
- * jitter buffers ask for what they lose. */
-static void
-on_new_jitterbuffer (GstElement * rtpbin, GstElement * jitterbuffer,
-    guint session, guint ssrc, GstMeshPeer * peer)
-{
-  if (is_remote_video_ssrc (peer, ssrc)) {
-    GST_DEBUG ("%s: NACKs for video SSRC %u", peer->name, ssrc);
-    g_object_set (jitterbuffer, "do-retransmission", TRUE, NULL);
-  }
-}
-
-static void
-on_remote_bye (GstMeshPeer * peer, gpointer data)
-{
-  gchar *reason;
-
-  /* rtpsession says BYE for an SSRC it only ever sent receiver reports
-   * from, once a media SSRC took over (reason "timed out"): that is not
-   * the peer leaving */
-  if (!is_remote_media_ssrc (peer, GPOINTER_TO_UINT (data))) {
-    GST_DEBUG ("%s: BYE from SSRC %u, which sends no media: ignored",
-        peer->name, GPOINTER_TO_UINT (data));
-    return;
-  }
-  reason = g_strdup_printf ("the peer hung up (RTCP BYE from SSRC %u)",
-      GPOINTER_TO_UINT (data));
-
-  if (peer->state == GST_MESH_CALL_STATE_CONNECTED)
-    peer_set_state (peer, GST_MESH_CALL_STATE_ENDED, reason);
-  g_free (reason);
-}
-
-static void
-on_bye_ssrc (GstElement * rtpbin, guint session, guint ssrc,
-    GstMeshPeer * peer)
-{
-  defer (peer, on_remote_bye, GUINT_TO_POINTER (ssrc), NULL);
-}
-
-static GstPadProbeReturn
-rtp_activity_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
-{
-  GstMeshPeer *peer = user_data;
-
-  note_activity (peer);
-  return GST_PAD_PROBE_OK;
-}
-
-/* The peer's own decoded @kind as a pad of the element, beside the grid or
- * mix: decoder ! tee, one branch to the element's pad (peer_video_ID), one
- * through a queue to the mixer; returns (transfer full) the pad the mixer
- * branch starts from. Called with the lock. */
-static GstPad *
-add_peer_pad (GstMeshPeer * peer, GstMeshMediaKind kind, GstPad * decoded)
-{
-  GstElement *tee = gst_element_factory_make ("tee", NULL);
-  GstElement *queue = gst_element_factory_make ("queue", NULL);
-  gchar *templ_name = g_strdup_printf ("peer_%s_%%s",
-      gst_mesh_media_kind_name (kind));
-  gchar *name = g_strdup_printf ("peer_%s_%s",
-      gst_mesh_media_kind_name (kind), peer->remote_id ? peer->remote_id :
-      peer->name);
-  GstPadTemplate *templ =
-      gst_element_class_get_pad_template (GST_ELEMENT_GET_CLASS (peer->bin),
-      templ_name);
-  GstPad *tee_src, *sink, *ghost, *mixer_src;
-
-  /* nobody has to link the peer's pad */
-  g_object_set (tee, "allow-not-linked", TRUE, NULL);
-  track_element (peer, tee);
-  track_element (peer, queue);
-  sink = gst_element_get_static_pad (tee, "sink");
-  gst_pad_link (decoded, sink);
-  gst_object_unref (sink);
-  gst_object_unref (decoded);
-  gst_element_link (tee, queue);
-  tee_src = gst_element_request_pad_simple (tee, "src_%u");
-  ghost = gst_ghost_pad_new_from_template (name, tee_src, templ);
-  gst_object_unref (tee_src);
-  mixer_src = gst_element_get_static_pad (queue, "src");
-  gst_element_sync_state_with_parent (queue);
-  gst_element_sync_state_with_parent (tee);
-  gst_pad_set_active (ghost, TRUE);
-  g_ptr_array_add (peer->peer_pads, gst_object_ref (ghost));
-  gst_element_add_pad (GST_ELEMENT (peer->bin), ghost);
-  GST_INFO ("%s: added pad %s", peer->name, name);
-  g_free (name);
-  g_free (templ_name);
-  return mixer_src;
-}
-
-static void
-on_pad_added (GstElement * webrtc, GstPad * pad, GstMeshPeer * peer)
-{
-  GstCaps *caps;
-  const GstStructure *s;
-  const gchar *media;
-  GstMeshMediaKind kind;
-  GstElement *sink = NULL;
-  GstPad *sinkpad;
-  GError *error = NULL;
-
-  if (GST_PAD_DIRECTION (pad) != GST_PAD_SRC)
-    return;
-
-  caps = gst_pad_get_current_caps (pad);
-  if (!caps)
-    caps = gst_pad_query_caps (pad, NULL);
-  s = gst_caps_get_structure (caps, 0);
-  media = gst_structure_get_string (s, "media");
-  kind = g_strcmp0 (media, "audio") == 0 ? GST_MESH_MEDIA_AUDIO :
-      GST_MESH_MEDIA_VIDEO;
-
-  g_mutex_lock (&peer->lock);
-  if (peer->closed)
-    goto out;
-
-  {
-    guint ssrc;
-    if (gst_structure_get_uint (s, "ssrc", &ssrc))
-      g_array_append_val (peer->remote_ssrcs, ssrc);
-  }
-  if ((peer->config.out[kind] || peer->config.peer_pads) &&
-      !peer->receiving[kind]) {
-    sink = gst_mesh_codec_make_decoder (caps, &error);
-    if (!sink) {
-      GST_ELEMENT_WARNING (peer->bin, STREAM, CODEC_NOT_FOUND,
-          ("Cannot decode the remote %s", media),
-          ("%s: %s", peer->name, error->message));
-      g_clear_error (&error);
-    }
-  }
-
-  if (sink) {
-    GstPad *src = gst_element_get_static_pad (sink, "src");
-
-    track_element (peer, sink);
-    g_object_set_data (G_OBJECT (src), "gst-mesh-kind",
-        GINT_TO_POINTER (kind));
-    gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_BUFFER, first_frame_probe,
-        peer, NULL);
-    gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_BUFFER, count_decoded_probe,
-        peer, NULL);
-    if (peer->config.peer_pads)
-      src = add_peer_pad (peer, kind, src);
-    if (peer->config.out[kind]) {
-      GstPad *out_pad = gst_element_request_pad_simple (peer->config.out[kind],
-          "sink_%u");
-      gst_pad_link (src, out_pad);
-      g_ptr_array_add (peer->out_pads, out_pad);
-    }
-    gst_object_unref (src);
-    peer->receiving[kind] = TRUE;
-    GST_INFO ("%s: receiving %s %" GST_PTR_FORMAT, peer->name, media, caps);
-  } else {
-    /* media nobody asked for still has to go somewhere */
-    sink = gst_element_factory_make ("fakesink", NULL);
-    g_object_set (sink, "async", FALSE, "sync", FALSE, NULL);
-    track_element (peer, sink);
-    GST_INFO ("%s: discarding remote %s (no %s_src pad requested)",
-        peer->name, media, media);
-  }
-  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, rtp_activity_probe,
-      peer, NULL);
-  sinkpad = gst_element_get_static_pad (sink, "sink");
-  {
-    GstPadLinkReturn lr = gst_pad_link (pad, sinkpad);
-    if (lr != GST_PAD_LINK_OK)
-      GST_WARNING ("%s: cannot link %" GST_PTR_FORMAT " to %" GST_PTR_FORMAT
-          ": %s", peer->name, pad, sinkpad, gst_pad_link_get_name (lr));
-  }
-  gst_object_unref (sinkpad);
-  gst_element_sync_state_with_parent (sink);
-
-out:
-  g_mutex_unlock (&peer->lock);
-  gst_caps_unref (caps);
-}
-
-/* ------------------------------------------------------------------------ */
 /* Negotiation                                                              */
 
 static gchar **
@@ -790,7 +329,7 @@ on_promise (GstPromise * promise, gpointer user_data)
   PromiseData *d = g_new0 (PromiseData, 1);
 
   d->promise = gst_promise_ref (promise);
-  defer (w->peer, w->func, d, promise_data_free);
+  gst_mesh_peer_defer (w->peer, w->func, d, promise_data_free);
 }
 
 /* Emits webrtcbin's action @signal with @arg (a description, or NULL for
@@ -859,7 +398,7 @@ on_remote_set (GstMeshPeer * peer, gpointer data)
     GST_ELEMENT_WARNING (peer->bin, STREAM, FAILED,
         ("Cannot use the remote description of %s", peer->name),
         ("%s", reason));
-    peer_set_state (peer, GST_MESH_CALL_STATE_FAILED, reason);
+    gst_mesh_peer_change_state (peer, GST_MESH_CALL_STATE_FAILED, reason);
     g_free (reason);
     g_error_free (error);
     return;
@@ -868,8 +407,9 @@ on_remote_set (GstMeshPeer * peer, gpointer data)
   flush_pending_candidates (peer);
 }
 
-/* The H.264 preferences carry no profile-level-id (see add_send_branch),
- * and a missing one means baseline level 1 (RFC 6184). Our offers state
+/* The H.264 preferences carry no profile-level-id (see
+ * gst_mesh_peer_add_send_branch), and a missing one means baseline level
+ * 1 (RFC 6184). Our offers state
  * constrained baseline 3.1; our answers echo the offer's, as browsers do
  * (the stream is constrained baseline, which every profile decodes). */
 static const gchar *
@@ -936,7 +476,7 @@ on_answer_created (GstMeshPeer * peer, gpointer data)
 
   answer = reply_description (peer, d->promise, "answer");
   if (!answer) {
-    peer_set_state (peer, GST_MESH_CALL_STATE_FAILED,
+    gst_mesh_peer_change_state (peer, GST_MESH_CALL_STATE_FAILED,
         "webrtcbin could not answer the offer");
     return;
   }
@@ -949,7 +489,7 @@ on_answer_created (GstMeshPeer * peer, gpointer data)
   GST_DEBUG ("%s: answer:\n%s", peer->name, peer->local_sdp);
   send_description (peer, GST_MESH_SIGNAL_ANSWER, peer->local_sdp);
   gst_webrtc_session_description_free (answer);
-  peer_set_state (peer, GST_MESH_CALL_STATE_CONNECTING, "answered");
+  gst_mesh_peer_change_state (peer, GST_MESH_CALL_STATE_CONNECTING, "answered");
 }
 
 static void
@@ -969,7 +509,7 @@ on_offer_created (GstMeshPeer * peer, gpointer data)
 
   offer = reply_description (peer, d->promise, "offer");
   if (!offer) {
-    peer_set_state (peer, GST_MESH_CALL_STATE_FAILED,
+    gst_mesh_peer_change_state (peer, GST_MESH_CALL_STATE_FAILED,
         "webrtcbin could not make an offer");
     return;
   }
@@ -987,8 +527,8 @@ on_offer_created (GstMeshPeer * peer, gpointer data)
   send_description (peer, GST_MESH_SIGNAL_OFFER, peer->local_sdp);
   gst_mesh_clear_source (&peer->resend_source);
   if (peer->config.offer_interval)
-    peer->resend_source = peer_timeout_add (peer, peer->config.offer_interval,
-        resend_offer_cb);
+    peer->resend_source = gst_mesh_peer_timeout_add (peer,
+        peer->config.offer_interval, resend_offer_cb);
 }
 
 static void
@@ -1020,7 +560,8 @@ gst_mesh_peer_call (GstMeshPeer * peer)
       gint pt = gst_mesh_codec_default_pt (codec);
       GstCaps *caps = gst_mesh_codec_rtp_caps (codec, pt);
 
-      if (!add_send_branch (peer, k, codec, pt, caps, dir, &error)) {
+      if (!gst_mesh_peer_add_send_branch (peer, k, codec, pt, caps, dir,
+          &error)) {
         GST_ELEMENT_WARNING (peer->bin, CORE, MISSING_PLUGIN,
             ("Cannot send %s", gst_mesh_media_kind_name (k)), ("%s",
                 error->message));
@@ -1028,15 +569,15 @@ gst_mesh_peer_call (GstMeshPeer * peer)
       }
       gst_caps_unref (caps);
     } else if (peer->config.out[k]) {
-      GstCaps *caps = receivable_caps (k);
-      add_recv_transceiver (peer, k, caps);
+      GstCaps *caps = gst_mesh_peer_receivable_caps (k);
+      gst_mesh_peer_add_recv_transceiver (peer, k, caps);
       gst_caps_unref (caps);
     }
   }
   g_mutex_unlock (&peer->lock);
   sync_children (peer);
 
-  peer_set_state (peer, GST_MESH_CALL_STATE_CALLING, "calling");
+  gst_mesh_peer_change_state (peer, GST_MESH_CALL_STATE_CALLING, "calling");
   create_offer (peer);
 }
 
@@ -1137,7 +678,8 @@ plan_answer_media (GstMeshPeer * peer, GstMeshMediaKind kind,
 
     if (!caps)
       caps = gst_mesh_codec_rtp_caps (codec, pt);
-    if (!add_send_branch (peer, kind, codec, pt, caps, dir, &error)) {
+    if (!gst_mesh_peer_add_send_branch (peer, kind, codec, pt, caps, dir,
+        &error)) {
       GST_ELEMENT_WARNING (peer->bin, CORE, MISSING_PLUGIN,
           ("Cannot send %s", kind_name), ("%s", error->message));
       g_clear_error (&error);
@@ -1159,7 +701,7 @@ plan_answer_media (GstMeshPeer * peer, GstMeshMediaKind kind,
         caps = offer_caps (m, rpt);
     }
     if (caps) {
-      add_recv_transceiver (peer, kind, caps);
+      gst_mesh_peer_add_recv_transceiver (peer, kind, caps);
       gst_caps_unref (caps);
     } else {
       GST_ELEMENT_WARNING (peer->bin, STREAM, CODEC_NOT_FOUND,
@@ -1206,7 +748,8 @@ gst_mesh_peer_answer (GstMeshPeer * peer, const GstMeshSignalMessage * offer,
   g_mutex_unlock (&peer->lock);
   sync_children (peer);
 
-  peer_set_state (peer, GST_MESH_CALL_STATE_CONNECTING, "answering an offer");
+  gst_mesh_peer_change_state (peer, GST_MESH_CALL_STATE_CONNECTING,
+      "answering an offer");
   /* remote_sdp keeps a copy; this one goes to webrtcbin */
   gst_sdp_message_free (sdp);
   set_remote_offer (peer);
@@ -1266,122 +809,8 @@ gst_mesh_peer_set_answer (GstMeshPeer * peer,
   desc = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_ANSWER, sdp);
   emit_with_promise (peer, "set-remote-description", desc, on_remote_set);
   gst_webrtc_session_description_free (desc);
-  peer_set_state (peer, GST_MESH_CALL_STATE_CONNECTING, "answered");
+  gst_mesh_peer_change_state (peer, GST_MESH_CALL_STATE_CONNECTING, "answered");
   return TRUE;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Connection monitoring                                                    */
-
-static void
-request_keyframes (GstMeshPeer * peer)
-{
-  g_mutex_lock (&peer->lock);
-  for (gint k = 0; k < GST_MESH_N_MEDIA; k++) {
-    if (k == GST_MESH_MEDIA_VIDEO && peer->send_pad[k]) {
-      /* what was encoded before DTLS was up never reached the peer: start
-       * it with a keyframe instead of letting it wait for one */
-      gst_pad_push_event (peer->send_pad[k],
-          gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE,
-              TRUE, 0));
-    }
-  }
-  g_mutex_unlock (&peer->lock);
-}
-
-static void
-on_connection_state (GstMeshPeer * peer, gpointer data)
-{
-  GstWebRTCPeerConnectionState state;
-
-  g_object_get (peer->webrtc, "connection-state", &state, NULL);
-  GST_DEBUG ("%s: connection state %d", peer->name, state);
-  switch (state) {
-    case GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED:
-      peer->disconnected_since = 0;
-      if (peer->state != GST_MESH_CALL_STATE_CONNECTED) {
-        open_gates (peer);
-        request_keyframes (peer);
-        peer_set_state (peer, GST_MESH_CALL_STATE_CONNECTED, "connected");
-      }
-      break;
-    case GST_WEBRTC_PEER_CONNECTION_STATE_DISCONNECTED:
-      if (!peer->disconnected_since)
-        peer->disconnected_since = g_get_monotonic_time ();
-      break;
-    case GST_WEBRTC_PEER_CONNECTION_STATE_FAILED:
-      peer_set_state (peer, GST_MESH_CALL_STATE_FAILED,
-          "the peer connection failed (ICE or DTLS)");
-      break;
-    case GST_WEBRTC_PEER_CONNECTION_STATE_CLOSED:
-      peer_set_state (peer, GST_MESH_CALL_STATE_ENDED,
-          "the peer closed the connection");
-      break;
-    default:
-      break;
-  }
-}
-
-static void
-on_connection_state_notify (GObject * webrtc, GParamSpec * pspec,
-    GstMeshPeer * peer)
-{
-  defer (peer, on_connection_state, NULL, NULL);
-}
-
-/* Notices a peer that went away without a word: the seed's server says
- * nothing when a peer leaves, and ICE takes long to give up. */
-static gboolean
-watchdog_cb (gpointer user_data)
-{
-  GstMeshPeer *peer = user_data;
-  gint64 now = g_get_monotonic_time ();
-  gint64 limit = (gint64) peer->config.peer_timeout * 1000;
-  gint last_ms = g_atomic_int_get (&peer->last_rtp_ms);
-  gint64 last = last_ms ? peer->start_time + (gint64) last_ms * 1000 : 0;
-  gboolean receiving;
-
-  if (peer->closed)
-    return G_SOURCE_REMOVE;
-  if (!limit)
-    return G_SOURCE_CONTINUE;
-
-  g_mutex_lock (&peer->lock);
-  /* any RTP or RTCP seen means the peer talks to us, and must go on */
-  receiving = peer->receiving[GST_MESH_MEDIA_VIDEO] ||
-      peer->receiving[GST_MESH_MEDIA_AUDIO] || last;
-  g_mutex_unlock (&peer->lock);
-
-  if (peer->disconnected_since && now - peer->disconnected_since > limit) {
-    gchar *r = g_strdup_printf ("connection lost for %u ms",
-        peer->config.peer_timeout);
-    peer_set_state (peer, GST_MESH_CALL_STATE_ENDED, r);
-    g_free (r);
-  } else if (peer->state == GST_MESH_CALL_STATE_CONNECTED && receiving &&
-      last && now - last > limit) {
-    gchar *r = g_strdup_printf ("nothing from the peer (RTP or RTCP) for "
-        "%u ms",
-        peer->config.peer_timeout);
-    peer_set_state (peer, GST_MESH_CALL_STATE_ENDED, r);
-    g_free (r);
-  }
-  return G_SOURCE_CONTINUE;
-}
-
-static void
-peer_set_state (GstMeshPeer * peer, GstMeshCallState state,
-    const gchar * reason)
-{
-  if (peer->state == state)
-    return;
-  /* an ended or failed call stays so */
-  if (peer->state == GST_MESH_CALL_STATE_ENDED ||
-      peer->state == GST_MESH_CALL_STATE_FAILED)
-    return;
-  peer->state = state;
-  GST_INFO ("%s: call state %d (%s)", peer->name, state, reason);
-  if (peer->config.state_changed)
-    peer->config.state_changed (peer, state, reason, peer->config.user_data);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1469,22 +898,24 @@ gst_mesh_peer_new (const GstMeshPeerConfig * config, guint id,
   peer->rtpbin = gst_bin_get_by_name (GST_BIN (peer->webrtc), "rtpbin");
   if (peer->rtpbin) {
     g_signal_connect (peer->rtpbin, "on-ssrc-active",
-        G_CALLBACK (on_ssrc_active), peer);
-    g_signal_connect (peer->rtpbin, "on-bye-ssrc", G_CALLBACK (on_bye_ssrc),
+        G_CALLBACK (gst_mesh_peer_on_ssrc_active), peer);
+    g_signal_connect (peer->rtpbin, "on-bye-ssrc",
+        G_CALLBACK (gst_mesh_peer_on_bye_ssrc),
         peer);
     g_signal_connect (peer->rtpbin, "new-jitterbuffer",
-        G_CALLBACK (on_new_jitterbuffer), peer);
+        G_CALLBACK (gst_mesh_peer_on_new_jitterbuffer), peer);
   }
   g_signal_connect (peer->webrtc, "on-ice-candidate",
       G_CALLBACK (on_ice_candidate), peer);
-  g_signal_connect (peer->webrtc, "pad-added", G_CALLBACK (on_pad_added),
+  g_signal_connect (peer->webrtc, "pad-added",
+      G_CALLBACK (gst_mesh_peer_on_pad_added),
       peer);
   g_signal_connect (peer->webrtc, "notify::connection-state",
-      G_CALLBACK (on_connection_state_notify), peer);
+      G_CALLBACK (gst_mesh_peer_on_connection_state_notify), peer);
   gst_bin_add (peer->bin, gst_object_ref (peer->webrtc));
 
-  peer->watchdog_source = peer_timeout_add (peer, WATCHDOG_PERIOD_MS,
-      watchdog_cb);
+  peer->watchdog_source = gst_mesh_peer_timeout_add (peer, WATCHDOG_PERIOD_MS,
+      gst_mesh_peer_watchdog);
   return peer;
 }
 
@@ -1586,7 +1017,7 @@ gst_mesh_peer_close (GstMeshPeer * peer)
     GstElement *out = gst_pad_get_parent_element (pad);
     if (src) {
       gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_BUFFER |
-          GST_PAD_PROBE_TYPE_BUFFER_LIST, gate_probe_cb, NULL, NULL);
+          GST_PAD_PROBE_TYPE_BUFFER_LIST, gst_mesh_peer_gate_probe, NULL, NULL);
       gst_object_unref (src);
     }
     if (out) {

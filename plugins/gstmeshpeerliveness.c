@@ -1,0 +1,198 @@
+/* gst-mesh: whether a peer connection is alive. webrtcbin's connection
+ * state (failed, closed) and an RTCP BYE from an SSRC the remote sends
+ * media on end a call at once; disconnected for peer-timeout, or nothing
+ * (RTP or RTCP) for that long from a peer that was talking, ends it too,
+ * found by a watchdog. The state the peer is in, and what it tells the
+ * element, is set here.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstmeshpeerprivate.h"
+
+#include <gst/video/video.h>
+#include <string.h>
+
+static void
+note_activity (GstMeshPeer * peer)
+{
+  /* ms since the peer started: fits an int, which is atomic */
+  g_atomic_int_set (&peer->last_rtp_ms,
+      (gint) ((g_get_monotonic_time () - peer->start_time) / 1000));
+}
+
+/* RTCP from the remote counts as life too: a peer that only receives
+ * sends no RTP, but reports every few seconds. */
+void
+gst_mesh_peer_on_ssrc_active (GstElement * rtpbin, guint session, guint ssrc,
+    GstMeshPeer * peer)
+{
+  note_activity (peer);
+}
+
+/* Whether @ssrc is one the remote sends media on, or we know none yet. */
+static gboolean
+is_remote_media_ssrc (GstMeshPeer * peer, guint ssrc)
+{
+  gboolean known = FALSE;
+
+  g_mutex_lock (&peer->lock);
+  for (guint i = 0; i < peer->remote_ssrcs->len && !known; i++)
+    known = g_array_index (peer->remote_ssrcs, guint, i) == ssrc;
+  known = known || peer->remote_ssrcs->len == 0;
+  g_mutex_unlock (&peer->lock);
+  return known;
+}
+
+static void
+on_remote_bye (GstMeshPeer * peer, gpointer data)
+{
+  gchar *reason;
+
+  /* rtpsession says BYE for an SSRC it only ever sent receiver reports
+   * from, once a media SSRC took over (reason "timed out"): that is not
+   * the peer leaving */
+  if (!is_remote_media_ssrc (peer, GPOINTER_TO_UINT (data))) {
+    GST_DEBUG ("%s: BYE from SSRC %u, which sends no media: ignored",
+        peer->name, GPOINTER_TO_UINT (data));
+    return;
+  }
+  reason = g_strdup_printf ("the peer hung up (RTCP BYE from SSRC %u)",
+      GPOINTER_TO_UINT (data));
+
+  if (peer->state == GST_MESH_CALL_STATE_CONNECTED)
+    gst_mesh_peer_change_state (peer, GST_MESH_CALL_STATE_ENDED, reason);
+  g_free (reason);
+}
+
+void
+gst_mesh_peer_on_bye_ssrc (GstElement * rtpbin, guint session, guint ssrc,
+    GstMeshPeer * peer)
+{
+  gst_mesh_peer_defer (peer, on_remote_bye, GUINT_TO_POINTER (ssrc), NULL);
+}
+
+GstPadProbeReturn
+gst_mesh_peer_rtp_activity_probe (GstPad * pad, GstPadProbeInfo * info,
+    gpointer user_data)
+{
+  GstMeshPeer *peer = user_data;
+
+  note_activity (peer);
+  return GST_PAD_PROBE_OK;
+}
+
+static void
+request_keyframes (GstMeshPeer * peer)
+{
+  g_mutex_lock (&peer->lock);
+  for (gint k = 0; k < GST_MESH_N_MEDIA; k++) {
+    if (k == GST_MESH_MEDIA_VIDEO && peer->send_pad[k]) {
+      /* what was encoded before DTLS was up never reached the peer: start
+       * it with a keyframe instead of letting it wait for one */
+      gst_pad_push_event (peer->send_pad[k],
+          gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE,
+              TRUE, 0));
+    }
+  }
+  g_mutex_unlock (&peer->lock);
+}
+
+static void
+on_connection_state (GstMeshPeer * peer, gpointer data)
+{
+  GstWebRTCPeerConnectionState state;
+
+  g_object_get (peer->webrtc, "connection-state", &state, NULL);
+  GST_DEBUG ("%s: connection state %d", peer->name, state);
+  switch (state) {
+    case GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED:
+      peer->disconnected_since = 0;
+      if (peer->state != GST_MESH_CALL_STATE_CONNECTED) {
+        gst_mesh_peer_open_gates (peer);
+        request_keyframes (peer);
+        gst_mesh_peer_change_state (peer, GST_MESH_CALL_STATE_CONNECTED,
+            "connected");
+      }
+      break;
+    case GST_WEBRTC_PEER_CONNECTION_STATE_DISCONNECTED:
+      if (!peer->disconnected_since)
+        peer->disconnected_since = g_get_monotonic_time ();
+      break;
+    case GST_WEBRTC_PEER_CONNECTION_STATE_FAILED:
+      gst_mesh_peer_change_state (peer, GST_MESH_CALL_STATE_FAILED,
+          "the peer connection failed (ICE or DTLS)");
+      break;
+    case GST_WEBRTC_PEER_CONNECTION_STATE_CLOSED:
+      gst_mesh_peer_change_state (peer, GST_MESH_CALL_STATE_ENDED,
+          "the peer closed the connection");
+      break;
+    default:
+      break;
+  }
+}
+
+void
+gst_mesh_peer_on_connection_state_notify (GObject * webrtc, GParamSpec * pspec,
+    GstMeshPeer * peer)
+{
+  gst_mesh_peer_defer (peer, on_connection_state, NULL, NULL);
+}
+
+/* Notices a peer that went away without a word: the seed's server says
+ * nothing when a peer leaves, and ICE takes long to give up. */
+gboolean
+gst_mesh_peer_watchdog (gpointer user_data)
+{
+  GstMeshPeer *peer = user_data;
+  gint64 now = g_get_monotonic_time ();
+  gint64 limit = (gint64) peer->config.peer_timeout * 1000;
+  gint last_ms = g_atomic_int_get (&peer->last_rtp_ms);
+  gint64 last = last_ms ? peer->start_time + (gint64) last_ms * 1000 : 0;
+  gboolean receiving;
+
+  if (peer->closed)
+    return G_SOURCE_REMOVE;
+  if (!limit)
+    return G_SOURCE_CONTINUE;
+
+  g_mutex_lock (&peer->lock);
+  /* any RTP or RTCP seen means the peer talks to us, and must go on */
+  receiving = peer->receiving[GST_MESH_MEDIA_VIDEO] ||
+      peer->receiving[GST_MESH_MEDIA_AUDIO] || last;
+  g_mutex_unlock (&peer->lock);
+
+  if (peer->disconnected_since && now - peer->disconnected_since > limit) {
+    gchar *r = g_strdup_printf ("connection lost for %u ms",
+        peer->config.peer_timeout);
+    gst_mesh_peer_change_state (peer, GST_MESH_CALL_STATE_ENDED, r);
+    g_free (r);
+  } else if (peer->state == GST_MESH_CALL_STATE_CONNECTED && receiving &&
+      last && now - last > limit) {
+    gchar *r = g_strdup_printf ("nothing from the peer (RTP or RTCP) for "
+        "%u ms",
+        peer->config.peer_timeout);
+    gst_mesh_peer_change_state (peer, GST_MESH_CALL_STATE_ENDED, r);
+    g_free (r);
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+void
+gst_mesh_peer_change_state (GstMeshPeer * peer, GstMeshCallState state,
+    const gchar * reason)
+{
+  if (peer->state == state)
+    return;
+  /* an ended or failed call stays so */
+  if (peer->state == GST_MESH_CALL_STATE_ENDED ||
+      peer->state == GST_MESH_CALL_STATE_FAILED)
+    return;
+  peer->state = state;
+  GST_INFO ("%s: call state %d (%s)", peer->name, state, reason);
+  if (peer->config.state_changed)
+    peer->config.state_changed (peer, state, reason, peer->config.user_data);
+}

@@ -1,0 +1,368 @@
+/* gst-mesh: a peer connection's media. Send branches take encoded media
+ * from the element's tees (`queue ! payloader ! capsfilter` into
+ * webrtcbin), gated until the connection is up; receive transceivers; on
+ * pad-added, a depayloader and decoder into the element's outputs (and a
+ * per-peer pad); the jitter buffers' NACK settings; first-frame and
+ * decoded-buffer counts.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstmeshpeerprivate.h"
+
+#include <gst/video/video.h>
+#include <string.h>
+
+static void
+track_element (GstMeshPeer * peer, GstElement * e)
+{
+  gst_bin_add (peer->bin, e);
+  g_ptr_array_add (peer->elements, gst_object_ref (e));
+}
+
+/* Until the peer connection is up, a branch passes events (caps reach
+ * webrtcbin) but drops buffers. webrtcbin's
+ * sink pads can answer FLUSHING while it sets up its transports; a queue
+ * that got FLUSHING pauses for good and hands FLUSHING to the tee, which
+ * hands it to the application's source, and the source stops: one peer's
+ * negotiation must not end everyone's media. */
+GstPadProbeReturn
+gst_mesh_peer_gate_probe (GstPad * pad, GstPadProbeInfo * info,
+    gpointer user_data)
+{
+  return GST_PAD_PROBE_DROP;
+}
+
+void
+gst_mesh_peer_open_gates (GstMeshPeer * peer)
+{
+  g_mutex_lock (&peer->lock);
+  for (gint k = 0; k < GST_MESH_N_MEDIA; k++) {
+    if (peer->gate_pad[k] && peer->gate_probe[k])
+      gst_pad_remove_probe (peer->gate_pad[k], peer->gate_probe[k]);
+    peer->gate_probe[k] = 0;
+  }
+  g_mutex_unlock (&peer->lock);
+}
+
+/* tee ! queue ! payloader ! capsfilter ! webrtcbin.sink_%u, with the
+ * transceiver set to @direction and @caps. Call with the lock held. */
+gboolean
+gst_mesh_peer_add_send_branch (GstMeshPeer * peer, GstMeshMediaKind kind,
+    GstMeshCodec codec, gint pt, GstCaps * caps,
+    GstWebRTCRTPTransceiverDirection direction, GError ** error)
+{
+  GstElement *queue, *pay, *filter;
+  GstPad *tee_pad, *queue_sink, *filter_src, *webrtc_sink;
+  GstWebRTCRTPTransceiver *trans = NULL;
+  GstCaps *filter_caps;
+
+  guint ssrc = g_random_int ();
+
+  pay = gst_mesh_codec_make_payloader (codec, pt, error);
+  if (!pay)
+    return FALSE;
+  g_object_set (pay, "ssrc", ssrc, NULL);
+  queue = gst_element_factory_make ("queue", NULL);
+  /* a peer that falls behind loses its own packets, not everyone's */
+  g_object_set (queue, "max-size-buffers", 0, "max-size-bytes", 0,
+      "max-size-time", (guint64) 500 * GST_MSECOND, NULL);
+  gst_util_set_object_arg (G_OBJECT (queue), "leaky", "downstream");
+  filter = gst_element_factory_make ("capsfilter", NULL);
+  filter_caps = gst_mesh_codec_rtp_filter_caps (codec, pt);
+  g_object_set (filter, "caps", filter_caps, NULL);
+  gst_caps_unref (filter_caps);
+
+  track_element (peer, queue);
+  track_element (peer, pay);
+  track_element (peer, filter);
+  gst_element_link_many (queue, pay, filter, NULL);
+  peer->gate_pad[kind] = gst_element_get_static_pad (queue, "src");
+  peer->gate_probe[kind] = gst_pad_add_probe (peer->gate_pad[kind],
+      GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+      gst_mesh_peer_gate_probe, NULL, NULL);
+
+  webrtc_sink = gst_element_request_pad_simple (peer->webrtc, "sink_%u");
+  filter_src = gst_element_get_static_pad (filter, "src");
+  gst_pad_link (filter_src, webrtc_sink);
+  gst_object_unref (filter_src);
+  g_object_get (webrtc_sink, "transceiver", &trans, NULL);
+  if (trans) {
+    /* webrtcbin writes a=ssrc only when it knows the SSRC, and a bundled
+     * receiver without it cannot tell which stream is which: it drops
+     * that medium. webrtcbin learns it from the pad's caps, which come
+     * with the encoder's first frame (30-90 ms into a call) and do not
+     * always intersect the preferences; so we choose the SSRC and name
+     * it in the preferences, and the offer or answer need not wait. */
+    GstCaps *prefs = gst_caps_copy (caps);
+    gst_caps_set_simple (prefs, "ssrc", G_TYPE_UINT, ssrc, NULL);
+    if (codec == GST_MESH_CODEC_H264)
+      /* webrtcbin's sink pad answers caps queries with these preferences:
+       * a profile-level-id in them that the encoder does not produce
+       * exactly (x264: 42c01e, the offer: 42e01f, both constrained
+       * baseline) fails the payloader's negotiation, and the error
+       * reaches the application's source. The SDP gets it instead
+       * (set_h264_profile). */
+      gst_structure_remove_field (gst_caps_get_structure (prefs, 0),
+          "profile-level-id");
+    g_object_set (trans, "direction", direction, "codec-preferences", prefs,
+        NULL);
+    gst_caps_unref (prefs);
+    if (kind == GST_MESH_MEDIA_VIDEO)
+      g_object_set (trans, "do-nack", TRUE, NULL);
+    gst_object_unref (trans);
+  }
+  gst_object_unref (webrtc_sink);
+
+  gst_element_sync_state_with_parent (filter);
+  gst_element_sync_state_with_parent (pay);
+  gst_element_sync_state_with_parent (queue);
+
+  tee_pad = gst_element_request_pad_simple (peer->config.tee[kind], "src_%u");
+  queue_sink = gst_element_get_static_pad (queue, "sink");
+  gst_pad_link (tee_pad, queue_sink);
+  g_ptr_array_add (peer->tee_pads, tee_pad);
+  peer->send_pad[kind] = queue_sink;
+
+  peer->sent_codec[kind] = codec;
+  peer->sent_pt[kind] = pt;
+  GST_INFO ("%s: sending %s as %s, payload type %d", peer->name,
+      gst_mesh_media_kind_name (kind), gst_mesh_codec_encoding_name (codec),
+      pt);
+  return TRUE;
+}
+
+void
+gst_mesh_peer_add_recv_transceiver (GstMeshPeer * peer, GstMeshMediaKind kind,
+    GstCaps * caps)
+{
+  GstWebRTCRTPTransceiver *trans = NULL;
+
+  g_signal_emit_by_name (peer->webrtc, "add-transceiver",
+      GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, caps, &trans);
+  if (trans) {
+    if (kind == GST_MESH_MEDIA_VIDEO)
+      g_object_set (trans, "do-nack", TRUE, NULL);
+    gst_object_unref (trans);
+  }
+  GST_INFO ("%s: receiving %s only", peer->name,
+      gst_mesh_media_kind_name (kind));
+}
+
+/* What we can decode of @kind, for an offer of our own. */
+GstCaps *
+gst_mesh_peer_receivable_caps (GstMeshMediaKind kind)
+{
+  GstCaps *caps;
+
+  if (kind == GST_MESH_MEDIA_AUDIO)
+    return gst_mesh_codec_rtp_caps (GST_MESH_CODEC_OPUS,
+        gst_mesh_codec_default_pt (GST_MESH_CODEC_OPUS));
+  caps = gst_mesh_codec_rtp_caps (GST_MESH_CODEC_VP8,
+      gst_mesh_codec_default_pt (GST_MESH_CODEC_VP8));
+  gst_caps_append (caps, gst_mesh_codec_rtp_caps (GST_MESH_CODEC_H264,
+          gst_mesh_codec_default_pt (GST_MESH_CODEC_H264)));
+  return caps;
+}
+
+static GstPadProbeReturn
+first_frame_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  GstMeshPeer *peer = user_data;
+  GstMeshMediaKind kind = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (pad),
+          "gst-mesh-kind"));
+
+  if (g_atomic_int_compare_and_exchange (&peer->first_frame_seen[kind], 0, 1)
+      && peer->config.first_frame)
+    peer->config.first_frame (peer, kind, peer->config.user_data);
+  return GST_PAD_PROBE_REMOVE;
+}
+
+static GstPadProbeReturn
+count_decoded_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  GstMeshPeer *peer = user_data;
+  GstMeshMediaKind kind = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (pad),
+          "gst-mesh-kind"));
+
+  g_atomic_int_inc (&peer->decoded[kind]);
+  return GST_PAD_PROBE_OK;
+}
+
+
+
+
+/* Whether the remote description announces @ssrc on a video m-line. */
+static gboolean
+is_remote_video_ssrc (GstMeshPeer * peer, guint ssrc)
+{
+  const GstSDPMessage *sdp = peer->remote_sdp;
+
+  for (guint i = 0; sdp && i < gst_sdp_message_medias_len (sdp); i++) {
+    const GstSDPMedia *m = gst_sdp_message_get_media (sdp, i);
+
+    if (g_strcmp0 (gst_sdp_media_get_media (m), "video"))
+      continue;
+    for (guint j = 0; j < gst_sdp_media_attributes_len (m); j++) {
+      const GstSDPAttribute *a = gst_sdp_media_get_attribute (m, j);
+      if (!g_strcmp0 (a->key, "ssrc") && a->value &&
+          g_ascii_strtoull (a->value, NULL, 10) == ssrc)
+        return TRUE;
+    }
+  }
+  return FALSE;
+}
+
+/* webrtcbin 1.22 sets each bundled jitter buffer's do-retransmission from
+ * one transceiver, the last (audio), so video never sent a NACK (found by
+ * tests/check/faults.c). This runs after webrtcbin's own handler: video
+ * jitter buffers ask for what they lose. */
+void
+gst_mesh_peer_on_new_jitterbuffer (GstElement * rtpbin,
+    GstElement * jitterbuffer,
+    guint session, guint ssrc, GstMeshPeer * peer)
+{
+  if (is_remote_video_ssrc (peer, ssrc)) {
+    GST_DEBUG ("%s: NACKs for video SSRC %u", peer->name, ssrc);
+    g_object_set (jitterbuffer, "do-retransmission", TRUE, NULL);
+  }
+}
+
+
+
+
+/* The peer's own decoded @kind as a pad of the element, beside the grid or
+ * mix: decoder ! tee, one branch to the element's pad (peer_video_ID), one
+ * through a queue to the mixer; returns (transfer full) the pad the mixer
+ * branch starts from. Called with the lock. */
+static GstPad *
+add_peer_pad (GstMeshPeer * peer, GstMeshMediaKind kind, GstPad * decoded)
+{
+  GstElement *tee = gst_element_factory_make ("tee", NULL);
+  GstElement *queue = gst_element_factory_make ("queue", NULL);
+  gchar *templ_name = g_strdup_printf ("peer_%s_%%s",
+      gst_mesh_media_kind_name (kind));
+  gchar *name = g_strdup_printf ("peer_%s_%s",
+      gst_mesh_media_kind_name (kind), peer->remote_id ? peer->remote_id :
+      peer->name);
+  GstPadTemplate *templ =
+      gst_element_class_get_pad_template (GST_ELEMENT_GET_CLASS (peer->bin),
+      templ_name);
+  GstPad *tee_src, *sink, *ghost, *mixer_src;
+
+  /* nobody has to link the peer's pad */
+  g_object_set (tee, "allow-not-linked", TRUE, NULL);
+  track_element (peer, tee);
+  track_element (peer, queue);
+  sink = gst_element_get_static_pad (tee, "sink");
+  gst_pad_link (decoded, sink);
+  gst_object_unref (sink);
+  gst_object_unref (decoded);
+  gst_element_link (tee, queue);
+  tee_src = gst_element_request_pad_simple (tee, "src_%u");
+  ghost = gst_ghost_pad_new_from_template (name, tee_src, templ);
+  gst_object_unref (tee_src);
+  mixer_src = gst_element_get_static_pad (queue, "src");
+  gst_element_sync_state_with_parent (queue);
+  gst_element_sync_state_with_parent (tee);
+  gst_pad_set_active (ghost, TRUE);
+  g_ptr_array_add (peer->peer_pads, gst_object_ref (ghost));
+  gst_element_add_pad (GST_ELEMENT (peer->bin), ghost);
+  GST_INFO ("%s: added pad %s", peer->name, name);
+  g_free (name);
+  g_free (templ_name);
+  return mixer_src;
+}
+
+void
+gst_mesh_peer_on_pad_added (GstElement * webrtc, GstPad * pad,
+    GstMeshPeer * peer)
+{
+  GstCaps *caps;
+  const GstStructure *s;
+  const gchar *media;
+  GstMeshMediaKind kind;
+  GstElement *sink = NULL;
+  GstPad *sinkpad;
+  GError *error = NULL;
+
+  if (GST_PAD_DIRECTION (pad) != GST_PAD_SRC)
+    return;
+
+  caps = gst_pad_get_current_caps (pad);
+  if (!caps)
+    caps = gst_pad_query_caps (pad, NULL);
+  s = gst_caps_get_structure (caps, 0);
+  media = gst_structure_get_string (s, "media");
+  kind = g_strcmp0 (media, "audio") == 0 ? GST_MESH_MEDIA_AUDIO :
+      GST_MESH_MEDIA_VIDEO;
+
+  g_mutex_lock (&peer->lock);
+  if (peer->closed)
+    goto out;
+
+  {
+    guint ssrc;
+    if (gst_structure_get_uint (s, "ssrc", &ssrc))
+      g_array_append_val (peer->remote_ssrcs, ssrc);
+  }
+  if ((peer->config.out[kind] || peer->config.peer_pads) &&
+      !peer->receiving[kind]) {
+    sink = gst_mesh_codec_make_decoder (caps, &error);
+    if (!sink) {
+      GST_ELEMENT_WARNING (peer->bin, STREAM, CODEC_NOT_FOUND,
+          ("Cannot decode the remote %s", media),
+          ("%s: %s", peer->name, error->message));
+      g_clear_error (&error);
+    }
+  }
+
+  if (sink) {
+    GstPad *src = gst_element_get_static_pad (sink, "src");
+
+    track_element (peer, sink);
+    g_object_set_data (G_OBJECT (src), "gst-mesh-kind",
+        GINT_TO_POINTER (kind));
+    gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_BUFFER, first_frame_probe,
+        peer, NULL);
+    gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_BUFFER, count_decoded_probe,
+        peer, NULL);
+    if (peer->config.peer_pads)
+      src = add_peer_pad (peer, kind, src);
+    if (peer->config.out[kind]) {
+      GstPad *out_pad = gst_element_request_pad_simple (peer->config.out[kind],
+          "sink_%u");
+      gst_pad_link (src, out_pad);
+      g_ptr_array_add (peer->out_pads, out_pad);
+    }
+    gst_object_unref (src);
+    peer->receiving[kind] = TRUE;
+    GST_INFO ("%s: receiving %s %" GST_PTR_FORMAT, peer->name, media, caps);
+  } else {
+    /* media nobody asked for still has to go somewhere */
+    sink = gst_element_factory_make ("fakesink", NULL);
+    g_object_set (sink, "async", FALSE, "sync", FALSE, NULL);
+    track_element (peer, sink);
+    GST_INFO ("%s: discarding remote %s (no %s_src pad requested)",
+        peer->name, media, media);
+  }
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER,
+      gst_mesh_peer_rtp_activity_probe,
+      peer, NULL);
+  sinkpad = gst_element_get_static_pad (sink, "sink");
+  {
+    GstPadLinkReturn lr = gst_pad_link (pad, sinkpad);
+    if (lr != GST_PAD_LINK_OK)
+      GST_WARNING ("%s: cannot link %" GST_PTR_FORMAT " to %" GST_PTR_FORMAT
+          ": %s", peer->name, pad, sinkpad, gst_pad_link_get_name (lr));
+  }
+  gst_object_unref (sinkpad);
+  gst_element_sync_state_with_parent (sink);
+
+out:
+  g_mutex_unlock (&peer->lock);
+  gst_caps_unref (caps);
+}

@@ -1,0 +1,107 @@
+/* gst-mesh: a peer connection's insides, shared by gstmeshpeer.c
+ * (life cycle, negotiation, candidates), gstmeshpeermedia.c (branches,
+ * decoders, pad-added) and gstmeshpeerliveness.c (connection state,
+ * activity, BYE, watchdog). Not installed.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include "gstmeshpeer.h"
+
+#include <gst/webrtc/webrtc.h>
+#include <gst/sdp/sdp.h>
+
+G_BEGIN_DECLS
+
+/* one category for the peer, whichever file: GST_DEBUG=meshpeer:5 */
+GST_DEBUG_CATEGORY_EXTERN (mesh_peer_debug);
+#define GST_CAT_DEFAULT mesh_peer_debug
+
+#define WATCHDOG_PERIOD_MS 250
+
+struct _GstMeshPeer
+{
+  gint ref_count;
+  GstMeshPeerConfig config;
+  guint id;
+  gchar *remote_id;
+  gchar *name;
+  GstElement *webrtc;
+  GstElement *rtpbin;
+  GstBin *bin;
+
+  /* guarded by lock: pad-added adds to these from a streaming thread */
+  GMutex lock;
+  gboolean closed;
+  GPtrArray *elements;          /* our elements inside the element's bin */
+  GPtrArray *tee_pads;          /* request pads of config.tee[] */
+  GPtrArray *out_pads;          /* request pads of config.out[] */
+  GPtrArray *peer_pads;         /* our ghost pads on the element */
+  gboolean receiving[GST_MESH_N_MEDIA];
+  GArray *remote_ssrcs;         /* guint: SSRCs the remote sends media on */
+  GstPad *send_pad[GST_MESH_N_MEDIA];   /* branch entry, for keyframe asks */
+  GstPad *gate_pad[GST_MESH_N_MEDIA];   /* branch exit, gated */
+  GstMeshCodec sent_codec[GST_MESH_N_MEDIA];
+  gint sent_pt[GST_MESH_N_MEDIA];
+  gulong gate_probe[GST_MESH_N_MEDIA];
+
+  /* touched only in the context */
+  GstMeshCallState state;
+  gboolean offerer;
+  gboolean awaiting_answer;
+  gboolean remote_set;
+  gchar *local_sdp;
+  guint64 local_session_id;
+  guint64 remote_session_id;
+  guint64 remote_session_version;
+  gchar **local_mids;
+  GstSDPMessage *remote_sdp;
+  GQueue pending_candidates;    /* GstMeshSignalMessage-like pairs */
+  GSource *resend_source;
+  GSource *watchdog_source;
+  gint64 disconnected_since;
+  gint64 start_time;
+
+  /* atomics, from streaming threads */
+  gint last_rtp_ms;              /* 0: no RTP yet */
+  gint first_frame_seen[GST_MESH_N_MEDIA];
+  gint decoded[GST_MESH_N_MEDIA];       /* buffers out of our decoders */
+};
+
+/* gstmeshpeer.c */
+void gst_mesh_peer_defer (GstMeshPeer * peer,
+    void (*func) (GstMeshPeer *, gpointer), gpointer data,
+    GDestroyNotify notify);
+GSource *gst_mesh_peer_timeout_add (GstMeshPeer * peer, guint ms,
+    GSourceFunc func);
+
+/* gstmeshpeermedia.c */
+gboolean gst_mesh_peer_add_send_branch (GstMeshPeer * peer,
+    GstMeshMediaKind kind, GstMeshCodec codec, gint pt, GstCaps * caps,
+    GstWebRTCRTPTransceiverDirection direction, GError ** error);
+void gst_mesh_peer_add_recv_transceiver (GstMeshPeer * peer,
+    GstMeshMediaKind kind, GstCaps * caps);
+GstCaps *gst_mesh_peer_receivable_caps (GstMeshMediaKind kind);
+void gst_mesh_peer_open_gates (GstMeshPeer * peer);
+GstPadProbeReturn gst_mesh_peer_gate_probe (GstPad * pad,
+    GstPadProbeInfo * info, gpointer user_data);
+void gst_mesh_peer_on_new_jitterbuffer (GstElement * rtpbin,
+    GstElement * jitterbuffer, guint session, guint ssrc, GstMeshPeer * peer);
+void gst_mesh_peer_on_pad_added (GstElement * webrtc, GstPad * pad,
+    GstMeshPeer * peer);
+
+/* gstmeshpeerliveness.c */
+void gst_mesh_peer_change_state (GstMeshPeer * peer, GstMeshCallState state,
+    const gchar * reason);
+GstPadProbeReturn gst_mesh_peer_rtp_activity_probe (GstPad * pad,
+    GstPadProbeInfo * info, gpointer user_data);
+void gst_mesh_peer_on_ssrc_active (GstElement * rtpbin, guint session,
+    guint ssrc, GstMeshPeer * peer);
+void gst_mesh_peer_on_bye_ssrc (GstElement * rtpbin, guint session,
+    guint ssrc, GstMeshPeer * peer);
+void gst_mesh_peer_on_connection_state_notify (GObject * webrtc,
+    GParamSpec * pspec, GstMeshPeer * peer);
+gboolean gst_mesh_peer_watchdog (gpointer user_data);
+
+G_END_DECLS
