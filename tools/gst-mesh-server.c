@@ -274,8 +274,7 @@ config_args (const gchar * filename, GPtrArray * args, GError ** error)
 /* Parses the config file named on the command line, then the command line,
  * into @o; on SIGHUP again, into a fresh @o. */
 static gboolean
-options_parse (Options * o, gint argc, gchar ** argv, gboolean with_gst,
-    GError ** error)
+options_parse (Options * o, gint argc, gchar ** argv, GError ** error)
 {
   g_autoptr (GOptionContext) ctx = NULL;
   g_autoptr (GPtrArray) args = g_ptr_array_new_with_free_func (g_free);
@@ -299,17 +298,16 @@ options_parse (Options * o, gint argc, gchar ** argv, gboolean with_gst,
     g_ptr_array_add (args, g_strdup (argv[i]));
 
   ctx = options_context (o);
-  if (with_gst)
-    g_option_context_add_group (ctx, gst_init_get_option_group ());
-  else
-    g_option_context_set_ignore_unknown_options (ctx, TRUE);
+  /* on SIGHUP too, so that --gst-* options parse again (GStreamer's init
+   * is done once) and an unknown name in the file is an error there too */
+  g_option_context_add_group (ctx, gst_init_get_option_group ());
   /* g_option_context_parse() takes arguments out of the vector it is
    * given: parse a shallow copy, free the strings from @args. */
   n = args->len;
   v = g_new0 (gchar *, n + 1);
   memcpy (v, args->pdata, n * sizeof (gchar *));
   ok = g_option_context_parse (ctx, &n, &v, error);
-  if (ok && with_gst && n > 1) {
+  if (ok && n > 1) {
     g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
         "unexpected argument \"%s\"", v[1]);
     ok = FALSE;
@@ -365,7 +363,7 @@ on_reload (gpointer user_data)
   g_auto (GStrv) tokens = NULL;
   const gchar *any[] = { "*", NULL };
 
-  if (!options_parse (&o, r->argc, r->argv, FALSE, &error)
+  if (!options_parse (&o, r->argc, r->argv, &error)
       || !collect_tokens (&o, &tokens, &error)) {
     g_printerr ("SIGHUP: not reloaded, keeping the running settings: %s\n",
         error->message);
@@ -395,7 +393,7 @@ main (int argc, char **argv)
   Reload reload;
 
   setlocale (LC_ALL, "");
-  if (!options_parse (&o, argc, argv, TRUE, &error)) {
+  if (!options_parse (&o, argc, argv, &error)) {
     g_printerr ("%s\n", error->message);
     return 2;
   }

@@ -243,6 +243,13 @@ describe("config file and SIGHUP", () => {
       const still = io(s.url, { forceNew: true, reconnection: false, auth: { token: "new-token" } });
       await once(still, "connect");
       still.close();
+
+      // so does an unknown name in the config file
+      writeFileSync(tokens, "new-token\n");
+      appendFileSync(conf, "no-such-option = 1\n");
+      s.proc.kill("SIGHUP");
+      for (let i = 0; i < 50 && !/Unknown option --no-such-option/.test(s.output()); i++) await sleep(100);
+      assert.match(s.output(), /SIGHUP: not reloaded, keeping the running settings: Unknown option --no-such-option=1/);
     } finally {
       assert.equal((await s.stop()).code, 0);
     }
