@@ -1934,6 +1934,17 @@ handle_request (SoupServer * soup, SoupServerMessage * msg, const char *path,
   if (handle_preflight (self, msg))
     return;
 
+  /* A client that ends its upgrade ("5" on the new WebSocket) and then
+   * polls on its old connection: the two requests come on two sockets,
+   * and GLib may dispatch the poll first, which would then be served as a
+   * poll of a session still on polling. The reference, one epoll taking
+   * events as they came, sees the upgrade first; so do we, by reading
+   * what the upgrading WebSocket already received. */
+  sid = query ? g_hash_table_lookup (query, "sid") : NULL;
+  if (sid && (socket = g_hash_table_lookup (self->clients, sid))
+      && socket->upgrade_ws)
+    gst_mesh_ws_conn_read_pending (socket->upgrade_ws);
+
   if (!verify (self, msg, query, FALSE, &code, &message, &context)) {
     abort_request (self, msg, code, message, context);
     g_free (message);

@@ -996,6 +996,25 @@ static GSourceFuncs poller_funcs = {
 };
 
 /**
+ * gst_mesh_ws_conn_read_pending:
+ *
+ * Reads and handles, now, what the connection has already received,
+ * instead of when the poller next runs: for a caller that must see this
+ * connection's messages before it acts on a request that came on another
+ * one. Only for connections served from the poller's epoll set (plain
+ * TCP); a TLS connection is read when its own source runs.
+ */
+void
+gst_mesh_ws_conn_read_pending (GstMeshWsConn * conn)
+{
+  if (conn->fd < 0 || !conn->poller || conn->state == CONN_CLOSED)
+    return;
+  gst_mesh_ws_conn_ref (conn);
+  conn_read_socket (conn, conn->poller->read_buffer);
+  gst_mesh_ws_conn_unref (conn);
+}
+
+/**
  * gst_mesh_ws_poller_get_bytes:
  * @bytes_in: (out): bytes read from every connection so far
  * @bytes_out: (out): bytes written to them

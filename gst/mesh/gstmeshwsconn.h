@@ -45,6 +45,7 @@ typedef void (*GstMeshWsClosedFunc) (GstMeshWsConn * conn,
 GstMeshWsPoller *gst_mesh_ws_poller_new (GMainContext * context);
 void gst_mesh_ws_poller_free (GstMeshWsPoller * poller);
 guint gst_mesh_ws_poller_get_n_connections (GstMeshWsPoller * poller);
+void gst_mesh_ws_conn_read_pending (GstMeshWsConn * conn);
 void gst_mesh_ws_poller_get_bytes (GstMeshWsPoller * poller,
     guint64 * bytes_in, guint64 * bytes_out);
 
