@@ -44,7 +44,7 @@ GST_DEBUG_CATEGORY_STATIC (mesh_eio_debug);
 /* How often a pending poll is answered with a noop during an upgrade. */
 #define UPGRADE_CHECK_INTERVAL 100
 
-static const gchar *const error_messages[] = {
+static const gchar *const error_messages[GST_MESH_EIO_N_ERRORS] = {
   "Transport unknown",
   "Session ID unknown",
   "Bad handshake method",
@@ -2263,6 +2263,19 @@ gst_mesh_eio_server_get_n_clients (GstMeshEioServer * server)
 {
   g_return_val_if_fail (GST_MESH_IS_EIO_SERVER (server), 0);
   return g_hash_table_size (server->clients);
+}
+
+/**
+ * gst_mesh_eio_error_message:
+ * @code: a #GstMeshEioError
+ *
+ * Returns: the reference's message for @code ("Transport unknown", ...), or
+ *   %NULL for a code it does not have
+ */
+const gchar *
+gst_mesh_eio_error_message (GstMeshEioError code)
+{
+  return (guint) code < GST_MESH_EIO_N_ERRORS ? error_messages[code] : NULL;
 }
 
 /**

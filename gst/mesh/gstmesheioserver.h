@@ -72,6 +72,7 @@ GstMeshEioSocket *gst_mesh_eio_server_lookup (GstMeshEioServer * server,
 guint gst_mesh_eio_server_get_n_clients (GstMeshEioServer * server);
 
 #define GST_MESH_EIO_N_ERRORS 6
+const gchar *gst_mesh_eio_error_message (GstMeshEioError code);
 
 /**
  * GstMeshEioStats:

@@ -18,11 +18,6 @@ static const gchar *const refusal_names[GST_MESH_N_REFUSED] = {
   "bad-join", "auth", "origin",
 };
 
-static const gchar *const eio_error_names[GST_MESH_EIO_N_ERRORS] = {
-  "Transport unknown", "Session ID unknown", "Bad handshake method",
-  "Bad request", "Forbidden", "Unsupported protocol version",
-};
-
 static void
 head (GString * out, const gchar * name, const gchar * type,
     const gchar * help)
@@ -90,7 +85,7 @@ gst_mesh_metrics_render (const GstMeshSignalCounters * c,
   for (i = 0; i < GST_MESH_EIO_N_ERRORS; i++)
     g_string_append_printf (out,
         "gst_mesh_handshake_errors_total{code=\"%u\",message=\"%s\"} %"
-        G_GUINT64_FORMAT "\n", i, eio_error_names[i],
+        G_GUINT64_FORMAT "\n", i, gst_mesh_eio_error_message (i),
         eio->handshake_errors[i]);
 
   head (out, "gst_mesh_http_cut_total", "counter",
