@@ -869,26 +869,12 @@ on_polling_failed (const gchar * why, gpointer user_data)
   g_free (detail);
 }
 
+static gchar *engine_url (GstMeshSioClient * self, gboolean websocket);
+
 static void
 start_polling (GstMeshSioClient * self)
 {
-  gchar *url = gst_mesh_sio_client_get_websocket_url (self);
-  GUri *uri = g_uri_parse (url, G_URI_FLAGS_ENCODED, NULL);
-  gchar *http, *q;
-
-  g_free (url);
-  /* the same URL over http(s), transport=polling */
-  http = g_uri_join (G_URI_FLAGS_ENCODED,
-      g_str_equal (g_uri_get_scheme (uri), "wss") ? "https" : "http", NULL,
-      g_uri_get_host (uri), g_uri_get_port (uri), g_uri_get_path (uri),
-      g_uri_get_query (uri), NULL);
-  g_uri_unref (uri);
-  q = strstr (http, "transport=websocket");
-  g_assert (q != NULL);
-  *q = '\0';
-  url = g_strconcat (http, "transport=polling", q + strlen
-      ("transport=websocket"), NULL);
-  g_free (http);
+  gchar *url = engine_url (self, FALSE);
 
   set_state (self, GST_MESH_SIO_CLIENT_STATE_CONNECTING, url);
   gst_mesh_clear_source (&self->connect_timeout_source);
@@ -1013,39 +999,44 @@ gst_mesh_sio_client_new (const gchar * url, GError ** error)
   return self;
 }
 
-gchar *
-gst_mesh_sio_client_get_websocket_url (GstMeshSioClient * self)
+/* The Engine.IO URL of the server: ws(s)://…?EIO=4&transport=websocket,
+ * or http(s)://…&transport=polling. */
+static gchar *
+engine_url (GstMeshSioClient * self, gboolean websocket)
 {
-  const gchar *scheme;
+  gboolean tls;
   const gchar *query;
   GString *q;
-  GUri *ws;
+  GUri *uri;
   gchar *s;
 
-  g_return_val_if_fail (GST_IS_MESH_SIO_CLIENT (self), NULL);
-  g_return_val_if_fail (self->base_uri != NULL, NULL);
-
-  scheme = g_uri_get_scheme (self->base_uri);
-  if (!g_ascii_strcasecmp (scheme, "https") ||
-      !g_ascii_strcasecmp (scheme, "wss"))
-    scheme = "wss";
-  else
-    scheme = "ws";
+  tls = !g_ascii_strcasecmp (g_uri_get_scheme (self->base_uri), "https")
+      || !g_ascii_strcasecmp (g_uri_get_scheme (self->base_uri), "wss");
 
   /* Keep the user's query (socket.io-client does), then Engine.IO's. */
   q = g_string_new (NULL);
   query = g_uri_get_query (self->base_uri);
   if (query && *query)
     g_string_append_printf (q, "%s&", query);
-  g_string_append (q, "EIO=4&transport=websocket");
+  g_string_append (q, websocket ? "EIO=4&transport=websocket" :
+      "EIO=4&transport=polling");
 
-  ws = g_uri_build (G_URI_FLAGS_ENCODED, scheme, NULL,
-      g_uri_get_host (self->base_uri), g_uri_get_port (self->base_uri),
-      self->path, q->str, NULL);
-  s = g_uri_to_string (ws);
-  g_uri_unref (ws);
+  uri = g_uri_build (G_URI_FLAGS_ENCODED, websocket ? (tls ? "wss" : "ws") :
+      (tls ? "https" : "http"), NULL, g_uri_get_host (self->base_uri),
+      g_uri_get_port (self->base_uri), self->path, q->str, NULL);
+  s = g_uri_to_string (uri);
+  g_uri_unref (uri);
   g_string_free (q, TRUE);
   return s;
+}
+
+gchar *
+gst_mesh_sio_client_get_websocket_url (GstMeshSioClient * self)
+{
+  g_return_val_if_fail (GST_IS_MESH_SIO_CLIENT (self), NULL);
+  g_return_val_if_fail (self->base_uri != NULL, NULL);
+
+  return engine_url (self, TRUE);
 }
 
 void
