@@ -22,7 +22,7 @@ const ROOT = path.resolve(HERE, "..", "..");
 await (await import("./netns.mjs")).runInNetns();
 
 const { hasNginx, startNginx } = await import("../net/nginx.mjs");
-const { startServer } = await import("../node/server-helpers.mjs");
+const { once: onceWithin, startServer } = await import("../node/server-helpers.mjs");
 const { startGstPeer, sleep } = await import("./gst-peer.mjs");
 const { launch, clickStart, waitForRemoteMedia } = await import("./seed-page.mjs");
 const { io } = await import("socket.io-client");
@@ -32,14 +32,7 @@ const SKIP = !hasNginx() ? "nginx is not installed (tools/setup.sh)" : !existsSy
 const SCALE = Number(process.env.GST_MESH_TEST_SCALE ?? 1) || 1;
 const MEDIA_TIMEOUT = 45000 * SCALE;
 
-const once = (s, ev, ms = 10000) =>
-  new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no ${ev}`)), ms);
-    s.once(ev, (...a) => {
-      clearTimeout(t);
-      resolve(a);
-    });
-  });
+const once = (s, ev, ms = 10000) => onceWithin(s, ev, ms);
 
 function handshake(base) {
   const u = new URL(base);

@@ -26,6 +26,17 @@ const binaries = {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// The arguments of @emitter's next @event (a socket.io-client socket),
+// rejected after @ms.
+export const once = (emitter, event, ms) =>
+  new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no ${event}`)), ms);
+    emitter.once(event, (...a) => {
+      clearTimeout(t);
+      resolve(a);
+    });
+  });
+
 // Starts a server; resolves to { url, port, proc, output(), stop() }.
 export async function startServer(name, args = [], { env = {} } = {}) {
   if (process.env.GST_MESH_TARGET_URL) {

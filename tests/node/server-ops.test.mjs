@@ -13,18 +13,11 @@ import { tmpdir } from "node:os";
 import net from "node:net";
 import path from "node:path";
 import { io } from "socket.io-client";
-import { sleep, startServer } from "./server-helpers.mjs";
+import { once as onceWithin, sleep, startServer } from "./server-helpers.mjs";
 
 const dir = mkdtempSync(path.join(tmpdir(), "gst-mesh-ops-"));
 
-const once = (s, ev, ms = 5000) =>
-  new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no ${ev}`)), ms);
-    s.once(ev, (...a) => {
-      clearTimeout(t);
-      resolve(a);
-    });
-  });
+const once = (s, ev, ms = 5000) => onceWithin(s, ev, ms);
 
 // Parses the Prometheus text format strictly enough to catch a bad line:
 // every sample is NAME{LABELS} VALUE, and has a # TYPE before it.

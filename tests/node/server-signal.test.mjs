@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import net from "node:net";
 import path from "node:path";
 import { io } from "socket.io-client";
-import { sleep, startServer } from "./server-helpers.mjs";
+import { once as onceWithin, sleep, startServer } from "./server-helpers.mjs";
 
 let server, root;
 before(async () => {
@@ -29,14 +29,7 @@ after(async () => {
   if (!process.env.GST_MESH_TARGET_URL) assert.equal(r.code, 0, `server exit: ${JSON.stringify(r)}\n${server.output()}`);
 });
 
-const once = (s, ev, ms = 3000) =>
-  new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no ${ev}`)), ms);
-    s.once(ev, (...a) => {
-      clearTimeout(t);
-      resolve(a);
-    });
-  });
+const once = (s, ev, ms = 3000) => onceWithin(s, ev, ms);
 
 describe("relay", () => {
   it("relays offer, answer and candidate to every other client, unchanged", async () => {
