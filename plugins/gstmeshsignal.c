@@ -38,7 +38,12 @@
  * failed, disconnected; `detail`), `mesh-call` (`state`: calling,
  * connecting, connected, failed, ended; `call-id`, `reason`), and
  * `mesh-first-frame` (`media`, `call-id`, `wallclock` in µs since the Unix
- * epoch, `since-playing` and `since-call-start` in ns). A message from the
+ * epoch, `since-playing` and `since-call-start` in ns), and `mesh-ice-path`
+ * once a call connects: the candidate pair ICE chose (`local-type` and
+ * `remote-type`: host, srflx, prflx or relay; `local-address`,
+ * `local-port`, `local-protocol`, the same for `remote-`, and
+ * `relay-protocol`: udp, tcp or tls when the local side is relayed;
+ * `call-id`, `peer-id`). The `stats` of a peer carry it as `ice-path`. A message from the
  * network that cannot be used is a warning whose details have `event` and
  * `error`; the call goes on.
  */
@@ -232,6 +237,9 @@ gst_mesh_signal_post_call_state (GstMeshSignal * self, GstMeshPeer * peer,
 
   gst_element_post_message (GST_ELEMENT (self),
       gst_message_new_element (GST_OBJECT (self), s));
+  /* which way the media goes: host, server-reflexive, relayed */
+  if (state == GST_MESH_CALL_STATE_CONNECTED)
+    gst_mesh_stats_post_ice_path (self, peer);
 }
 
 /* Someone joined or left our room. */

@@ -132,5 +132,7 @@ void gst_mesh_signaller_disconnect (GstMeshSignal * self, gpointer unused);
 
 /* gstmeshstats.c */
 GstStructure *gst_mesh_stats_peer (GstMeshPeer * peer, const gchar * uid);
+GstStructure *gst_mesh_stats_ice_path (const GstStructure * webrtc_stats);
+void gst_mesh_stats_post_ice_path (GstMeshSignal * self, GstMeshPeer * peer);
 
 G_END_DECLS

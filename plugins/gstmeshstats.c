@@ -73,6 +73,154 @@ webrtc_stats (GstElement * webrtc)
   return reply;
 }
 
+/* ------------------------------------------------------------------------ */
+/* The path ICE chose                                                       */
+
+static gboolean
+find_selected_pair (GQuark field, const GValue * value, gpointer user_data)
+{
+  const GstStructure **transport = user_data;
+  const GstStructure *s;
+
+  if (!GST_VALUE_HOLDS_STRUCTURE (value))
+    return TRUE;
+  s = gst_value_get_structure (value);
+  if (gst_structure_has_field (s, "selected-candidate-pair-id")) {
+    *transport = s;
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static const GstStructure *
+stats_entry (const GstStructure * stats, const gchar * id)
+{
+  const GValue *v = id ? gst_structure_get_value (stats, id) : NULL;
+
+  return v && GST_VALUE_HOLDS_STRUCTURE (v) ? gst_value_get_structure (v) :
+      NULL;
+}
+
+static void
+copy_candidate (GstStructure * path, const gchar * side,
+    const GstStructure * c)
+{
+  gchar *type = g_strdup_printf ("%s-type", side);
+  gchar *address = g_strdup_printf ("%s-address", side);
+  gchar *port = g_strdup_printf ("%s-port", side);
+  gchar *protocol = g_strdup_printf ("%s-protocol", side);
+  guint p = 0;
+
+  gst_structure_get_uint (c, "port", &p);
+  gst_structure_set (path,
+      type, G_TYPE_STRING, gst_structure_get_string (c, "candidate-type"),
+      address, G_TYPE_STRING, gst_structure_get_string (c, "address"),
+      port, G_TYPE_UINT, p,
+      protocol, G_TYPE_STRING, gst_structure_get_string (c, "protocol"),
+      NULL);
+  g_free (type);
+  g_free (address);
+  g_free (port);
+  g_free (protocol);
+}
+
+/* The selected candidate pair in webrtcbin's get-stats reply, as
+ * "mesh-ice-path" {local,remote}-{type,address,port,protocol} and
+ * relay-protocol (when the local candidate is a relay), or NULL when no
+ * pair is selected yet. The pair's candidate ids are followed, and the
+ * `type` field of the candidate entries is not read: webrtcbin 1.22.0
+ * labels its local candidate "remote-candidate" and the other way round
+ * (seen in a relayed call: the entry "ice-candidate-local_..." that
+ * holds our own relay candidate has type remote-candidate). */
+GstStructure *
+gst_mesh_stats_ice_path (const GstStructure * webrtc_stats)
+{
+  const GstStructure *transport = NULL, *pair, *local, *remote;
+  GstStructure *path;
+  const gchar *relay;
+
+  if (!webrtc_stats)
+    return NULL;
+  gst_structure_foreach (webrtc_stats, find_selected_pair, &transport);
+  if (!transport)
+    return NULL;
+  pair = stats_entry (webrtc_stats,
+      gst_structure_get_string (transport, "selected-candidate-pair-id"));
+  if (!pair)
+    return NULL;
+  local = stats_entry (webrtc_stats,
+      gst_structure_get_string (pair, "local-candidate-id"));
+  remote = stats_entry (webrtc_stats,
+      gst_structure_get_string (pair, "remote-candidate-id"));
+  if (!local || !remote)
+    return NULL;
+  path = gst_structure_new_empty ("mesh-ice-path");
+  copy_candidate (path, "local", local);
+  copy_candidate (path, "remote", remote);
+  relay = gst_structure_get_string (local, "relay-protocol");
+  gst_structure_set (path, "relay-protocol", G_TYPE_STRING,
+      relay && !g_strcmp0 (gst_structure_get_string (local,
+              "candidate-type"), "relay") ? relay : "", NULL);
+  return path;
+}
+
+typedef struct
+{
+  GstElement *element;
+  gchar *peer_id;
+  guint call_id;
+} PathPost;
+
+static void
+path_post_free (PathPost * p)
+{
+  gst_object_unref (p->element);
+  g_free (p->peer_id);
+  g_free (p);
+}
+
+static void
+on_path_stats (GstPromise * promise, gpointer user_data)
+{
+  PathPost *p = user_data;
+  const GstStructure *reply = NULL;
+  GstStructure *path;
+
+  if (gst_promise_wait (promise) == GST_PROMISE_RESULT_REPLIED)
+    reply = gst_promise_get_reply (promise);
+  path = gst_mesh_stats_ice_path (reply);
+  if (!path) {
+    GST_INFO_OBJECT (p->element, "call %u: no selected ICE pair in the "
+        "stats", p->call_id);
+    return;
+  }
+  gst_structure_set (path, "call-id", G_TYPE_UINT, p->call_id,
+      "peer-id", G_TYPE_STRING, p->peer_id, NULL);
+  GST_INFO_OBJECT (p->element, "call %u: ICE path %" GST_PTR_FORMAT,
+      p->call_id, path);
+  gst_element_post_message (p->element,
+      gst_message_new_element (GST_OBJECT (p->element), path));
+}
+
+/* Asks webrtcbin for its stats and posts the path its ICE chose as a
+ * "mesh-ice-path" element message (from whichever thread answers). */
+void
+gst_mesh_stats_post_ice_path (GstMeshSignal * self, GstMeshPeer * peer)
+{
+  PathPost *p = g_new0 (PathPost, 1);
+  GstPromise *promise;
+
+  p->element = gst_object_ref (GST_ELEMENT (self));
+  p->peer_id = g_strdup (gst_mesh_peer_get_remote_id (peer) ?
+      gst_mesh_peer_get_remote_id (peer) : "");
+  p->call_id = gst_mesh_peer_get_id (peer);
+  promise = gst_promise_new_with_change_func (on_path_stats, p,
+      (GDestroyNotify) path_post_free);
+  g_signal_emit_by_name (gst_mesh_peer_get_webrtcbin (peer), "get-stats",
+      NULL, promise);
+  gst_promise_unref (promise);
+}
+
 /* One peer's figures: ours, and webrtcbin's get-stats. @uid: the
  * member's, or NULL. */
 GstStructure *
@@ -95,6 +243,15 @@ gst_mesh_stats_peer (GstMeshPeer * peer, const gchar * uid)
   /* webrtcbin's own figures (RTP, RTCP, ICE), as its get-stats gives them */
   if (webrtc) {
     GValue v = G_VALUE_INIT;
+    GstStructure *path = gst_mesh_stats_ice_path (webrtc);
+
+    if (path) {
+      GValue pv = G_VALUE_INIT;
+
+      g_value_init (&pv, GST_TYPE_STRUCTURE);
+      g_value_take_boxed (&pv, path);
+      gst_structure_take_value (s, "ice-path", &pv);
+    }
 
     g_value_init (&v, GST_TYPE_STRUCTURE);
     g_value_take_boxed (&v, webrtc);

@@ -156,6 +156,18 @@ on_bus (GstBus * bus, GstMessage * msg, gpointer user_data)
             " ms after start, %" G_GUINT64_FORMAT " ms after the call began",
             gst_structure_get_string (s, "media"),
             since_playing / GST_MSECOND, since_call / GST_MSECOND);
+      } else if (gst_structure_has_name (s, "mesh-ice-path")) {
+        guint id = 0, lport = 0, rport = 0;
+        const gchar *relay = gst_structure_get_string (s, "relay-protocol");
+        gst_structure_get_uint (s, "call-id", &id);
+        gst_structure_get_uint (s, "local-port", &lport);
+        gst_structure_get_uint (s, "remote-port", &rport);
+        say (app, "call %u path %s%s%s %s:%u -> %s %s:%u", id,
+            gst_structure_get_string (s, "local-type"),
+            relay && *relay ? "/" : "", relay ? relay : "",
+            gst_structure_get_string (s, "local-address"), lport,
+            gst_structure_get_string (s, "remote-type"),
+            gst_structure_get_string (s, "remote-address"), rport);
       }
       break;
     default:

@@ -29,6 +29,7 @@ PKGS=(
   # tests
   iproute2 util-linux valgrind chromium ca-certificates procps curl
   nginx-light       # reverse-proxy tests: started by them, on test ports
+  coturn nftables   # simulated Internet (tests/net): STUN/TURN server, NAT routers
 )
 
 # Keep a Node that is already there (e.g. NodeSource's 20.x): Debian's npm
@@ -57,7 +58,7 @@ else
   say "apt: installing ${#missing[@]} missing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
-  # Servers (nginx) are started by the tests that need them, on test ports:
+  # Servers (nginx, coturn) are started by the tests that need them, on test ports:
   # keep their packages from starting a system instance on install.
   policy=/usr/sbin/policy-rc.d
   if [ ! -e "$policy" ]; then
