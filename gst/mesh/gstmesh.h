@@ -10,3 +10,4 @@
 #include <gst/mesh/gstmeshsioserver.h>
 #include <gst/mesh/gstmeshsignalserver.h>
 #include <gst/mesh/gstmeshsignalling.h>
+#include <gst/mesh/gstmeshiceserver.h>
