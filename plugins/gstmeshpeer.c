@@ -207,6 +207,7 @@ send_local_candidate (GstMeshPeer * peer, gpointer data)
 
   if (peer->local_mids && c->mline < g_strv_length (peer->local_mids))
     mid = peer->local_mids[c->mline];
+  g_ptr_array_add (peer->local_candidates, g_strdup (c->candidate));
   args = gst_mesh_signal_candidate_args (c->candidate, mid, c->mline,
       peer->remote_id);
   peer->config.send (peer, "candidate", args, peer->config.user_data);
@@ -222,6 +223,31 @@ on_ice_candidate (GstElement * webrtc, guint mline, gchar * candidate,
   c->mline = mline;
   c->candidate = g_strdup (candidate);
   gst_mesh_peer_defer (peer, send_local_candidate, c, local_candidate_free);
+}
+
+static void
+report_gathered (GstMeshPeer * peer, gpointer data)
+{
+  if (!peer->config.gathered)
+    return;
+  g_ptr_array_add (peer->local_candidates, NULL);
+  peer->config.gathered (peer,
+      (const gchar * const *) peer->local_candidates->pdata,
+      peer->config.user_data);
+  g_ptr_array_remove_index (peer->local_candidates,
+      peer->local_candidates->len - 1);
+}
+
+static void
+on_ice_gathering_state_notify (GstElement * webrtc, GParamSpec * pspec,
+    GstMeshPeer * peer)
+{
+  GstWebRTCICEGatheringState state;
+
+  g_object_get (webrtc, "ice-gathering-state", &state, NULL);
+  /* after every candidate already deferred: same queue, same order */
+  if (state == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE)
+    gst_mesh_peer_defer (peer, report_gathered, NULL, NULL);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -860,7 +886,7 @@ gst_mesh_peer_new (const GstMeshPeerConfig * config, guint id,
   peer->ref_count = 1;
   peer->config = *config;
   peer->config.stun_server = g_strdup (config->stun_server);
-  peer->config.turn_server = g_strdup (config->turn_server);
+  peer->config.turn_servers = g_strdupv (config->turn_servers);
   peer->config.context = g_main_context_ref (config->context);
   for (gint k = 0; k < GST_MESH_N_MEDIA; k++) {
     if (config->tee[k])
@@ -892,8 +918,18 @@ gst_mesh_peer_new (const GstMeshPeerConfig * config, guint id,
       "max-bundle");
   if (config->stun_server && *config->stun_server)
     g_object_set (peer->webrtc, "stun-server", config->stun_server, NULL);
-  if (config->turn_server && *config->turn_server)
-    g_object_set (peer->webrtc, "turn-server", config->turn_server, NULL);
+  for (guint i = 0; config->turn_servers && config->turn_servers[i]; i++) {
+    gboolean added = FALSE;
+
+    g_signal_emit_by_name (peer->webrtc, "add-turn-server",
+        config->turn_servers[i], &added);
+    if (!added)
+      GST_WARNING ("%s: webrtcbin refused TURN server %d", peer->name, i);
+  }
+  if (config->relay_only)
+    gst_util_set_object_arg (G_OBJECT (peer->webrtc), "ice-transport-policy",
+        "relay");
+  peer->local_candidates = g_ptr_array_new_with_free_func (g_free);
   tune_ice_agent (peer->webrtc);
   peer->rtpbin = gst_bin_get_by_name (GST_BIN (peer->webrtc), "rtpbin");
   if (peer->rtpbin) {
@@ -907,6 +943,8 @@ gst_mesh_peer_new (const GstMeshPeerConfig * config, guint id,
   }
   g_signal_connect (peer->webrtc, "on-ice-candidate",
       G_CALLBACK (on_ice_candidate), peer);
+  g_signal_connect (peer->webrtc, "notify::ice-gathering-state",
+      G_CALLBACK (on_ice_gathering_state_notify), peer);
   g_signal_connect (peer->webrtc, "pad-added",
       G_CALLBACK (gst_mesh_peer_on_pad_added),
       peer);
@@ -917,6 +955,12 @@ gst_mesh_peer_new (const GstMeshPeerConfig * config, guint id,
   peer->watchdog_source = gst_mesh_peer_timeout_add (peer, WATCHDOG_PERIOD_MS,
       gst_mesh_peer_watchdog);
   return peer;
+}
+
+const GstMeshPeerConfig *
+gst_mesh_peer_get_config (GstMeshPeer * peer)
+{
+  return &peer->config;
 }
 
 GstMeshPeer *
@@ -950,7 +994,8 @@ gst_mesh_peer_unref (GstMeshPeer * peer)
   g_strfreev (peer->local_mids);
   g_free (peer->local_sdp);
   g_free (peer->config.stun_server);
-  g_free (peer->config.turn_server);
+  g_strfreev (peer->config.turn_servers);
+  g_ptr_array_unref (peer->local_candidates);
   g_main_context_unref (peer->config.context);
   gst_object_unref (peer->webrtc);
   if (peer->rtpbin)

@@ -27,8 +27,9 @@ typedef struct
   /* where decoded remote media goes (a funnel), or NULL */
   GstElement *out[GST_MESH_N_MEDIA];
   guint latency;
-  gchar *stun_server;
-  gchar *turn_server;
+  gchar *stun_server;           /* stun://HOST:PORT, or NULL */
+  gchar **turn_servers;         /* turn(s)://USER:PASS@HOST:PORT[?...] */
+  gboolean relay_only;          /* ice-transport-policy relay */
   guint offer_interval;
   guint peer_timeout;
   /* also give each peer's decoded media as the bin's own pads
@@ -40,6 +41,10 @@ typedef struct
   void (*state_changed) (GstMeshPeer * peer, GstMeshCallState state,
       const gchar * reason, gpointer user_data);
   void (*first_frame) (GstMeshPeer * peer, GstMeshMediaKind kind,
+      gpointer user_data);
+  /* ICE gathering is complete: the candidates it gave, as SDP
+   * "candidate:..." lines (NULL-terminated) */
+  void (*gathered) (GstMeshPeer * peer, const gchar * const *candidates,
       gpointer user_data);
   /* the offer names no codec we were told to send: may we switch the
    * element's encoder to @codec? */
@@ -61,6 +66,8 @@ void gst_mesh_peer_set_remote_id (GstMeshPeer * peer,
     const gchar * remote_id);
 /* (transfer none) */
 GstElement *gst_mesh_peer_get_webrtcbin (GstMeshPeer * peer);
+/* (transfer none) what the peer was made with */
+const GstMeshPeerConfig *gst_mesh_peer_get_config (GstMeshPeer * peer);
 GstMeshCallState gst_mesh_peer_get_state (GstMeshPeer * peer);
 /* Buffers that came out of this peer's @kind decoder (any thread). */
 guint gst_mesh_peer_get_decoded (GstMeshPeer * peer, GstMeshMediaKind kind);

@@ -58,6 +58,7 @@ struct _GstMeshPeer
   gchar **local_mids;
   GstSDPMessage *remote_sdp;
   GQueue pending_candidates;    /* GstMeshSignalMessage-like pairs */
+  GPtrArray *local_candidates;  /* what ICE gathered (strings) */
   GSource *resend_source;
   GSource *watchdog_source;
   gint64 disconnected_since;

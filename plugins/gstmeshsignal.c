@@ -42,7 +42,8 @@
  * once a call connects: the candidate pair ICE chose (`local-type` and
  * `remote-type`: host, srflx, prflx or relay; `local-address`,
  * `local-port`, `local-protocol`, the same for `remote-`, and
- * `relay-protocol`: udp, tcp or tls when the local side is relayed;
+ * `relay-protocol`: udp when the local side is relayed over UDP, empty
+ * otherwise, as webrtcbin 1.22 names no other;
  * `call-id`, `peer-id`). The `stats` of a peer carry it as `ice-path`. A message from the
  * network that cannot be used is a warning whose details have `event` and
  * `error`; the call goes on.
@@ -88,6 +89,8 @@ enum
   PROP_ROLE,
   PROP_STUN_SERVER,
   PROP_TURN_SERVER,
+  PROP_TURN_SERVERS,
+  PROP_ICE_TRANSPORT_POLICY,
   PROP_VIDEO_CODEC,
   PROP_VIDEO_BITRATE,
   PROP_AUDIO_BITRATE,
@@ -489,6 +492,14 @@ peer_state_cb (GstMeshPeer * peer, GstMeshCallState state,
     self->session->peer_state (self, peer, state, reason);
 }
 
+static void
+peer_gathered_cb (GstMeshPeer * peer, const gchar * const *candidates,
+    gpointer user_data)
+{
+  gst_mesh_ice_gathered (user_data, gst_mesh_peer_get_config (peer),
+      candidates);
+}
+
 GstMeshPeer *
 gst_mesh_signal_new_peer (GstMeshSignal * self, const gchar * remote_id)
 {
@@ -505,8 +516,6 @@ gst_mesh_signal_new_peer (GstMeshSignal * self, const gchar * remote_id)
   }
   GST_OBJECT_LOCK (self);
   config.latency = self->latency;
-  config.stun_server = self->stun_server;
-  config.turn_server = self->turn_server;
   config.offer_interval = self->offer_interval;
   config.peer_timeout = self->peer_timeout;
   config.peer_pads = self->peer_pads;
@@ -514,9 +523,12 @@ gst_mesh_signal_new_peer (GstMeshSignal * self, const gchar * remote_id)
   config.send = peer_send_cb;
   config.state_changed = peer_state_cb;
   config.first_frame = peer_first_frame_cb;
+  config.gathered = peer_gathered_cb;
   config.switch_codec = gst_mesh_input_switch_codec;
   config.user_data = self;
+  gst_mesh_ice_fill_config (self, &config);
   peer = gst_mesh_peer_new (&config, ++self->next_call_id, remote_id);
+  gst_mesh_ice_clear_config (&config);
   /* before any negotiation: the application may still set webrtcbin up */
   g_signal_emit (self, signals[SIGNAL_PEER_ADDED], 0,
       gst_mesh_signal_peer_name (peer), gst_mesh_peer_get_webrtcbin (peer));
@@ -581,6 +593,7 @@ gst_mesh_signal_change_state (GstElement * element, GstStateChange transition)
 
   switch (transition) {
     case GST_STATE_CHANGE_NULL_TO_READY:
+      gst_mesh_ice_prepare (self);
       if (!refresh_encoders (self) || !refresh_outputs (self) ||
           !gst_mesh_signaller_start (self))
         return GST_STATE_CHANGE_FAILURE;
@@ -674,6 +687,22 @@ gst_mesh_signal_set_property (GObject * object, guint prop_id,
     case PROP_TURN_SERVER:
       g_free (self->turn_server);
       self->turn_server = g_value_dup_string (value);
+      break;
+    case PROP_TURN_SERVERS:{
+      GStrvBuilder *b = g_strv_builder_new ();
+
+      for (guint i = 0; i < gst_value_array_get_size (value); i++) {
+        const GValue *v = gst_value_array_get_value (value, i);
+        if (G_VALUE_HOLDS_STRING (v) && g_value_get_string (v))
+          g_strv_builder_add (b, g_value_get_string (v));
+      }
+      g_strfreev (self->turn_servers);
+      self->turn_servers = g_strv_builder_end (b);
+      g_strv_builder_unref (b);
+      break;
+    }
+    case PROP_ICE_TRANSPORT_POLICY:
+      self->ice_transport_policy = g_value_get_enum (value);
       break;
     case PROP_VIDEO_CODEC:
       self->video_codec = g_value_get_enum (value);
@@ -769,6 +798,18 @@ gst_mesh_signal_get_property (GObject * object, guint prop_id,
     case PROP_TURN_SERVER:
       g_value_set_string (value, self->turn_server);
       break;
+    case PROP_TURN_SERVERS:
+      for (guint i = 0; self->turn_servers && self->turn_servers[i]; i++) {
+        GValue v = G_VALUE_INIT;
+
+        g_value_init (&v, G_TYPE_STRING);
+        g_value_set_string (&v, self->turn_servers[i]);
+        gst_value_array_append_and_take_value (value, &v);
+      }
+      break;
+    case PROP_ICE_TRANSPORT_POLICY:
+      g_value_set_enum (value, self->ice_transport_policy);
+      break;
     case PROP_VIDEO_CODEC:
       g_value_set_enum (value, self->video_codec);
       break;
@@ -839,6 +880,12 @@ gst_mesh_signal_finalize (GObject * object)
   g_free (self->server_path);
   g_free (self->stun_server);
   g_free (self->turn_server);
+  g_strfreev (self->turn_servers);
+  g_free (self->ice_stun);
+  g_free (self->ice_provided_stun);
+  g_clear_pointer (&self->ice_turn, g_ptr_array_unref);
+  g_clear_pointer (&self->ice_provided, g_ptr_array_unref);
+  g_hash_table_unref (self->ice_warned);
   g_free (self->auth);
   g_free (self->ca_file);
   g_free (self->web_root);
@@ -868,6 +915,8 @@ gst_mesh_signal_init (GstMeshSignal * self)
   /* the same for this element's whole life, across reconnections */
   self->uid = g_uuid_string_random ();
   g_queue_init (&self->early_candidates);
+  self->ice_warned = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+      NULL);
   for (gint k = 0; k < GST_MESH_N_MEDIA; k++)
     self->in[k].codec = self->in[k].encoder_codec = GST_MESH_CODEC_NONE;
 }
@@ -928,26 +977,64 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
   /**
    * GstMeshSignal:stun-server:
    *
-   * STUN server as stun://host:port. None by default: a call on one
-   * network needs none, and offline machines cannot reach one.
+   * STUN server as stun://host:port (or stun:host:port, as browsers write
+   * it; the port defaults to 3478). None by default: a call on one
+   * network needs none, and offline machines cannot reach one. A signalling
+   * server that hands out ICE servers (gst-mesh-server --turn-url) may
+   * give one too; this one comes first.
    *
    * Since: 0.1
    */
   g_object_class_install_property (gobject_class, PROP_STUN_SERVER,
       g_param_spec_string ("stun-server", "STUN server",
-          "STUN server of the form stun://host:port (default: none)",
+          "STUN server: stun://host:port or stun:host:port (default: none)",
           DEFAULT_STUN_SERVER, ready));
   /**
    * GstMeshSignal:turn-server:
    *
-   * TURN server as turn(s)://user:password@host:port.
+   * One TURN server: turn://user:password@host:port (UDP and TCP to the
+   * server), with ?transport=udp or ?transport=tcp for one of them, or
+   * turns://user:password@host:port for TLS (port 5349 by default). A
+   * user name or password holding ':' '@' '/' must be percent-escaped.
+   * See turn-servers for more than one.
    *
    * Since: 0.1
    */
   g_object_class_install_property (gobject_class, PROP_TURN_SERVER,
       g_param_spec_string ("turn-server", "TURN server",
-          "TURN server of the form turn(s)://user:password@host:port",
+          "TURN server: turn(s)://user:password@host:port[?transport=udp|tcp]",
           DEFAULT_TURN_SERVER, ready));
+  /**
+   * GstMeshSignal:turn-servers:
+   *
+   * More TURN servers, of the same form as turn-server, all used (as a
+   * browser uses every entry of its iceServers): for example
+   * `turn-servers="<\"turn://u:p@h:3478\", \"turns://u:p@h:443\">"`.
+   * A URL that cannot be used is warned about and skipped. Those the
+   * signalling server hands out (with time-limited credentials, refreshed
+   * before they expire) are used as well.
+   *
+   * Since: 0.3
+   */
+  g_object_class_install_property (gobject_class, PROP_TURN_SERVERS,
+      gst_param_spec_array ("turn-servers", "TURN servers",
+          "TURN servers, each turn(s)://user:password@host:port[?transport=]",
+          g_param_spec_string ("turn-server", "TURN server", "A TURN server",
+              NULL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS), ready));
+  /**
+   * GstMeshSignal:ice-transport-policy:
+   *
+   * all: every kind of candidate; relay: only relayed ones (through a
+   * TURN server), as RTCPeerConnection's iceTransportPolicy, to hide the
+   * host's addresses from the other side or to test the TURN path.
+   *
+   * Since: 0.3
+   */
+  g_object_class_install_property (gobject_class, PROP_ICE_TRANSPORT_POLICY,
+      g_param_spec_enum ("ice-transport-policy", "ICE transport policy",
+          "Which candidates to use: all, or relay (TURN only)",
+          GST_TYPE_WEBRTC_ICE_TRANSPORT_POLICY,
+          GST_WEBRTC_ICE_TRANSPORT_POLICY_ALL, ready));
   /**
    * GstMeshSignal:video-codec:
    *

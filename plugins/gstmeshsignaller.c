@@ -40,6 +40,8 @@ on_sio_event (GstMeshSioClient * client, const gchar * name, JsonArray * args,
   GError *error = NULL;
   gchar *own_id;
 
+  if (gst_mesh_ice_event (self, name, args))
+    return;
   if (strcmp (name, "offer") && strcmp (name, "answer") &&
       strcmp (name, "candidate") && strcmp (name, "hangup")) {
     if (!self->session || !self->session->event (self, name, args))
@@ -265,6 +267,7 @@ gst_mesh_signaller_disconnect (GstMeshSignal * self, gpointer unused)
   if (self->session)
     self->session->stop (self);
   self->session = NULL;
+  gst_mesh_ice_stop (self);
   gst_mesh_sio_client_disconnect (self->client);
 }
 

@@ -15,6 +15,7 @@
 #include "gstmeshsession.h"
 
 #include <gst/mesh/gstmesh.h>
+#include <gst/webrtc/webrtc.h>
 
 G_BEGIN_DECLS
 
@@ -48,6 +49,8 @@ struct _GstMeshSignal
   GstMeshSignalRole role;
   gchar *stun_server;
   gchar *turn_server;
+  gchar **turn_servers;
+  GstWebRTCICETransportPolicy ice_transport_policy;
   GstMeshVideoCodec video_codec;
   guint video_bitrate;
   guint audio_bitrate;
@@ -84,6 +87,14 @@ struct _GstMeshSignal
   gchar *uid;                   /* who we are across reconnections */
   gchar *local_id;              /* our socket id in the room, once joined */
   GHashTable *members;          /* socket id → Member */
+
+  /* ICE servers (gstmeshice.c): normalized URIs under the object lock */
+  gchar *ice_stun;              /* from stun-server */
+  GPtrArray *ice_turn;          /* from turn-server and turn-servers */
+  gchar *ice_provided_stun;     /* from the signalling server */
+  GPtrArray *ice_provided;
+  GHashTable *ice_warned;       /* URIs warned about (signalling thread) */
+  GSource *ice_refresh;         /* asks for fresh TURN credentials */
 
   /* media plumbing, changed only with the state lock or before PAUSED */
   MediaIn in[GST_MESH_N_MEDIA];
@@ -129,6 +140,17 @@ void gst_mesh_signaller_run_sync (GstMeshSignal * self,
     void (*func) (GstMeshSignal *, gpointer), gpointer data);
 void gst_mesh_signaller_connect (GstMeshSignal * self, gpointer unused);
 void gst_mesh_signaller_disconnect (GstMeshSignal * self, gpointer unused);
+
+/* gstmeshice.c */
+void gst_mesh_ice_prepare (GstMeshSignal * self);
+void gst_mesh_ice_fill_config (GstMeshSignal * self,
+    GstMeshPeerConfig * config);
+void gst_mesh_ice_clear_config (GstMeshPeerConfig * config);
+gboolean gst_mesh_ice_event (GstMeshSignal * self, const gchar * name,
+    JsonArray * args);
+void gst_mesh_ice_stop (GstMeshSignal * self);
+void gst_mesh_ice_gathered (GstMeshSignal * self,
+    const GstMeshPeerConfig * config, const gchar * const *candidates);
 
 /* gstmeshstats.c */
 GstStructure *gst_mesh_stats_peer (GstMeshPeer * peer, const gchar * uid);

@@ -126,7 +126,8 @@ copy_candidate (GstStructure * path, const gchar * side,
 
 /* The selected candidate pair in webrtcbin's get-stats reply, as
  * "mesh-ice-path" {local,remote}-{type,address,port,protocol} and
- * relay-protocol (when the local candidate is a relay), or NULL when no
+ * relay-protocol (udp when the local candidate is relayed over UDP; empty
+ * when not relayed or when webrtcbin does not say), or NULL when no
  * pair is selected yet. The pair's candidate ids are followed, and the
  * `type` field of the candidate entries is not read: webrtcbin 1.22.0
  * labels its local candidate "remote-candidate" and the other way round
@@ -157,10 +158,13 @@ gst_mesh_stats_ice_path (const GstStructure * webrtc_stats)
   path = gst_structure_new_empty ("mesh-ice-path");
   copy_candidate (path, "local", local);
   copy_candidate (path, "remote", remote);
+  /* webrtcbin 1.22.0 says "udp" for a UDP relay but "none" for one
+   * reached over TCP or TLS: that is left empty, not guessed */
   relay = gst_structure_get_string (local, "relay-protocol");
-  gst_structure_set (path, "relay-protocol", G_TYPE_STRING,
-      relay && !g_strcmp0 (gst_structure_get_string (local,
-              "candidate-type"), "relay") ? relay : "", NULL);
+  if (!relay || !g_strcmp0 (relay, "none") || g_strcmp0 (gst_structure_get_string
+          (local, "candidate-type"), "relay"))
+    relay = "";
+  gst_structure_set (path, "relay-protocol", G_TYPE_STRING, relay, NULL);
   return path;
 }
 

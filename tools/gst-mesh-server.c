@@ -14,6 +14,7 @@
 
 #include <gst/gst.h>
 #include <gst/mesh/gstmeshsignalserver.h>
+#include <gst/mesh/gstmeshiceserver.h>
 #include <glib-unix.h>
 #include <locale.h>
 #include <string.h>
@@ -34,6 +35,9 @@ typedef struct
   gchar **origins;
   gchar **auth_tokens;
   gchar **trusted_proxies;
+  gchar *turn_secret;
+  gchar **turn_urls;
+  gint turn_ttl;
   gint port, ping_interval, ping_timeout, max_room_peers, max_event_rate;
   gint header_timeout;
   gint64 max_payload;
@@ -55,6 +59,8 @@ options_clear (Options * o)
   g_strfreev (o->origins);
   g_strfreev (o->auth_tokens);
   g_strfreev (o->trusted_proxies);
+  g_free (o->turn_secret);
+  g_strfreev (o->turn_urls);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Options, options_clear);
@@ -177,6 +183,17 @@ options_context (Options * o)
         "Address or network (10.0.0.0/8) of a reverse proxy whose "
         "X-Forwarded-For names the client, repeatable (default: none, the "
         "header is ignored)", "ADDR"},
+    {"turn-secret", 0, 0, G_OPTION_ARG_STRING, &o->turn_secret,
+        "Secret shared with coturn (its static-auth-secret, with "
+        "use-auth-secret): each client gets time-limited TURN credentials "
+        "for the --turn-url servers in an \"ice-servers\" event (better "
+        "in the config file than on the command line)", "SECRET"},
+    {"turn-url", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->turn_urls,
+        "ICE server handed out with the credentials, as browsers write it "
+        "(turn:HOST:3478, turn:HOST:3478?transport=tcp, turns:HOST:5349, "
+        "stun:HOST:3478), repeatable", "URL"},
+    {"turn-ttl", 0, 0, G_OPTION_ARG_INT, &o->turn_ttl,
+        "Seconds the TURN credentials stay valid (default: 86400)", "S"},
     {"metrics", 0, 0, G_OPTION_ARG_NONE, &o->metrics,
         "Serve GET /metrics in the Prometheus text format (GET /healthz is "
         "always served)", NULL},
@@ -290,6 +307,7 @@ options_parse (Options * o, gint argc, gchar ** argv, GError ** error)
   o->max_event_rate = 200;
   o->max_payload = 1000000;
   o->header_timeout = 10000;
+  o->turn_ttl = 86400;
 
   g_ptr_array_add (args, g_strdup (argv[0]));
   if (config && !config_args (config, args, error))
@@ -430,6 +448,25 @@ main (int argc, char **argv)
     g_object_unref (mask);
   }
 
+  if (!o.turn_secret != !o.turn_urls) {
+    g_printerr ("--turn-secret and --turn-url go together\n");
+    return 2;
+  }
+  if (o.turn_ttl < 60) {
+    g_printerr ("--turn-ttl must be 60 seconds or more\n");
+    return 2;
+  }
+  for (guint i = 0; o.turn_urls && o.turn_urls[i]; i++) {
+    gchar *uri = gst_mesh_ice_server_normalize (o.turn_urls[i], "check",
+        "check", NULL, &error);
+
+    if (!uri) {
+      g_printerr ("--turn-url: %s\n", error->message);
+      return 2;
+    }
+    g_free (uri);
+  }
+
   server = gst_mesh_signal_server_new ();
   g_object_set (server, "address", o.address, "port", (guint) o.port,
       "ping-interval", (guint) o.ping_interval, "ping-timeout",
@@ -439,7 +476,8 @@ main (int argc, char **argv)
       auth_tokens, "max-room-peers", (guint) o.max_room_peers,
       "max-event-rate", (guint) o.max_event_rate, "metrics", o.metrics,
       "header-timeout", (guint) o.header_timeout, "trusted-proxies",
-      o.trusted_proxies, NULL);
+      o.trusted_proxies, "turn-secret", o.turn_secret, "turn-urls",
+      o.turn_urls, "turn-ttl", (guint) o.turn_ttl, NULL);
   if (o.path)
     g_object_set (server, "path", o.path, NULL);
   if (o.origins)

@@ -264,3 +264,100 @@ gst_mesh_turn_rest_credentials (const gchar * secret, const gchar * id,
   g_hmac_unref (hmac);
   *password = g_base64_encode (digest, len);
 }
+
+static void
+add_url (GPtrArray * uris, const gchar * url, const gchar * username,
+    const gchar * credential, GPtrArray * errors)
+{
+  GError *error = NULL;
+  gchar *uri = gst_mesh_ice_server_normalize (url, username, credential,
+      NULL, &error);
+
+  if (uri)
+    g_ptr_array_add (uris, uri);
+  else {
+    if (errors)
+      g_ptr_array_add (errors, g_strdup (error->message));
+    g_error_free (error);
+  }
+}
+
+static void
+add_entry (GPtrArray * uris, JsonNode * entry, guint index,
+    GPtrArray * errors)
+{
+  JsonObject *o;
+  JsonNode *urls;
+  const gchar *username = NULL, *credential = NULL;
+
+  if (!JSON_NODE_HOLDS_OBJECT (entry)) {
+    if (errors)
+      g_ptr_array_add (errors, g_strdup_printf ("iceServers[%u] is not an "
+              "object", index));
+    return;
+  }
+  o = json_node_get_object (entry);
+  if (json_object_has_member (o, "username"))
+    username = json_node_get_string (json_object_get_member (o, "username"));
+  if (json_object_has_member (o, "credential"))
+    credential = json_node_get_string (json_object_get_member (o,
+            "credential"));
+  urls = json_object_get_member (o, "urls");
+  if (urls && JSON_NODE_HOLDS_VALUE (urls)
+      && json_node_get_value_type (urls) == G_TYPE_STRING) {
+    add_url (uris, json_node_get_string (urls), username, credential, errors);
+  } else if (urls && JSON_NODE_HOLDS_ARRAY (urls)) {
+    JsonArray *a = json_node_get_array (urls);
+
+    for (guint i = 0; i < json_array_get_length (a); i++) {
+      JsonNode *u = json_array_get_element (a, i);
+
+      if (JSON_NODE_HOLDS_VALUE (u)
+          && json_node_get_value_type (u) == G_TYPE_STRING)
+        add_url (uris, json_node_get_string (u), username, credential,
+            errors);
+      else if (errors)
+        g_ptr_array_add (errors, g_strdup_printf ("iceServers[%u].urls[%u] "
+                "is not a string", index, i));
+    }
+  } else if (errors) {
+    g_ptr_array_add (errors, g_strdup_printf ("iceServers[%u] has no urls "
+            "(a string or an array of strings)", index));
+  }
+}
+
+GPtrArray *
+gst_mesh_ice_servers_from_json (JsonNode * node, guint * ttl,
+    GPtrArray * errors)
+{
+  GPtrArray *uris = g_ptr_array_new_with_free_func (g_free);
+  JsonObject *o;
+  JsonNode *servers;
+
+  if (ttl)
+    *ttl = 0;
+  if (!node || !JSON_NODE_HOLDS_OBJECT (node)) {
+    if (errors)
+      g_ptr_array_add (errors, g_strdup ("not an object with iceServers"));
+    return uris;
+  }
+  o = json_node_get_object (node);
+  servers = json_object_get_member (o, "iceServers");
+  if (!servers || !JSON_NODE_HOLDS_ARRAY (servers)) {
+    if (errors)
+      g_ptr_array_add (errors, g_strdup ("no iceServers array"));
+    return uris;
+  }
+  for (guint i = 0; i < json_array_get_length (json_node_get_array (servers));
+      i++)
+    add_entry (uris, json_array_get_element (json_node_get_array (servers),
+            i), i, errors);
+  if (ttl && json_object_has_member (o, "ttl")) {
+    JsonNode *t = json_object_get_member (o, "ttl");
+
+    if (JSON_NODE_HOLDS_VALUE (t) && json_node_get_value_type (t) ==
+        G_TYPE_INT64 && json_node_get_int (t) > 0)
+      *ttl = MIN (json_node_get_int (t), G_MAXINT);
+  }
+  return uris;
+}

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
 
@@ -47,5 +48,14 @@ gchar *gst_mesh_ice_server_describe (const gchar * uri);
  * user name is EXPIRY alone). */
 void gst_mesh_turn_rest_credentials (const gchar * secret, const gchar * id,
     gint64 now, guint ttl, gchar ** username, gchar ** password);
+
+/* The "ice-servers" message of the signalling server ({iceServers:
+ * [RTCIceServer...], ttl}, docs/protocol.md): each URL of each entry
+ * normalized with the entry's username and credential. Returns the URIs
+ * (never %NULL; free with g_ptr_array_unref); an entry or URL that cannot
+ * be used is skipped and its reason added to @errors (strings; may be
+ * %NULL). @ttl: the seconds the credentials last (0 when not said). */
+GPtrArray *gst_mesh_ice_servers_from_json (JsonNode * node, guint * ttl,
+    GPtrArray * errors);
 
 G_END_DECLS

@@ -24,6 +24,7 @@
 #include "gstmeshsignalserver.h"
 #include "gstmeshmarshal.h"
 #include "gstmeshmetrics.h"
+#include "gstmeshiceserver.h"
 
 #include <gst/gst.h>
 #include <errno.h>
@@ -62,6 +63,9 @@ struct _GstMeshSignalServer
   gboolean metrics;
   guint header_timeout;
   gchar **trusted_proxies;
+  gchar *turn_secret;
+  gchar **turn_urls;
+  guint turn_ttl;
 
   SoupServer *soup;
   GstMeshEioServer *engine;
@@ -105,6 +109,9 @@ enum
   PROP_METRICS,
   PROP_HEADER_TIMEOUT,
   PROP_TRUSTED_PROXIES,
+  PROP_TURN_SECRET,
+  PROP_TURN_URLS,
+  PROP_TURN_TTL,
 };
 
 enum
@@ -622,6 +629,82 @@ on_leave (GstMeshSioSocket * socket, const gchar * name, JsonArray * args,
 }
 
 /* ------------------------------------------------------------------------ */
+/* ICE servers: TURN REST credentials for each client                       */
+
+/* {iceServers: [RTCIceServer...], ttl} for @socket, or NULL when the server
+ * hands out none (no turn-secret or no turn-urls). STUN URLs go in an
+ * entry of their own, without credentials; the TURN ones share one pair
+ * of time-limited credentials whose id is the client's socket id. */
+static JsonNode *
+ice_servers_for (GstMeshSignalServer * self, GstMeshSioSocket * socket)
+{
+  JsonArray *servers, *stun = json_array_new (), *turn = json_array_new ();
+  JsonObject *reply;
+  gchar *user, *pass;
+
+  if (!self->turn_secret || !*self->turn_secret || !self->turn_urls
+      || !self->turn_urls[0]) {
+    json_array_unref (stun);
+    json_array_unref (turn);
+    return NULL;
+  }
+  for (gchar ** u = self->turn_urls; *u; u++)
+    json_array_add_string_element (g_ascii_strncasecmp (*u, "stun", 4) ?
+        turn : stun, *u);
+  servers = json_array_new ();
+  if (json_array_get_length (stun)) {
+    JsonObject *o = json_object_new ();
+    json_object_set_array_member (o, "urls", stun);
+    json_array_add_object_element (servers, o);
+  } else {
+    json_array_unref (stun);
+  }
+  if (json_array_get_length (turn)) {
+    JsonObject *o = json_object_new ();
+
+    gst_mesh_turn_rest_credentials (self->turn_secret,
+        gst_mesh_sio_socket_get_id (socket), g_get_real_time () / G_USEC_PER_SEC,
+        self->turn_ttl, &user, &pass);
+    json_object_set_array_member (o, "urls", turn);
+    json_object_set_string_member (o, "username", user);
+    json_object_set_string_member (o, "credential", pass);
+    json_array_add_object_element (servers, o);
+    g_free (user);
+    g_free (pass);
+  } else {
+    json_array_unref (turn);
+  }
+  reply = json_object_new ();
+  json_object_set_array_member (reply, "iceServers", servers);
+  json_object_set_int_member (reply, "ttl", self->turn_ttl);
+  return object_node (reply);
+}
+
+/* "ice-servers": a client asks for fresh credentials (with an ack: the
+ * answer comes as the ack; without one, as an "ice-servers" event). */
+static void
+on_ice_servers (GstMeshSioSocket * socket, const gchar * name,
+    JsonArray * args, GPtrArray * attachments, gint64 ack_id,
+    GstMeshSignalServer * self)
+{
+  JsonNode *node = ice_servers_for (self, socket);
+  JsonArray *reply_args;
+
+  if (!node) {
+    JsonObject *o = json_object_new ();
+    json_object_set_array_member (o, "iceServers", json_array_new ());
+    json_object_set_int_member (o, "ttl", 0);
+    node = object_node (o);
+  }
+  reply_args = single_arg (node);
+  if (ack_id >= 0)
+    gst_mesh_sio_socket_ack (socket, ack_id, reply_args, NULL);
+  else
+    gst_mesh_sio_socket_emit (socket, "ice-servers", reply_args, NULL);
+  json_array_unref (reply_args);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Limits                                                                   */
 /* ------------------------------------------------------------------------ */
 
@@ -886,6 +969,8 @@ on_nsp_event (GstMeshSioNamespace * nsp, GstMeshSioSocket * socket,
     on_join (socket, name, args, attachments, ack_id, self);
   else if (g_str_equal (name, "leave"))
     on_leave (socket, name, args, attachments, ack_id, self);
+  else if (g_str_equal (name, "ice-servers"))
+    on_ice_servers (socket, name, args, attachments, ack_id, self);
   return FALSE;
 }
 
@@ -914,6 +999,17 @@ on_connection (GstMeshSioNamespace * nsp, GstMeshSioSocket * socket,
       gst_mesh_sio_socket_get_id (socket),
       gst_mesh_eio_socket_get_remote_address
       (gst_mesh_sio_socket_get_engine_socket (socket)));
+
+  /* first thing a client hears: the TURN servers and its credentials */
+  {
+    JsonNode *ice = ice_servers_for (self, socket);
+
+    if (ice) {
+      JsonArray *args = single_arg (ice);
+      gst_mesh_sio_socket_emit (socket, "ice-servers", args, NULL);
+      json_array_unref (args);
+    }
+  }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1449,7 +1545,9 @@ gst_mesh_signal_server_set_property (GObject * object, guint prop_id,
   /* What a reload (gst-mesh-server's SIGHUP) changes can change while
    * running; the rest is read at start. */
   if (self->soup && prop_id != PROP_AUTH_TOKENS && prop_id != PROP_CORS_ORIGINS
-      && prop_id != PROP_HEADER_TIMEOUT && prop_id != PROP_TRUSTED_PROXIES) {
+      && prop_id != PROP_HEADER_TIMEOUT && prop_id != PROP_TRUSTED_PROXIES
+      && prop_id != PROP_TURN_SECRET && prop_id != PROP_TURN_URLS
+      && prop_id != PROP_TURN_TTL) {
     g_warning ("GstMeshSignalServer: property %s cannot change while the "
         "server runs", pspec->name);
     return;
@@ -1533,6 +1631,17 @@ gst_mesh_signal_server_set_property (GObject * object, guint prop_id,
         g_object_set (self->engine, "trusted-proxies", self->trusted_proxies,
             NULL);
       break;
+    case PROP_TURN_SECRET:
+      g_free (self->turn_secret);
+      self->turn_secret = g_value_dup_string (value);
+      break;
+    case PROP_TURN_URLS:
+      g_strfreev (self->turn_urls);
+      self->turn_urls = g_value_dup_boxed (value);
+      break;
+    case PROP_TURN_TTL:
+      self->turn_ttl = g_value_get_uint (value);
+      break;
     case PROP_MAX_ROOM_PEERS:
       self->max_room_peers = g_value_get_uint (value);
       break;
@@ -1607,6 +1716,15 @@ gst_mesh_signal_server_get_property (GObject * object, guint prop_id,
     case PROP_TRUSTED_PROXIES:
       g_value_set_boxed (value, self->trusted_proxies);
       break;
+    case PROP_TURN_SECRET:
+      g_value_set_string (value, self->turn_secret);
+      break;
+    case PROP_TURN_URLS:
+      g_value_set_boxed (value, self->turn_urls);
+      break;
+    case PROP_TURN_TTL:
+      g_value_set_uint (value, self->turn_ttl);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1635,6 +1753,8 @@ gst_mesh_signal_server_finalize (GObject * object)
   g_free (self->tls_key_file);
   g_strfreev (self->auth_tokens);
   g_strfreev (self->trusted_proxies);
+  g_free (self->turn_secret);
+  g_strfreev (self->turn_urls);
   g_hash_table_unref (self->rooms);
 
   G_OBJECT_CLASS (gst_mesh_signal_server_parent_class)->finalize (object);
@@ -1884,6 +2004,46 @@ gst_mesh_signal_server_class_init (GstMeshSignalServerClass * klass)
           flags));
 
   /**
+   * GstMeshSignalServer:turn-secret:
+   *
+   * The secret shared with the TURN server (coturn's static-auth-secret
+   * with use-auth-secret). With it and turn-urls, every client is sent an
+   * "ice-servers" event when it connects: the URLs, and TURN credentials
+   * that expire after turn-ttl seconds (the TURN REST API scheme), so no
+   * client needs a long-lived TURN password. A client asks for fresh ones
+   * by emitting "ice-servers" (answered by ack). docs/protocol.md.
+   *
+   * Since: 0.3
+   */
+  g_object_class_install_property (gobject_class, PROP_TURN_SECRET,
+      g_param_spec_string ("turn-secret", "TURN secret",
+          "Secret shared with the TURN server, to hand out time-limited "
+          "TURN credentials", NULL, flags));
+  /**
+   * GstMeshSignalServer:turn-urls:
+   *
+   * The ICE server URLs handed out with turn-secret, as browsers write
+   * them (turn:HOST:PORT?transport=tcp, turns:HOST:PORT, stun:HOST:PORT).
+   *
+   * Since: 0.3
+   */
+  g_object_class_install_property (gobject_class, PROP_TURN_URLS,
+      g_param_spec_boxed ("turn-urls", "TURN URLs",
+          "ICE server URLs handed out with the TURN credentials",
+          G_TYPE_STRV, flags));
+  /**
+   * GstMeshSignalServer:turn-ttl:
+   *
+   * Seconds the handed-out TURN credentials stay valid.
+   *
+   * Since: 0.3
+   */
+  g_object_class_install_property (gobject_class, PROP_TURN_TTL,
+      g_param_spec_uint ("turn-ttl", "TURN TTL",
+          "Seconds the handed-out TURN credentials stay valid", 60,
+          G_MAXINT, 86400, flags));
+
+  /**
    * GstMeshSignalServer::client-connected:
    * @server: the server
    * @id: the client's Socket.IO id
@@ -1934,6 +2094,7 @@ gst_mesh_signal_server_init (GstMeshSignalServer * self)
   self->connect_timeout = 45000;
   self->max_event_rate = DEFAULT_MAX_EVENT_RATE;
   self->header_timeout = DEFAULT_HEADER_TIMEOUT;
+  self->turn_ttl = 86400;
   self->rooms = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
       (GDestroyNotify) g_ptr_array_unref);
 }
