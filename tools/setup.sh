@@ -29,7 +29,8 @@ PKGS=(
   # tests
   iproute2 util-linux valgrind chromium ca-certificates procps curl
   nginx-light       # reverse-proxy tests: started by them, on test ports
-  coturn nftables   # simulated Internet (tests/net): STUN/TURN server, NAT routers
+  coturn nftables conntrack  # simulated Internet (tests/net): STUN/TURN, NAT routers
+  libnss3-tools     # certutil: Chromium trusts the test TURN server's certificate
 )
 
 # Keep a Node that is already there (e.g. NodeSource's 20.x): Debian's npm

@@ -23,7 +23,9 @@
  *                  the origin that served this page); the socket.io client
  *                  script is loaded from there too
  *   stun=URL[,URL] STUN servers, e.g. stun:stun.example.org:3478 (default
- *                  none: host candidates only, nothing leaves the LAN)
+ *                  none: host candidates only, nothing leaves the LAN);
+ *                  a server started with --turn-secret adds its TURN
+ *                  servers, with time-limited credentials ("ice-servers")
  *   video=WxH[@FPS] camera constraints, e.g. 320x180@15 (default: any)
  *
  * For tests and debugging: window.mesh is the page's state as plain data
@@ -107,6 +109,7 @@
     peers: {}, // id -> view (see addPeer)
     left: {}, // id -> {at: Date.now(), reason}
     errors: [], // `error` events of the server and failed joins
+    iceServers: 0, // entries the signalling server handed out (ice-servers)
     log: [],
   });
 
@@ -301,7 +304,7 @@
   /** A fresh RTCPeerConnection for @p, replacing any previous one. */
   function newPc(p) {
     closePc(p);
-    const pc = new RTCPeerConnection({ iceServers: ICE_SERVERS });
+    const pc = new RTCPeerConnection({ iceServers: [...ICE_SERVERS, ...serverIce.servers] });
     const stream = new MediaStream();
     p.pc = pc;
     p.queue = [];
@@ -550,8 +553,29 @@
     });
   }
 
+  // The ICE servers the signalling server hands out (gst-mesh-server
+  // --turn-secret/--turn-url): TURN with credentials that expire after
+  // `ttl` seconds, so fresh ones are asked for before then. New peer
+  // connections use the latest; ?stun= servers come first.
+  const serverIce = { servers: [], ttl: 0, timer: null };
+  function takeIceServers(data) {
+    if (!isObject(data) || !Array.isArray(data.iceServers)) {
+      log(`ice-servers ignored: ${JSON.stringify(data)}`);
+      return;
+    }
+    serverIce.servers = data.iceServers.filter((s) => isObject(s) && (typeof s.urls === "string" || Array.isArray(s.urls)));
+    serverIce.ttl = Number.isInteger(data.ttl) && data.ttl > 0 ? data.ttl : 0;
+    mesh.iceServers = serverIce.servers.length;
+    clearTimeout(serverIce.timer);
+    if (serverIce.ttl > 0) {
+      const delay = Math.max(1, Math.min(serverIce.ttl * 0.8, serverIce.ttl - Math.min(serverIce.ttl / 5, 60)));
+      serverIce.timer = setTimeout(() => socket.emit("ice-servers", takeIceServers), delay * 1000);
+    }
+  }
+
   function connect() {
     socket = SERVER ? io(SERVER) : io();
+    socket.on("ice-servers", takeIceServers);
     socket.on("connect", () => {
       mesh.signalling = "connected";
       log(`connected as ${socket.id}`);

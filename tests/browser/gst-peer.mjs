@@ -12,6 +12,8 @@
 //   {type:"call", id, state, elapsedMs, reason}     mesh-call on the bus
 //   {type:"first-frame", media, sincePlayingMs, sinceCallMs}
 //   {type:"fps", videoSent, videoReceived, audioReceived}   once a second
+//   {type:"path", id, localType, relayProtocol, local, remoteType, remote}
+//                                                    the ICE pair a call took
 //   {type:"warning", text} / {type:"error", text}
 //   {type:"exit", code, signal}
 //   {type:"other"}                                   anything else
@@ -62,6 +64,17 @@ export function parseLine(line) {
       videoReceived: Number(r[2]),
       audioReceived: Number(r[3]),
     };
+  if ((r = /^call (\d+) path (\w+)(?:\/(\w+))? (\S+) -> (\w+) (\S+)$/.exec(text)))
+    return {
+      type: "path",
+      clock,
+      id: Number(r[1]),
+      localType: r[2],
+      relayProtocol: r[3] ?? "",
+      local: r[4],
+      remoteType: r[5],
+      remote: r[6],
+    };
   if ((r = /^warning: (.*)$/.exec(text))) return { type: "warning", clock, text: r[1] };
   if ((r = /^ERROR: (.*)$/.exec(text))) return { type: "error", clock, text: r[1] };
   return { type: "other", clock, text };
@@ -83,9 +96,12 @@ export function startGstPeer({
   env = {},
   debug = process.env.GST_MESH_TEST_DEBUG,
   trackChildren = false,
+  room = null,
+  prefix = [],
 } = {}) {
   if (!existsSync(GST_MESH_CALL)) throw new Error(`${GST_MESH_CALL} not found: build first (ninja -C build)`);
   const args = ["--server", server, "--role", role, "--video-codec", codec, "--name", name];
+  if (room) args.push("--room", room);
   if (props) args.push("--props", props);
   if (duration) args.push("--duration", String(duration));
   const childEnv = { ...process.env, ...env };
@@ -95,7 +111,10 @@ export function startGstPeer({
     childEnv.GST_DEBUG = cats.join(",");
     childEnv.GST_DEBUG_NO_COLOR = "1";
   }
-  const proc = spawn(GST_MESH_CALL, args, { env: childEnv, stdio: ["ignore", "pipe", "pipe"] });
+  // prefix: a command that runs gst-mesh-call somewhere else, e.g.
+  // ["ip", "netns", "exec", "h1"] (it must exec it: stop() signals its pid)
+  const argv = [...prefix, GST_MESH_CALL, ...args];
+  const proc = spawn(argv[0], argv.slice(1), { env: childEnv, stdio: ["ignore", "pipe", "pipe"] });
   return new GstPeer(proc, name, args);
 }
 

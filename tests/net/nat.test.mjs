@@ -1,0 +1,363 @@
+// NAT traversal, tested in the simulated Internet of tests/net/internet:
+// meshsignal pipelines (gst-mesh-call) and the seed's page in Chromium,
+// each on a host behind its own home router, reach each other through
+// STUN (cone NATs) or coturn's relay (symmetric NATs, TCP only, TLS on 443
+// with UDP blocked), through the seed's server and through gst-mesh-server
+// (a room of three, with TURN REST credentials it hands out).
+//
+// Every cell asserts the candidate types of the pair ICE chose (the
+// pipeline's mesh-ice-path, the page's getStats), so a relayed call cannot
+// hide a broken STUN path, and records how long the call took to show the
+// first frame. The table of all cells is printed at the end (and written
+// as JSON to $MESH_NET_RESULTS when set: tests/net/README.md's table).
+//
+// Run:  node --test tests/net/nat.test.mjs      (as root, from anywhere)
+//   Outside the simulated Internet the file re-runs itself inside one.
+// Env:  GST_MESH_BUILD_DIR, GST_MESH_TEST_SCALE (multiplies timeouts),
+//       GST_MESH_TEST_DEBUG (GST_DEBUG for the pipelines).
+
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, "..", "..");
+const SECRET = "mesh-test-secret";
+
+const { runInInternet, setNat, setUdp, net, inHome, launchChromiumIn, useIceServers, pageIcePath, PUBLIC } =
+  await import("./internet.mjs");
+await runInInternet({ homes: 3, nat: "cone", turnSecret: SECRET });
+
+const { startGstPeer, startSeedServer, sleep, BUILD_DIR } = await import("../browser/gst-peer.mjs");
+const { servePage } = await import("../seed/serve-page.mjs");
+const { clickStart, clickCall, waitForRemoteMedia, installTimingHooks, timing } = await import(
+  "../browser/seed-page.mjs"
+);
+const { startMeshServer, openRoomsPage, waitForMesh } = await import("../browser/rooms-page.mjs");
+
+const SCALE = Number(process.env.GST_MESH_TEST_SCALE ?? 1);
+const T = (ms) => ms * SCALE;
+const SEED = `http://${PUBLIC}:4000`;
+const STUN = `stun:${PUBLIC}:3478`;
+const TURN_UDP = `turn://u:p@${PUBLIC}:3478?transport=udp`;
+const TURN_TCP = `turn://u:p@${PUBLIC}:3478?transport=tcp`;
+// TURN over TLS at an address of its own, on 443 (tests/net/internet)
+const TURN443_HOST = "203.0.113.2";
+const TURNS_443 = `turns://u:p@${TURN443_HOST}:443`;
+// the site's HTTPS port: the page server (which also proxies socket.io)
+const SITE_443 = `http://${PUBLIC}:443`;
+
+const results = [];
+const record = (cell, pair, ms, localType, remoteType, relayProtocol = "") =>
+  results.push({ cell, pair, ms, path: `${localType}${relayProtocol ? "/" + relayProtocol : ""} -> ${remoteType}` });
+
+// ---- fixtures -----------------------------------------------------------
+
+const seed = await startSeedServer();
+const pageServer = await servePage({ port: 0, host: PUBLIC, seed: "http://127.0.0.1:4000" });
+net("web443", String(pageServer.port));
+const browsers = {};
+async function browserIn(home) {
+  browsers[home] ??= await launchChromiumIn(home, [pageServer.url.replace(/\/$/, ""), SITE_443]);
+  return browsers[home];
+}
+
+after(async () => {
+  for (const b of Object.values(browsers)) await b.close().catch(() => {});
+  await pageServer.close();
+  await seed.stop();
+  const rows = results.map((r) => `| ${r.cell} | ${r.pair} | ${r.ms} | ${r.path} |`);
+  console.log(["| cell | pair | first frame (ms) | path (caller side) |", "|---|---|---|---|", ...rows].join("\n"));
+  if (process.env.MESH_NET_RESULTS) writeFileSync(process.env.MESH_NET_RESULTS, JSON.stringify(results, null, 1));
+});
+
+/** A pipeline on @home calling (or waiting) through the seed's server. */
+function gst(home, role, props, extra = {}) {
+  return startGstPeer({ prefix: inHome(home), server: SEED, role, name: `${home}-${role}`, props, ...extra });
+}
+
+/** A pipeline on a home that may only use TCP 443: through the site's 443. */
+const gst443 = (home, role, props) => gst(home, role, props, { server: SITE_443 });
+
+/** The seed page on @home, its RTCPeerConnection given @ice. */
+async function seedPage(home, ice, { url = pageServer.url, ...opts } = {}) {
+  const context = await (await browserIn(home)).newContext();
+  const page = await context.newPage();
+  await useIceServers(page, ice, opts);
+  await installTimingHooks(page);
+  await page.goto(url);
+  await page.waitForFunction(() => typeof socket !== "undefined" && socket.connected, null, {
+    timeout: T(15000),
+    polling: 50,
+  });
+  await clickStart(page);
+  return page;
+}
+
+async function stopAll(gsts, pages) {
+  for (const g of gsts) await g.stop();
+  for (const p of pages) await p.context().close().catch(() => {});
+  // the seed server relays to every socket: let the old ones go first
+  await sleep(300);
+}
+
+async function failReport(gsts, e) {
+  const out = gsts.map((g) => `--- ${g.name}:\n${g.output()}`).join("\n");
+  e.message += `\n${out}`;
+  throw e;
+}
+
+const pathOf = (g) => g.waitFor((e) => e.type === "path", T(30000), { what: "ICE path" });
+const firstFrame = (g) => g.waitFor((e) => e.type === "first-frame" && e.media === "video", T(30000));
+
+/** Two pipelines call; returns the caller's path and first frame. */
+async function gstPair(cell, homes, props, check, { callerVia443 = false } = {}) {
+  const a = gst(homes[0], "wait", props[0]);
+  await a.waitFor((e) => e.type === "signalling" && e.state === "connected", T(15000));
+  const b = (callerVia443 ? gst443 : gst)(homes[1], "call", props[1]);
+  try {
+    const pb = await pathOf(b);
+    const pa = await pathOf(a);
+    const ff = await firstFrame(b);
+    await a.waitForMedia(T(20000));
+    await b.waitForMedia(T(20000));
+    check(pb, pa);
+    record(cell, "meshsignal -> meshsignal", ff.sinceCallMs, pb.localType, pb.remoteType, pb.relayProtocol);
+  } catch (e) {
+    await failReport([a, b], e);
+  } finally {
+    await stopAll([a, b], []);
+  }
+}
+
+/** Two seed pages; the one on homes[1] calls. */
+async function pagePair(cell, homes, ice, check, opts = {}) {
+  const a = await seedPage(homes[0], ice[0], opts);
+  const b = await seedPage(homes[1], ice[1], opts);
+  try {
+    await clickCall(b);
+    await waitForRemoteMedia(b, T(30000));
+    await waitForRemoteMedia(a, T(30000));
+    const pb = await pageIcePath(b);
+    const pa = await pageIcePath(a);
+    check(pb, pa);
+    const t = await timing(b);
+    record(cell, "page -> page", t.firstFrame - t.callClick, pb.localType, pb.remoteType, pb.relayProtocol);
+  } finally {
+    await stopAll([], [a, b]);
+  }
+}
+
+/** The seed page on homes[1] calls a pipeline waiting on homes[0]. */
+async function mixedPair(cell, homes, props, ice, check, opts = {}) {
+  const g = gst(homes[0], "wait", props);
+  await g.waitFor((e) => e.type === "signalling" && e.state === "connected", T(15000));
+  const p = await seedPage(homes[1], ice, opts);
+  try {
+    await clickCall(p);
+    await waitForRemoteMedia(p, T(30000));
+    await g.waitForMedia(T(20000));
+    const pp = await pageIcePath(p);
+    const pg = await pathOf(g);
+    check(pp, pg);
+    const t = await timing(p);
+    record(cell, "page -> meshsignal", t.firstFrame - t.callClick, pp.localType, pp.remoteType, pp.relayProtocol);
+  } catch (e) {
+    await failReport([g], e);
+  } finally {
+    await stopAll([g], [p]);
+  }
+}
+
+/** A room pipeline receives video from @n peers, two status lines in a
+ * row ("video sent 30 fps; 2 peers: ID connected 30 fps ID ..."). */
+function roomMedia(p, n) {
+  let good = 0;
+  return p.waitFor(
+    (e) => {
+      const m = e.type === "other" && /peers: (.*)$/.exec(e.text ?? "");
+      if (!m) return false;
+      const fps = [...m[1].matchAll(/(\S+) connected\s+(\d+) fps/g)].map((x) => Number(x[2]));
+      good = fps.length >= n && fps.every((f) => f >= 1) ? good + 1 : 0;
+      return good >= 2;
+    },
+    T(20000),
+    { what: `video from ${n} peers` },
+  );
+}
+
+const REFLEXIVE = ["srflx", "prflx"];
+const noRelay = (...paths) => {
+  for (const p of paths) {
+    assert.ok(p, "no selected pair");
+    assert.notEqual(p.localType, "relay", `relayed: ${JSON.stringify(p)}`);
+    assert.notEqual(p.remoteType, "relay", `relayed: ${JSON.stringify(p)}`);
+    // two homes behind NATs: only the mapped addresses reach each other
+    assert.ok(REFLEXIVE.includes(p.localType) || REFLEXIVE.includes(p.remoteType), `not via NAT: ${JSON.stringify(p)}`);
+  }
+};
+const relayed = (...paths) => {
+  for (const p of paths) {
+    assert.ok(p, "no selected pair");
+    assert.ok(p.localType === "relay" || p.remoteType === "relay", `not relayed: ${JSON.stringify(p)}`);
+  }
+};
+const relayedOver = (proto) => (p) => {
+  relayed(p);
+  assert.equal(p.localType, "relay", `local side not relayed: ${JSON.stringify(p)}`);
+  assert.equal(p.relayProtocol, proto, `relayed over ${p.relayProtocol}, not ${proto}`);
+};
+
+// ---- cone NATs: STUN alone ---------------------------------------------
+
+test("cone <-> cone via STUN: hole punching, no relay", async () => {
+  setNat("h1", "cone");
+  setNat("h2", "cone");
+  const props = `stun-server=${STUN}`;
+  await gstPair("cone/cone, STUN", ["h1", "h2"], [props, props], noRelay);
+  await pagePair("cone/cone, STUN", ["h1", "h2"], [[{ urls: STUN }], [{ urls: STUN }]], noRelay);
+  await mixedPair("cone/cone, STUN", ["h1", "h2"], props, [{ urls: STUN }], noRelay);
+});
+
+test("port-restricted cone <-> cone via STUN", async () => {
+  setNat("h1", "port-restricted");
+  setNat("h2", "cone");
+  const props = `stun-server=${STUN}`;
+  await gstPair("port-restricted/cone, STUN", ["h1", "h2"], [props, props], noRelay);
+  await mixedPair("port-restricted/cone, STUN", ["h1", "h2"], props, [{ urls: STUN }], noRelay);
+});
+
+// ---- symmetric NATs: TURN ------------------------------------------------
+
+test("symmetric <-> symmetric via TURN over UDP", async () => {
+  setNat("h1", "symmetric");
+  setNat("h2", "symmetric");
+  const props = `stun-server=${STUN} turn-server=${TURN_UDP}`;
+  const ice = [{ urls: STUN }, { urls: `turn:${PUBLIC}:3478?transport=udp`, username: "u", credential: "p" }];
+  await gstPair("symmetric/symmetric, TURN/UDP", ["h1", "h2"], [props, props], relayed);
+  await pagePair("symmetric/symmetric, TURN/UDP", ["h1", "h2"], [ice, ice], relayed);
+  await mixedPair("symmetric/symmetric, TURN/UDP", ["h1", "h2"], props, ice, relayed);
+});
+
+test("symmetric <-> cone via TURN over TCP only (relay policy)", async () => {
+  setNat("h1", "cone");
+  setNat("h2", "symmetric");
+  const props = `turn-servers=<"${TURN_TCP}"> ice-transport-policy=relay`;
+  const ice = [{ urls: `turn:${PUBLIC}:3478?transport=tcp`, username: "u", credential: "p" }];
+  await gstPair("symmetric/cone, TURN/TCP, relay only", ["h1", "h2"], [props, props], (pb, pa) => {
+    relayed(pb, pa);
+    assert.equal(pb.localType, "relay");
+    assert.equal(pa.localType, "relay");
+  });
+  await mixedPair("symmetric/cone, TURN/TCP, relay only", ["h1", "h2"], props, ice, (pp, pg) => {
+    relayedOver("tcp")(pp);
+    assert.equal(pg.localType, "relay");
+  }, { relayOnly: true });
+});
+
+test("UDP blocked (TCP 443 only) <-> symmetric via TURN over TLS on 443", async () => {
+  setNat("h1", "symmetric");
+  setNat("h2", "cone");
+  setUdp("h2", false);
+  try {
+    const blocked = `turn-servers=<"${TURNS_443}">`;
+    const open = `stun-server=${STUN} turn-server=${TURN_UDP}`;
+    // the blocked home calls: its only way out is TLS to 443
+    await gstPair(
+      "UDP blocked/symmetric, TURN/TLS 443",
+      ["h1", "h2"],
+      [open, blocked],
+      (pb) => assert.equal(pb.localType, "relay", `the blocked side is not relayed: ${JSON.stringify(pb)}`),
+      { callerVia443: true },
+    );
+    const ice = [{ urls: `turns:${TURN443_HOST}:443?transport=tcp`, username: "u", credential: "p" }];
+    await mixedPair("UDP blocked/symmetric, TURN/TLS 443", ["h1", "h2"], open, ice, relayedOver("tls"), {
+      url: `${SITE_443}/`,
+    });
+  } finally {
+    setUdp("h2", true);
+  }
+});
+
+// ---- gst-mesh-server: a room of three, TURN REST credentials ----------
+
+test("a room of three (two pipelines behind symmetric NATs, a rooms page) through gst-mesh-server, TURN credentials from the server", async () => {
+  setNat("h1", "symmetric");
+  setNat("h2", "symmetric");
+  setNat("h3", "cone");
+  // the pipelines and the page are given no ICE server: all they have is
+  // what the server hands out, and the coturn on 3479 takes only REST
+  // credentials made with SECRET
+  const server = await startMeshServer({
+    args: [
+      "--address=0.0.0.0",
+      `--turn-secret=${SECRET}`,
+      `--turn-url=stun:${PUBLIC}:3479`,
+      `--turn-url=turn:${PUBLIC}:3479?transport=udp`,
+      "--turn-ttl=600",
+    ],
+  });
+  const url = `http://${PUBLIC}:${server.port}`;
+  const peers = ["h1", "h2"].map((h) => startGstPeer({ prefix: inHome(h), server: url, room: "nat", name: `${h}-room` }));
+  let page = null;
+  try {
+    const ids = [];
+    for (const p of peers) {
+      const e = await p.waitFor((e) => e.type === "signalling" && e.state === "connected", T(15000));
+      ids.push(/ as (\S+)$/.exec(e.detail)[1]);
+    }
+    const browser = await launchChromiumIn("h3", [url]);
+    browsers.h3room = browser;
+    page = await openRoomsPage(browser, `${url}/`, { room: "nat" });
+    await waitForMesh(page, ids, T(40000));
+    const calls = (p) => new Set(p.all("path").map((e) => e.id)).size;
+    for (const p of peers) await p.waitFor(() => calls(p) >= 2, T(40000), { what: "paths of two calls" });
+    for (const p of peers) await roomMedia(p, 2);
+    const paths = peers.map((p) => p.all("path"));
+    // h1 and h2 are both symmetric: their call is relayed
+    const between = paths[0].filter((e) => e.localType === "relay" || e.remoteType === "relay");
+    assert.ok(between.length >= 1, `h1's calls: ${JSON.stringify(paths[0])}`);
+    // the page behind a cone NAT reaches both by their mapped addresses
+    assert.equal(await page.evaluate(() => window.mesh.iceServers), 2, "the page did not take the server's ICE servers");
+    for (const id of ids) {
+      const pp = await pageIcePath(page, `window.meshControl.pc(${JSON.stringify(id)})`);
+      assert.ok(pp, `no pair for ${id}`);
+      record("room of 3: symmetric, symmetric, cone (page); REST credentials", `page -> meshsignal ${id.slice(0, 6)}`, "-", pp.localType, pp.remoteType, pp.relayProtocol);
+    }
+    for (const p of peers) assert.equal(p.all("warning").length, 0, `${p.name} warned: ${JSON.stringify(p.all("warning"))}`);
+    for (const [i, ps] of paths.entries())
+      for (const e of ps)
+        record("room of 3: symmetric, symmetric, cone (page); REST credentials", `meshsignal h${i + 1} call ${e.id}`, "-", e.localType, e.remoteType, e.relayProtocol);
+  } catch (e) {
+    await failReport(peers, e);
+  } finally {
+    if (page) await page.context().close().catch(() => {});
+    for (const p of peers) await p.stop();
+    await server.stop();
+  }
+});
+
+// ---- bad input ---------------------------------------------------------
+
+test("a wrong TURN password and an unreachable STUN server: warnings that name them, the call goes on", async () => {
+  setNat("h1", "cone");
+  setNat("h2", "cone");
+  const bad = `stun-server=stun:${PUBLIC}:3999 turn-server=turn://u:wrong@${PUBLIC}:3478 turn-servers=<"turn:nowhere:x">`;
+  const good = `stun-server=${STUN}`;
+  const a = gst("h1", "wait", good);
+  await a.waitFor((e) => e.type === "signalling" && e.state === "connected", T(15000));
+  const b = gst("h2", "call", bad);
+  try {
+    await b.waitFor((e) => e.type === "warning" && /turn-servers/.test(e.text) && /port 'x'/.test(e.text), T(10000), { what: "the bad URL warning" });
+    await b.waitForMedia(T(30000));
+    await b.waitFor((e) => e.type === "warning" && /TURN server turn:\/\/u:\*\*\*@203\.0\.113\.1:3478/.test(e.text), T(60000), { what: "the TURN warning" });
+    await b.waitFor((e) => e.type === "warning" && /STUN server stun:\/\/203\.0\.113\.1:3999/.test(e.text), T(60000), { what: "the STUN warning" });
+    assert.ok(!b.output().includes(":wrong@"), "a warning shows the password");
+  } catch (e) {
+    await failReport([a, b], e);
+  } finally {
+    await stopAll([a, b], []);
+  }
+});
