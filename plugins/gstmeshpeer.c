@@ -932,9 +932,9 @@ gst_mesh_peer_new (const GstMeshPeerConfig * config, guint id,
   peer->local_candidates = g_ptr_array_new_with_free_func (g_free);
   tune_ice_agent (peer->webrtc);
   peer->rtpbin = gst_bin_get_by_name (GST_BIN (peer->webrtc), "rtpbin");
+  g_signal_connect (peer->webrtc, "deep-element-added",
+      G_CALLBACK (gst_mesh_peer_on_deep_element_added), peer);
   if (peer->rtpbin) {
-    g_signal_connect (peer->rtpbin, "on-ssrc-active",
-        G_CALLBACK (gst_mesh_peer_on_ssrc_active), peer);
     g_signal_connect (peer->rtpbin, "on-bye-ssrc",
         G_CALLBACK (gst_mesh_peer_on_bye_ssrc),
         peer);

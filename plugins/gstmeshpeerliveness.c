@@ -33,6 +33,39 @@ gst_mesh_peer_on_ssrc_active (GstElement * rtpbin, guint session, guint ssrc,
   note_activity (peer);
 }
 
+static GstPadProbeReturn
+transport_activity_probe (GstPad * pad, GstPadProbeInfo * info,
+    gpointer user_data)
+{
+  note_activity (user_data);
+  return GST_PAD_PROBE_OK;
+}
+
+/* What proves the peer still reaches us is a packet on the ICE transport:
+ * SRTP, SRTCP or DTLS out of nicesrc (libnice keeps STUN to itself). Not
+ * rtpbin's on-ssrc-active, which its RTCP timer emits for every source it
+ * still counts as active: after a NAT rebinding it went on for ~36 s
+ * (five RTCP intervals, until the source timed out) with nothing arriving
+ * (tests/bench/ice-recovery.mjs). */
+void
+gst_mesh_peer_on_deep_element_added (GstBin * webrtc, GstBin * sub_bin,
+    GstElement * element, GstMeshPeer * peer)
+{
+  GstElementFactory *f = gst_element_get_factory (element);
+  GstPad *src;
+
+  if (!f || g_strcmp0 (GST_OBJECT_NAME (f), "nicesrc") != 0)
+    return;
+  src = gst_element_get_static_pad (element, "src");
+  if (!src)
+    return;
+  gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_BUFFER |
+      GST_PAD_PROBE_TYPE_BUFFER_LIST, transport_activity_probe, peer, NULL);
+  gst_object_unref (src);
+  GST_DEBUG ("%s: watching %s for packets from the peer", peer->name,
+      GST_OBJECT_NAME (element));
+}
+
 /* Whether @ssrc is one the remote sends media on, or we know none yet. */
 static gboolean
 is_remote_media_ssrc (GstMeshPeer * peer, guint ssrc)

@@ -488,6 +488,11 @@ peer_state_cb (GstMeshPeer * peer, GstMeshCallState state,
 {
   GstMeshSignal *self = user_data;
 
+  /* a call whose media stopped: the host's address may have changed under
+   * the signalling connection too */
+  if ((state == GST_MESH_CALL_STATE_ENDED
+          || state == GST_MESH_CALL_STATE_FAILED) && self->client)
+    gst_mesh_sio_client_check_connection (self->client);
   if (self->session)
     self->session->peer_state (self, peer, state, reason);
 }

@@ -21,6 +21,7 @@ typedef struct
   gint exit_code;
   gboolean room;
   GHashTable *last_frames;      /* room: peer id → frames decoded so far */
+  gint64 last_video_in;         /* monotonic µs of the last received frame */
 } App;
 
 static void
@@ -44,6 +45,25 @@ static GstPadProbeReturn
 count (GstPad * pad, GstPadProbeInfo * info, gpointer counter)
 {
   g_atomic_int_inc ((gint *) counter);
+  return GST_PAD_PROBE_OK;
+}
+
+/* A pause in the received video of more than half a second, once it ends:
+ * how long the picture stood still (a network that changed, a call that
+ * recovered). */
+#define GAP_US (500 * G_TIME_SPAN_MILLISECOND)
+
+static GstPadProbeReturn
+gap_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  App *app = user_data;
+  gint64 now = g_get_monotonic_time ();
+  gint64 last = app->last_video_in;
+
+  app->last_video_in = now;
+  if (last && now - last > GAP_US)
+    say (app, "video resumed after a gap of %" G_GINT64_FORMAT " ms",
+        (now - last) / 1000);
   return GST_PAD_PROBE_OK;
 }
 
@@ -286,6 +306,13 @@ main (int argc, char **argv)
   probe (&app, "vsent", "src", &app.video_out);
   probe (&app, "vrecv", "src", &app.video_in);
   probe (&app, "arecv", "src", &app.audio_in);
+  {
+    GstElement *e = gst_bin_get_by_name (GST_BIN (app.pipeline), "vrecv");
+    GstPad *pad = gst_element_get_static_pad (e, "src");
+    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, gap_probe, &app, NULL);
+    gst_object_unref (pad);
+    gst_object_unref (e);
+  }
 
   app.loop = g_main_loop_new (NULL, FALSE);
   bus = gst_element_get_bus (app.pipeline);

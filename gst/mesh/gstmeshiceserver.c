@@ -69,9 +69,17 @@ split_authority (const gchar * url, const gchar * authority,
 
   if (hostport[0] == '[') {
     const gchar *end = strchr (hostport, ']');
+    GInetAddress *a;
+
     if (!end)
       return fail (error, url, "an IPv6 address without its ']'");
     *host = g_strndup (hostport + 1, end - hostport - 1);
+    a = g_inet_address_new_from_string (*host);
+    if (!a || g_inet_address_get_family (a) != G_SOCKET_FAMILY_IPV6) {
+      g_clear_object (&a);
+      return fail (error, url, "'[%s]' is not an IPv6 address", *host);
+    }
+    g_object_unref (a);
     colon = end[1] == ':' ? end + 1 : NULL;
     if (end[1] && !colon)
       return fail (error, url, "'%s' after the IPv6 address", end + 1);
@@ -79,12 +87,14 @@ split_authority (const gchar * url, const gchar * authority,
     colon = strchr (hostport, ':');
     *host = colon ? g_strndup (hostport, colon - hostport) :
         g_strdup (hostport);
-  }
-  if (!**host)
-    return fail (error, url, "no host");
-  for (const gchar * c = *host; *c; c++) {
-    if (g_ascii_isspace (*c) || *c == '/' || *c == '@' || *c == '%')
-      return fail (error, url, "'%s' is not a host name or address", *host);
+    if (!**host)
+      return fail (error, url, "no host");
+    /* a host name (letters, digits, '-', '_', '.') or an IPv4 address */
+    for (const gchar * c = *host; *c; c++) {
+      if (!g_ascii_isalnum (*c) && *c != '-' && *c != '.' && *c != '_')
+        return fail (error, url, "'%s' is not a host name or address",
+            *host);
+    }
   }
 
   if (colon) {
@@ -119,6 +129,13 @@ gst_mesh_ice_server_normalize (const gchar * url, const gchar * username,
   if (!url || !*url) {
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
         "ICE server: empty URL");
+    return NULL;
+  }
+  /* it ends up in messages: not echoed when it is not text (json-glib lets
+   * some escapes through that make no UTF-8) */
+  if (!g_utf8_validate (url, -1, NULL)) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+        "ICE server URL is not UTF-8");
     return NULL;
   }
   colon = strchr (url, ':');

@@ -28,6 +28,8 @@
 
 #include <gst/gst.h>
 #include <libsoup/soup.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <math.h>
 #include <string.h>
 
@@ -68,6 +70,7 @@ struct _GstMeshSioClient
 
   SoupSession *session;
   SoupWebsocketConnection *ws;
+  GInetAddress *local_address;  /* the WebSocket's own end, when known */
   GstMeshEioPolling *polling;
   gchar *transport;             /* "auto", "websocket" or "polling" */
   gboolean use_polling;         /* auto, after a refused upgrade */
@@ -713,6 +716,7 @@ drop_connection (GstMeshSioClient * self, const gchar * why, gboolean retry)
     g_object_unref (ws);
   }
   g_clear_pointer (&self->polling, gst_mesh_eio_polling_free);
+  g_clear_object (&self->local_address);
   if (self->partial) {
     gst_mesh_sio_packet_free (self->partial);
     self->partial = NULL;
@@ -752,6 +756,97 @@ on_ws_error (SoupWebsocketConnection * ws, GError * error, gpointer user_data)
       error->message);
 }
 
+/* The local address under a connection's stream (TLS and libsoup wrap
+ * the socket connection), or NULL. */
+static GInetAddress *
+stream_local_address (GIOStream * io)
+{
+  for (gint depth = 0; io && depth < 4; depth++) {
+    GObjectClass *k = G_OBJECT_GET_CLASS (io);
+    GIOStream *base = NULL;
+    const gchar *prop = NULL;
+
+    if (G_IS_SOCKET_CONNECTION (io)) {
+      GSocketAddress *a =
+          g_socket_connection_get_local_address (G_SOCKET_CONNECTION (io),
+          NULL);
+      GInetAddress *ia = NULL;
+
+      if (G_IS_INET_SOCKET_ADDRESS (a))
+        ia = g_object_ref (g_inet_socket_address_get_address
+            (G_INET_SOCKET_ADDRESS (a)));
+      g_clear_object (&a);
+      return ia;
+    }
+    if (g_object_class_find_property (k, "base-io-stream"))
+      prop = "base-io-stream";
+    else if (g_object_class_find_property (k, "base-iostream"))
+      prop = "base-iostream";
+    if (!prop)
+      return NULL;
+    g_object_get (io, prop, &base, NULL);
+    if (!base)
+      return NULL;
+    g_object_unref (base);      /* io holds it */
+    io = base;
+  }
+  return NULL;
+}
+
+/* Whether @address is still one of this host's (getifaddrs). */
+static gboolean
+address_is_local (GInetAddress * address)
+{
+  struct ifaddrs *list, *i;
+  gboolean found = FALSE;
+
+  if (g_inet_address_get_is_loopback (address))
+    return TRUE;
+  if (getifaddrs (&list) != 0)
+    return TRUE;                /* cannot tell: assume it is */
+  for (i = list; i && !found; i = i->ifa_next) {
+    GSocketAddress *sa;
+
+    if (!i->ifa_addr || (i->ifa_addr->sa_family != AF_INET &&
+            i->ifa_addr->sa_family != AF_INET6))
+      continue;
+    sa = g_socket_address_new_from_native (i->ifa_addr,
+        i->ifa_addr->sa_family == AF_INET ? sizeof (struct sockaddr_in) :
+        sizeof (struct sockaddr_in6));
+    if (G_IS_INET_SOCKET_ADDRESS (sa))
+      found = g_inet_address_equal (address,
+          g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (sa)));
+    g_clear_object (&sa);
+  }
+  freeifaddrs (list);
+  return found;
+}
+
+static gboolean
+check_connection_in_context (gpointer user_data)
+{
+  GstMeshSioClient *self = user_data;
+  gchar *address, *why;
+
+  if (!self->ws || !self->local_address || !self->active
+      || address_is_local (self->local_address))
+    return G_SOURCE_REMOVE;
+  address = g_inet_address_to_string (self->local_address);
+  why = g_strdup_printf ("this host's address %s, which the connection to "
+      "%s used, is gone; reconnecting now", address, self->url);
+  /* nothing will ever come back on it, and the server's pings would take
+   * their interval and timeout to tell: a new connection, now (no back-off:
+   * the server did nothing wrong) */
+  GST_WARNING_OBJECT (self, "%s", why);
+  drop_connection (self, NULL, FALSE);
+  set_state (self, GST_MESH_SIO_CLIENT_STATE_RECONNECTING, why);
+  gst_mesh_clear_source (&self->retry_source);
+  start_attempt (self);
+  g_free (why);
+  g_free (address);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 on_ws_connected (GObject * source, GAsyncResult * res, gpointer user_data)
 {
@@ -785,6 +880,9 @@ on_ws_connected (GObject * source, GAsyncResult * res, gpointer user_data)
 
   g_clear_object (&self->cancellable);
   self->ws = ws;
+  g_clear_object (&self->local_address);
+  self->local_address =
+      stream_local_address (soup_websocket_connection_get_io_stream (ws));
   /* Offers carry several kB of SDP; the default 128 kB limit is ample but
    * the server's maxPayload is what really bounds us. */
   soup_websocket_connection_set_max_incoming_payload_size (ws, 16 * 1024 *
@@ -1082,6 +1180,14 @@ gst_mesh_sio_client_dup_id (GstMeshSioClient * self)
 {
   g_return_val_if_fail (GST_IS_MESH_SIO_CLIENT (self), NULL);
   return g_strdup (self->sio_id);
+}
+
+void
+gst_mesh_sio_client_check_connection (GstMeshSioClient * self)
+{
+  g_return_if_fail (GST_IS_MESH_SIO_CLIENT (self));
+  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT,
+      check_connection_in_context, g_object_ref (self), g_object_unref);
 }
 
 typedef struct

@@ -66,6 +66,13 @@ GstMeshSioClientState gst_mesh_sio_client_get_state (GstMeshSioClient *
  * connected). */
 gchar *gst_mesh_sio_client_dup_id (GstMeshSioClient * client);
 
+/* Thread-safe. The network may have changed (a call's media stopped): when
+ * the WebSocket's local address is no longer one of this host's, the
+ * connection is dropped and a new one started at once, instead of waiting
+ * for the server's pings to time out (pingInterval + pingTimeout, 45 s
+ * with Socket.IO's defaults). */
+void gst_mesh_sio_client_check_connection (GstMeshSioClient * client);
+
 /* Thread-safe: may be called from any thread; the packet is sent from the
  * client's main context. While not connected, events are buffered (up to
  * a limit) and sent after (re)connection, like socket.io-client does. */

@@ -14,6 +14,7 @@
 //   {type:"fps", videoSent, videoReceived, audioReceived}   once a second
 //   {type:"path", id, localType, relayProtocol, local, remoteType, remote}
 //                                                    the ICE pair a call took
+//   {type:"gap", ms}         received video stood still ms (> 500) and resumed
 //   {type:"warning", text} / {type:"error", text}
 //   {type:"exit", code, signal}
 //   {type:"other"}                                   anything else
@@ -75,6 +76,7 @@ export function parseLine(line) {
       remoteType: r[5],
       remote: r[6],
     };
+  if ((r = /^video resumed after a gap of (\d+) ms$/.exec(text))) return { type: "gap", clock, ms: Number(r[1]) };
   if ((r = /^warning: (.*)$/.exec(text))) return { type: "warning", clock, text: r[1] };
   if ((r = /^ERROR: (.*)$/.exec(text))) return { type: "error", clock, text: r[1] };
   return { type: "other", clock, text };

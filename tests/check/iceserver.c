@@ -121,6 +121,9 @@ GST_START_TEST (test_bad_urls)
   assert_refused ("turn:u:p@host", NULL, NULL, "username field");
   assert_refused ("turn:[2001:db8::1", "u", "p", "']'");
   assert_refused ("stun:my host", NULL, NULL, "not a host name");
+  assert_refused ("turn:[[]?", "u", "p", "'[[]' is not an IPv6 address");
+  assert_refused ("turn:[203.0.113.1]", "u", "p", "not an IPv6 address");
+  assert_refused ("turn:h\xc3", "u", "p", "not UTF-8");
 }
 
 GST_END_TEST;

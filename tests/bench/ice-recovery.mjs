@@ -1,0 +1,109 @@
+#!/usr/bin/env node
+// Benchmark: how soon a call's media comes back when its network path
+// breaks and returns, in the simulated Internet of tests/net/internet.
+//
+//   node tests/bench/ice-recovery.mjs [RUNS] [--nat KIND] [--only cut,rebind,readdr]
+//                                     [--verbose]            (as root)
+//
+// Two meshsignal pipelines (gst-mesh-call) on homes h1 (waits) and h2
+// (calls), each behind a NAT of KIND (default cone), with the tool's coturn
+// as STUN and TURN server, call through the seed's server. Once media flows
+// both ways, one of these happens to h2's home:
+//   cut      its uplink drops every packet for CUT_MS (4 s), then returns
+//   rebind   its router's public address changes (every NAT mapping with it)
+//   readdr   the host's own address changes (192.168.2.2 <-> .3)
+// and each pipeline reports when its received video resumes
+// (gst-mesh-call's "video resumed after a gap of N ms"). Printed per
+// scenario, median over RUNS (default 3): the time from the path's return
+// (end of the cut, or the change) to video back at h1 and at h2, and
+// whether the call was the same (an ICE restart or nothing) or a new one.
+
+import { runInInternet, setNat, setCut, rebind, readdr, inHome, PUBLIC } from "../net/internet.mjs";
+
+const argv = process.argv.slice(2);
+const RUNS = Number(argv.find((a) => /^\d+$/.test(a)) ?? 3);
+const natArg = argv.indexOf("--nat");
+const NAT = natArg >= 0 ? argv[natArg + 1] : "cone";
+const onlyArg = argv.indexOf("--only");
+const SCENARIOS = onlyArg >= 0 ? argv[onlyArg + 1].split(",") : ["cut", "rebind", "readdr"];
+const VERBOSE = argv.includes("--verbose");
+await runInInternet({ homes: 2, nat: NAT });
+
+const { startGstPeer, startSeedServer, sleep } = await import("../browser/gst-peer.mjs");
+
+const CUT_MS = 4000;
+const WAIT_MS = 45000;
+const PROPS = `stun-server=stun:${PUBLIC}:3478 turn-server=turn://u:p@${PUBLIC}:3478`;
+const median = (a) => {
+  const s = a.filter((x) => Number.isFinite(x)).sort((x, y) => x - y);
+  return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN;
+};
+
+const seed = await startSeedServer();
+const results = {};
+
+async function once(scenario) {
+  const a = startGstPeer({ prefix: inHome("h1"), server: `http://${PUBLIC}:4000`, role: "wait", name: "h1", props: PROPS });
+  await a.waitFor((e) => e.type === "signalling" && e.state === "connected", 15000);
+  const b = startGstPeer({ prefix: inHome("h2"), server: `http://${PUBLIC}:4000`, role: "call", name: "h2", props: PROPS });
+  try {
+    await a.waitForMedia(30000);
+    await b.waitForMedia(30000);
+    await sleep(1500);
+    const fromA = a.mark();
+    const fromB = b.mark();
+    const callsBefore = b.all("call").filter((e) => e.state === "connected").length;
+    let back;
+    if (scenario === "cut") {
+      setCut("h2", true);
+      await sleep(CUT_MS);
+      setCut("h2", false);
+      back = Date.now();
+    } else if (scenario === "rebind") {
+      rebind("h2");
+      back = Date.now();
+    } else {
+      readdr("h2");
+      back = Date.now();
+    }
+    const wait = (p, from) =>
+      p
+        .waitFor((e) => e.type === "gap", WAIT_MS, { from, what: "video back" })
+        .then((e) => e.t - back)
+        .catch(() => Infinity);
+    const [ra, rb] = await Promise.all([wait(a, fromA), wait(b, fromB)]);
+    const newCall = b.all("call").filter((e) => e.state === "connected").length > callsBefore;
+    if (VERBOSE) console.error(`--- h1:\n${a.output()}\n--- h2:\n${b.output()}`);
+    return { h1: ra, h2: rb, newCall };
+  } finally {
+    await a.stop();
+    await b.stop();
+    await sleep(300);
+  }
+}
+
+try {
+  for (const scenario of SCENARIOS) {
+    const runs = [];
+    for (let i = 0; i < RUNS; i++) {
+      setNat("h1", NAT);
+      setNat("h2", NAT);
+      const r = await once(scenario);
+      runs.push(r);
+      console.error(`${scenario} run ${i + 1}: h1 ${r.h1} ms, h2 ${r.h2} ms${r.newCall ? ", new call" : ""}`);
+    }
+    results[scenario] = runs;
+  }
+} finally {
+  await seed.stop();
+}
+
+const fmt = (x) => (Number.isFinite(x) ? `${Math.round(x)}` : "never");
+console.log(`\nICE recovery, meshsignal <-> meshsignal, ${NAT} NATs, median of ${RUNS} (ms from the path's return to video back; "never": not within ${WAIT_MS / 1000} s)`);
+console.log("| scenario | video back at h1 | video back at h2 | recovered by |");
+console.log("|---|---|---|---|");
+const names = { cut: `cut of ${CUT_MS / 1000} s`, rebind: "NAT rebinding (new public address)", readdr: "host address change" };
+for (const [s, runs] of Object.entries(results)) {
+  const how = runs.every((r) => r.newCall) ? "a new call" : runs.some((r) => r.newCall) ? "mixed" : "the same call";
+  console.log(`| ${names[s]} | ${fmt(median(runs.map((r) => r.h1)))} | ${fmt(median(runs.map((r) => r.h2)))} | ${how} |`);
+}
