@@ -3,7 +3,8 @@
 // breaks and returns, in the simulated Internet of tests/net/internet.
 //
 //   node tests/bench/ice-recovery.mjs [RUNS] [--nat KIND] [--only cut,rebind,readdr]
-//                                     [--verbose]            (as root)
+//                                     [--peer-timeout MS] [--no-pages] [--verbose]
+//                                                            (as root)
 //
 // Two meshsignal pipelines (gst-mesh-call) on homes h1 (waits) and h2
 // (calls), each behind a NAT of KIND (default cone), with the tool's coturn
@@ -17,8 +18,11 @@
 // scenario, median over RUNS (default 3): the time from the path's return
 // (end of the cut, or the change) to video back at h1 and at h2, and
 // whether the call was the same (an ICE restart or nothing) or a new one.
+// Beside it, in the same run, two seed pages in Chromium (the seed's page
+// as written: no recovery code of its own) through the same faults
+// (--no-pages leaves them out).
 
-import { runInInternet, setNat, setCut, rebind, readdr, inHome, PUBLIC } from "../net/internet.mjs";
+import { runInInternet, setNat, setCut, rebind, readdr, inHome, launchChromiumIn, useIceServers, PUBLIC } from "../net/internet.mjs";
 
 const argv = process.argv.slice(2);
 const RUNS = Number(argv.find((a) => /^\d+$/.test(a)) ?? 3);
@@ -30,17 +34,100 @@ const VERBOSE = argv.includes("--verbose");
 await runInInternet({ homes: 2, nat: NAT });
 
 const { startGstPeer, startSeedServer, sleep } = await import("../browser/gst-peer.mjs");
+const { servePage } = await import("../seed/serve-page.mjs");
+const { clickStart, clickCall, waitForRemoteMedia } = await import("../browser/seed-page.mjs");
+const WITH_PAGES = !argv.includes("--no-pages");
 
 const CUT_MS = 4000;
 const WAIT_MS = 45000;
-const PROPS = `stun-server=stun:${PUBLIC}:3478 turn-server=turn://u:p@${PUBLIC}:3478`;
+const ptArg = argv.indexOf("--peer-timeout");
+const PROPS =
+  `stun-server=stun:${PUBLIC}:3478 turn-server=turn://u:p@${PUBLIC}:3478` +
+  (ptArg >= 0 ? ` peer-timeout=${argv[ptArg + 1]}` : "");
 const median = (a) => {
   const s = a.filter((x) => Number.isFinite(x)).sort((x, y) => x - y);
   return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN;
 };
 
 const seed = await startSeedServer();
+const pageServer = WITH_PAGES ? await servePage({ port: 0, host: PUBLIC, seed: "http://127.0.0.1:4000" }) : null;
+const browsers = {};
 const results = {};
+const pageResults = {};
+
+// The seed's page, unchanged, its RTCPeerConnection given the same STUN
+// and TURN servers; a frame callback records every pause of more than
+// 500 ms in the remote video, as gst-mesh-call does.
+async function seedPage(home) {
+  browsers[home] ??= await launchChromiumIn(home, [pageServer.url.replace(/\/$/, "")]);
+  const page = await (await browsers[home].newContext()).newPage();
+  await useIceServers(page, [
+    { urls: `stun:${PUBLIC}:3478` },
+    { urls: `turn:${PUBLIC}:3478`, username: "u", credential: "p" },
+  ]);
+  await page.addInitScript(() => {
+    window.__gaps = [];
+    const watch = () => {
+      const v = document.getElementById("remoteVideo");
+      if (!v) return setTimeout(watch, 50);
+      let last = 0;
+      const tick = () => {
+        const now = Date.now();
+        if (last && now - last > 500) window.__gaps.push({ at: now, ms: now - last });
+        last = now;
+        v.requestVideoFrameCallback(tick);
+      };
+      v.requestVideoFrameCallback(tick);
+    };
+    document.addEventListener("DOMContentLoaded", watch);
+  });
+  await page.goto(pageServer.url);
+  await page.waitForFunction(() => typeof socket !== "undefined" && socket.connected, null, { timeout: 15000 });
+  await clickStart(page);
+  return page;
+}
+
+async function oncePages(scenario) {
+  const a = await seedPage("h1");
+  const b = await seedPage("h2");
+  try {
+    await clickCall(b);
+    await waitForRemoteMedia(b, 30000);
+    await waitForRemoteMedia(a, 30000);
+    await sleep(1500);
+    const n = await Promise.all([a, b].map((p) => p.evaluate(() => window.__gaps.length)));
+    const back = await fault(scenario);
+    const wait = async (p, from) => {
+      const end = Date.now() + WAIT_MS;
+      while (Date.now() < end) {
+        const g = await p.evaluate((from) => window.__gaps.slice(from), from);
+        if (g.length) return g[0].at - back;
+        await sleep(100);
+      }
+      return Infinity;
+    };
+    const [ra, rb] = await Promise.all([wait(a, n[0]), wait(b, n[1])]);
+    return { h1: ra, h2: rb, newCall: false };
+  } finally {
+    await a.context().close().catch(() => {});
+    await b.context().close().catch(() => {});
+    await sleep(300);
+  }
+}
+
+/** Does @scenario to h2's home; resolves to when the path is back (ms). */
+async function fault(scenario) {
+  if (scenario === "cut") {
+    setCut("h2", true);
+    await sleep(CUT_MS);
+    setCut("h2", false);
+  } else if (scenario === "rebind") {
+    rebind("h2");
+  } else {
+    readdr("h2");
+  }
+  return Date.now();
+}
 
 async function once(scenario) {
   const a = startGstPeer({ prefix: inHome("h1"), server: `http://${PUBLIC}:4000`, role: "wait", name: "h1", props: PROPS });
@@ -53,19 +140,7 @@ async function once(scenario) {
     const fromA = a.mark();
     const fromB = b.mark();
     const callsBefore = b.all("call").filter((e) => e.state === "connected").length;
-    let back;
-    if (scenario === "cut") {
-      setCut("h2", true);
-      await sleep(CUT_MS);
-      setCut("h2", false);
-      back = Date.now();
-    } else if (scenario === "rebind") {
-      rebind("h2");
-      back = Date.now();
-    } else {
-      readdr("h2");
-      back = Date.now();
-    }
+    const back = await fault(scenario);
     const wait = (p, from) =>
       p
         .waitFor((e) => e.type === "gap", WAIT_MS, { from, what: "video back" })
@@ -93,17 +168,31 @@ try {
       console.error(`${scenario} run ${i + 1}: h1 ${r.h1} ms, h2 ${r.h2} ms${r.newCall ? ", new call" : ""}`);
     }
     results[scenario] = runs;
+    if (!WITH_PAGES) continue;
+    const pruns = [];
+    for (let i = 0; i < RUNS; i++) {
+      setNat("h1", NAT);
+      setNat("h2", NAT);
+      const r = await oncePages(scenario);
+      pruns.push(r);
+      console.error(`${scenario} pages run ${i + 1}: h1 ${r.h1} ms, h2 ${r.h2} ms`);
+    }
+    pageResults[scenario] = pruns;
   }
 } finally {
+  for (const b of Object.values(browsers)) await b.close().catch(() => {});
+  await pageServer?.close();
   await seed.stop();
 }
 
 const fmt = (x) => (Number.isFinite(x) ? `${Math.round(x)}` : "never");
-console.log(`\nICE recovery, meshsignal <-> meshsignal, ${NAT} NATs, median of ${RUNS} (ms from the path's return to video back; "never": not within ${WAIT_MS / 1000} s)`);
-console.log("| scenario | video back at h1 | video back at h2 | recovered by |");
-console.log("|---|---|---|---|");
+console.log(`\nICE recovery, meshsignal <-> meshsignal (${PROPS.split(" ").slice(2).join(" ") || "defaults"}), ${NAT} NATs, median of ${RUNS} (ms from the path's return to video back; "never": not within ${WAIT_MS / 1000} s)`);
+console.log("| scenario | meshsignal: video back at h1 | at h2 | recovered by | seed page <-> seed page (Chromium): at h1 | at h2 |");
+console.log("|---|---|---|---|---|---|");
 const names = { cut: `cut of ${CUT_MS / 1000} s`, rebind: "NAT rebinding (new public address)", readdr: "host address change" };
 for (const [s, runs] of Object.entries(results)) {
   const how = runs.every((r) => r.newCall) ? "a new call" : runs.some((r) => r.newCall) ? "mixed" : "the same call";
-  console.log(`| ${names[s]} | ${fmt(median(runs.map((r) => r.h1)))} | ${fmt(median(runs.map((r) => r.h2)))} | ${how} |`);
+  const pr = pageResults[s] ?? [];
+  const pages = WITH_PAGES ? `${fmt(median(pr.map((r) => r.h1)))} | ${fmt(median(pr.map((r) => r.h2)))}` : "- | -";
+  console.log(`| ${names[s]} | ${fmt(median(runs.map((r) => r.h1)))} | ${fmt(median(runs.map((r) => r.h2)))} | ${how} | ${pages} |`);
 }
