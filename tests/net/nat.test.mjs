@@ -113,10 +113,12 @@ const pathOf = (g) => g.waitFor((e) => e.type === "path", T(30000), { what: "ICE
 const firstFrame = (g) => g.waitFor((e) => e.type === "first-frame" && e.media === "video", T(30000));
 
 /** Two pipelines call; returns the caller's path and first frame. */
-async function gstPair(cell, homes, props, check, { callerVia443 = false } = {}) {
-  const a = gst(homes[0], "wait", props[0]);
+async function gstPair(cell, homes, props, check, { callerVia443 = false, server = null, pair = "meshsignal -> meshsignal" } = {}) {
+  const a = server ? gst(homes[0], "wait", props[0], { server }) : gst(homes[0], "wait", props[0]);
   await a.waitFor((e) => e.type === "signalling" && e.state === "connected", T(15000));
-  const b = (callerVia443 ? gst443 : gst)(homes[1], "call", props[1]);
+  const b = server
+    ? gst(homes[1], "call", props[1], { server })
+    : (callerVia443 ? gst443 : gst)(homes[1], "call", props[1]);
   try {
     const pb = await pathOf(b);
     const pa = await pathOf(a);
@@ -124,7 +126,7 @@ async function gstPair(cell, homes, props, check, { callerVia443 = false } = {})
     await a.waitForMedia(T(20000));
     await b.waitForMedia(T(20000));
     check(pb, pa);
-    record(cell, "meshsignal -> meshsignal", ff.sinceCallMs, pb.localType, pb.remoteType, pb.relayProtocol);
+    record(cell, pair, ff.sinceCallMs, pb.localType, pb.remoteType, pb.relayProtocol);
   } catch (e) {
     await failReport([a, b], e);
   } finally {
@@ -239,6 +241,29 @@ test("symmetric <-> symmetric via TURN over UDP", async () => {
   await gstPair("symmetric/symmetric, TURN/UDP", ["h1", "h2"], [props, props], relayed);
   await pagePair("symmetric/symmetric, TURN/UDP", ["h1", "h2"], [ice, ice], relayed);
   await mixedPair("symmetric/symmetric, TURN/UDP", ["h1", "h2"], props, ice, relayed);
+});
+
+test("cone <-> cone via STUN and symmetric <-> symmetric via TURN, 1:1 through gst-mesh-server", async () => {
+  const server = await startMeshServer({ args: ["--address=0.0.0.0"] });
+  const url = `http://${PUBLIC}:${server.port}`;
+  try {
+    setNat("h1", "cone");
+    setNat("h2", "cone");
+    const stun = `stun-server=${STUN}`;
+    await gstPair("cone/cone, STUN", ["h1", "h2"], [stun, stun], noRelay, {
+      server: url,
+      pair: "meshsignal -> meshsignal, gst-mesh-server",
+    });
+    setNat("h1", "symmetric");
+    setNat("h2", "symmetric");
+    const turn = `stun-server=${STUN} turn-server=${TURN_UDP}`;
+    await gstPair("symmetric/symmetric, TURN/UDP", ["h1", "h2"], [turn, turn], relayed, {
+      server: url,
+      pair: "meshsignal -> meshsignal, gst-mesh-server",
+    });
+  } finally {
+    await server.stop();
+  }
 });
 
 test("symmetric <-> cone via TURN over TCP only (relay policy)", async () => {
@@ -437,10 +462,16 @@ test("a call comes back after a cut, a NAT rebinding and a host address change",
 
 // ---- bad input ---------------------------------------------------------
 
-test("a wrong TURN password and an unreachable STUN server: warnings that name them, the call goes on", async () => {
+test("a wrong TURN password, expired TURN credentials and an unreachable STUN server: warnings that name them, the call goes on", async () => {
   setNat("h1", "cone");
   setNat("h2", "cone");
-  const bad = `stun-server=stun:${PUBLIC}:3999 turn-server=turn://u:wrong@${PUBLIC}:3478 turn-servers=<"turn:nowhere:x">`;
+  // REST credentials that expired a minute ago, for the coturn that takes them
+  const { createHmac } = await import("node:crypto");
+  const expiredUser = `${Math.floor(Date.now() / 1000) - 60}:late`;
+  const expiredPass = createHmac("sha1", SECRET).update(expiredUser).digest("base64");
+  const esc = encodeURIComponent;
+  const expired = `turn://${esc(expiredUser)}:${esc(expiredPass)}@${PUBLIC}:3479`;
+  const bad = `stun-server=stun:${PUBLIC}:3999 turn-server=turn://u:wrong@${PUBLIC}:3478 turn-servers=<"turn:nowhere:x","${expired}">`;
   const good = `stun-server=${STUN}`;
   const a = gst("h1", "wait", good);
   await a.waitFor((e) => e.type === "signalling" && e.state === "connected", T(15000));
@@ -450,6 +481,7 @@ test("a wrong TURN password and an unreachable STUN server: warnings that name t
     await b.waitForMedia(T(30000));
     await b.waitFor((e) => e.type === "warning" && /TURN server turn:\/\/u:\*\*\*@203\.0\.113\.1:3478/.test(e.text), T(60000), { what: "the TURN warning" });
     await b.waitFor((e) => e.type === "warning" && /STUN server stun:\/\/203\.0\.113\.1:3999/.test(e.text), T(60000), { what: "the STUN warning" });
+    await b.waitFor((e) => e.type === "warning" && /TURN server turn:\/\/\d+%3Alate:\*\*\*@203\.0\.113\.1:3479/.test(e.text), T(60000), { what: "the expired credentials' warning" });
     assert.ok(!b.output().includes(":wrong@"), "a warning shows the password");
   } catch (e) {
     await failReport([a, b], e);
