@@ -237,6 +237,10 @@ gst_mesh_ice_event (GstMeshSignal * self, const gchar * name,
 void
 gst_mesh_ice_stop (GstMeshSignal * self)
 {
+  if (self->ice_probes) {
+    g_cancellable_cancel (self->ice_probes);
+    g_clear_object (&self->ice_probes);
+  }
   if (self->ice_refresh) {
     g_source_destroy (self->ice_refresh);
     g_clear_pointer (&self->ice_refresh, g_source_unref);
@@ -290,11 +294,66 @@ warn_once (GstMeshSignal * self, const gchar * uri, const gchar * summary,
   warn_server (self, uri, summary, reason);
 }
 
+#define TURN_PROBE_TIMEOUT_MS 5000
+
+typedef struct
+{
+  GstMeshSignal *self;
+  gboolean relay_seen;          /* the gathering had a relay candidate */
+} TurnProbe;
+
+/* What a TURN server says when asked directly: nothing to say when it
+ * grants an allocation and the gathering had relays. */
+static void
+on_turn_probe (const gchar * uri, guint code, const gchar * reason,
+    gpointer user_data)
+{
+  TurnProbe *tp = user_data;
+  GstMeshSignal *self = tp->self;
+  gboolean relay_seen = tp->relay_seen;
+  gchar *server = gst_mesh_ice_server_describe (uri);
+  gchar *why;
+
+  g_free (tp);
+
+  if ((code == GST_MESH_TURN_PROBE_NO_ANSWER && !g_strcmp0 (reason,
+              "cancelled")) || (code == 0 && relay_seen)) {
+    GST_INFO_OBJECT (self, "TURN server %s: %s", server, reason);
+    g_free (server);
+    gst_object_unref (self);
+    return;
+  }
+  if (code == GST_MESH_TURN_PROBE_NO_ANSWER)
+    why = g_strdup_printf ("it does not answer (%s): unreachable, a wrong "
+        "port or transport, or blocked on the way. The call goes on with "
+        "the other candidates.", reason);
+  else if (code == 401)
+    why = g_strdup_printf ("it answered %s: wrong or expired credentials. "
+        "The call goes on with the other candidates.", reason);
+  else if (code == 0)
+    why = g_strdup ("yet it grants an allocation when asked directly: "
+        "the relay was lost for another reason (libnice's allocation "
+        "timed out?). The call goes on with the other candidates.");
+  else
+    why = g_strdup_printf ("it answered %s. The call goes on with the "
+        "other candidates.", reason);
+  GST_ELEMENT_WARNING_WITH_DETAILS (self, RESOURCE, SETTINGS,
+      ("No relay from the TURN server %s", server), ("%s", why),
+      ("server", G_TYPE_STRING, server, "error", G_TYPE_STRING, why,
+          "code", G_TYPE_UINT, code == GST_MESH_TURN_PROBE_NO_ANSWER ? 0 :
+          code, NULL));
+  g_free (why);
+  g_free (server);
+  gst_object_unref (self);
+}
+
 /* A peer connection's gathering is over: a STUN server that gave no
  * server-reflexive candidate although every host address is private, and
- * TURN servers none of which gave a relay candidate, are warned about
- * (once each until the servers change). The call goes on with what was
- * gathered. */
+ * TURN servers that refuse an allocation or do not answer, are warned about
+ * (once each until the servers change); each TURN server is asked for an
+ * allocation once, so that a warning says what it answered (401 for wrong
+ * or expired credentials) or that it did not. The call goes on with what
+ * was gathered. */
 void
 gst_mesh_ice_gathered (GstMeshSignal * self, const GstMeshPeerConfig * config,
     const gchar * const *candidates)
@@ -328,12 +387,22 @@ gst_mesh_ice_gathered (GstMeshSignal * self, const GstMeshPeerConfig * config,
         "server, or refusing the RFC 3489-style binding requests libnice "
         "sends (coturn's no-stun-backward-compatibility). The call goes on "
         "with the other candidates.");
-  if (config->turn_servers && config->turn_servers[0] && !relay) {
-    for (guint i = 0; config->turn_servers[i]; i++)
-      warn_once (self, config->turn_servers[i], "No relay from the TURN "
-          "server", "it gave no relay candidate: unreachable, wrong or "
-          "expired credentials (check the TURN server's log for 401 or "
-          "438), or no relay port free. The call goes on with the other "
-          "candidates.");
+  /* Every TURN server is asked directly once (a relay candidate does not
+   * say which server gave it): one that refuses is warned about with its
+   * error code, even when another one works. */
+  for (guint i = 0; config->turn_servers && config->turn_servers[i]; i++) {
+    const gchar *uri = config->turn_servers[i];
+    TurnProbe *tp;
+
+    if (g_hash_table_contains (self->ice_warned, uri))
+      continue;
+    g_hash_table_add (self->ice_warned, g_strdup (uri));
+    if (!self->ice_probes)
+      self->ice_probes = g_cancellable_new ();
+    tp = g_new0 (TurnProbe, 1);
+    tp->self = gst_object_ref (self);
+    tp->relay_seen = relay;
+    gst_mesh_turn_probe (uri, TURN_PROBE_TIMEOUT_MS, self->ice_probes,
+        on_turn_probe, tp);
   }
 }

@@ -891,6 +891,7 @@ gst_mesh_signal_finalize (GObject * object)
   g_clear_pointer (&self->ice_turn, g_ptr_array_unref);
   g_clear_pointer (&self->ice_provided, g_ptr_array_unref);
   g_hash_table_unref (self->ice_warned);
+  g_clear_object (&self->ice_probes);
   g_free (self->auth);
   g_free (self->ca_file);
   g_free (self->web_root);

@@ -95,6 +95,7 @@ struct _GstMeshSignal
   GPtrArray *ice_provided;
   GHashTable *ice_warned;       /* URIs warned about (signalling thread) */
   GSource *ice_refresh;         /* asks for fresh TURN credentials */
+  GCancellable *ice_probes;     /* TURN probes under way */
 
   /* media plumbing, changed only with the state lock or before PAUSED */
   MediaIn in[GST_MESH_N_MEDIA];

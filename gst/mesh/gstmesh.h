@@ -11,3 +11,4 @@
 #include <gst/mesh/gstmeshsignalserver.h>
 #include <gst/mesh/gstmeshsignalling.h>
 #include <gst/mesh/gstmeshiceserver.h>
+#include <gst/mesh/gstmeshturnprobe.h>

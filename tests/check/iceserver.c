@@ -9,6 +9,7 @@
 #include <gst/check/gstcheck.h>
 #include <gio/gio.h>
 #include <gst/mesh/gstmeshiceserver.h>
+#include <gst/mesh/gstmeshturnprobe.h>
 
 static void
 assert_normalized (const gchar * url, const gchar * user, const gchar * pass,
@@ -162,6 +163,149 @@ GST_START_TEST (test_rest_credentials)
 
 GST_END_TEST;
 
+static const guint8 TID[12] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
+
+/* Finds attribute @type in STUN message @m; returns its value, or NULL. */
+static const guint8 *
+find_attr (const guint8 * m, gsize size, guint16 type, guint16 * len)
+{
+  for (gsize pos = 20; pos + 4 <= size;) {
+    guint16 t = (m[pos] << 8) | m[pos + 1], l = (m[pos + 2] << 8) | m[pos + 3];
+    if (t == type) {
+      *len = l;
+      return m + pos + 4;
+    }
+    pos += 4 + l + (4 - l % 4) % 4;
+  }
+  return NULL;
+}
+
+GST_START_TEST (test_turn_allocate_request)
+{
+  GBytes *b = gst_mesh_turn_allocate_request (TID, NULL, NULL, NULL, NULL);
+  gsize size;
+  const guint8 *m = g_bytes_get_data (b, &size);
+  guint16 len;
+  const guint8 *v;
+
+  /* Allocate, length, magic cookie, our transaction */
+  fail_unless_equals_int ((m[0] << 8) | m[1], 0x0003);
+  fail_unless_equals_int ((m[2] << 8) | m[3], size - 20);
+  fail_unless (m[4] == 0x21 && m[5] == 0x12 && m[6] == 0xA4 && m[7] == 0x42);
+  fail_unless (memcmp (m + 8, TID, 12) == 0);
+  v = find_attr (m, size, 0x0019, &len);
+  fail_unless (v && len == 4 && v[0] == 17, "no REQUESTED-TRANSPORT UDP");
+  fail_unless (find_attr (m, size, 0x0008, &len) == NULL);
+  g_bytes_unref (b);
+
+  /* with credentials: MESSAGE-INTEGRITY is HMAC-SHA1 with key
+   * MD5 ("u:test:p") over the message before it, its length counting it */
+  b = gst_mesh_turn_allocate_request (TID, "u", "test", "n0nce", "p");
+  m = g_bytes_get_data (b, &size);
+  v = find_attr (m, size, 0x0008, &len);
+  fail_unless (v != NULL && len == 20);
+  fail_unless_equals_int (v + 20 - m, size);
+  {
+    GChecksum *md5 = g_checksum_new (G_CHECKSUM_MD5);
+    guint8 key[16], mac[20], *copy;
+    gsize klen = 16, mlen = 20, before = v - 4 - m;
+    GHmac *h;
+
+    g_checksum_update (md5, (const guchar *) "u:test:p", -1);
+    g_checksum_get_digest (md5, key, &klen);
+    g_checksum_free (md5);
+    copy = g_memdup2 (m, before);
+    copy[2] = (before - 20 + 24) >> 8;
+    copy[3] = (before - 20 + 24) & 0xff;
+    h = g_hmac_new (G_CHECKSUM_SHA1, key, 16);
+    g_hmac_update (h, copy, before);
+    g_hmac_get_digest (h, mac, &mlen);
+    g_hmac_unref (h);
+    fail_unless (memcmp (mac, v, 20) == 0, "MESSAGE-INTEGRITY is wrong");
+    g_free (copy);
+  }
+  v = find_attr (m, size, 0x0006, &len);
+  fail_unless (v && len == 1 && v[0] == 'u');
+  v = find_attr (m, size, 0x0015, &len);
+  fail_unless (v && len == 5 && memcmp (v, "n0nce", 5) == 0);
+  g_bytes_unref (b);
+}
+
+GST_END_TEST;
+
+/* An error answer: 401 with REALM and NONCE, as coturn sends first. */
+static GByteArray *
+error_answer (const guint8 * tid, guint code, const gchar * reason)
+{
+  GByteArray *m = g_byte_array_new ();
+  guint8 head[20] = { 0x01, 0x13, 0, 0, 0x21, 0x12, 0xA4, 0x42 };
+  guint8 ec[4] = { 0, 0, code / 100, code % 100 };
+  const gchar *attrs[][2] = { {"\x00\x14", "test"}, {"\x00\x15", "abcdef"} };
+  gsize rlen = strlen (reason);
+  guint8 hdr[4];
+  static const guint8 zero[4];
+
+  memcpy (head + 8, tid, 12);
+  g_byte_array_append (m, head, 20);
+  hdr[0] = 0x00;
+  hdr[1] = 0x09;
+  hdr[2] = 0;
+  hdr[3] = 4 + rlen;
+  g_byte_array_append (m, hdr, 4);
+  g_byte_array_append (m, ec, 4);
+  g_byte_array_append (m, (const guint8 *) reason, rlen);
+  g_byte_array_append (m, zero, (4 - (4 + rlen) % 4) % 4);
+  for (guint i = 0; i < G_N_ELEMENTS (attrs); i++) {
+    gsize l = strlen (attrs[i][1]);
+    hdr[0] = attrs[i][0][0];
+    hdr[1] = attrs[i][0][1];
+    hdr[2] = 0;
+    hdr[3] = l;
+    g_byte_array_append (m, hdr, 4);
+    g_byte_array_append (m, (const guint8 *) attrs[i][1], l);
+    g_byte_array_append (m, zero, (4 - l % 4) % 4);
+  }
+  m->data[2] = (m->len - 20) >> 8;
+  m->data[3] = (m->len - 20) & 0xff;
+  return m;
+}
+
+GST_START_TEST (test_turn_answer_parse)
+{
+  GstMeshTurnAnswer a;
+  GByteArray *m = error_answer (TID, 401, "Unauthorized");
+  guint8 other[12] = { 0, };
+
+  fail_unless (gst_mesh_turn_answer_parse (m->data, m->len, TID, &a));
+  fail_if (a.success);
+  fail_unless_equals_int (a.code, 401);
+  fail_unless_equals_string (a.reason, "Unauthorized");
+  fail_unless_equals_string (a.realm, "test");
+  fail_unless_equals_string (a.nonce, "abcdef");
+  gst_mesh_turn_answer_clear (&a);
+
+  /* not ours, cut short, an attribute past the end, a bad cookie */
+  fail_if (gst_mesh_turn_answer_parse (m->data, m->len, other, &a));
+  fail_if (gst_mesh_turn_answer_parse (m->data, m->len - 4, TID, &a));
+  fail_if (gst_mesh_turn_answer_parse (m->data, 19, TID, &a));
+  m->data[20 + 3] = 200;
+  fail_if (gst_mesh_turn_answer_parse (m->data, m->len, TID, &a));
+  m->data[20 + 3] = 4 + 12;
+  m->data[4] = 0;
+  fail_if (gst_mesh_turn_answer_parse (m->data, m->len, TID, &a));
+  g_byte_array_unref (m);
+
+  /* a reason that is not UTF-8 comes out as text */
+  m = error_answer (TID, 438, "Stale\xff");
+  fail_unless (gst_mesh_turn_answer_parse (m->data, m->len, TID, &a));
+  fail_unless_equals_int (a.code, 438);
+  fail_unless (g_utf8_validate (a.reason, -1, NULL));
+  gst_mesh_turn_answer_clear (&a);
+  g_byte_array_unref (m);
+}
+
+GST_END_TEST;
+
 static Suite *
 iceserver_suite (void)
 {
@@ -175,6 +319,8 @@ iceserver_suite (void)
   tcase_add_test (tc, test_bad_urls);
   tcase_add_test (tc, test_describe_hides_password);
   tcase_add_test (tc, test_rest_credentials);
+  tcase_add_test (tc, test_turn_allocate_request);
+  tcase_add_test (tc, test_turn_answer_parse);
   return s;
 }
 

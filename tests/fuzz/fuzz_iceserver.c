@@ -8,12 +8,15 @@
  * Checked: every URI that comes out normalizes again to itself (what we
  * give webrtcbin is a fixed point), is a stun://, turn:// or turns:// URI
  * with a port, is UTF-8 when the input was, and its described form hides
- * the password; every error is UTF-8 and names the ICE server. Violations
- * abort().
+ * the password; every error is UTF-8 and names the ICE server. The bytes
+ * also go to the TURN probe's answer parser (gstmeshturnprobe.c) as a STUN
+ * message to the transaction they name: what it gives is UTF-8, and an
+ * error answer has a code from 300 to 699. Violations abort().
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I . \
  *     $(pkg-config --cflags json-glib-1.0 gio-2.0) \
- *     gst/mesh/gstmeshiceserver.c tests/fuzz/fuzz_iceserver.c \
+ *     gst/mesh/gstmeshiceserver.c gst/mesh/gstmeshturnprobe.c \
+ *     tests/fuzz/fuzz_iceserver.c \
  *     $(pkg-config --libs json-glib-1.0 gio-2.0)
  *   ./a.out tests/fuzz/corpus/iceserver
  *
@@ -21,6 +24,7 @@
  */
 
 #include <gst/mesh/gstmeshiceserver.h>
+#include <gst/mesh/gstmeshturnprobe.h>
 #include <gio/gio.h>
 
 #include <stdint.h>
@@ -111,6 +115,20 @@ LLVMFuzzerTestOneInput (const uint8_t * data, size_t size)
         check_error (error);
       g_clear_error (&error);
       g_free (uri);
+    }
+  }
+  if (size >= 20) {
+    GstMeshTurnAnswer a;
+
+    if (gst_mesh_turn_answer_parse (data, size, data + 8, &a)) {
+      if (!a.success && (a.code < 300 || a.code > 699))
+        invariant_failed ("error answer with a code out of range", a.reason,
+            NULL);
+      if ((a.reason && !g_utf8_validate (a.reason, -1, NULL))
+          || (a.realm && !g_utf8_validate (a.realm, -1, NULL))
+          || (a.nonce && !g_utf8_validate (a.nonce, -1, NULL)))
+        invariant_failed ("answer text is not UTF-8", a.reason, a.realm);
+      gst_mesh_turn_answer_clear (&a);
     }
   }
   g_free (text);

@@ -462,7 +462,7 @@ test("a call comes back after a cut, a NAT rebinding and a host address change",
 
 // ---- bad input ---------------------------------------------------------
 
-test("a wrong TURN password, expired TURN credentials and an unreachable STUN server: warnings that name them, the call goes on", async () => {
+test("a wrong TURN password, expired TURN credentials, no TURN server, an unreachable STUN server: warnings that name them and say why, the call goes on", async () => {
   setNat("h1", "cone");
   setNat("h2", "cone");
   // REST credentials that expired a minute ago, for the coturn that takes them
@@ -471,7 +471,8 @@ test("a wrong TURN password, expired TURN credentials and an unreachable STUN se
   const expiredPass = createHmac("sha1", SECRET).update(expiredUser).digest("base64");
   const esc = encodeURIComponent;
   const expired = `turn://${esc(expiredUser)}:${esc(expiredPass)}@${PUBLIC}:3479`;
-  const bad = `stun-server=stun:${PUBLIC}:3999 turn-server=turn://u:wrong@${PUBLIC}:3478 turn-servers=<"turn:nowhere:x","${expired}">`;
+  const closed = `turn://u:p@${PUBLIC}:3998?transport=udp`;
+  const bad = `stun-server=stun:${PUBLIC}:3999 turn-server=turn://u:wrong@${PUBLIC}:3478 turn-servers=<"turn:nowhere:x","${expired}","${closed}">`;
   const good = `stun-server=${STUN}`;
   const a = gst("h1", "wait", good);
   await a.waitFor((e) => e.type === "signalling" && e.state === "connected", T(15000));
@@ -482,6 +483,15 @@ test("a wrong TURN password, expired TURN credentials and an unreachable STUN se
     await b.waitFor((e) => e.type === "warning" && /TURN server turn:\/\/u:\*\*\*@203\.0\.113\.1:3478/.test(e.text), T(60000), { what: "the TURN warning" });
     await b.waitFor((e) => e.type === "warning" && /STUN server stun:\/\/203\.0\.113\.1:3999/.test(e.text), T(60000), { what: "the STUN warning" });
     await b.waitFor((e) => e.type === "warning" && /TURN server turn:\/\/\d+%3Alate:\*\*\*@203\.0\.113\.1:3479/.test(e.text), T(60000), { what: "the expired credentials' warning" });
+    // each says what the server answered when asked directly (the detail,
+    // on the line after the message)
+    const said = (server, what) =>
+      b.waitFor(() => new RegExp(`TURN server ${server}[^\n]*\n[^\n]*\n?[^\n]*${what}`).test(b.output()), T(20000), {
+        what: `${server}: ${what}`,
+      });
+    await said("turn://u:\\*\\*\\*@203\\.0\\.113\\.1:3478", "answered 401");
+    await said("turn://\\d+%3Alate:\\*\\*\\*@203\\.0\\.113\\.1:3479", "answered 401");
+    await said("turn://u:\\*\\*\\*@203\\.0\\.113\\.1:3998", "does not answer");
     assert.ok(!b.output().includes(":wrong@"), "a warning shows the password");
   } catch (e) {
     await failReport([a, b], e);
