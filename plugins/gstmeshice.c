@@ -294,7 +294,9 @@ warn_once (GstMeshSignal * self, const gchar * uri, const gchar * summary,
   warn_server (self, uri, summary, reason);
 }
 
-#define TURN_PROBE_TIMEOUT_MS 5000
+/* generous: the signalling thread also runs the calls (an ASan build took
+ * over 5 s to read the answers) */
+#define TURN_PROBE_TIMEOUT_MS 10000
 
 typedef struct
 {

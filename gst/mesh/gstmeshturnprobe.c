@@ -8,8 +8,13 @@
 #endif
 
 #include "gstmeshturnprobe.h"
+#include "gstmeshiceserver.h"
 
+#include <gst/gst.h>
 #include <string.h>
+
+GST_DEBUG_CATEGORY_STATIC (mesh_turn_debug);
+#define GST_CAT_DEFAULT mesh_turn_debug
 
 #define STUN_MAGIC 0x2112A442
 #define STUN_HEADER ((gsize) 20)
@@ -217,6 +222,7 @@ typedef struct
 {
   gint ref_count;
   gchar *uri;
+  gchar *shown;                 /* uri without the password, for logs */
   GstMeshTurnProbeFunc func;
   gpointer user_data;
   GMainContext *context;
@@ -261,6 +267,7 @@ probe_unref (Probe * p)
   if (!g_atomic_int_dec_and_test (&p->ref_count))
     return;
   g_free (p->uri);
+  g_free (p->shown);
   g_main_context_unref (p->context);
   g_clear_object (&p->cancellable);
   g_clear_object (&p->external);
@@ -294,6 +301,7 @@ finish (Probe * p, guint code, const gchar * reason)
   if (p->done)
     return;
   p->done = TRUE;
+  GST_DEBUG ("%s: %u (%s)", p->shown, code, reason);
   /* not from its own handler: that would wait for itself */
   if (p->external_id && !p->in_external)
     g_cancellable_disconnect (p->external, p->external_id);
@@ -316,8 +324,13 @@ on_answer (Probe * p, const guint8 * data, gsize size)
 {
   GstMeshTurnAnswer a;
 
-  if (p->done || !gst_mesh_turn_answer_parse (data, size, p->transaction, &a))
+  if (p->done || !gst_mesh_turn_answer_parse (data, size, p->transaction, &a)) {
+    GST_LOG ("%s: %" G_GSIZE_FORMAT " bytes that are no answer to us",
+        p->shown, size);
     return;                     /* not ours: keep listening */
+  }
+  GST_DEBUG ("%s: %s, code %u %s", p->shown, a.success ? "success" : "error",
+      a.code, a.reason ? a.reason : "");
   drop_source (&p->retransmit);
   if (a.success) {
     /* granted: give it back at once */
@@ -364,6 +377,7 @@ on_udp_readable (GSocket * socket, GIOCondition cond, gpointer user_data)
   GError *error = NULL;
   gssize n = g_socket_receive (socket, (gchar *) buf, sizeof (buf), NULL,
       &error);
+  gboolean done;
 
   if (n < 0) {
     /* ICMP port unreachable comes back as ECONNREFUSED on a connected
@@ -379,8 +393,12 @@ on_udp_readable (GSocket * socket, GIOCondition cond, gpointer user_data)
     g_error_free (error);
     return G_SOURCE_CONTINUE;
   }
+  /* the answer may finish the probe, which drops its own reference */
+  probe_ref (p);
   on_answer (p, buf, n);
-  return p->done ? G_SOURCE_REMOVE : G_SOURCE_CONTINUE;
+  done = p->done;
+  probe_unref (p);
+  return done ? G_SOURCE_REMOVE : G_SOURCE_CONTINUE;
 }
 
 static gboolean
@@ -604,8 +622,12 @@ gst_mesh_turn_probe (const gchar * uri, guint timeout_ms,
 
   g_return_if_fail (uri != NULL && func != NULL);
 
+  GST_DEBUG_CATEGORY_INIT (mesh_turn_debug, "meshturn", 0,
+      "gst-mesh TURN allocation probe");
+
   p->ref_count = 1;
   p->uri = g_strdup (uri);
+  p->shown = gst_mesh_ice_server_describe (uri);
   p->func = func;
   p->user_data = user_data;
   p->context = g_main_context_ref_thread_default ();
@@ -649,6 +671,8 @@ gst_mesh_turn_probe (const gchar * uri, guint timeout_ms,
     GSocketClient *client = g_socket_client_new ();
 
     g_socket_client_set_tls (client, p->tls);
+    /* straight to the server, as libnice goes (it uses no system proxy) */
+    g_socket_client_set_enable_proxy (client, FALSE);
     g_signal_connect (client, "event", G_CALLBACK (on_client_event), NULL);
     g_socket_client_connect_to_host_async (client, p->host, p->port,
         p->cancellable, on_connected, probe_ref (p));

@@ -14,10 +14,10 @@
  * error answer has a code from 300 to 699. Violations abort().
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I . \
- *     $(pkg-config --cflags json-glib-1.0 gio-2.0) \
+ *     $(pkg-config --cflags json-glib-1.0 gio-2.0 gstreamer-1.0) \
  *     gst/mesh/gstmeshiceserver.c gst/mesh/gstmeshturnprobe.c \
  *     tests/fuzz/fuzz_iceserver.c \
- *     $(pkg-config --libs json-glib-1.0 gio-2.0)
+ *     $(pkg-config --libs json-glib-1.0 gio-2.0 gstreamer-1.0)
  *   ./a.out tests/fuzz/corpus/iceserver
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
