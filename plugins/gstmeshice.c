@@ -85,6 +85,8 @@ gst_mesh_ice_prepare (GstMeshSignal * self)
     if ((uri = normalize_property (self, "turn-servers", turns[i], FALSE)))
       g_ptr_array_add (list, uri);
 
+  /* servers given anew are warned about anew */
+  g_hash_table_remove_all (self->ice_warned);
   GST_OBJECT_LOCK (self);
   g_free (self->ice_stun);
   self->ice_stun = stun_uri;
