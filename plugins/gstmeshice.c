@@ -11,6 +11,7 @@
 #endif
 
 #include "gstmeshsignalprivate.h"
+#include "gst/mesh/gstmeshprivate.h"
 
 #include <gio/gio.h>
 #include <string.h>
@@ -178,10 +179,7 @@ take_servers (GstMeshSignal * self, JsonNode * node)
   /* new credentials: a server that failed with the old ones may work */
   g_hash_table_remove_all (self->ice_warned);
 
-  if (self->ice_refresh) {
-    g_source_destroy (self->ice_refresh);
-    g_clear_pointer (&self->ice_refresh, g_source_unref);
-  }
+  gst_mesh_clear_source (&self->ice_refresh);
   if (ttl > 0) {
     guint delay = MAX ((guint) (ttl * REFRESH_SHARE), ttl > 120 ?
         ttl - 60 : ttl / 2);
@@ -243,10 +241,7 @@ gst_mesh_ice_stop (GstMeshSignal * self)
     g_cancellable_cancel (self->ice_probes);
     g_clear_object (&self->ice_probes);
   }
-  if (self->ice_refresh) {
-    g_source_destroy (self->ice_refresh);
-    g_clear_pointer (&self->ice_refresh, g_source_unref);
-  }
+  gst_mesh_clear_source (&self->ice_refresh);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -26,13 +26,6 @@ note_activity (GstMeshPeer * peer)
 
 /* RTCP from the remote counts as life too: a peer that only receives
  * sends no RTP, but reports every few seconds. */
-void
-gst_mesh_peer_on_ssrc_active (GstElement * rtpbin, guint session, guint ssrc,
-    GstMeshPeer * peer)
-{
-  note_activity (peer);
-}
-
 static GstPadProbeReturn
 transport_activity_probe (GstPad * pad, GstPadProbeInfo * info,
     gpointer user_data)

@@ -99,8 +99,6 @@ GstPadProbeReturn gst_mesh_peer_rtp_activity_probe (GstPad * pad,
     GstPadProbeInfo * info, gpointer user_data);
 void gst_mesh_peer_on_deep_element_added (GstBin * webrtc, GstBin * sub_bin,
     GstElement * element, GstMeshPeer * peer);
-void gst_mesh_peer_on_ssrc_active (GstElement * rtpbin, guint session,
-    guint ssrc, GstMeshPeer * peer);
 void gst_mesh_peer_on_bye_ssrc (GstElement * rtpbin, guint session,
     guint ssrc, GstMeshPeer * peer);
 void gst_mesh_peer_on_connection_state_notify (GObject * webrtc,

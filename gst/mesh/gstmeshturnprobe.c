@@ -9,6 +9,7 @@
 
 #include "gstmeshturnprobe.h"
 #include "gstmeshiceserver.h"
+#include "gstmeshprivate.h"
 
 #include <gst/gst.h>
 #include <string.h>
@@ -286,16 +287,6 @@ probe_unref (Probe * p)
 }
 
 static void
-drop_source (GSource ** s)
-{
-  if (*s) {
-    g_source_destroy (*s);
-    g_source_unref (*s);
-    *s = NULL;
-  }
-}
-
-static void
 finish (Probe * p, guint code, const gchar * reason)
 {
   if (p->done)
@@ -307,9 +298,9 @@ finish (Probe * p, guint code, const gchar * reason)
     g_cancellable_disconnect (p->external, p->external_id);
   p->external_id = 0;
   g_cancellable_cancel (p->cancellable);
-  drop_source (&p->udp_source);
-  drop_source (&p->retransmit);
-  drop_source (&p->deadline);
+  gst_mesh_clear_source (&p->udp_source);
+  gst_mesh_clear_source (&p->retransmit);
+  gst_mesh_clear_source (&p->deadline);
   if (p->stream)
     g_io_stream_close_async (p->stream, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
   p->func (p->uri, code, reason, p->user_data);
@@ -331,7 +322,7 @@ on_answer (Probe * p, const guint8 * data, gsize size)
   }
   GST_DEBUG ("%s: %s, code %u %s", p->shown, a.success ? "success" : "error",
       a.code, a.reason ? a.reason : "");
-  drop_source (&p->retransmit);
+  gst_mesh_clear_source (&p->retransmit);
   if (a.success) {
     /* granted: give it back at once */
     GBytes *refresh = build_request (REFRESH_REQUEST, p->transaction,
@@ -483,7 +474,7 @@ send_request (Probe * p)
       TRUE);
   if (p->udp) {
     on_retransmit (p);
-    drop_source (&p->retransmit);
+    gst_mesh_clear_source (&p->retransmit);
     p->retransmit = g_timeout_source_new (UDP_RETRANSMIT_MS);
     g_source_set_callback (p->retransmit, on_retransmit, p, NULL);
     g_source_attach (p->retransmit, p->context);
