@@ -181,10 +181,10 @@ take_servers (GstMeshSignal * self, JsonNode * node)
 
   gst_mesh_clear_source (&self->ice_refresh);
   if (ttl > 0) {
-    guint delay = MAX ((guint) (ttl * REFRESH_SHARE), ttl > 120 ?
-        ttl - 60 : ttl / 2);
+    /* as the rooms page does: 80 % of the way, and no later than a fifth
+     * of the lifetime (at most a minute) before the end */
+    guint delay = MIN ((guint) (ttl * REFRESH_SHARE), ttl - MIN (ttl / 5, 60));
 
-    delay = MIN (delay, ttl - MIN (ttl / 5, 60));
     self->ice_refresh = g_timeout_source_new_seconds (MAX (delay, 1));
     g_source_set_callback (self->ice_refresh, refresh_cb, self, NULL);
     g_source_attach (self->ice_refresh, self->context);
