@@ -307,6 +307,13 @@ finish (Probe * p, guint code, const gchar * reason)
   probe_unref (p);              /* the probe's own reference */
 }
 
+static void
+new_transaction (guint8 transaction[12])
+{
+  for (gint i = 0; i < 12; i++)
+    transaction[i] = g_random_int_range (0, 256);
+}
+
 static void send_request (Probe * p);
 static void read_answer (Probe * p);
 
@@ -325,9 +332,13 @@ on_answer (Probe * p, const guint8 * data, gsize size)
   gst_mesh_clear_source (&p->retransmit);
   if (a.success) {
     /* granted: give it back at once */
-    GBytes *refresh = build_request (REFRESH_REQUEST, p->transaction,
-        p->username, p->realm ? p->realm : "", p->nonce ? p->nonce : "",
-        p->password, 0, FALSE);
+    GBytes *refresh;
+
+    /* a new transaction: the same id would be a retransmission */
+    new_transaction (p->transaction);
+    refresh = build_request (REFRESH_REQUEST, p->transaction, p->username,
+        p->realm ? p->realm : "", p->nonce ? p->nonce : "", p->password, 0,
+        FALSE);
 
     if (p->udp)
       g_socket_send (p->udp, g_bytes_get_data (refresh, NULL),
@@ -466,8 +477,7 @@ read_answer (Probe * p)
 static void
 send_request (Probe * p)
 {
-  for (gint i = 0; i < 12; i++)
-    p->transaction[i] = g_random_int_range (0, 256);
+  new_transaction (p->transaction);
   g_clear_pointer (&p->request, g_bytes_unref);
   p->request = build_request (ALLOCATE_REQUEST, p->transaction,
       p->stage ? p->username : NULL, p->realm, p->nonce, p->password, -1,
