@@ -71,6 +71,8 @@ struct _GstMeshSioClient
   SoupSession *session;
   SoupWebsocketConnection *ws;
   GInetAddress *local_address;  /* the WebSocket's own end, when known */
+  gint64 probed_at;             /* monotonic µs of the last probe, or 0 */
+  gboolean retry_at_once;       /* the next retry takes no back-off */
   GstMeshEioPolling *polling;
   gchar *transport;             /* "auto", "websocket" or "polling" */
   gboolean use_polling;         /* auto, after a refused upgrade */
@@ -683,8 +685,10 @@ next_delay (GstMeshSioClient * self)
 static void
 schedule_retry (GstMeshSioClient * self, const gchar * why)
 {
-  guint delay = next_delay (self);
+  guint delay = self->retry_at_once ? 0 : next_delay (self);
   gchar *detail;
+
+  self->retry_at_once = FALSE;
 
   self->attempts++;
   detail = g_strdup_printf ("%s; reconnecting in %u ms (attempt %u)",
@@ -735,6 +739,22 @@ drop_connection (GstMeshSioClient * self, const gchar * why, gboolean retry)
         GST_MESH_SIO_CLIENT_STATE_DISCONNECTED, why);
 }
 
+/* A session that broke (a reset, no close from the server) right after
+ * we probed it because a call fell silent is tried again at once: our
+ * network changed, the server did nothing wrong, and a call waits for it.
+ * Once: what fails after that backs off as socket.io-client does. Any
+ * other loss backs off from the first attempt, so that the clients of a
+ * server that restarts do not all come back in the same instant. */
+#define PROBE_WINDOW_US (5 * G_USEC_PER_SEC)
+static void
+retry_at_once_if_lost (GstMeshSioClient * self, gboolean lost)
+{
+  self->retry_at_once = lost && self->sio_id && self->attempts == 0 &&
+      self->probed_at &&
+      g_get_monotonic_time () - self->probed_at < PROBE_WINDOW_US;
+  self->probed_at = 0;
+}
+
 static void
 on_ws_closed (SoupWebsocketConnection * ws, gpointer user_data)
 {
@@ -743,6 +763,8 @@ on_ws_closed (SoupWebsocketConnection * ws, gpointer user_data)
   gchar *why = g_strdup_printf ("connection to %s closed (code %u)",
       self->url, code);
 
+  retry_at_once_if_lost (self, code == 0
+      || code == SOUP_WEBSOCKET_CLOSE_ABNORMAL);
   drop_connection (self, why, TRUE);
   g_free (why);
 }
@@ -828,9 +850,19 @@ check_connection_in_context (gpointer user_data)
   GstMeshSioClient *self = user_data;
   gchar *address, *why;
 
-  if (!self->ws || !self->local_address || !self->active
-      || address_is_local (self->local_address))
+  if (!self->active || !transport_open (self))
     return G_SOURCE_REMOVE;
+  if (!self->local_address || address_is_local (self->local_address)) {
+    /* The address is there, but the path may not be: a NAT that changed
+     * its mapping (or its public address) answers the next segment of
+     * this connection with a reset. An Engine.IO noop, which servers
+     * ignore, is that segment: a broken connection closes now, not at
+     * the next ping. */
+    GST_DEBUG_OBJECT (self, "probing the connection to %s", self->url);
+    self->probed_at = g_get_monotonic_time ();
+    transport_send_text (self, "6");
+    return G_SOURCE_REMOVE;
+  }
   address = g_inet_address_to_string (self->local_address);
   why = g_strdup_printf ("this host's address %s, which the connection to "
       "%s used, is gone; reconnecting now", address, self->url);
@@ -963,6 +995,7 @@ on_polling_failed (const gchar * why, gpointer user_data)
   gchar *detail = g_strdup_printf ("long-polling with %s: %s", self->url,
       why);
 
+  retry_at_once_if_lost (self, TRUE);
   drop_connection (self, detail, TRUE);
   g_free (detail);
 }

@@ -10,6 +10,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 struct _MeshTestServer
 {
@@ -781,4 +787,200 @@ mesh_test_netem_stop (MeshTestNetem * n, guint64 * packets, guint64 * dropped)
     *packets = in;
   if (dropped)
     *dropped = lost;
+}
+
+/* ------------------------------------------------------------------------ */
+/* A TCP relay that breaks connections                                      */
+
+struct _MeshTestRelay
+{
+  gint listen_fd;
+  guint port, upstream_port;
+  GThread *acceptor;
+  GPtrArray *threads;           /* GThread*, one per connection */
+  GMutex lock;
+  gint stop;
+  gint trap_epoch;              /* connections older than this are trapped */
+  gint reset_epoch;             /* connections older than this are reset */
+  gint epoch;                   /* incremented for each connection */
+  gint accepted;
+};
+
+typedef struct
+{
+  MeshTestRelay *relay;
+  gint client, upstream;
+  gint epoch;
+} RelayPair;
+
+/* An abortive close: the peer gets a reset, not a FIN. */
+static void
+relay_abort (gint fd)
+{
+  struct linger l = { 1, 0 };
+
+  setsockopt (fd, SOL_SOCKET, SO_LINGER, &l, sizeof (l));
+  close (fd);
+}
+
+static gboolean
+relay_write_all (gint fd, const gchar * buf, gssize n)
+{
+  while (n > 0) {
+    gssize w = write (fd, buf, n);
+
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      return FALSE;
+    buf += w;
+    n -= w;
+  }
+  return TRUE;
+}
+
+static gpointer
+relay_pair_thread (gpointer data)
+{
+  RelayPair *p = data;
+  MeshTestRelay *r = p->relay;
+  gchar buf[16384];
+
+  while (!g_atomic_int_get (&r->stop)) {
+    struct pollfd fds[2] = { {p->client, POLLIN, 0}, {p->upstream, POLLIN, 0} };
+    gint n;
+    gssize got;
+
+    if (p->epoch < g_atomic_int_get (&r->reset_epoch)) {
+      relay_abort (p->client);
+      p->client = -1;
+      break;
+    }
+    n = poll (fds, 2, 20);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      break;
+    if (fds[0].revents) {
+      got = read (p->client, buf, sizeof (buf));
+      if (got <= 0)
+        break;
+      if (p->epoch < g_atomic_int_get (&r->trap_epoch)) {
+        /* once: the trap is spent on the first connection it catches */
+        g_atomic_int_set (&r->trap_epoch, 0);
+        relay_abort (p->client);
+        p->client = -1;
+        break;
+      }
+      if (!relay_write_all (p->upstream, buf, got))
+        break;
+    }
+    if (fds[1].revents) {
+      got = read (p->upstream, buf, sizeof (buf));
+      if (got <= 0 || !relay_write_all (p->client, buf, got))
+        break;
+    }
+  }
+  if (p->client >= 0)
+    close (p->client);
+  close (p->upstream);
+  g_free (p);
+  return NULL;
+}
+
+static gpointer
+relay_accept_thread (gpointer data)
+{
+  MeshTestRelay *r = data;
+
+  while (!g_atomic_int_get (&r->stop)) {
+    struct pollfd pfd = { r->listen_fd, POLLIN, 0 };
+    struct sockaddr_in up = { 0, };
+    RelayPair *p;
+    gint c, u;
+
+    if (poll (&pfd, 1, 20) <= 0)
+      continue;
+    if ((c = accept (r->listen_fd, NULL, NULL)) < 0)
+      continue;
+    u = socket (AF_INET, SOCK_STREAM, 0);
+    up.sin_family = AF_INET;
+    up.sin_port = htons (r->upstream_port);
+    up.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    if (connect (u, (struct sockaddr *) &up, sizeof (up)) < 0) {
+      close (u);
+      close (c);
+      continue;
+    }
+    p = g_new0 (RelayPair, 1);
+    p->relay = r;
+    p->client = c;
+    p->upstream = u;
+    p->epoch = g_atomic_int_add (&r->epoch, 1) + 1;
+    g_atomic_int_inc (&r->accepted);
+    g_mutex_lock (&r->lock);
+    g_ptr_array_add (r->threads, g_thread_new ("relay", relay_pair_thread, p));
+    g_mutex_unlock (&r->lock);
+  }
+  return NULL;
+}
+
+MeshTestRelay *
+mesh_test_relay_new (guint upstream_port)
+{
+  MeshTestRelay *r = g_new0 (MeshTestRelay, 1);
+  struct sockaddr_in a = { 0, };
+  socklen_t len = sizeof (a);
+
+  r->upstream_port = upstream_port;
+  r->listen_fd = socket (AF_INET, SOCK_STREAM, 0);
+  fail_unless (r->listen_fd >= 0);
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  fail_unless (bind (r->listen_fd, (struct sockaddr *) &a, sizeof (a)) == 0);
+  fail_unless (listen (r->listen_fd, 16) == 0);
+  fail_unless (getsockname (r->listen_fd, (struct sockaddr *) &a, &len) == 0);
+  r->port = ntohs (a.sin_port);
+  g_mutex_init (&r->lock);
+  r->threads = g_ptr_array_new ();
+  r->acceptor = g_thread_new ("relay-accept", relay_accept_thread, r);
+  return r;
+}
+
+guint
+mesh_test_relay_get_port (MeshTestRelay * relay)
+{
+  return relay->port;
+}
+
+void
+mesh_test_relay_trap (MeshTestRelay * relay)
+{
+  g_atomic_int_set (&relay->trap_epoch, g_atomic_int_get (&relay->epoch) + 1);
+}
+
+void
+mesh_test_relay_reset_all (MeshTestRelay * relay)
+{
+  g_atomic_int_set (&relay->reset_epoch,
+      g_atomic_int_get (&relay->epoch) + 1);
+}
+
+guint
+mesh_test_relay_n_accepted (MeshTestRelay * relay)
+{
+  return g_atomic_int_get (&relay->accepted);
+}
+
+void
+mesh_test_relay_free (MeshTestRelay * relay)
+{
+  g_atomic_int_set (&relay->stop, 1);
+  g_thread_join (relay->acceptor);
+  for (guint i = 0; i < relay->threads->len; i++)
+    g_thread_join (g_ptr_array_index (relay->threads, i));
+  g_ptr_array_unref (relay->threads);
+  close (relay->listen_fd);
+  g_mutex_clear (&relay->lock);
+  g_free (relay);
 }

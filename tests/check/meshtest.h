@@ -164,4 +164,23 @@ MeshTestNetem *mesh_test_netem_start (gdouble loss, guint delay_ms,
 void mesh_test_netem_stop (MeshTestNetem * netem, guint64 * packets,
     guint64 * dropped);
 
+/* ------------------------------------------------------------------------ */
+/* Added for tests/check/sioclient.c: a TCP relay that breaks connections */
+/* as a NAT that lost its mapping does.                                   */
+
+typedef struct _MeshTestRelay MeshTestRelay;
+/* Listens on 127.0.0.1 (a free port) and relays every connection to
+ * 127.0.0.1:@upstream_port, one thread per connection. */
+MeshTestRelay *mesh_test_relay_new (guint upstream_port);
+guint mesh_test_relay_get_port (MeshTestRelay * relay);
+/* The next bytes a client sends on a connection open now are not passed
+ * on: that connection is reset (RST) instead, once. Until then it goes on
+ * as if nothing happened, as after a NAT rebinding. */
+void mesh_test_relay_trap (MeshTestRelay * relay);
+/* Resets every connection open now. */
+void mesh_test_relay_reset_all (MeshTestRelay * relay);
+/* Connections accepted so far. */
+guint mesh_test_relay_n_accepted (MeshTestRelay * relay);
+void mesh_test_relay_free (MeshTestRelay * relay);
+
 G_END_DECLS

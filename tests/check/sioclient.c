@@ -1045,6 +1045,64 @@ GST_START_TEST (test_reconnects_after_server_restart)
 
 GST_END_TEST;
 
+/* A call fell silent and meshsignal asked the client to check its
+ * connection: the client writes an Engine.IO noop. A connection the network
+ * broke (a NAT that lost its mapping) answers it with a reset, and the
+ * client comes back at once rather than after its back-off. A connection
+ * lost without a probe backs off as socket.io-client does, so that the
+ * clients of a server that restarts do not all return in one instant. */
+GST_START_TEST (test_probe_finds_a_broken_path_and_reconnects_at_once)
+{
+  MeshTestServer *server = sio_server_start ();
+  MeshTestRelay *relay =
+      mesh_test_relay_new (mesh_test_server_get_port (server));
+  gchar *url = g_strdup_printf ("http://127.0.0.1:%u",
+      mesh_test_relay_get_port (relay));
+  TestClient *tc = test_client_new (url, "reconnect-delay", 1000,
+      "randomization", 0.0, NULL);
+  JsonArray *args = json_args ("[\"still there\"]");
+  guint lost, i, n_events;
+
+  connect_and_wait (tc);
+  wait_event (tc, 0, "welcome", WAIT_MS);
+
+  /* lost without a probe: the first back-off */
+  lost = tc->states->len;
+  mesh_test_relay_reset_all (relay);
+  i = wait_state (tc, lost, GST_MESH_SIO_CLIENT_STATE_RECONNECTING, WAIT_MS);
+  fail_unless_equals_int (detail_delay (state_at (tc, i)->detail), 1000);
+  i = wait_state (tc, i, GST_MESH_SIO_CLIENT_STATE_CONNECTED, WAIT_MS);
+
+  /* a probe of a sound connection changes nothing, and the server takes
+   * the noop in its stride */
+  lost = tc->states->len;
+  gst_mesh_sio_client_check_connection (tc->client);
+  n_events = tc->events->len;
+  gst_mesh_sio_client_emit (tc->client, "echo", args);
+  wait_event (tc, n_events, "echo", WAIT_MS);
+  fail_unless_equals_int (tc->states->len, lost);
+  fail_unless_equals_int (mesh_test_relay_n_accepted (relay), 2);
+
+  /* the path breaks; nothing says so until the client writes */
+  mesh_test_relay_trap (relay);
+  gst_mesh_sio_client_check_connection (tc->client);
+  i = wait_state (tc, lost, GST_MESH_SIO_CLIENT_STATE_RECONNECTING, WAIT_MS);
+  fail_unless_equals_int (detail_delay (state_at (tc, i)->detail), 0);
+  wait_state (tc, i, GST_MESH_SIO_CLIENT_STATE_CONNECTED, WAIT_MS);
+  fail_unless_equals_int (mesh_test_relay_n_accepted (relay), 3);
+  n_events = tc->events->len;
+  gst_mesh_sio_client_emit (tc->client, "echo", args);
+  wait_event (tc, n_events, "echo", WAIT_MS);
+
+  json_array_unref (args);
+  test_client_free (tc);
+  mesh_test_relay_free (relay);
+  g_free (url);
+  mesh_test_server_stop (server);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_pending_acks_fail_when_connection_drops)
 {
   MeshTestServer *server = sio_server_start ();
@@ -1409,6 +1467,7 @@ sioclient_suite (void)
   tcase_add_test (node, test_broadcast_reaches_the_other_client);
   tcase_add_test (node, test_long_polling_transport);
   tcase_add_test (node, test_reconnects_after_server_restart);
+  tcase_add_test (node, test_probe_finds_a_broken_path_and_reconnects_at_once);
   tcase_add_test (node, test_pending_acks_fail_when_connection_drops);
   tcase_add_test (node, test_acks_emitted_offline_survive_failed_attempts);
 
