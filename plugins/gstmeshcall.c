@@ -3,7 +3,9 @@
  * and calls again when a call ends; a duplicate offer (same `o=` id and
  * version) gets the same answer again; a colliding offer loses to the
  * larger session id on both sides; a new offer replaces the call;
- * candidates before any offer wait in a bounded queue. An answer that
+ * candidates before any offer wait in a bounded queue. A caller whose
+ * signalling reconnects while the call's media is silent calls again at
+ * once (the network changed under both). An answer that
  * refuses our video codec makes the encoder switch and the caller call
  * again, once.
  *
@@ -220,7 +222,15 @@ call_start (GstMeshSignal * self)
 static void
 call_connected (GstMeshSignal * self)
 {
-  if (self->role == GST_MESH_SIGNAL_ROLE_CALL && !self->peer)
+  if (self->peer && self->role == GST_MESH_SIGNAL_ROLE_CALL &&
+      gst_mesh_peer_is_quiet (self->peer)) {
+    /* Signalling had to reconnect while the call's media stopped: the
+     * network changed under both (a new NAT mapping, a new address), and
+     * the call's ICE pair is as dead as the old connection was. A new
+     * call now, not after peer-timeout. */
+    finish_call (self, "the network changed: calling again");
+    start_call (self);
+  } else if (self->role == GST_MESH_SIGNAL_ROLE_CALL && !self->peer)
     start_call (self);
   else if (self->peer)
     /* the server may have restarted and lost what we sent */

@@ -50,6 +50,10 @@ typedef struct
    * element's encoder to @codec? */
   gboolean (*switch_codec) (GstMeshPeer * peer, GstMeshMediaKind kind,
       GstMeshCodec codec, gpointer user_data);
+  /* a connected peer that sent us media fell silent (nothing for
+   * GST_MESH_PEER_QUIET_MS): once per silence, well before peer_timeout.
+   * A hint to check what else may have broken with the network. */
+  void (*quiet) (GstMeshPeer * peer, gpointer user_data);
   gpointer user_data;
 } GstMeshPeerConfig;
 
@@ -79,6 +83,10 @@ guint64 gst_mesh_peer_get_remote_session_id (GstMeshPeer * peer);
 guint64 gst_mesh_peer_get_remote_session_version (GstMeshPeer * peer);
 /* whether an answer from the remote is still awaited */
 gboolean gst_mesh_peer_awaits_answer (GstMeshPeer * peer);
+/* Whether a connected peer that sent us media has sent nothing (RTP, RTCP
+ * or DTLS) for GST_MESH_PEER_QUIET_MS: its path is likely gone. */
+#define GST_MESH_PEER_QUIET_MS 1000
+gboolean gst_mesh_peer_is_quiet (GstMeshPeer * peer);
 /* monotonic µs when the peer was created */
 gint64 gst_mesh_peer_get_start_time (GstMeshPeer * peer);
 

@@ -168,36 +168,75 @@ gst_mesh_peer_on_connection_state_notify (GObject * webrtc, GParamSpec * pspec,
   gst_mesh_peer_defer (peer, on_connection_state, NULL, NULL);
 }
 
+/* How long (µs) a connected peer that talks to us has been silent: since
+ * its last RTP, RTCP or DTLS packet. -1 when it is not connected or never
+ * sent anything (one still starting). */
+static gint64
+silence (GstMeshPeer * peer, gint64 now)
+{
+  gint last_ms = g_atomic_int_get (&peer->last_rtp_ms);
+
+  if (peer->state != GST_MESH_CALL_STATE_CONNECTED || !last_ms)
+    return -1;
+  return now - (peer->start_time + (gint64) last_ms * 1000);
+}
+
+/* Silence from a peer that sends us media means more than from one that
+ * only reports (RTCP every second or more): only the first is "quiet". */
+static gboolean
+sends_media (GstMeshPeer * peer)
+{
+  gboolean media;
+
+  g_mutex_lock (&peer->lock);
+  media = peer->receiving[GST_MESH_MEDIA_VIDEO] ||
+      peer->receiving[GST_MESH_MEDIA_AUDIO];
+  g_mutex_unlock (&peer->lock);
+  return media;
+}
+
+gboolean
+gst_mesh_peer_is_quiet (GstMeshPeer * peer)
+{
+  return silence (peer, g_get_monotonic_time ()) >
+      (gint64) GST_MESH_PEER_QUIET_MS *1000 && sends_media (peer);
+}
+
 /* Notices a peer that went away without a word: the seed's server says
- * nothing when a peer leaves, and ICE takes long to give up. */
+ * nothing when a peer leaves, and ICE takes long to give up. Says early
+ * (config.quiet) when a peer falls silent, so the element can look for a
+ * network change before the call is given up. */
 gboolean
 gst_mesh_peer_watchdog (gpointer user_data)
 {
   GstMeshPeer *peer = user_data;
   gint64 now = g_get_monotonic_time ();
   gint64 limit = (gint64) peer->config.peer_timeout * 1000;
-  gint last_ms = g_atomic_int_get (&peer->last_rtp_ms);
-  gint64 last = last_ms ? peer->start_time + (gint64) last_ms * 1000 : 0;
-  gboolean receiving;
+  gint64 quiet = silence (peer, now);
 
   if (peer->closed)
     return G_SOURCE_REMOVE;
+
+  if (quiet <= (gint64) GST_MESH_PEER_QUIET_MS *1000) {
+    peer->quiet_said = FALSE;
+  } else if (!peer->quiet_said && sends_media (peer)) {
+    peer->quiet_said = TRUE;
+    GST_INFO ("%s: nothing from the peer for %" G_GINT64_FORMAT " ms",
+        peer->name, quiet / 1000);
+    if (peer->config.quiet)
+      peer->config.quiet (peer, peer->config.user_data);
+    if (peer->closed)
+      return G_SOURCE_REMOVE;
+  }
+
   if (!limit)
     return G_SOURCE_CONTINUE;
-
-  g_mutex_lock (&peer->lock);
-  /* any RTP or RTCP seen means the peer talks to us, and must go on */
-  receiving = peer->receiving[GST_MESH_MEDIA_VIDEO] ||
-      peer->receiving[GST_MESH_MEDIA_AUDIO] || last;
-  g_mutex_unlock (&peer->lock);
-
   if (peer->disconnected_since && now - peer->disconnected_since > limit) {
     gchar *r = g_strdup_printf ("connection lost for %u ms",
         peer->config.peer_timeout);
     gst_mesh_peer_change_state (peer, GST_MESH_CALL_STATE_ENDED, r);
     g_free (r);
-  } else if (peer->state == GST_MESH_CALL_STATE_CONNECTED && receiving &&
-      last && now - last > limit) {
+  } else if (quiet > limit) {
     gchar *r = g_strdup_printf ("nothing from the peer (RTP or RTCP) for "
         "%u ms",
         peer->config.peer_timeout);

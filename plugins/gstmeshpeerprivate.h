@@ -62,6 +62,7 @@ struct _GstMeshPeer
   GSource *resend_source;
   GSource *watchdog_source;
   gint64 disconnected_since;
+  gboolean quiet_said;          /* config.quiet called for this silence */
   gint64 start_time;
 
   /* atomics, from streaming threads */

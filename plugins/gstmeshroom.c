@@ -320,6 +320,11 @@ on_join_ack (GstMeshSioClient * client, JsonArray * args,
 
     if (is_new)
       gst_mesh_signal_post_peer (self, "joined", m->id, m->uid);
+    if (m->peer && gst_mesh_peer_is_quiet (m->peer)) {
+      /* we had to join again while its media stopped: the network
+       * changed under both, and this connection's path is gone too */
+      room_end_peer (self, m, "the network changed: calling again");
+    }
     if (!m->peer && !m->reoffer_source)
       room_offer (self, m);
   }

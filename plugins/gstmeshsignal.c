@@ -497,6 +497,18 @@ peer_state_cb (GstMeshPeer * peer, GstMeshCallState state,
     self->session->peer_state (self, peer, state, reason);
 }
 
+/* A peer fell silent: if the network changed under us, the signalling
+ * connection is broken too, and the sooner it is back, the sooner the
+ * session can call again (call_connected, on_join_ack). */
+static void
+peer_quiet_cb (GstMeshPeer * peer, gpointer user_data)
+{
+  GstMeshSignal *self = user_data;
+
+  if (self->client)
+    gst_mesh_sio_client_check_connection (self->client);
+}
+
 static void
 peer_gathered_cb (GstMeshPeer * peer, const gchar * const *candidates,
     gpointer user_data)
@@ -527,6 +539,7 @@ gst_mesh_signal_new_peer (GstMeshSignal * self, const gchar * remote_id)
   GST_OBJECT_UNLOCK (self);
   config.send = peer_send_cb;
   config.state_changed = peer_state_cb;
+  config.quiet = peer_quiet_cb;
   config.first_frame = peer_first_frame_cb;
   config.gathered = peer_gathered_cb;
   config.switch_codec = gst_mesh_input_switch_codec;
