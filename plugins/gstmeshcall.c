@@ -3,11 +3,11 @@
  * and calls again when a call ends; a duplicate offer (same `o=` id and
  * version) gets the same answer again; a colliding offer loses to the
  * larger session id on both sides; a new offer replaces the call;
- * candidates before any offer wait in a bounded queue. A caller whose
+ * candidates before any offer wait in a bounded queue. A side whose
  * signalling reconnects while the call's media is silent calls again at
- * once (the network changed under both). An answer that
- * refuses our video codec makes the encoder switch and the caller call
- * again, once.
+ * once, even a waiting one (its network changed under both). An answer
+ * that refuses our video codec makes the encoder switch and the caller
+ * call again, once.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -222,12 +222,13 @@ call_start (GstMeshSignal * self)
 static void
 call_connected (GstMeshSignal * self)
 {
-  if (self->peer && self->role == GST_MESH_SIGNAL_ROLE_CALL &&
-      gst_mesh_peer_is_quiet (self->peer)) {
-    /* Signalling had to reconnect while the call's media stopped: the
+  if (self->peer && gst_mesh_peer_is_quiet (self->peer)) {
+    /* Signalling had to reconnect while the call's media stopped: our
      * network changed under both (a new NAT mapping, a new address), and
      * the call's ICE pair is as dead as the old connection was. A new
-     * call now, not after peer-timeout. */
+     * call now, not after peer-timeout; the other side cannot know, so
+     * even a waiting side offers this once (the seed's pages take offers
+     * from either side, and meshsignal replaces its call with it). */
     finish_call (self, "the network changed: calling again");
     start_call (self);
   } else if (self->role == GST_MESH_SIGNAL_ROLE_CALL && !self->peer)

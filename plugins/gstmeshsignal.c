@@ -985,7 +985,9 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
    * `wait` answers the offers that come; `call` sends an offer, again
    * every #GstMeshSignal:offer-interval until it is answered (so start
    * order does not matter), and calls again when a call ends. Two callers
-   * that meet keep the offer with the larger SDP session id.
+   * that meet keep the offer with the larger SDP session id. Either side
+   * offers at once when its signalling had to reconnect while the call's
+   * media was silent (its network changed: docs/protocol.md §3).
    *
    * Since: 0.1
    */

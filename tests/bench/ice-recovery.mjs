@@ -3,13 +3,15 @@
 // breaks and returns, in the simulated Internet of tests/net/internet.
 //
 //   node tests/bench/ice-recovery.mjs [RUNS] [--nat KIND] [--only cut,rebind,readdr]
-//                                     [--peer-timeout MS] [--no-pages] [--verbose]
+//                                     [--home h1|h2] [--peer-timeout MS]
+//                                     [--no-pages] [--verbose]
 //                                                            (as root)
 //
 // Two meshsignal pipelines (gst-mesh-call) on homes h1 (waits) and h2
 // (calls), each behind a NAT of KIND (default cone), with the tool's coturn
 // as STUN and TURN server, call through the seed's server. Once media flows
-// both ways, one of these happens to h2's home:
+// both ways, one of these happens to h2's home (--home h1: the waiting
+// side's):
 //   cut      its uplink drops every packet for CUT_MS (4 s), then returns
 //   rebind   its router's public address changes (every NAT mapping with it)
 //   readdr   the host's own address changes (192.168.2.2 <-> .3)
@@ -31,6 +33,9 @@ const NAT = natArg >= 0 ? argv[natArg + 1] : "cone";
 const onlyArg = argv.indexOf("--only");
 const SCENARIOS = onlyArg >= 0 ? argv[onlyArg + 1].split(",") : ["cut", "rebind", "readdr"];
 const VERBOSE = argv.includes("--verbose");
+const homeArg = argv.indexOf("--home");
+const HOME = homeArg >= 0 ? argv[homeArg + 1] : "h2";
+if (!["h1", "h2"].includes(HOME)) throw new Error(`--home: h1 or h2, not ${HOME}`);
 await runInInternet({ homes: 2, nat: NAT });
 
 const { startGstPeer, startSeedServer, sleep } = await import("../browser/gst-peer.mjs");
@@ -115,16 +120,16 @@ async function oncePages(scenario) {
   }
 }
 
-/** Does @scenario to h2's home; resolves to when the path is back (ms). */
+/** Does @scenario to HOME; resolves to when the path is back (ms). */
 async function fault(scenario) {
   if (scenario === "cut") {
-    setCut("h2", true);
+    setCut(HOME, true);
     await sleep(CUT_MS);
-    setCut("h2", false);
+    setCut(HOME, false);
   } else if (scenario === "rebind") {
-    rebind("h2");
+    rebind(HOME);
   } else {
-    readdr("h2");
+    readdr(HOME);
   }
   return Date.now();
 }
@@ -186,7 +191,7 @@ try {
 }
 
 const fmt = (x) => (Number.isFinite(x) ? `${Math.round(x)}` : "never");
-console.log(`\nICE recovery, meshsignal <-> meshsignal (${PROPS.split(" ").slice(2).join(" ") || "defaults"}), ${NAT} NATs, median of ${RUNS} (ms from the path's return to video back; "never": not within ${WAIT_MS / 1000} s)`);
+console.log(`\nICE recovery, meshsignal <-> meshsignal (${PROPS.split(" ").slice(2).join(" ") || "defaults"}), ${NAT} NATs, fault at ${HOME} (${HOME === "h2" ? "the caller" : "the waiting side"}), median of ${RUNS} (ms from the path's return to video back; "never": not within ${WAIT_MS / 1000} s)`);
 console.log("| scenario | meshsignal: video back at h1 | at h2 | recovered by | seed page <-> seed page (Chromium): at h1 | at h2 |");
 console.log("|---|---|---|---|---|---|");
 const names = { cut: `cut of ${CUT_MS / 1000} s`, rebind: "NAT rebinding (new public address)", readdr: "host address change" };

@@ -470,6 +470,39 @@ test("a call comes back after a cut, a NAT rebinding and a host address change",
   }
 });
 
+// The seed's page calls a waiting pipeline, and the pipeline's home gets a
+// new public address: the pipeline's signalling reconnects while the call
+// is silent, so it offers (a waiting side's one exception), and the page,
+// unchanged, answers with a new RTCPeerConnection.
+test("a page's call to a waiting pipeline comes back after the pipeline's NAT rebinding: the pipeline offers", async () => {
+  setNat("h1", "cone");
+  setNat("h2", "cone");
+  const g = gst("h1", "wait", `stun-server=${STUN}`);
+  await g.waitFor((e) => e.type === "signalling" && e.state === "connected", T(15000));
+  const p = await seedPage("h2", [{ urls: STUN }]);
+  try {
+    await clickCall(p);
+    await waitForRemoteMedia(p, T(30000));
+    await g.waitForMedia(T(20000));
+    await sleep(1000);
+    const from = g.mark();
+    rebind("h1");
+    const back = Date.now();
+    const e = await g.waitFor((e) => e.type === "gap", T(25000), { from, what: "video back at the pipeline" });
+    record("recovery (cone/cone)", "meshsignal (waiting) after its NAT rebinding, from a page", e.t - back, "-", "-");
+    const ended = g.all("call", from).filter((e) => e.state === "ended");
+    assert.ok(ended.some((e) => /the network changed/.test(e.reason)),
+      `the waiting pipeline called again; its calls ended: ${JSON.stringify(ended.map((e) => e.reason))}`);
+    // the page's old connection is dead: frames rising now are the new one's
+    await sleep(1500);
+    await waitForRemoteMedia(p, T(20000));
+  } catch (e) {
+    await failReport([g], e);
+  } finally {
+    await stopAll([g], [p]);
+  }
+});
+
 // ---- bad input ---------------------------------------------------------
 
 test("a wrong TURN password, expired TURN credentials, no TURN server, an unreachable STUN server: warnings that name them and say why, the call goes on", async () => {
