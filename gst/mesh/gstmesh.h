@@ -12,3 +12,4 @@
 #include <gst/mesh/gstmeshsignalling.h>
 #include <gst/mesh/gstmeshiceserver.h>
 #include <gst/mesh/gstmeshturnprobe.h>
+#include <gst/mesh/gstmeshbwe.h>
