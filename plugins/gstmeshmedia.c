@@ -280,6 +280,29 @@ chain (const gchar * name, GstElement ** elements, guint n)
   return bin;
 }
 
+void
+gst_mesh_codec_set_encoder_bitrate (GstElement * encoder, guint kbps)
+{
+  GstIterator *it = gst_bin_iterate_elements (GST_BIN (encoder));
+  GValue v = G_VALUE_INIT;
+
+  while (gst_iterator_next (it, &v) == GST_ITERATOR_OK) {
+    GstElement *e = g_value_get_object (&v);
+    GstElementFactory *f = gst_element_get_factory (e);
+    const gchar *name = f ? GST_OBJECT_NAME (f) : "";
+
+    if (!strcmp (name, "vp8enc"))
+      g_object_set (e, "target-bitrate", (gint) (kbps * 1000), NULL);
+    else if (!strcmp (name, "x264enc"))
+      g_object_set (e, "bitrate", kbps, NULL);
+    else if (!strcmp (name, "openh264enc") || !strcmp (name, "opusenc"))
+      g_object_set (e, "bitrate", kbps * 1000, NULL);
+    g_value_reset (&v);
+  }
+  g_value_unset (&v);
+  gst_iterator_free (it);
+}
+
 GstElement *
 gst_mesh_codec_make_encoder (GstMeshCodec codec, guint bitrate,
     GError ** error)
@@ -299,7 +322,15 @@ gst_mesh_codec_make_encoder (GstMeshCodec codec, guint bitrate,
           "lag-in-frames", 0, "keyframe-max-dist", 600,
           "target-bitrate", (gint) ((bitrate ? bitrate : DEFAULT_VIDEO_KBPS) *
               1000), "buffer-initial-size", 100, "buffer-optimal-size", 120,
-          "buffer-size", 150, "threads", 1, NULL);
+          "buffer-size", 150, "threads", 1,
+          /* a keyframe at most 3 frames' worth (libwebrtc's VP8 setting):
+           * an unbounded one at a few hundred kbit/s overflows a shallow
+           * bottleneck queue, is lost, and is asked for again, forever */
+          "max-intra-bitrate", 300,
+          /* below what a picture needs at its lowest quality (about 570
+           * kbit/s for 640x480 test bars here), libvpx overshoots its
+           * target unless it may drop frames: 30 as libwebrtc sets */
+          "dropframe-threshold", 30, NULL);
       gst_util_set_object_arg (G_OBJECT (enc), "end-usage", "cbr");
       gst_util_set_object_arg (G_OBJECT (enc), "error-resilient",
           "default+partitions");

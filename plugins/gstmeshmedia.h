@@ -55,6 +55,9 @@ gint gst_mesh_codec_find_pt (GstMeshCodec codec, const GstSDPMedia * media);
  * Returns NULL and sets @error when no encoder is installed. */
 GstElement *gst_mesh_codec_make_encoder (GstMeshCodec codec, guint bitrate,
     GError ** error);
+/* Sets a running encoder (what gst_mesh_codec_make_encoder() made) to
+ * @kbps: libvpx and x264 take a new rate between frames. */
+void gst_mesh_codec_set_encoder_bitrate (GstElement * encoder, guint kbps);
 /* The payloader for the encoded stream, set to @pt. */
 GstElement *gst_mesh_codec_make_payloader (GstMeshCodec codec, gint pt,
     GError ** error);
