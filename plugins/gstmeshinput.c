@@ -27,6 +27,9 @@ gst_mesh_input_build_encoder (GstMeshSignal * self, GstMeshMediaKind kind,
   GST_OBJECT_LOCK (self);
   bitrate = kind == GST_MESH_MEDIA_VIDEO ? self->video_bitrate :
       self->audio_bitrate;
+  if (kind == GST_MESH_MEDIA_VIDEO && self->start_bitrate &&
+      self->congestion_control != GST_MESH_CONGESTION_CONTROL_NONE)
+    bitrate = self->start_bitrate;
   GST_OBJECT_UNLOCK (self);
 
   enc = gst_mesh_codec_make_encoder (codec, bitrate, error);
@@ -46,6 +49,8 @@ gst_mesh_input_build_encoder (GstMeshSignal * self, GstMeshMediaKind kind,
   }
   in->encoder = enc;
   in->codec = in->encoder_codec = codec;
+  if (kind == GST_MESH_MEDIA_VIDEO)
+    self->encoder_kbps = bitrate;
   return TRUE;
 }
 

@@ -586,6 +586,9 @@ gst_mesh_peer_call (GstMeshPeer * peer)
       gint pt = gst_mesh_codec_default_pt (codec);
       GstCaps *caps = gst_mesh_codec_rtp_caps (codec, pt);
 
+      if (peer->config.congestion_control)
+        gst_mesh_peer_caps_add_twcc (caps, GST_MESH_TWCC_OFFER_ID);
+
       if (!gst_mesh_peer_add_send_branch (peer, k, codec, pt, caps, dir,
           &error)) {
         GST_ELEMENT_WARNING (peer->bin, CORE, MISSING_PLUGIN,
@@ -702,8 +705,13 @@ plan_answer_media (GstMeshPeer * peer, GstMeshMediaKind kind,
         GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDRECV :
         GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY;
 
+    guint twcc = gst_mesh_peer_twcc_id_in_media (m);
+
     if (!caps)
       caps = gst_mesh_codec_rtp_caps (codec, pt);
+    /* the remote can give feedback: answer with the id it chose */
+    if (peer->config.congestion_control && twcc)
+      gst_mesh_peer_caps_add_twcc (caps, twcc);
     if (!gst_mesh_peer_add_send_branch (peer, kind, codec, pt, caps, dir,
         &error)) {
       GST_ELEMENT_WARNING (peer->bin, CORE, MISSING_PLUGIN,
@@ -996,6 +1004,7 @@ gst_mesh_peer_unref (GstMeshPeer * peer)
   g_free (peer->config.stun_server);
   g_strfreev (peer->config.turn_servers);
   g_ptr_array_unref (peer->local_candidates);
+  g_clear_pointer (&peer->bwe, gst_mesh_bwe_free);
   g_main_context_unref (peer->config.context);
   gst_object_unref (peer->webrtc);
   if (peer->rtpbin)

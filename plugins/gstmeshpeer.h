@@ -9,6 +9,7 @@
 #include <gst/mesh/gstmeshsignalling.h>
 
 #include "gstmeshmedia.h"
+#include <gst/mesh/gstmeshbwe.h>
 #include "gstmeshsignal.h"
 
 G_BEGIN_DECLS
@@ -50,6 +51,12 @@ typedef struct
    * element's encoder to @codec? */
   gboolean (*switch_codec) (GstMeshPeer * peer, GstMeshMediaKind kind,
       GstMeshCodec codec, gpointer user_data);
+  /* congestion control (gstmeshpeerbwe.c), in bit/s: with it, what we
+   * send carries transport-wide sequence numbers, the remote's feedback
+   * feeds an estimate, and bitrate_changed says where it moved */
+  gboolean congestion_control;
+  guint min_bitrate, start_bitrate, max_bitrate;
+  void (*bitrate_changed) (GstMeshPeer * peer, guint bps, gpointer user_data);
   /* a connected peer that sent us media fell silent (nothing for
    * GST_MESH_PEER_QUIET_MS): once per silence, well before peer_timeout.
    * A hint to check what else may have broken with the network. */
@@ -87,6 +94,10 @@ gboolean gst_mesh_peer_awaits_answer (GstMeshPeer * peer);
  * or DTLS) for GST_MESH_PEER_QUIET_MS: its path is likely gone. */
 #define GST_MESH_PEER_QUIET_MS 1000
 gboolean gst_mesh_peer_is_quiet (GstMeshPeer * peer);
+/* The congestion controller's figures; FALSE when it has none (off, or
+ * no feedback yet). Thread-safe. */
+gboolean gst_mesh_peer_get_bwe_stats (GstMeshPeer * peer,
+    GstMeshBweStats * stats);
 /* monotonic µs when the peer was created */
 gint64 gst_mesh_peer_get_start_time (GstMeshPeer * peer);
 

@@ -63,6 +63,9 @@ struct _GstMeshPeer
   GSource *watchdog_source;
   gint64 disconnected_since;
   gboolean quiet_said;          /* config.quiet called for this silence */
+  /* congestion control, under lock (fed from rtpsession's thread) */
+  GstMeshBwe *bwe;
+  guint32 bwe_event_seqnum;
   gint64 start_time;
 
   /* atomics, from streaming threads */
@@ -92,6 +95,26 @@ void gst_mesh_peer_on_new_jitterbuffer (GstElement * rtpbin,
     GstElement * jitterbuffer, guint session, guint ssrc, GstMeshPeer * peer);
 void gst_mesh_peer_on_pad_added (GstElement * webrtc, GstPad * pad,
     GstMeshPeer * peer);
+
+/* gstmeshpeerbwe.c */
+#define GST_MESH_TWCC_URI \
+  "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
+/* The TWCC extension's id among @caps' extmap-N fields, or 0. */
+guint gst_mesh_peer_twcc_id (const GstCaps * caps);
+/* The id an SDP m-line maps TWCC to, or 0. */
+guint gst_mesh_peer_twcc_id_in_media (const GstSDPMedia * media);
+/* What our offers map it to. */
+#define GST_MESH_TWCC_OFFER_ID 3
+/* Puts extmap-@id = TWCC into @caps (writable). */
+void gst_mesh_peer_caps_add_twcc (GstCaps * caps, guint id);
+/* A send branch: the extension on @pay, the feedback caught at @pad (the
+ * branch's last pad before webrtcbin). Call with the lock held. */
+void gst_mesh_peer_bwe_setup_branch (GstMeshPeer * peer, GstElement * pay,
+    GstPad * pad, guint twcc_id);
+/* webrtcbin made its rtpsession: our feedback to the remote goes out
+ * regularly, not with the RTCP reports. */
+void gst_mesh_peer_bwe_setup_session (GstMeshPeer * peer,
+    GstElement * rtpsession);
 
 /* gstmeshpeerliveness.c */
 void gst_mesh_peer_change_state (GstMeshPeer * peer, GstMeshCallState state,

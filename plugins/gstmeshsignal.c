@@ -68,6 +68,10 @@ GST_DEBUG_CATEGORY (mesh_signal_debug);
 #define DEFAULT_VIDEO_CODEC GST_MESH_VIDEO_CODEC_VP8
 #define DEFAULT_VIDEO_BITRATE 1000
 #define DEFAULT_AUDIO_BITRATE 48
+#define DEFAULT_CONGESTION_CONTROL GST_MESH_CONGESTION_CONTROL_NONE
+#define DEFAULT_MIN_BITRATE 100
+#define DEFAULT_MAX_BITRATE 2500
+#define DEFAULT_START_BITRATE 0
 /* webrtcbin's 200 ms suits streaming; a call wants the picture now, and
  * on a LAN (RTT below 1 ms) NACK still has time for retransmissions. The
  * first frame of a call waits this long too (tests/bench/README.md). */
@@ -94,6 +98,10 @@ enum
   PROP_VIDEO_CODEC,
   PROP_VIDEO_BITRATE,
   PROP_AUDIO_BITRATE,
+  PROP_CONGESTION_CONTROL,
+  PROP_MIN_BITRATE,
+  PROP_MAX_BITRATE,
+  PROP_START_BITRATE,
   PROP_LATENCY,
   PROP_OFFER_INTERVAL,
   PROP_PEER_TIMEOUT,
@@ -165,6 +173,24 @@ gst_mesh_signal_role_get_type (void)
   if (g_once_init_enter (&type))
     g_once_init_leave (&type, g_enum_register_static ("GstMeshSignalRole",
             values));
+  return type;
+}
+
+#define GST_TYPE_MESH_CONGESTION_CONTROL \
+  (gst_mesh_congestion_control_get_type ())
+static GType
+gst_mesh_congestion_control_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_MESH_CONGESTION_CONTROL_NONE, "Send at video-bitrate", "none"},
+    {GST_MESH_CONGESTION_CONTROL_GCC,
+        "Google Congestion Control from transport-wide feedback", "gcc"},
+    {0, NULL, NULL}
+  };
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type,
+        g_enum_register_static ("GstMeshCongestionControl", values));
   return type;
 }
 
@@ -466,12 +492,16 @@ gst_mesh_signal_peer_name (GstMeshPeer * peer)
  * for it unless that is IDLE; takes @peer. The teardown takes none of the
  * element's locks: see gst_mesh_peer_close() for why it cannot wait for a
  * state change of the application's. */
+static void update_encoder_bitrate (GstMeshSignal * self);
+
 void
 gst_mesh_signal_close_peer (GstMeshSignal * self, GstMeshPeer * peer,
     GstMeshCallState state, const gchar * reason)
 {
   GstElement *webrtc = gst_object_ref (gst_mesh_peer_get_webrtcbin (peer));
 
+  if (g_hash_table_remove (self->peer_targets, peer))
+    update_encoder_bitrate (self);
   gst_mesh_peer_close (peer);
   g_signal_emit (self, signals[SIGNAL_PEER_REMOVED], 0,
       gst_mesh_signal_peer_name (peer), webrtc);
@@ -495,6 +525,54 @@ peer_state_cb (GstMeshPeer * peer, GstMeshCallState state,
     gst_mesh_sio_client_check_connection (self->client);
   if (self->session)
     self->session->peer_state (self, peer, state, reason);
+}
+
+/* The video encoder follows the lowest estimate among the peers (one
+ * encoding for all: a room's slow member holds the others down, for now),
+ * less audio and packet overhead; with no peer, where calls start. */
+static void
+update_encoder_bitrate (GstMeshSignal * self)
+{
+  MediaIn *in = &self->in[GST_MESH_MEDIA_VIDEO];
+  GHashTableIter it;
+  gpointer target;
+  guint lowest = 0, kbps, min, max, start, audio;
+
+  GST_OBJECT_LOCK (self);
+  min = self->min_bitrate;
+  max = MAX (self->max_bitrate, min);
+  start = self->start_bitrate ? self->start_bitrate : self->video_bitrate;
+  audio = self->in[GST_MESH_MEDIA_AUDIO].encoder ? self->audio_bitrate : 0;
+  GST_OBJECT_UNLOCK (self);
+
+  g_hash_table_iter_init (&it, self->peer_targets);
+  while (g_hash_table_iter_next (&it, NULL, &target))
+    if (!lowest || GPOINTER_TO_UINT (target) < lowest)
+      lowest = GPOINTER_TO_UINT (target);
+  if (lowest) {
+    /* audio's own rate and about 16 kbit/s of its headers (50 packets a
+     * second), then 5 % for video's */
+    gdouble left = lowest / 1000.0 - (audio ? audio + 16 : 0);
+    kbps = (guint) CLAMP (left * 0.95, min, max);
+  } else {
+    kbps = CLAMP (start, min, max);
+  }
+  if (!in->encoder || kbps == self->encoder_kbps)
+    return;
+  GST_INFO_OBJECT (self, "video encoder: %u kbit/s (lowest estimate %u "
+      "bit/s over %u peers)", kbps, lowest,
+      g_hash_table_size (self->peer_targets));
+  self->encoder_kbps = kbps;
+  gst_mesh_codec_set_encoder_bitrate (in->encoder, kbps);
+}
+
+static void
+peer_bitrate_cb (GstMeshPeer * peer, guint bps, gpointer user_data)
+{
+  GstMeshSignal *self = user_data;
+
+  g_hash_table_insert (self->peer_targets, peer, GUINT_TO_POINTER (bps));
+  update_encoder_bitrate (self);
 }
 
 /* A peer fell silent: if the network changed under us, the signalling
@@ -536,10 +614,25 @@ gst_mesh_signal_new_peer (GstMeshSignal * self, const gchar * remote_id)
   config.offer_interval = self->offer_interval;
   config.peer_timeout = self->peer_timeout;
   config.peer_pads = self->peer_pads;
+  /* the estimate is of the whole transport: video's bounds plus audio */
+  config.congestion_control =
+      self->congestion_control == GST_MESH_CONGESTION_CONTROL_GCC;
+  {
+    guint audio = self->in[GST_MESH_MEDIA_AUDIO].encoder ?
+        self->audio_bitrate + 16 : 0;
+    guint min = self->min_bitrate, max = MAX (self->max_bitrate, min);
+    guint start = self->start_bitrate ? self->start_bitrate :
+        self->video_bitrate;
+
+    config.min_bitrate = (min + audio) * 1000;
+    config.max_bitrate = (max + audio) * 1000;
+    config.start_bitrate = (CLAMP (start, min, max) + audio) * 1000;
+  }
   GST_OBJECT_UNLOCK (self);
   config.send = peer_send_cb;
   config.state_changed = peer_state_cb;
   config.quiet = peer_quiet_cb;
+  config.bitrate_changed = peer_bitrate_cb;
   config.first_frame = peer_first_frame_cb;
   config.gathered = peer_gathered_cb;
   config.switch_codec = gst_mesh_input_switch_codec;
@@ -574,6 +667,9 @@ collect_stats (GstMeshSignal * self, gpointer data)
   gst_structure_set (d->stats, "local-id", G_TYPE_STRING, self->local_id,
       NULL);
   gst_structure_take_value (d->stats, "peers", &peers);
+  /* what congestion control set the video encoder to (kbit/s) */
+  gst_structure_set (d->stats, "video-encoder-bitrate", G_TYPE_UINT,
+      self->encoder_kbps, NULL);
 }
 
 /* The codec may have changed since the pad was requested. */
@@ -731,6 +827,18 @@ gst_mesh_signal_set_property (GObject * object, guint prop_id,
     case PROP_AUDIO_BITRATE:
       self->audio_bitrate = g_value_get_uint (value);
       break;
+    case PROP_CONGESTION_CONTROL:
+      self->congestion_control = g_value_get_enum (value);
+      break;
+    case PROP_MIN_BITRATE:
+      self->min_bitrate = g_value_get_uint (value);
+      break;
+    case PROP_MAX_BITRATE:
+      self->max_bitrate = g_value_get_uint (value);
+      break;
+    case PROP_START_BITRATE:
+      self->start_bitrate = g_value_get_uint (value);
+      break;
     case PROP_LATENCY:
       self->latency = g_value_get_uint (value);
       break;
@@ -837,6 +945,18 @@ gst_mesh_signal_get_property (GObject * object, guint prop_id,
     case PROP_AUDIO_BITRATE:
       g_value_set_uint (value, self->audio_bitrate);
       break;
+    case PROP_CONGESTION_CONTROL:
+      g_value_set_enum (value, self->congestion_control);
+      break;
+    case PROP_MIN_BITRATE:
+      g_value_set_uint (value, self->min_bitrate);
+      break;
+    case PROP_MAX_BITRATE:
+      g_value_set_uint (value, self->max_bitrate);
+      break;
+    case PROP_START_BITRATE:
+      g_value_set_uint (value, self->start_bitrate);
+      break;
     case PROP_LATENCY:
       g_value_set_uint (value, self->latency);
       break;
@@ -894,6 +1014,7 @@ gst_mesh_signal_finalize (GObject * object)
 {
   GstMeshSignal *self = GST_MESH_SIGNAL (object);
 
+  g_hash_table_unref (self->peer_targets);
   g_free (self->server_url);
   g_free (self->server_path);
   g_free (self->stun_server);
@@ -924,6 +1045,10 @@ gst_mesh_signal_init (GstMeshSignal * self)
   self->video_codec = DEFAULT_VIDEO_CODEC;
   self->video_bitrate = DEFAULT_VIDEO_BITRATE;
   self->audio_bitrate = DEFAULT_AUDIO_BITRATE;
+  self->congestion_control = DEFAULT_CONGESTION_CONTROL;
+  self->min_bitrate = DEFAULT_MIN_BITRATE;
+  self->max_bitrate = DEFAULT_MAX_BITRATE;
+  self->start_bitrate = DEFAULT_START_BITRATE;
   self->latency = DEFAULT_LATENCY;
   self->offer_interval = DEFAULT_OFFER_INTERVAL;
   self->peer_timeout = DEFAULT_PEER_TIMEOUT;
@@ -934,6 +1059,7 @@ gst_mesh_signal_init (GstMeshSignal * self)
   /* the same for this element's whole life, across reconnections */
   self->uid = g_uuid_string_random ();
   g_queue_init (&self->early_candidates);
+  self->peer_targets = g_hash_table_new (NULL, NULL);
   self->ice_warned = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
       NULL);
   for (gint k = 0; k < GST_MESH_N_MEDIA; k++)
@@ -1072,13 +1198,68 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
   /**
    * GstMeshSignal:video-bitrate:
    *
-   * Video bitrate in kbit/s.
+   * Video bitrate in kbit/s; with #GstMeshSignal:congestion-control, the
+   * rate a call starts at (unless #GstMeshSignal:start-bitrate says).
    *
    * Since: 0.1
    */
   g_object_class_install_property (gobject_class, PROP_VIDEO_BITRATE,
       g_param_spec_uint ("video-bitrate", "Video bitrate",
-          "Video bitrate in kbit/s", 50, 50000, DEFAULT_VIDEO_BITRATE, ready));
+          "Video bitrate in kbit/s (with congestion control: where it "
+          "starts)", 50, 50000, DEFAULT_VIDEO_BITRATE, ready));
+  /**
+   * GstMeshSignal:congestion-control:
+   *
+   * `gcc`: each peer's available bandwidth is estimated from the
+   * transport-wide congestion control feedback it sends (RTCP transport-cc,
+   * which browsers send when the SDP maps the extension, as ours does),
+   * with Google Congestion Control (delay gradient and loss), and the video
+   * encoder follows the lowest estimate, between #GstMeshSignal:min-bitrate
+   * and #GstMeshSignal:max-bitrate, starting at
+   * #GstMeshSignal:start-bitrate. `none`: video is sent at
+   * #GstMeshSignal:video-bitrate whatever the network carries.
+   *
+   * Since: 0.2
+   */
+  g_object_class_install_property (gobject_class, PROP_CONGESTION_CONTROL,
+      g_param_spec_enum ("congestion-control", "Congestion control",
+          "How the video bitrate follows the network",
+          GST_TYPE_MESH_CONGESTION_CONTROL, DEFAULT_CONGESTION_CONTROL,
+          ready));
+  /**
+   * GstMeshSignal:min-bitrate:
+   *
+   * With congestion control, the lowest video bitrate in kbit/s.
+   *
+   * Since: 0.2
+   */
+  g_object_class_install_property (gobject_class, PROP_MIN_BITRATE,
+      g_param_spec_uint ("min-bitrate", "Minimum bitrate",
+          "Lowest video bitrate in kbit/s with congestion control", 30, 50000,
+          DEFAULT_MIN_BITRATE, ready));
+  /**
+   * GstMeshSignal:max-bitrate:
+   *
+   * With congestion control, the highest video bitrate in kbit/s.
+   *
+   * Since: 0.2
+   */
+  g_object_class_install_property (gobject_class, PROP_MAX_BITRATE,
+      g_param_spec_uint ("max-bitrate", "Maximum bitrate",
+          "Highest video bitrate in kbit/s with congestion control", 30, 50000,
+          DEFAULT_MAX_BITRATE, ready));
+  /**
+   * GstMeshSignal:start-bitrate:
+   *
+   * With congestion control, the video bitrate in kbit/s a new peer starts
+   * at; 0 takes #GstMeshSignal:video-bitrate.
+   *
+   * Since: 0.2
+   */
+  g_object_class_install_property (gobject_class, PROP_START_BITRATE,
+      g_param_spec_uint ("start-bitrate", "Start bitrate",
+          "Video bitrate in kbit/s a peer starts at with congestion control "
+          "(0 = video-bitrate)", 0, 50000, DEFAULT_START_BITRATE, ready));
   /**
    * GstMeshSignal:audio-bitrate:
    *
@@ -1282,8 +1463,12 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
    * `members` (in a room) and `peers`, an array of
    * `application/x-mesh-peer-stats` structures (`peer-id`, `uid`,
    * `call-id`, `state`, `offerer`, `video-frames-decoded`,
-   * `audio-buffers-decoded`, and `webrtc`: what webrtcbin's `get-stats`
-   * gives). Do not read it from a streaming thread.
+   * `audio-buffers-decoded`, `bandwidth` with congestion control: an
+   * `application/x-mesh-bwe` structure with `target-bitrate`,
+   * `delay-bitrate`, `loss-bitrate`, `received-bitrate` (bit/s), `loss`,
+   * `usage` and `feedbacks`; and `webrtc`: what webrtcbin's `get-stats`
+   * gives), and `video-encoder-bitrate` (kbit/s). Do not read it from a
+   * streaming thread.
    *
    * Since: 0.2
    */
@@ -1360,6 +1545,7 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
       GST_DEBUG_FUNCPTR (gst_mesh_signal_change_state);
 
   gst_type_mark_as_plugin_api (GST_TYPE_MESH_SIGNAL_ROLE, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_MESH_CONGESTION_CONTROL, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_MESH_VIDEO_CODEC, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_MESH_CALL_STATE, 0);
 }

@@ -21,6 +21,20 @@ typedef enum
 } GstMeshSignalRole;
 
 /**
+ * GstMeshCongestionControl:
+ * @GST_MESH_CONGESTION_CONTROL_NONE: send at video-bitrate whatever the
+ *   network carries
+ * @GST_MESH_CONGESTION_CONTROL_GCC: estimate each peer's bandwidth from its
+ *   transport-wide feedback (Google Congestion Control) and set the
+ *   encoder's rate to it, between min-bitrate and max-bitrate
+ */
+typedef enum
+{
+  GST_MESH_CONGESTION_CONTROL_NONE,
+  GST_MESH_CONGESTION_CONTROL_GCC,
+} GstMeshCongestionControl;
+
+/**
  * GstMeshVideoCodec:
  * @GST_MESH_VIDEO_CODEC_VP8: VP8 (vp8enc)
  * @GST_MESH_VIDEO_CODEC_H264: H.264 constrained baseline, packetization

@@ -54,6 +54,8 @@ struct _GstMeshSignal
   GstMeshVideoCodec video_codec;
   guint video_bitrate;
   guint audio_bitrate;
+  GstMeshCongestionControl congestion_control;
+  guint min_bitrate, max_bitrate, start_bitrate;       /* kbit/s */
   guint latency;
   guint offer_interval;
   guint peer_timeout;
@@ -101,6 +103,11 @@ struct _GstMeshSignal
   MediaIn in[GST_MESH_N_MEDIA];
   GstMeshOutput *out[GST_MESH_N_MEDIA];
   GstPad *out_ghost[GST_MESH_N_MEDIA];
+
+  /* congestion control (signalling thread): each peer's target (bit/s),
+   * and what the video encoder was last set to (kbit/s) */
+  GHashTable *peer_targets;     /* GstMeshPeer* → guint */
+  guint encoder_kbps;
 
   /* atomics */
   gint call_state;

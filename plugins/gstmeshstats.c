@@ -243,6 +243,24 @@ gst_mesh_stats_peer (GstMeshPeer * peer, const gchar * uid)
       "audio-buffers-decoded", G_TYPE_UINT, gst_mesh_peer_get_decoded (peer,
           GST_MESH_MEDIA_AUDIO), NULL);
   GstStructure *webrtc = webrtc_stats (gst_mesh_peer_get_webrtcbin (peer));
+  GstMeshBweStats bwe;
+
+  /* congestion control: what the peer's feedback says the path carries */
+  if (gst_mesh_peer_get_bwe_stats (peer, &bwe)) {
+    GstStructure *b = gst_structure_new ("application/x-mesh-bwe",
+        "target-bitrate", G_TYPE_UINT, bwe.target_bps,
+        "delay-bitrate", G_TYPE_UINT, bwe.delay_bps,
+        "loss-bitrate", G_TYPE_UINT, bwe.loss_bps,
+        "received-bitrate", G_TYPE_UINT, bwe.received_bps,
+        "loss", G_TYPE_DOUBLE, bwe.loss,
+        "usage", G_TYPE_STRING, gst_mesh_bwe_usage_name (bwe.usage),
+        "feedbacks", G_TYPE_UINT64, bwe.feedbacks, NULL);
+    GValue bv = G_VALUE_INIT;
+
+    g_value_init (&bv, GST_TYPE_STRUCTURE);
+    g_value_take_boxed (&bv, b);
+    gst_structure_take_value (s, "bandwidth", &bv);
+  }
 
   /* webrtcbin's own figures (RTP, RTCP, ICE), as its get-stats gives them */
   if (webrtc) {

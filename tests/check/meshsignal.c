@@ -66,6 +66,93 @@ GST_START_TEST (test_caller_and_waiter_decode_each_other)
 
 GST_END_TEST;
 
+/* The first peer's `bandwidth` stats, or NULL (free it). */
+static GstStructure *
+peer_bandwidth (MeshTestPipeline * p, guint * encoder_kbps)
+{
+  GstStructure *s = NULL, *b = NULL;
+  const GValue *peers;
+
+  g_object_get (p->mesh, "stats", &s, NULL);
+  fail_unless (s != NULL);
+  gst_structure_get_uint (s, "video-encoder-bitrate", encoder_kbps);
+  peers = gst_structure_get_value (s, "peers");
+  if (peers && gst_value_array_get_size (peers) > 0) {
+    const GstStructure *peer =
+        gst_value_get_structure (gst_value_array_get_value (peers, 0));
+    const GValue *bv = gst_structure_get_value (peer, "bandwidth");
+    if (bv)
+      b = gst_structure_copy (gst_value_get_structure (bv));
+  }
+  gst_structure_free (s);
+  return b;
+}
+
+/* congestion-control=gcc: each side's packets carry transport-wide
+ * sequence numbers, the other side's feedback comes back (as rtpsession
+ * parses it) and drives the estimate, and the video encoder follows it:
+ * on this clean link, up from start-bitrate towards max-bitrate. */
+GST_START_TEST (test_congestion_control_gets_feedback_and_moves_the_encoder)
+{
+  Call c = { 0, };
+  const gchar *props = "congestion-control=gcc start-bitrate=300 "
+      "max-bitrate=1500";
+  MeshTestPipeline *sides[2];
+
+  call_setup (&c);
+  call_start (&c, "role=call congestion-control=gcc start-bitrate=300 "
+      "max-bitrate=1500", props);
+  sides[0] = c.a;
+  sides[1] = c.b;
+  for (guint i = 0; i < 2; i++) {
+    gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+    GstStructure *b = NULL;
+    guint64 feedbacks = 0;
+    guint target = 0, encoder = 0;
+
+    /* +8 %/s from 300 kbit/s: past 400 within a few seconds */
+    do {
+      g_clear_pointer (&b, gst_structure_free);
+      g_usleep (250 * 1000);
+      b = peer_bandwidth (sides[i], &encoder);
+      if (b) {
+        gst_structure_get_uint64 (b, "feedbacks", &feedbacks);
+        gst_structure_get_uint (b, "target-bitrate", &target);
+      }
+    } while ((!b || encoder <= 400) && g_get_monotonic_time () < deadline);
+    fail_unless (b != NULL, "side %u: no bandwidth stats", i);
+    fail_unless (feedbacks > 10, "side %u: %" G_GUINT64_FORMAT " feedback "
+        "reports", i, feedbacks);
+    fail_unless (encoder > 400 && encoder <= 1500,
+        "side %u: the encoder is at %u kbit/s (estimate %u bit/s)", i,
+        encoder, target);
+    gst_structure_free (b);
+  }
+  /* and the media goes on */
+  mesh_test_assert_media (c.a, 0, CALL_TIMEOUT_MS, "side A");
+  mesh_test_call_teardown (&c);
+}
+
+GST_END_TEST;
+
+/* Without it (the default) there is no estimate, and the encoder stays
+ * at video-bitrate. */
+GST_START_TEST (test_no_congestion_control_by_default)
+{
+  Call c = { 0, };
+  GstStructure *b;
+  guint encoder = 0;
+
+  call_setup (&c);
+  call_start (&c, "role=call video-bitrate=700", NULL);
+  b = peer_bandwidth (c.a, &encoder);
+  fail_unless (b == NULL);
+  fail_unless_equals_int (encoder, 700);
+  mesh_test_call_teardown (&c);
+}
+
+GST_END_TEST;
+
 /* A pipeline with only sink pads sends, one with only source pads
  * receives; both offer and answer say so, and the media goes one way. */
 GST_START_TEST (test_send_only_to_receive_only)
@@ -619,6 +706,8 @@ meshsignal_suite (void)
   tcase_add_test (tc, test_bad_url_is_an_element_error);
   tcase_add_test (tc, test_unreachable_server_is_an_element_error);
   tcase_add_test (tc, test_caller_and_waiter_decode_each_other);
+  tcase_add_test (tc, test_congestion_control_gets_feedback_and_moves_the_encoder);
+  tcase_add_test (tc, test_no_congestion_control_by_default);
   tcase_add_test (tc, test_send_only_to_receive_only);
   tcase_add_test (tc, test_caller_started_first);
   tcase_add_test (tc, test_waiter_started_first);
