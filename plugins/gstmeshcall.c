@@ -219,18 +219,27 @@ call_start (GstMeshSignal * self)
   self->codec_fallback_done = FALSE;
 }
 
+/* Our network changed under both the signalling and the call (a new NAT
+ * mapping, a new address): the call's ICE pair is as dead as the old
+ * connection was. A new call now, not after peer-timeout; the other side
+ * cannot know, so even a waiting side offers this once (the seed's pages
+ * take offers from either side, and meshsignal replaces its call with
+ * it). */
+static void
+call_path_lost (GstMeshSignal * self, GstMeshPeer * peer)
+{
+  if (peer != self->peer)
+    return;
+  finish_call (self, "the network changed: calling again");
+  start_call (self);
+}
+
 static void
 call_connected (GstMeshSignal * self)
 {
   if (self->peer && gst_mesh_peer_is_quiet (self->peer)) {
-    /* Signalling had to reconnect while the call's media stopped: our
-     * network changed under both (a new NAT mapping, a new address), and
-     * the call's ICE pair is as dead as the old connection was. A new
-     * call now, not after peer-timeout; the other side cannot know, so
-     * even a waiting side offers this once (the seed's pages take offers
-     * from either side, and meshsignal replaces its call with it). */
-    finish_call (self, "the network changed: calling again");
-    start_call (self);
+    /* Signalling had to reconnect while the call's media stopped */
+    call_path_lost (self, self->peer);
   } else if (self->role == GST_MESH_SIGNAL_ROLE_CALL && !self->peer)
     start_call (self);
   else if (self->peer)
@@ -301,6 +310,7 @@ const GstMeshSession gst_mesh_call_session = {
   call_event,
   call_message,
   call_peer_state,
+  call_path_lost,
   call_stop,
   call_stats,
 };

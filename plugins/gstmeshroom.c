@@ -541,6 +541,19 @@ room_start (GstMeshSignal * self)
         (GDestroyNotify) member_free);
 }
 
+/* Our network changed under the signalling and this connection: offer
+ * the member a new one now (docs/protocol.md §4). */
+static void
+room_path_lost (GstMeshSignal * self, GstMeshPeer * peer)
+{
+  Member *m = room_member_for_peer (self, peer);
+
+  if (!m)
+    return;
+  room_end_peer (self, m, "the network changed: calling again");
+  room_offer (self, m);
+}
+
 static void
 room_connected (GstMeshSignal * self)
 {
@@ -607,6 +620,7 @@ const GstMeshSession gst_mesh_room_session = {
   room_event,
   room_handle_message,
   room_peer_state,
+  room_path_lost,
   room_stop,
   room_stats,
 };

@@ -34,6 +34,10 @@ typedef struct
   /* one of our peer connections changed state */
   void (*peer_state) (GstMeshSignal * self, GstMeshPeer * peer,
       GstMeshCallState state, const gchar * reason);
+  /* @peer's path went with the network: it fell silent around a
+   * reconnection of the signalling (a new NAT mapping, a new address).
+   * Call it again now rather than after peer-timeout. */
+  void (*path_lost) (GstMeshSignal * self, GstMeshPeer * peer);
   /* the element stops: every call ends, quietly */
   void (*stop) (GstMeshSignal * self);
   /* each peer's figures appended to @peers (a GST_TYPE_ARRAY), and the
