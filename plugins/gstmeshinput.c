@@ -66,6 +66,30 @@ gst_mesh_input_drop_encoder (GstMeshSignal * self, MediaIn * in)
   in->encoder = NULL;
 }
 
+static GstPadProbeReturn
+count_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  g_atomic_int_inc ((gint *) user_data);
+  return GST_PAD_PROBE_OK;
+}
+
+/* Frames into the encoder (out of the capsfilter) and out of it (into the
+ * tee): the pads stay while encoders are switched. */
+static void
+count_frames (MediaIn * in)
+{
+  GstPad *pad = gst_element_get_static_pad (in->convert, "src");
+
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, count_probe,
+      &in->frames_in, NULL);
+  gst_object_unref (pad);
+  pad = gst_element_get_static_pad (in->tee, "sink");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, count_probe,
+      &in->frames_out, NULL);
+  gst_object_unref (pad);
+  in->kept = 1.0;
+}
+
 GstPad *
 gst_mesh_input_new (GstMeshSignal * self, GstMeshMediaKind kind,
     GstPadTemplate * templ)
@@ -98,9 +122,16 @@ gst_mesh_input_new (GstMeshSignal * self, GstMeshMediaKind kind,
   gst_object_ref (in->tee);
 
   if (kind == GST_MESH_MEDIA_VIDEO) {
-    in->convert = gst_element_factory_make ("videoconvert", NULL);
-    gst_bin_add (GST_BIN (self), gst_object_ref (in->convert));
-    gst_element_link (in->queue, in->convert);
+    /* videoconvert ! videoscale ! capsfilter: the filter takes anything
+     * until congestion control asks for a smaller picture */
+    in->convert2 = gst_element_factory_make ("videoconvert", NULL);
+    in->scaler = gst_element_factory_make ("videoscale", NULL);
+    in->convert = gst_element_factory_make ("capsfilter", NULL);
+    gst_bin_add_many (GST_BIN (self), gst_object_ref (in->convert2),
+        gst_object_ref (in->scaler), gst_object_ref (in->convert), NULL);
+    gst_element_link_many (in->queue, in->convert2, in->scaler, in->convert,
+        NULL);
+    count_frames (in);
   } else {
     in->convert2 = gst_element_factory_make ("audioconvert", NULL);
     in->convert = gst_element_factory_make ("audioresample", NULL);
@@ -128,10 +159,113 @@ gst_mesh_input_new (GstMeshSignal * self, GstMeshMediaKind kind,
   if (in->encoder)
     gst_element_sync_state_with_parent (in->encoder);
   gst_element_sync_state_with_parent (in->convert);
+  if (in->scaler)
+    gst_element_sync_state_with_parent (in->scaler);
   if (in->convert2)
     gst_element_sync_state_with_parent (in->convert2);
   gst_element_sync_state_with_parent (in->queue);
   return ghost;
+}
+
+/* Picture sizes, as a share of the input's width and height, and the
+ * bits per pixel (per frame) below which a step is too big for the rate,
+ * and above which the next bigger one fits again: VP8 at 640x480@30
+ * steps down under about 460 kbit/s, back up over about 740. The
+ * hysteresis and the waits keep it from hunting; each step costs a
+ * keyframe. */
+static const gdouble scale_steps[] = { 1.0, 0.75, 0.5, 0.375, 0.25 };
+#define STEP_DOWN_BPP 0.05
+#define STEP_UP_BPP 0.08
+/* the encoder keeps fewer than 85 % of the frames: step down; at least
+ * 97 % before a step up */
+#define KEPT_LOW 0.85
+#define KEPT_HIGH 0.97
+#define STEP_DOWN_WAIT_US (2 * G_USEC_PER_SEC)
+#define STEP_UP_WAIT_US (5 * G_USEC_PER_SEC)
+
+static gdouble
+bits_per_pixel (guint kbps, gint w, gint h, gdouble fps, gdouble scale)
+{
+  gdouble px = w * scale * h * scale * fps;
+
+  return px > 0 ? kbps * 1000.0 / px : 0;
+}
+
+void
+gst_mesh_input_adapt_video (GstMeshSignal * self, guint kbps)
+{
+  MediaIn *in = &self->in[GST_MESH_MEDIA_VIDEO];
+  GstPad *pad;
+  GstCaps *caps;
+  GstVideoInfo info;
+  guint step;
+  gint64 now = g_get_monotonic_time ();
+  gdouble fps;
+
+  if (!in->scaler || !in->queue)
+    return;
+  pad = gst_element_get_static_pad (in->queue, "src");
+  caps = gst_pad_get_current_caps (pad);
+  gst_object_unref (pad);
+  if (!caps)
+    return;
+  if (!gst_video_info_from_caps (&info, caps) || info.width <= 0) {
+    gst_caps_unref (caps);
+    return;
+  }
+  gst_caps_unref (caps);
+  fps = info.fps_n > 0 && info.fps_d > 0 ? (gdouble) info.fps_n / info.fps_d :
+      30.0;
+
+  step = in->step;
+  while (step + 1 < G_N_ELEMENTS (scale_steps) &&
+      bits_per_pixel (kbps, info.width, info.height, fps,
+          scale_steps[step]) < STEP_DOWN_BPP)
+    step++;
+  /* the encoder drops frames to keep to the rate: the picture is too big
+   * for it, whatever the rule of thumb says (hard content) */
+  if (step == in->step && in->kept < KEPT_LOW &&
+      step + 1 < G_N_ELEMENTS (scale_steps)) {
+    step++;
+    in->failed_kbps = kbps;
+  }
+  if (step == in->step)
+    while (step > 0 && bits_per_pixel (kbps, info.width, info.height, fps,
+            scale_steps[step - 1]) >= STEP_UP_BPP &&
+        in->kept >= KEPT_HIGH &&
+        (!in->failed_kbps || kbps >= in->failed_kbps * 13 / 10))
+      step--;
+  if (step == in->step ||
+      now - in->step_changed < (step > in->step ? STEP_DOWN_WAIT_US :
+          STEP_UP_WAIT_US))
+    return;
+
+  {
+    gint w = ((gint) (info.width * scale_steps[step])) & ~1;
+    gint h = ((gint) (info.height * scale_steps[step])) & ~1;
+    GstCaps *filter = step == 0 ? gst_caps_new_empty_simple ("video/x-raw") :
+        gst_caps_new_simple ("video/x-raw", "width", G_TYPE_INT, w,
+        "height", G_TYPE_INT, h, NULL);
+    GstStructure *s;
+
+    GST_INFO_OBJECT (self, "video at %u kbit/s: %dx%d (%s; the encoder "
+        "kept %.0f %% of the frames)", kbps, w, h,
+        step > in->step ? "smaller" : "larger", 100 * in->kept);
+    if (step == 0)
+      in->failed_kbps = 0;
+    in->step = step;
+    in->step_changed = now;
+    g_object_set (in->convert, "caps", filter, NULL);
+    gst_caps_unref (filter);
+    s = gst_structure_new ("mesh-video-quality",
+        "degraded", G_TYPE_BOOLEAN, step > 0,
+        "width", G_TYPE_INT, w, "height", G_TYPE_INT, h,
+        "input-width", G_TYPE_INT, info.width,
+        "input-height", G_TYPE_INT, info.height,
+        "bitrate", G_TYPE_UINT, kbps, NULL);
+    gst_element_post_message (GST_ELEMENT (self),
+        gst_message_new_element (GST_OBJECT (self), s));
+  }
 }
 
 typedef struct
@@ -228,3 +362,24 @@ gst_mesh_input_switch_codec (GstMeshPeer * peer, GstMeshMediaKind kind,
   return TRUE;
 }
 
+
+void
+gst_mesh_input_video_tick (GstMeshSignal * self)
+{
+  MediaIn *in = &self->in[GST_MESH_MEDIA_VIDEO];
+  gint n_in, n_out, d_in, d_out;
+
+  if (!in->scaler)
+    return;
+  n_in = g_atomic_int_get (&in->frames_in);
+  n_out = g_atomic_int_get (&in->frames_out);
+  d_in = n_in - in->last_in;
+  d_out = n_out - in->last_out;
+  in->last_in = n_in;
+  in->last_out = n_out;
+  /* a second's share, smoothed over about two */
+  if (d_in > 0)
+    in->kept = 0.5 * in->kept + 0.5 * CLAMP ((gdouble) d_out / d_in, 0, 1);
+  if (g_hash_table_size (self->peer_targets) > 0 && self->encoder_kbps)
+    gst_mesh_input_adapt_video (self, self->encoder_kbps);
+}

@@ -916,6 +916,7 @@ gst_mesh_peer_new (const GstMeshPeerConfig * config, guint id,
   peer->elements = g_ptr_array_new_with_free_func (gst_object_unref);
   peer->tee_pads = g_ptr_array_new ();
   peer->out_pads = g_ptr_array_new ();
+  peer->jitterbuffers = g_ptr_array_new_with_free_func (gst_object_unref);
   peer->peer_pads = g_ptr_array_new ();
   peer->remote_ssrcs = g_array_new (FALSE, FALSE, sizeof (guint));
   g_queue_init (&peer->pending_candidates);
@@ -1005,6 +1006,7 @@ gst_mesh_peer_unref (GstMeshPeer * peer)
   g_strfreev (peer->config.turn_servers);
   g_ptr_array_unref (peer->local_candidates);
   g_clear_pointer (&peer->bwe, gst_mesh_bwe_free);
+  g_ptr_array_unref (peer->jitterbuffers);
   g_main_context_unref (peer->config.context);
   gst_object_unref (peer->webrtc);
   if (peer->rtpbin)
@@ -1038,6 +1040,7 @@ gst_mesh_peer_close (GstMeshPeer * peer)
     g_clear_object (&peer->send_pad[k]);
     g_clear_object (&peer->gate_pad[k]);
   }
+  g_ptr_array_set_size (peer->jitterbuffers, 0);
   g_mutex_unlock (&peer->lock);
 
   gst_mesh_clear_source (&peer->resend_source);

@@ -28,6 +28,9 @@ typedef struct
   /* where decoded remote media goes (a funnel), or NULL */
   GstElement *out[GST_MESH_N_MEDIA];
   guint latency;
+  /* jitter buffers grow up to this when packets come late (ms); not above
+   * latency: they stay there */
+  guint max_latency;
   gchar *stun_server;           /* stun://HOST:PORT, or NULL */
   gchar **turn_servers;         /* turn(s)://USER:PASS@HOST:PORT[?...] */
   gboolean relay_only;          /* ice-transport-policy relay */

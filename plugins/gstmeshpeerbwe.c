@@ -231,27 +231,3 @@ gst_mesh_peer_get_bwe_stats (GstMeshPeer * peer, GstMeshBweStats * stats)
   g_mutex_unlock (&peer->lock);
   return have;
 }
-
-/* With its default (0) rtpsession sends transport-cc feedback with its
- * RTCP, which AVPF lets out early only once per regular interval: reports
- * came 0.6-3 s apart on a capped link, too late for the sender to see its
- * queue grow. Every 50 ms instead, as browsers send theirs (libwebrtc's
- * RemoteEstimatorProxy: 50-250 ms, by rate). */
-#define TWCC_FEEDBACK_INTERVAL (50 * GST_MSECOND)
-
-void
-gst_mesh_peer_bwe_setup_session (GstMeshPeer * peer, GstElement * rtpsession)
-{
-  GObject *session = NULL;
-
-  if (!peer->config.congestion_control)
-    return;
-  g_object_get (rtpsession, "internal-session", &session, NULL);
-  if (!session)
-    return;
-  if (g_object_class_find_property (G_OBJECT_GET_CLASS (session),
-          "twcc-feedback-interval"))
-    g_object_set (session, "twcc-feedback-interval",
-        (guint64) TWCC_FEEDBACK_INTERVAL, NULL);
-  g_object_unref (session);
-}

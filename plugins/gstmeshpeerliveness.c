@@ -47,10 +47,6 @@ gst_mesh_peer_on_deep_element_added (GstBin * webrtc, GstBin * sub_bin,
   GstElementFactory *f = gst_element_get_factory (element);
   GstPad *src;
 
-  if (f && g_strcmp0 (GST_OBJECT_NAME (f), "rtpsession") == 0) {
-    gst_mesh_peer_bwe_setup_session (peer, element);
-    return;
-  }
   if (!f || g_strcmp0 (GST_OBJECT_NAME (f), "nicesrc") != 0)
     return;
   src = gst_element_get_static_pad (element, "src");
@@ -221,6 +217,7 @@ gst_mesh_peer_watchdog (gpointer user_data)
   if (peer->closed)
     return G_SOURCE_REMOVE;
 
+  gst_mesh_peer_jitter_tick (peer, now);
   if (quiet <= (gint64) GST_MESH_PEER_QUIET_MS *1000) {
     peer->quiet_said = FALSE;
   } else if (!peer->quiet_said && sends_media (peer)) {

@@ -299,6 +299,7 @@ gst_mesh_peer_on_new_jitterbuffer (GstElement * rtpbin,
     GST_DEBUG ("%s: NACKs for video SSRC %u", peer->name, ssrc);
     g_object_set (jitterbuffer, "do-retransmission", TRUE, NULL);
   }
+  gst_mesh_peer_jitter_add (peer, jitterbuffer);
 }
 
 

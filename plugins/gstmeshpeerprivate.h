@@ -63,6 +63,12 @@ struct _GstMeshPeer
   GSource *watchdog_source;
   gint64 disconnected_since;
   gboolean quiet_said;          /* config.quiet called for this silence */
+  /* jitter buffers (gstmeshpeerjitter.c): refs under lock; the rest is
+   * the peer context's */
+  GPtrArray *jitterbuffers;
+  guint jitter_latency;         /* ms now, 0: config.latency */
+  guint64 jitter_late;          /* num-late summed, at the last tick */
+  gint64 jitter_changed, jitter_calm_since;
   /* congestion control, under lock (fed from rtpsession's thread) */
   GstMeshBwe *bwe;
   guint32 bwe_event_seqnum;
@@ -111,10 +117,11 @@ void gst_mesh_peer_caps_add_twcc (GstCaps * caps, guint id);
  * branch's last pad before webrtcbin). Call with the lock held. */
 void gst_mesh_peer_bwe_setup_branch (GstMeshPeer * peer, GstElement * pay,
     GstPad * pad, guint twcc_id);
-/* webrtcbin made its rtpsession: our feedback to the remote goes out
- * regularly, not with the RTCP reports. */
-void gst_mesh_peer_bwe_setup_session (GstMeshPeer * peer,
-    GstElement * rtpsession);
+
+
+/* gstmeshpeerjitter.c */
+void gst_mesh_peer_jitter_add (GstMeshPeer * peer, GstElement * jitterbuffer);
+void gst_mesh_peer_jitter_tick (GstMeshPeer * peer, gint64 now);
 
 /* gstmeshpeerliveness.c */
 void gst_mesh_peer_change_state (GstMeshPeer * peer, GstMeshCallState state,

@@ -68,7 +68,7 @@ GST_DEBUG_CATEGORY (mesh_signal_debug);
 #define DEFAULT_VIDEO_CODEC GST_MESH_VIDEO_CODEC_VP8
 #define DEFAULT_VIDEO_BITRATE 1000
 #define DEFAULT_AUDIO_BITRATE 48
-#define DEFAULT_CONGESTION_CONTROL GST_MESH_CONGESTION_CONTROL_NONE
+#define DEFAULT_CONGESTION_CONTROL GST_MESH_CONGESTION_CONTROL_GCC
 #define DEFAULT_MIN_BITRATE 100
 #define DEFAULT_MAX_BITRATE 2500
 #define DEFAULT_START_BITRATE 0
@@ -76,6 +76,8 @@ GST_DEBUG_CATEGORY (mesh_signal_debug);
  * on a LAN (RTT below 1 ms) NACK still has time for retransmissions. The
  * first frame of a call waits this long too (tests/bench/README.md). */
 #define DEFAULT_LATENCY 20
+/* how far the jitter buffers may grow when packets come late */
+#define DEFAULT_MAX_LATENCY 400
 #define DEFAULT_OFFER_INTERVAL 1000
 #define DEFAULT_PEER_TIMEOUT 3000
 #define DEFAULT_ROOM NULL
@@ -103,6 +105,7 @@ enum
   PROP_MAX_BITRATE,
   PROP_START_BITRATE,
   PROP_LATENCY,
+  PROP_MAX_LATENCY,
   PROP_OFFER_INTERVAL,
   PROP_PEER_TIMEOUT,
   PROP_AUTH,
@@ -427,6 +430,7 @@ gst_mesh_signal_release_pad (GstElement * element, GstPad * pad)
       gst_element_remove_pad (element, pad);
       gst_mesh_signal_remove_child (self, in->queue);
       gst_mesh_signal_remove_child (self, in->convert2);
+      gst_mesh_signal_remove_child (self, in->scaler);
       gst_mesh_signal_remove_child (self, in->convert);
       gst_mesh_signal_remove_child (self, in->encoder);
       gst_mesh_signal_remove_child (self, in->tee);
@@ -564,6 +568,7 @@ update_encoder_bitrate (GstMeshSignal * self)
       g_hash_table_size (self->peer_targets));
   self->encoder_kbps = kbps;
   gst_mesh_codec_set_encoder_bitrate (in->encoder, kbps);
+  gst_mesh_input_adapt_video (self, kbps);
 }
 
 static void
@@ -578,11 +583,25 @@ peer_bitrate_cb (GstMeshPeer * peer, guint bps, gpointer user_data)
 /* A peer fell silent: if the network changed under us, the signalling
  * connection is broken too, and the sooner it is back, the sooner the
  * session can call again (call_connected, on_join_ack). */
+/* How close a reconnection and a silent call must be to say that the
+ * network changed under both. */
+#define NETWORK_CHANGE_WINDOW_US (5 * G_USEC_PER_SEC)
+
 static void
 peer_quiet_cb (GstMeshPeer * peer, gpointer user_data)
 {
   GstMeshSignal *self = user_data;
 
+  /* the signalling had to reconnect a moment ago (a reset, the first
+   * write after the change, may come before the media is missed) */
+  if (self->reconnected_at &&
+      self->reconnected_at > gst_mesh_peer_get_start_time (peer) &&
+      g_get_monotonic_time () - self->reconnected_at <
+      NETWORK_CHANGE_WINDOW_US) {
+    if (self->session)
+      self->session->path_lost (self, peer);
+    return;
+  }
   if (self->client)
     gst_mesh_sio_client_check_connection (self->client);
 }
@@ -611,6 +630,7 @@ gst_mesh_signal_new_peer (GstMeshSignal * self, const gchar * remote_id)
   }
   GST_OBJECT_LOCK (self);
   config.latency = self->latency;
+  config.max_latency = self->max_latency;
   config.offer_interval = self->offer_interval;
   config.peer_timeout = self->peer_timeout;
   config.peer_pads = self->peer_pads;
@@ -842,6 +862,9 @@ gst_mesh_signal_set_property (GObject * object, guint prop_id,
     case PROP_LATENCY:
       self->latency = g_value_get_uint (value);
       break;
+    case PROP_MAX_LATENCY:
+      self->max_latency = g_value_get_uint (value);
+      break;
     case PROP_OFFER_INTERVAL:
       self->offer_interval = g_value_get_uint (value);
       break;
@@ -960,6 +983,9 @@ gst_mesh_signal_get_property (GObject * object, guint prop_id,
     case PROP_LATENCY:
       g_value_set_uint (value, self->latency);
       break;
+    case PROP_MAX_LATENCY:
+      g_value_set_uint (value, self->max_latency);
+      break;
     case PROP_OFFER_INTERVAL:
       g_value_set_uint (value, self->offer_interval);
       break;
@@ -1050,6 +1076,7 @@ gst_mesh_signal_init (GstMeshSignal * self)
   self->max_bitrate = DEFAULT_MAX_BITRATE;
   self->start_bitrate = DEFAULT_START_BITRATE;
   self->latency = DEFAULT_LATENCY;
+  self->max_latency = DEFAULT_MAX_LATENCY;
   self->offer_interval = DEFAULT_OFFER_INTERVAL;
   self->peer_timeout = DEFAULT_PEER_TIMEOUT;
   self->room = DEFAULT_ROOM;
@@ -1273,14 +1300,32 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
   /**
    * GstMeshSignal:latency:
    *
-   * Jitter buffer length in ms for the remote media. Short by default, as
-   * suits a conversation; raise it on lossy or jittery networks.
+   * Jitter buffer length in ms for the remote media, where each call
+   * starts. Short by default, as suits a conversation on a LAN; it grows
+   * by itself up to #GstMeshSignal:max-latency when packets come late.
    *
    * Since: 0.1
    */
   g_object_class_install_property (gobject_class, PROP_LATENCY,
       g_param_spec_uint ("latency", "Latency",
-          "Jitter buffer length in ms", 0, 10000, DEFAULT_LATENCY, ready));
+          "Jitter buffer length in ms (where it starts)", 0, 10000,
+          DEFAULT_LATENCY, ready));
+  /**
+   * GstMeshSignal:max-latency:
+   *
+   * How long in ms a call's jitter buffers may grow: when packets arrive
+   * after their deadline (a bottleneck queue or a jittery path delayed
+   * them), all of the call's buffers grow by half, at most once a second,
+   * up to this; after 10 s without a late packet they shrink back towards
+   * #GstMeshSignal:latency, never below four times the measured jitter.
+   * Not above #GstMeshSignal:latency: they stay at that.
+   *
+   * Since: 0.2
+   */
+  g_object_class_install_property (gobject_class, PROP_MAX_LATENCY,
+      g_param_spec_uint ("max-latency", "Maximum latency",
+          "Longest jitter buffer in ms when packets come late (not above "
+          "latency: fixed)", 0, 10000, DEFAULT_MAX_LATENCY, ready));
   /**
    * GstMeshSignal:offer-interval:
    *

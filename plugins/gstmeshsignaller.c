@@ -12,6 +12,7 @@
 #endif
 
 #include "gstmeshsignalprivate.h"
+#include "gst/mesh/gstmeshprivate.h"
 
 #include <string.h>
 
@@ -78,6 +79,8 @@ on_sio_state (GstMeshSioClient * client, GstMeshSioClientState state,
 
   switch (state) {
     case GST_MESH_SIO_CLIENT_STATE_CONNECTED:
+      if (self->ever_connected)
+        self->reconnected_at = g_get_monotonic_time ();
       self->ever_connected = TRUE;
       GST_INFO_OBJECT (self, "signalling connected: %s", detail);
       if (self->session)
@@ -251,13 +254,26 @@ gst_mesh_signaller_start (GstMeshSignal * self)
   return self->client != NULL;
 }
 
+static gboolean
+video_tick_cb (gpointer user_data)
+{
+  gst_mesh_input_video_tick (user_data);
+  return G_SOURCE_CONTINUE;
+}
+
 void
 gst_mesh_signaller_connect (GstMeshSignal * self, gpointer unused)
 {
   self->ever_connected = FALSE;
+  self->reconnected_at = 0;
   self->session = self->room ? &gst_mesh_room_session :
       &gst_mesh_call_session;
   self->session->start (self);
+  if (self->congestion_control != GST_MESH_CONGESTION_CONTROL_NONE) {
+    self->video_tick = g_timeout_source_new (1000);
+    g_source_set_callback (self->video_tick, video_tick_cb, self, NULL);
+    g_source_attach (self->video_tick, self->context);
+  }
   gst_mesh_sio_client_connect (self->client);
 }
 
@@ -267,6 +283,7 @@ gst_mesh_signaller_disconnect (GstMeshSignal * self, gpointer unused)
   if (self->session)
     self->session->stop (self);
   self->session = NULL;
+  gst_mesh_clear_source (&self->video_tick);
   gst_mesh_ice_stop (self);
   gst_mesh_sio_client_disconnect (self->client);
 }

@@ -33,6 +33,16 @@ typedef struct
   GstElement *queue;
   GstElement *convert;          /* last raw element before the encoder */
   GstElement *convert2;         /* audio: audioconvert before resample */
+  GstElement *scaler;           /* video: the capsfilter after videoscale */
+  guint step;                   /* video: index into the scale steps */
+  gint64 step_changed;          /* monotonic µs of the last step */
+  gint frames_in, frames_out;   /* video: into and out of the encoder
+                                 * (atomics, from the streaming thread) */
+  gint last_in, last_out;       /* at the last tick */
+  gdouble kept;                 /* share of frames the encoder kept, last
+                                 * 2 s; 1 when unknown */
+  guint failed_kbps;            /* a step made for dropped frames: the rate
+                                 * the bigger picture did not fit */
   GstElement *encoder;
   GstElement *tee;
   GstMeshCodec codec;           /* what calls should send */
@@ -57,6 +67,7 @@ struct _GstMeshSignal
   GstMeshCongestionControl congestion_control;
   guint min_bitrate, max_bitrate, start_bitrate;       /* kbit/s */
   guint latency;
+  guint max_latency;
   guint offer_interval;
   guint peer_timeout;
   gchar *auth;
@@ -79,6 +90,7 @@ struct _GstMeshSignal
   GstMeshSignalServer *server;
   const GstMeshSession *session;        /* 1:1 or room, from connect to stop */
   gboolean ever_connected;
+  gint64 reconnected_at;        /* monotonic µs of the last reconnection */
   /* the 1:1 call (gstmeshcall.c) */
   GstMeshPeer *peer;
   guint next_call_id;
@@ -108,6 +120,7 @@ struct _GstMeshSignal
    * and what the video encoder was last set to (kbit/s) */
   GHashTable *peer_targets;     /* GstMeshPeer* → guint */
   guint encoder_kbps;
+  GSource *video_tick;          /* gst_mesh_input_video_tick, each second */
 
   /* atomics */
   gint call_state;
@@ -135,6 +148,13 @@ void gst_mesh_signal_close_peer (GstMeshSignal * self, GstMeshPeer * peer,
 /* gstmeshinput.c */
 GstPad *gst_mesh_input_new (GstMeshSignal * self, GstMeshMediaKind kind,
     GstPadTemplate * templ);
+/* Congestion control set the video encoder to @kbps: the picture steps
+ * down in size when that is too few bits for it, and back up when it is
+ * enough (signalling thread). Posts mesh-video-quality on a step. */
+void gst_mesh_input_adapt_video (GstMeshSignal * self, guint kbps);
+/* Once a second with congestion control: how many frames the encoder
+ * dropped (it does, to keep to a low rate), and a step if too many. */
+void gst_mesh_input_video_tick (GstMeshSignal * self);
 gboolean gst_mesh_input_build_encoder (GstMeshSignal * self,
     GstMeshMediaKind kind, GstMeshCodec codec, GError ** error);
 void gst_mesh_input_drop_encoder (GstMeshSignal * self, MediaIn * in);

@@ -135,16 +135,17 @@ GST_START_TEST (test_congestion_control_gets_feedback_and_moves_the_encoder)
 
 GST_END_TEST;
 
-/* Without it (the default) there is no estimate, and the encoder stays
- * at video-bitrate. */
-GST_START_TEST (test_no_congestion_control_by_default)
+/* congestion-control=none: no estimate, and the encoder stays at
+ * video-bitrate. */
+GST_START_TEST (test_no_congestion_control)
 {
   Call c = { 0, };
   GstStructure *b;
   guint encoder = 0;
 
   call_setup (&c);
-  call_start (&c, "role=call video-bitrate=700", NULL);
+  call_start (&c, "role=call video-bitrate=700 congestion-control=none",
+      "congestion-control=none");
   b = peer_bandwidth (c.a, &encoder);
   fail_unless (b == NULL);
   fail_unless_equals_int (encoder, 700);
@@ -707,7 +708,7 @@ meshsignal_suite (void)
   tcase_add_test (tc, test_unreachable_server_is_an_element_error);
   tcase_add_test (tc, test_caller_and_waiter_decode_each_other);
   tcase_add_test (tc, test_congestion_control_gets_feedback_and_moves_the_encoder);
-  tcase_add_test (tc, test_no_congestion_control_by_default);
+  tcase_add_test (tc, test_no_congestion_control);
   tcase_add_test (tc, test_send_only_to_receive_only);
   tcase_add_test (tc, test_caller_started_first);
   tcase_add_test (tc, test_waiter_started_first);
