@@ -231,7 +231,7 @@ main (int argc, char **argv)
   g_autofree gchar *extra = NULL;
   g_autofree gchar *room = NULL;
   gboolean camera = FALSE, show = FALSE;
-  gint duration = 0, pattern = 0;
+  gint duration = 0, pattern = 0, speed = 0;
   GOptionEntry entries[] = {
     {"server", 's', 0, G_OPTION_ARG_STRING, &server,
         "Signalling server URL (default http://127.0.0.1:4000)", "URL"},
@@ -248,6 +248,9 @@ main (int argc, char **argv)
         "Show and play the other side instead of discarding it", NULL},
     {"pattern", 0, 0, G_OPTION_ARG_INT, &pattern,
         "videotestsrc pattern for the test video (default 0)", "N"},
+    {"horizontal-speed", 0, 0, G_OPTION_ARG_INT, &speed,
+        "Move the test video sideways this many pixels a frame (default 0)",
+        "N"},
     {"duration", 'd', 0, G_OPTION_ARG_INT, &duration,
         "Hang up after this many seconds (default: run until Ctrl-C)", "S"},
     {"name", 'n', 0, G_OPTION_ARG_STRING, &name,
@@ -280,7 +283,8 @@ main (int argc, char **argv)
   app.start = g_get_monotonic_time ();
   video_src = camera ?
       g_strdup ("autovideosrc ! videoconvert ! videoscale ! videorate") :
-      g_strdup_printf ("videotestsrc is-live=true pattern=%d", pattern);
+      g_strdup_printf ("videotestsrc is-live=true pattern=%d "
+      "horizontal-speed=%d", pattern, speed);
   app.room = room != NULL;
   app.last_frames = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
       NULL);

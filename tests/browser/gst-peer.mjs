@@ -86,7 +86,9 @@ export function parseLine(line) {
  * Start gst-mesh-call. Options: server (default http://127.0.0.1:4000),
  * role ("wait" | "call"), codec ("vp8" | "h264"), name, props (extra
  * meshsignal properties as one string), duration (s), env (added to
- * process.env), debug (GST_DEBUG value; the log goes to output() too).
+ * process.env), debug (GST_DEBUG value; the log goes to output() too),
+ * pattern (videotestsrc's, e.g. 18 for a moving ball), speed (its
+ * horizontal-speed).
  */
 export function startGstPeer({
   server = "http://127.0.0.1:4000",
@@ -100,10 +102,14 @@ export function startGstPeer({
   trackChildren = false,
   room = null,
   prefix = [],
+  pattern = null,
+  speed = null,
 } = {}) {
   if (!existsSync(GST_MESH_CALL)) throw new Error(`${GST_MESH_CALL} not found: build first (ninja -C build)`);
   const args = ["--server", server, "--role", role, "--video-codec", codec, "--name", name];
   if (room) args.push("--room", room);
+  if (pattern !== null) args.push("--pattern", String(pattern));
+  if (speed !== null) args.push("--horizontal-speed", String(speed));
   if (props) args.push("--props", props);
   if (duration) args.push("--duration", String(duration));
   const childEnv = { ...process.env, ...env };

@@ -22,7 +22,7 @@ srv=$!
 trap 'kill $srv 2>/dev/null || true' EXIT
 for _ in $(seq 50); do ss -lnt | grep -q ":4000 " && break; sleep 0.2; done
 "$MESH_NET_TOOL" rate h1 "$kbit"
-export GST_PLUGIN_PATH=$build/plugins GST_DEBUG=meshsignal:4
+export GST_PLUGIN_PATH=$build/plugins GST_DEBUG=meshsignal:4,meshpeer:4
 "$MESH_NET_TOOL" exec h1 "$build/tools/gst-mesh-call" -s "http://$MESH_NET_PUBLIC:4000" \
   -r wait -n h1 -d "$secs" -p "$props" > /tmp/capped-h1.log 2>&1 &
 a=$!

@@ -1,0 +1,297 @@
+#!/usr/bin/env node
+// Benchmark: a call across a narrow link, meshsignal beside Chromium
+// (issue 17).
+//
+//   node tests/bench/capped-link.mjs [RUNS] [--caps 300,500,1000,3000]
+//        [--no-step] [--no-pages] [--seconds S] [--setups gcc,none]
+//                                                            (as root)
+//
+// In the simulated Internet (tests/net/internet, two homes, no NAT), h2
+// calls h1 through the seed's server, and what reaches h1 is capped
+// (`internet rate`: tbf, 16 kB burst, at most 150 ms queued) from before
+// the call. The h2 -> h1 direction is measured, for S seconds (30) from
+// the first frame, leaving out the first 5:
+//   - frames h1 shows as a share of the frames h2's source made (so
+//     frames the sender's encoder drops count as lost, for both);
+//   - h1's frame rate (median over the seconds), and freezes: pauses over
+//     500 ms between shown frames (for Chromium also its own freezeCount);
+//   - kbit/s through the bottleneck, and packets it dropped.
+// Setups: meshsignal pipelines (gst-mesh-call, VP8, 640x480@30 SMPTE bars
+// moving 4 pixels a frame, the issue's source: far harder to encode than
+// Chromium's fake camera, a still background with a small moving object)
+// with congestion-control=gcc and with congestion-control=none (what
+// "defaults" meant before it was gcc); two seed pages in Debian's
+// Chromium (its fake camera, 640x480); and the seed's page sending to a
+// meshsignal pipeline, with and without congestion control there.
+// The step scenario: 3000 kbit/s, 500 from second 15, 3000 from second
+// 30; per second, h1's frame rate and the bottleneck's throughput, and
+// seconds to settle after each step (until h1 shows at least 15 fps for
+// 3 s in a row with no freeze, and, after the step up, the throughput is
+// over 1 Mbit/s).
+
+import { spawnSync } from "node:child_process";
+import { runInInternet, net, inHome, launchChromiumIn, PUBLIC } from "../net/internet.mjs";
+
+const argv = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : dflt;
+};
+const RUNS = Number(argv.find((a) => /^\d+$/.test(a)) ?? 1);
+const CAPS = opt("--caps", "300,500,1000,3000").split(",").map(Number);
+const SECONDS = Number(opt("--seconds", "30"));
+const SETUPS = opt("--setups", "gcc,none").split(",").filter(Boolean);
+const WITH_PAGES = !argv.includes("--no-pages");
+const WITH_STEP = !argv.includes("--no-step");
+const SKIP = 5;
+
+await runInInternet({ homes: 2, nat: "none" });
+
+const { startGstPeer, startSeedServer, sleep } = await import("../browser/gst-peer.mjs");
+const { servePage } = await import("../seed/serve-page.mjs");
+const { clickStart, clickCall, waitForRemoteMedia } = await import("../browser/seed-page.mjs");
+
+const setRate = (home, kbit) => net("rate", home, String(kbit));
+function bottleneck() {
+  const r = spawnSync("ip", ["netns", "exec", "r1", "tc", "-s", "qdisc", "show", "dev", "lan"], { encoding: "utf8" });
+  const m = /Sent (\d+) bytes (\d+) pkt \(dropped (\d+)/.exec(r.stdout ?? "");
+  return m ? { bytes: Number(m[1]), packets: Number(m[2]), dropped: Number(m[3]) } : { bytes: 0, packets: 0, dropped: 0 };
+}
+const median = (a) => {
+  const s = a.filter((x) => Number.isFinite(x)).sort((x, y) => x - y);
+  return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN;
+};
+
+const seed = await startSeedServer();
+const pageServer = WITH_PAGES ? await servePage({ port: 0, host: PUBLIC, seed: "http://127.0.0.1:4000" }) : null;
+const browsers = {};
+
+/** Samples the bottleneck every second for @seconds; @onSecond(i) runs
+ * at each (for the step's rate changes). */
+async function sampleSeconds(seconds, onSecond = () => {}) {
+  const out = [];
+  let prev = bottleneck();
+  for (let i = 0; i < seconds; i++) {
+    await onSecond(i);
+    await sleep(1000);
+    const now = bottleneck();
+    out.push({ kbps: ((now.bytes - prev.bytes) * 8) / 1000, dropped: now.dropped - prev.dropped, packets: now.packets - prev.packets });
+    prev = now;
+  }
+  return out;
+}
+
+// ---- meshsignal ---------------------------------------------------------
+
+async function gstRun(props, seconds, onSecond) {
+  const a = startGstPeer({ prefix: inHome("h1"), server: `http://${PUBLIC}:4000`, role: "wait", name: "h1", props, pattern: 0, speed: 4 });
+  await a.waitFor((e) => e.type === "signalling" && e.state === "connected", 15000);
+  const b = startGstPeer({ prefix: inHome("h2"), server: `http://${PUBLIC}:4000`, role: "call", name: "h2", props, pattern: 0, speed: 4 });
+  try {
+    await a.waitFor((e) => e.type === "first-frame" && e.media === "video", 30000);
+    const fromA = a.mark();
+    const fromB = b.mark();
+    const t0 = Date.now();
+    const link = await sampleSeconds(seconds, onSecond);
+    const fpsA = a.all("fps", fromA);
+    const fpsB = b.all("fps", fromB);
+    const gaps = a.all("gap", fromA).filter((e) => e.t - t0 > SKIP * 1000);
+    // a pause still going on at the end is a freeze too
+    const tail = fpsA.slice(-1)[0];
+    const frozenAtEnd = tail && tail.videoReceived === 0 ? 1 : 0;
+    return {
+      rx: fpsA.map((e) => e.videoReceived),
+      tx: fpsB.map((e) => e.videoSent),
+      freezes: gaps.length + frozenAtEnd,
+      chromeFreezes: null,
+      link,
+    };
+  } finally {
+    await a.stop();
+    await b.stop();
+    await sleep(300);
+  }
+}
+
+// ---- the seed's page in Chromium -----------------------------------------
+
+async function seedPage(home) {
+  browsers[home] ??= await launchChromiumIn(home, [pageServer.url.replace(/\/$/, "")]);
+  const page = await (await browsers[home].newContext()).newPage();
+  await page.addInitScript(() => {
+    window.__frames = [];
+    const watch = () => {
+      const v = document.getElementById("remoteVideo");
+      if (!v) return setTimeout(watch, 50);
+      const tick = () => {
+        window.__frames.push(Date.now());
+        v.requestVideoFrameCallback(tick);
+      };
+      v.requestVideoFrameCallback(tick);
+    };
+    document.addEventListener("DOMContentLoaded", watch);
+  });
+  await page.goto(pageServer.url);
+  await page.waitForFunction(() => typeof socket !== "undefined" && socket.connected, null, { timeout: 15000 });
+  await clickStart(page);
+  return page;
+}
+
+const pageStats = (page) =>
+  page.evaluate(async () => {
+    const out = { sourceFrames: 0, freezeCount: 0 };
+    if (typeof peerConnection === "undefined" || !peerConnection) return out;
+    (await peerConnection.getStats()).forEach((s) => {
+      if (s.type === "media-source" && s.kind === "video") out.sourceFrames += s.frames ?? 0;
+      if (s.type === "inbound-rtp" && s.kind === "video") out.freezeCount += s.freezeCount ?? 0;
+    });
+    return out;
+  });
+
+async function pageRun(seconds, onSecond) {
+  const a = await seedPage("h1");
+  const b = await seedPage("h2");
+  try {
+    await clickCall(b);
+    await waitForRemoteMedia(a, 30000);
+    const t0 = Date.now();
+    const srcBefore = [];
+    const rxStart = await a.evaluate(() => window.__frames.length);
+    const freezeBefore = (await pageStats(a)).freezeCount;
+    const link = await sampleSeconds(seconds, async (i) => {
+      onSecond(i);
+      srcBefore.push((await pageStats(b)).sourceFrames);
+    });
+    srcBefore.push((await pageStats(b)).sourceFrames);
+    const frames = (await a.evaluate(() => window.__frames)).slice(rxStart);
+    const rx = [];
+    for (let i = 0; i < seconds; i++) rx.push(frames.filter((t) => t >= t0 + i * 1000 && t < t0 + (i + 1) * 1000).length);
+    const tx = srcBefore.slice(1).map((n, i) => n - srcBefore[i]);
+    let freezes = 0;
+    for (let i = 1; i < frames.length; i++)
+      if (frames[i] - t0 > SKIP * 1000 && frames[i] - frames[i - 1] > 500) freezes++;
+    if (!frames.length || t0 + seconds * 1000 - frames[frames.length - 1] > 500) freezes++;
+    const chromeFreezes = (await pageStats(a)).freezeCount - freezeBefore;
+    return { rx, tx, freezes, chromeFreezes, link };
+  } finally {
+    await a.context().close().catch(() => {});
+    await b.context().close().catch(() => {});
+    await sleep(300);
+  }
+}
+
+// ---- the seed's page sending to meshsignal --------------------------------
+// Chromium adapts to what meshsignal's feedback says (transport-cc every
+// 50 ms with congestion control; without it, only RTCP receiver reports).
+
+async function pageToGstRun(props, seconds, onSecond) {
+  const a = startGstPeer({ prefix: inHome("h1"), server: `http://${PUBLIC}:4000`, role: "wait", name: "h1", props });
+  await a.waitFor((e) => e.type === "signalling" && e.state === "connected", 15000);
+  const b = await seedPage("h2");
+  try {
+    await clickCall(b);
+    await a.waitFor((e) => e.type === "first-frame" && e.media === "video", 30000);
+    const fromA = a.mark();
+    const t0 = Date.now();
+    const src = [];
+    const link = await sampleSeconds(seconds, async (i) => {
+      onSecond(i);
+      src.push((await pageStats(b)).sourceFrames);
+    });
+    src.push((await pageStats(b)).sourceFrames);
+    const fpsA = a.all("fps", fromA);
+    const gaps = a.all("gap", fromA).filter((e) => e.t - t0 > SKIP * 1000);
+    const tail = fpsA.slice(-1)[0];
+    return {
+      rx: fpsA.map((e) => e.videoReceived),
+      tx: src.slice(1).map((n, i) => n - src[i]),
+      freezes: gaps.length + (tail && tail.videoReceived === 0 ? 1 : 0),
+      chromeFreezes: null,
+      link,
+    };
+  } finally {
+    await a.stop();
+    await b.context().close().catch(() => {});
+    await sleep(300);
+  }
+}
+
+// ---- runs -----------------------------------------------------------------
+
+function summary(r) {
+  const rx = r.rx.slice(SKIP);
+  const tx = r.tx.slice(SKIP);
+  const link = r.link.slice(SKIP);
+  const sum = (a) => a.reduce((x, y) => x + y, 0);
+  return {
+    share: sum(tx) ? sum(rx) / sum(tx) : NaN,
+    fps: median(rx),
+    freezes: r.freezes,
+    chromeFreezes: r.chromeFreezes,
+    kbps: median(link.map((s) => s.kbps)),
+    dropped: sum(link.map((s) => s.dropped)),
+  };
+}
+
+const setups = [
+  ...SETUPS.map((s) => ({ name: `meshsignal congestion-control=${s}`, run: (sec, on) => gstRun(`congestion-control=${s}`, sec, on) })),
+  ...(WITH_PAGES ? [{ name: "seed pages (Chromium)", run: pageRun }] : []),
+  ...(WITH_PAGES
+    ? SETUPS.map((s) => ({ name: `seed page -> meshsignal congestion-control=${s}`, run: (sec, on) => pageToGstRun(`congestion-control=${s}`, sec, on) }))
+    : []),
+];
+
+const capResults = {};
+try {
+  for (const cap of CAPS) {
+    for (const s of setups) {
+      const runs = [];
+      for (let i = 0; i < RUNS; i++) {
+        setRate("h1", cap);
+        const r = summary(await s.run(SECONDS, () => {}));
+        runs.push(r);
+        console.error(`${cap} kbit/s, ${s.name}, run ${i + 1}: ${JSON.stringify(r)}`);
+      }
+      (capResults[cap] ??= {})[s.name] = runs;
+    }
+  }
+  const stepResults = {};
+  if (WITH_STEP) {
+    for (const s of setups) {
+      setRate("h1", 3000);
+      const r = await s.run(45, (i) => {
+        if (i === 15) setRate("h1", 500);
+        if (i === 30) setRate("h1", 3000);
+      });
+      stepResults[s.name] = r;
+      console.error(`step, ${s.name}: rx ${r.rx.join(" ")}; kbit/s ${r.link.map((x) => Math.round(x.kbps)).join(" ")}`);
+    }
+  }
+
+  const f = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : "-");
+  console.log(`\nA capped link (h2 -> h1), ${SECONDS} s from the first frame, the first ${SKIP} left out, median of ${RUNS}`);
+  console.log("| cap (kbit/s) | setup | frames shown / made | fps at h1 | freezes > 500 ms | Chromium freezeCount | kbit/s through | packets dropped |");
+  console.log("|---|---|---|---|---|---|---|---|");
+  for (const cap of CAPS)
+    for (const [name, runs] of Object.entries(capResults[cap])) {
+      const m = (k) => median(runs.map((r) => r[k]));
+      console.log(`| ${cap} | ${name} | ${f(100 * m("share"))} % | ${f(m("fps"))} | ${f(m("freezes"))} | ${runs[0].chromeFreezes === null ? "-" : f(m("chromeFreezes"))} | ${f(m("kbps"))} | ${f(m("dropped"))} |`);
+    }
+  if (WITH_STEP) {
+    console.log("\nStep: 3000 kbit/s, 500 from second 15, 3000 from second 30 (one run)");
+    console.log("| setup | fps at h1, per second | kbit/s through, per second | settled after the step down | after the step up |");
+    console.log("|---|---|---|---|---|");
+    for (const [name, r] of Object.entries(stepResults)) {
+      const settle = (from, needKbps) => {
+        for (let i = from; i + 3 <= r.rx.length; i++)
+          if (r.rx.slice(i, i + 3).every((x) => x >= 15) && (!needKbps || r.link[i].kbps >= needKbps)) return `${i - from} s`;
+        return "not within 15 s";
+      };
+      console.log(`| ${name} | ${r.rx.join(" ")} | ${r.link.map((x) => Math.round(x.kbps)).join(" ")} | ${settle(15, 0)} | ${settle(30, 1000)} |`);
+    }
+  }
+} finally {
+  for (const b of Object.values(browsers)) await b.close().catch(() => {});
+  await pageServer?.close();
+  await seed.stop();
+}
