@@ -3,7 +3,8 @@
 // (issue 17).
 //
 //   node tests/bench/capped-link.mjs [RUNS] [--caps 300,500,1000,3000]
-//        [--no-step] [--no-pages] [--seconds S] [--setups gcc,none]
+//        [--no-step] [--no-impair] [--no-pages] [--seconds S]
+//        [--setups gcc,none]
 //                                                            (as root)
 //
 // In the simulated Internet (tests/net/internet, two homes, no NAT), h2
@@ -23,6 +24,8 @@
 // "defaults" meant before it was gcc); two seed pages in Debian's
 // Chromium (its fake camera, 640x480); and the seed's page sending to a
 // meshsignal pipeline, with and without congestion control there.
+// Impaired: 1000 kbit/s with 2 % loss, with 5 % loss (20 ms delay), and
+// with 40 +- 30 ms of delay (netimp in h1's router: `internet impair`).
 // The step scenario: 3000 kbit/s, 500 from second 15, 3000 from second
 // 30; per second, h1's frame rate and the bottleneck's throughput, and
 // seconds to settle after each step (until h1 shows at least 15 fps for
@@ -43,6 +46,13 @@ const SECONDS = Number(opt("--seconds", "30"));
 const SETUPS = opt("--setups", "gcc,none").split(",").filter(Boolean);
 const WITH_PAGES = !argv.includes("--no-pages");
 const WITH_STEP = !argv.includes("--no-step");
+const WITH_IMPAIR = !argv.includes("--no-impair");
+// [name, cap, loss %, delay ms, jitter ms]
+const IMPAIRS = [
+  ["1000, 2 % loss", 1000, 2, 20, 0],
+  ["1000, 5 % loss", 1000, 5, 20, 0],
+  ["1000, 40 +- 30 ms", 1000, 0, 40, 30],
+];
 const SKIP = 5;
 
 await runInInternet({ homes: 2, nat: "none" });
@@ -255,6 +265,25 @@ try {
       (capResults[cap] ??= {})[s.name] = runs;
     }
   }
+  const impairResults = {};
+  if (WITH_IMPAIR) {
+    for (const [name, cap, loss, delay, jitter] of IMPAIRS) {
+      for (const s of setups) {
+        const runs = [];
+        for (let i = 0; i < RUNS; i++) {
+          setRate("h1", cap);
+          net("impair", "h1", String(loss), String(delay), String(jitter));
+          try {
+            runs.push(summary(await s.run(SECONDS, () => {})));
+          } finally {
+            net("impair", "h1", "off");
+          }
+          console.error(`${name}, ${s.name}, run ${i + 1}: ${JSON.stringify(runs[runs.length - 1])}`);
+        }
+        (impairResults[name] ??= {})[s.name] = runs;
+      }
+    }
+  }
   const stepResults = {};
   if (WITH_STEP) {
     for (const s of setups) {
@@ -276,6 +305,11 @@ try {
     for (const [name, runs] of Object.entries(capResults[cap])) {
       const m = (k) => median(runs.map((r) => r[k]));
       console.log(`| ${cap} | ${name} | ${f(100 * m("share"))} % | ${f(m("fps"))} | ${f(m("freezes"))} | ${runs[0].chromeFreezes === null ? "-" : f(m("chromeFreezes"))} | ${f(m("kbps"))} | ${f(m("dropped"))} |`);
+    }
+  for (const [cap, runs] of Object.entries(impairResults))
+    for (const [name, r] of Object.entries(runs)) {
+      const m = (k) => median(r.map((x) => x[k]));
+      console.log(`| ${cap} | ${name} | ${f(100 * m("share"))} % | ${f(m("fps"))} | ${f(m("freezes"))} | ${r[0].chromeFreezes === null ? "-" : f(m("chromeFreezes"))} | ${f(m("kbps"))} | ${f(m("dropped"))} |`);
     }
   if (WITH_STEP) {
     console.log("\nStep: 3000 kbit/s, 500 from second 15, 3000 from second 30 (one run)");
