@@ -85,7 +85,10 @@ async function sampleSeconds(seconds, onSecond = () => {}) {
     await onSecond(i);
     await sleep(1000);
     const now = bottleneck();
-    out.push({ kbps: ((now.bytes - prev.bytes) * 8) / 1000, dropped: now.dropped - prev.dropped, packets: now.packets - prev.packets });
+    // a new rate replaces the qdisc, and its counters start again
+    const reset = now.bytes < prev.bytes;
+    const d = (k) => (reset ? now[k] : now[k] - prev[k]);
+    out.push({ kbps: (d("bytes") * 8) / 1000, dropped: d("dropped"), packets: d("packets") });
     prev = now;
   }
   return out;
