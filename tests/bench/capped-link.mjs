@@ -33,7 +33,7 @@
 // over 1 Mbit/s).
 
 import { spawnSync } from "node:child_process";
-import { runInInternet, net, inHome, launchChromiumIn, PUBLIC } from "../net/internet.mjs";
+import { runInInternet, net, inHome, openSeedPageIn, PUBLIC } from "../net/internet.mjs";
 
 const argv = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -59,7 +59,7 @@ await runInInternet({ homes: 2, nat: "none" });
 
 const { startGstPeer, startSeedServer, sleep } = await import("../browser/gst-peer.mjs");
 const { servePage } = await import("../seed/serve-page.mjs");
-const { clickStart, clickCall, waitForRemoteMedia } = await import("../browser/seed-page.mjs");
+const { clickCall, waitForRemoteMedia } = await import("../browser/seed-page.mjs");
 
 const setRate = (home, kbit) => net("rate", home, String(kbit));
 function bottleneck() {
@@ -128,26 +128,22 @@ async function gstRun(props, seconds, onSecond) {
 
 // ---- the seed's page in Chromium -----------------------------------------
 
-async function seedPage(home) {
-  browsers[home] ??= await launchChromiumIn(home, [pageServer.url.replace(/\/$/, "")]);
-  const page = await (await browsers[home].newContext()).newPage();
-  await page.addInitScript(() => {
-    window.__frames = [];
-    const watch = () => {
-      const v = document.getElementById("remoteVideo");
-      if (!v) return setTimeout(watch, 50);
-      const tick = () => {
-        window.__frames.push(Date.now());
+function seedPage(home) {
+  return openSeedPageIn(browsers, home, pageServer.url, {
+    initScript: () => {
+      window.__frames = [];
+      const watch = () => {
+        const v = document.getElementById("remoteVideo");
+        if (!v) return setTimeout(watch, 50);
+        const tick = () => {
+          window.__frames.push(Date.now());
+          v.requestVideoFrameCallback(tick);
+        };
         v.requestVideoFrameCallback(tick);
       };
-      v.requestVideoFrameCallback(tick);
-    };
-    document.addEventListener("DOMContentLoaded", watch);
+      document.addEventListener("DOMContentLoaded", watch);
+    },
   });
-  await page.goto(pageServer.url);
-  await page.waitForFunction(() => typeof socket !== "undefined" && socket.connected, null, { timeout: 15000 });
-  await clickStart(page);
-  return page;
 }
 
 const pageStats = (page) =>

@@ -24,7 +24,7 @@
 // as written: no recovery code of its own) through the same faults
 // (--no-pages leaves them out).
 
-import { runInInternet, setNat, setCut, rebind, readdr, inHome, launchChromiumIn, useIceServers, PUBLIC } from "../net/internet.mjs";
+import { runInInternet, setNat, setCut, rebind, readdr, inHome, openSeedPageIn, PUBLIC } from "../net/internet.mjs";
 
 const argv = process.argv.slice(2);
 const RUNS = Number(argv.find((a) => /^\d+$/.test(a)) ?? 3);
@@ -40,7 +40,7 @@ await runInInternet({ homes: 2, nat: NAT });
 
 const { startGstPeer, startSeedServer, sleep } = await import("../browser/gst-peer.mjs");
 const { servePage } = await import("../seed/serve-page.mjs");
-const { clickStart, clickCall, waitForRemoteMedia } = await import("../browser/seed-page.mjs");
+const { clickCall, waitForRemoteMedia } = await import("../browser/seed-page.mjs");
 const WITH_PAGES = !argv.includes("--no-pages");
 
 const CUT_MS = 4000;
@@ -63,33 +63,29 @@ const pageResults = {};
 // The seed's page, unchanged, its RTCPeerConnection given the same STUN
 // and TURN servers; a frame callback records every pause of more than
 // 500 ms in the remote video, as gst-mesh-call does.
-async function seedPage(home) {
-  browsers[home] ??= await launchChromiumIn(home, [pageServer.url.replace(/\/$/, "")]);
-  const page = await (await browsers[home].newContext()).newPage();
-  await useIceServers(page, [
-    { urls: `stun:${PUBLIC}:3478` },
-    { urls: `turn:${PUBLIC}:3478`, username: "u", credential: "p" },
-  ]);
-  await page.addInitScript(() => {
-    window.__gaps = [];
-    const watch = () => {
-      const v = document.getElementById("remoteVideo");
-      if (!v) return setTimeout(watch, 50);
-      let last = 0;
-      const tick = () => {
-        const now = Date.now();
-        if (last && now - last > 500) window.__gaps.push({ at: now, ms: now - last });
-        last = now;
+function seedPage(home) {
+  return openSeedPageIn(browsers, home, pageServer.url, {
+    iceServers: [
+      { urls: `stun:${PUBLIC}:3478` },
+      { urls: `turn:${PUBLIC}:3478`, username: "u", credential: "p" },
+    ],
+    initScript: () => {
+      window.__gaps = [];
+      const watch = () => {
+        const v = document.getElementById("remoteVideo");
+        if (!v) return setTimeout(watch, 50);
+        let last = 0;
+        const tick = () => {
+          const now = Date.now();
+          if (last && now - last > 500) window.__gaps.push({ at: now, ms: now - last });
+          last = now;
+          v.requestVideoFrameCallback(tick);
+        };
         v.requestVideoFrameCallback(tick);
       };
-      v.requestVideoFrameCallback(tick);
-    };
-    document.addEventListener("DOMContentLoaded", watch);
+      document.addEventListener("DOMContentLoaded", watch);
+    },
   });
-  await page.goto(pageServer.url);
-  await page.waitForFunction(() => typeof socket !== "undefined" && socket.connected, null, { timeout: 15000 });
-  await clickStart(page);
-  return page;
 }
 
 async function oncePages(scenario) {

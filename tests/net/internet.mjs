@@ -86,6 +86,25 @@ export async function launchChromiumIn(home, origins = []) {
 }
 
 /**
+ * The seed's page, unchanged, opened by a Chromium on @home's host (one
+ * per home, kept in @browsers) from @url, connected to its server and
+ * Start pressed. @iceServers replace the page's own (useIceServers);
+ * @initScript (a function) runs in the page before its script: the
+ * benchmarks' frame counters.
+ */
+export async function openSeedPageIn(browsers, home, url, { iceServers = null, initScript = null } = {}) {
+  browsers[home] ??= await launchChromiumIn(home, [url.replace(/\/$/, "")]);
+  const page = await (await browsers[home].newContext()).newPage();
+  if (iceServers) await useIceServers(page, iceServers);
+  if (initScript) await page.addInitScript(initScript);
+  await page.goto(url);
+  await page.waitForFunction(() => typeof socket !== "undefined" && socket.connected, null, { timeout: 15000 });
+  const { clickStart } = await import("../browser/seed-page.mjs");
+  await clickStart(page);
+  return page;
+}
+
+/**
  * Give every RTCPeerConnection of the page @iceServers instead of those its
  * script names (the seed page names Google's STUN server, unreachable
  * here), without touching the script: an init script wraps the
