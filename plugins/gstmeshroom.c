@@ -286,6 +286,19 @@ room_remove_member (GstMeshSignal * self, Member * m, const gchar * reason)
   g_free (uid);
 }
 
+/* Our network changed under the signalling and this connection: offer
+ * the member a new one now (docs/protocol.md §4). */
+static void
+room_path_lost (GstMeshSignal * self, GstMeshPeer * peer)
+{
+  Member *m = room_member_for_peer (self, peer);
+
+  if (!m)
+    return;
+  room_end_peer (self, m, "the network changed: calling again");
+  room_offer (self, m);
+}
+
 static void
 on_join_ack (GstMeshSioClient * client, JsonArray * args,
     const GError * ack_error, gpointer user_data)
@@ -320,12 +333,10 @@ on_join_ack (GstMeshSioClient * client, JsonArray * args,
 
     if (is_new)
       gst_mesh_signal_post_peer (self, "joined", m->id, m->uid);
-    if (m->peer && gst_mesh_peer_is_quiet (m->peer)) {
-      /* we had to join again while its media stopped: the network
-       * changed under both, and this connection's path is gone too */
-      room_end_peer (self, m, "the network changed: calling again");
-    }
-    if (!m->peer && !m->reoffer_source)
+    if (m->peer && gst_mesh_peer_is_quiet (m->peer))
+      /* we had to join again while its media stopped */
+      room_path_lost (self, m->peer);
+    else if (!m->peer && !m->reoffer_source)
       room_offer (self, m);
   }
   gst_mesh_signal_room_info_free (info);
@@ -539,19 +550,6 @@ room_start (GstMeshSignal * self)
   if (!self->members)
     self->members = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
         (GDestroyNotify) member_free);
-}
-
-/* Our network changed under the signalling and this connection: offer
- * the member a new one now (docs/protocol.md §4). */
-static void
-room_path_lost (GstMeshSignal * self, GstMeshPeer * peer)
-{
-  Member *m = room_member_for_peer (self, peer);
-
-  if (!m)
-    return;
-  room_end_peer (self, m, "the network changed: calling again");
-  room_offer (self, m);
 }
 
 static void
