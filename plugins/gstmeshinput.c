@@ -3,7 +3,10 @@
  * convert ! encoder ! tee`. The encoder runs once whatever happens to
  * calls; each call takes a tee branch. This file builds the chain, makes
  * and drops its encoder, and switches the encoder's codec between two
- * buffers when a call's codec falls back.
+ * buffers when a call's codec falls back. With congestion control it
+ * sets the encoders' rates and picture sizes from the peers' estimates,
+ * and makes a second, low encoding of the video for peers whose links
+ * carry far less than the others' (a room's slow member).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -15,6 +18,8 @@
 
 #include <gst/video/video.h>
 #include <string.h>
+
+static void leave_low (GstMeshSignal * self);
 
 gboolean
 gst_mesh_input_build_encoder (GstMeshSignal * self, GstMeshMediaKind kind,
@@ -76,18 +81,112 @@ count_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
 /* Frames into the encoder (out of the capsfilter) and out of it (into the
  * tee): the pads stay while encoders are switched. */
 static void
-count_frames (MediaIn * in)
+count_frames (PictureSteps * ps, GstElement * tee)
 {
-  GstPad *pad = gst_element_get_static_pad (in->convert, "src");
+  GstPad *pad = gst_element_get_static_pad (ps->filter, "src");
 
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, count_probe,
-      &in->frames_in, NULL);
+      &ps->frames_in, NULL);
   gst_object_unref (pad);
-  pad = gst_element_get_static_pad (in->tee, "sink");
+  pad = gst_element_get_static_pad (tee, "sink");
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, count_probe,
-      &in->frames_out, NULL);
+      &ps->frames_out, NULL);
   gst_object_unref (pad);
-  in->kept = 1.0;
+  ps->kept = 1.0;
+}
+
+/* Keyframes on request, at most one per KEYFRAME_MIN_INTERVAL per
+ * encoding. Every peer's PLI or FIR comes up the tee as a force-key-unit
+ * event; on a lossy link each keyframe is more packets to lose, and a
+ * request for each loss makes a keyframe storm that starves the link
+ * (seen behind a 500 kbit/s cap in a room). A request within the
+ * interval after the last keyframe is held, and the ones after it fold
+ * into it; it goes up with the first frame after the interval. Never
+ * dropped: a peer that just changed encodings waits for it. */
+#define KEYFRAME_MIN_INTERVAL_US (500 * 1000)
+
+typedef struct
+{
+  GMutex lock;
+  gint64 last;                  /* monotonic µs of the last keyframe out */
+  gboolean held;
+  guint held_count;             /* requests folded into the held one */
+  GThread *sending;             /* the thread pushing the held request */
+} KeyframeLimit;
+
+static void
+keyframe_limit_free (KeyframeLimit * k)
+{
+  g_mutex_clear (&k->lock);
+  g_free (k);
+}
+
+static GstPadProbeReturn
+keyframe_limit_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  KeyframeLimit *k = user_data;
+  gint64 now = g_get_monotonic_time ();
+  gboolean send = FALSE;
+
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+    GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+
+    g_mutex_lock (&k->lock);
+    if (!GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DELTA_UNIT)) {
+      k->last = now;
+    } else if (k->held && now - k->last >= KEYFRAME_MIN_INTERVAL_US) {
+      GST_DEBUG_OBJECT (pad, "asking for the keyframe held back (%u "
+          "requests)", k->held_count);
+      k->held = FALSE;
+      k->held_count = 0;
+      k->last = now;            /* asked: the next frame or so */
+      k->sending = g_thread_self ();
+      send = TRUE;
+    }
+    g_mutex_unlock (&k->lock);
+    if (send) {
+      gst_pad_push_event (pad,
+          gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE,
+              TRUE, 0));
+      g_mutex_lock (&k->lock);
+      k->sending = NULL;
+      g_mutex_unlock (&k->lock);
+    }
+    return GST_PAD_PROBE_OK;
+  }
+
+  if (!gst_video_event_is_force_key_unit (GST_PAD_PROBE_INFO_EVENT (info)))
+    return GST_PAD_PROBE_OK;
+  g_mutex_lock (&k->lock);
+  if (k->sending == g_thread_self ()) {
+    g_mutex_unlock (&k->lock);
+    return GST_PAD_PROBE_OK;    /* ours, going up */
+  }
+  if (now - k->last >= KEYFRAME_MIN_INTERVAL_US && !k->held) {
+    k->last = now;
+    g_mutex_unlock (&k->lock);
+    return GST_PAD_PROBE_OK;
+  }
+  k->held = TRUE;
+  k->held_count++;
+  g_mutex_unlock (&k->lock);
+  GST_LOG_OBJECT (pad, "keyframe request held back");
+  return GST_PAD_PROBE_DROP;
+}
+
+/* On the sink pad of an encoding's tee: it stays while encoders are
+ * switched. */
+static void
+limit_keyframes (GstElement * tee)
+{
+  GstPad *pad = gst_element_get_static_pad (tee, "sink");
+  KeyframeLimit *k = g_new0 (KeyframeLimit, 1);
+
+  g_mutex_init (&k->lock);
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER |
+      GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, keyframe_limit_probe, k,
+      (GDestroyNotify) keyframe_limit_free);
+  gst_object_unref (pad);
 }
 
 GstPad *
@@ -122,16 +221,22 @@ gst_mesh_input_new (GstMeshSignal * self, GstMeshMediaKind kind,
   gst_object_ref (in->tee);
 
   if (kind == GST_MESH_MEDIA_VIDEO) {
-    /* videoconvert ! videoscale ! capsfilter: the filter takes anything
-     * until congestion control asks for a smaller picture */
+    /* videoconvert ! tee ! videoscale ! capsfilter: the filter takes
+     * anything until congestion control asks for a smaller picture; the
+     * raw tee feeds the low encoding too, when there is one */
     in->convert2 = gst_element_factory_make ("videoconvert", NULL);
+    in->raw_tee = gst_element_factory_make ("tee", NULL);
+    g_object_set (in->raw_tee, "allow-not-linked", TRUE, NULL);
     in->scaler = gst_element_factory_make ("videoscale", NULL);
     in->convert = gst_element_factory_make ("capsfilter", NULL);
     gst_bin_add_many (GST_BIN (self), gst_object_ref (in->convert2),
-        gst_object_ref (in->scaler), gst_object_ref (in->convert), NULL);
-    gst_element_link_many (in->queue, in->convert2, in->scaler, in->convert,
-        NULL);
-    count_frames (in);
+        gst_object_ref (in->raw_tee), gst_object_ref (in->scaler),
+        gst_object_ref (in->convert), NULL);
+    gst_element_link_many (in->queue, in->convert2, in->raw_tee, in->scaler,
+        in->convert, NULL);
+    in->steps.filter = in->convert;
+    count_frames (&in->steps, in->tee);
+    limit_keyframes (in->tee);
   } else {
     in->convert2 = gst_element_factory_make ("audioconvert", NULL);
     in->convert = gst_element_factory_make ("audioresample", NULL);
@@ -161,6 +266,8 @@ gst_mesh_input_new (GstMeshSignal * self, GstMeshMediaKind kind,
   gst_element_sync_state_with_parent (in->convert);
   if (in->scaler)
     gst_element_sync_state_with_parent (in->scaler);
+  if (in->raw_tee)
+    gst_element_sync_state_with_parent (in->raw_tee);
   if (in->convert2)
     gst_element_sync_state_with_parent (in->convert2);
   gst_element_sync_state_with_parent (in->queue);
@@ -191,8 +298,10 @@ bits_per_pixel (guint kbps, gint w, gint h, gdouble fps, gdouble scale)
   return px > 0 ? kbps * 1000.0 / px : 0;
 }
 
-void
-gst_mesh_input_adapt_video (GstMeshSignal * self, guint kbps)
+/* Steps @ps's picture for @kbps; @which names the encoding. */
+static void
+adapt_picture (GstMeshSignal * self, PictureSteps * ps, guint kbps,
+    const gchar * which)
 {
   MediaIn *in = &self->in[GST_MESH_MEDIA_VIDEO];
   GstPad *pad;
@@ -202,7 +311,7 @@ gst_mesh_input_adapt_video (GstMeshSignal * self, guint kbps)
   gint64 now = g_get_monotonic_time ();
   gdouble fps;
 
-  if (!in->scaler || !in->queue)
+  if (!in->scaler || !in->queue || !ps->filter)
     return;
   pad = gst_element_get_static_pad (in->queue, "src");
   caps = gst_pad_get_current_caps (pad);
@@ -217,26 +326,26 @@ gst_mesh_input_adapt_video (GstMeshSignal * self, guint kbps)
   fps = info.fps_n > 0 && info.fps_d > 0 ? (gdouble) info.fps_n / info.fps_d :
       30.0;
 
-  step = in->step;
+  step = ps->step;
   while (step + 1 < G_N_ELEMENTS (scale_steps) &&
       bits_per_pixel (kbps, info.width, info.height, fps,
           scale_steps[step]) < STEP_DOWN_BPP)
     step++;
   /* the encoder drops frames to keep to the rate: the picture is too big
    * for it, whatever the rule of thumb says (hard content) */
-  if (step == in->step && in->kept < KEPT_LOW &&
+  if (step == ps->step && ps->kept < KEPT_LOW &&
       step + 1 < G_N_ELEMENTS (scale_steps)) {
     step++;
-    in->failed_kbps = kbps;
+    ps->failed_kbps = kbps;
   }
-  if (step == in->step)
+  if (step == ps->step)
     while (step > 0 && bits_per_pixel (kbps, info.width, info.height, fps,
             scale_steps[step - 1]) >= STEP_UP_BPP &&
-        in->kept >= KEPT_HIGH &&
-        (!in->failed_kbps || kbps >= in->failed_kbps * 13 / 10))
+        ps->kept >= KEPT_HIGH &&
+        (!ps->failed_kbps || kbps >= ps->failed_kbps * 13 / 10))
       step--;
-  if (step == in->step ||
-      now - in->step_changed < (step > in->step ? STEP_DOWN_WAIT_US :
+  if (step == ps->step ||
+      now - ps->step_changed < (step > ps->step ? STEP_DOWN_WAIT_US :
           STEP_UP_WAIT_US))
     return;
 
@@ -248,16 +357,17 @@ gst_mesh_input_adapt_video (GstMeshSignal * self, guint kbps)
         "height", G_TYPE_INT, h, NULL);
     GstStructure *s;
 
-    GST_INFO_OBJECT (self, "video at %u kbit/s: %dx%d (%s; the encoder "
-        "kept %.0f %% of the frames)", kbps, w, h,
-        step > in->step ? "smaller" : "larger", 100 * in->kept);
+    GST_INFO_OBJECT (self, "%s video at %u kbit/s: %dx%d (%s; the encoder "
+        "kept %.0f %% of the frames)", which, kbps, w, h,
+        step > ps->step ? "smaller" : "larger", 100 * ps->kept);
     if (step == 0)
-      in->failed_kbps = 0;
-    in->step = step;
-    in->step_changed = now;
-    g_object_set (in->convert, "caps", filter, NULL);
+      ps->failed_kbps = 0;
+    ps->step = step;
+    ps->step_changed = now;
+    g_object_set (ps->filter, "caps", filter, NULL);
     gst_caps_unref (filter);
     s = gst_structure_new ("mesh-video-quality",
+        "encoding", G_TYPE_STRING, which,
         "degraded", G_TYPE_BOOLEAN, step > 0,
         "width", G_TYPE_INT, w, "height", G_TYPE_INT, h,
         "input-width", G_TYPE_INT, info.width,
@@ -332,6 +442,12 @@ gst_mesh_input_switch_codec (GstMeshPeer * peer, GstMeshMediaKind kind,
 
   if (!in->encoder)
     return FALSE;
+  /* the low encoding makes the old codec: its peers come back, and a new
+   * one is made with the new codec if still needed */
+  if (kind == GST_MESH_MEDIA_VIDEO && in->low.encoder) {
+    leave_low (self);
+    gst_mesh_input_drop_low (self);
+  }
   d = g_new0 (SwitchData, 1);
   d->self = self;
   d->kind = kind;
@@ -363,23 +479,276 @@ gst_mesh_input_switch_codec (GstMeshPeer * peer, GstMeshMediaKind kind,
 }
 
 
+/* ------------------------------------------------------------------------ */
+/* The low encoding                                                         */
+
+/* A peer whose video rate is under LOW_ENTER of the best peer's takes the
+ * low encoding; it comes back to the main one over LOW_LEAVE. The main
+ * encoding then follows the slowest of the fast, the low one the slowest
+ * of the slow: one member behind a narrow link neither holds the others
+ * down nor is starved by them. A peer on the low encoding climbs back as
+ * far as the low encoding's rate lets its estimate grow (1.5 times what
+ * arrives), so its slowest member sets the pace for all on it. */
+#define LOW_ENTER 0.5
+#define LOW_LEAVE 0.65
+/* a low encoding nobody took for this long is dropped */
+#define LOW_UNUSED_US (10 * G_USEC_PER_SEC)
+
+static gboolean
+build_low (GstMeshSignal * self, guint kbps, GError ** error)
+{
+  MediaIn *in = &self->in[GST_MESH_MEDIA_VIDEO];
+  LowEncoding *low = &in->low;
+  GstElement *filter;
+  GstPad *sink;
+
+  low->encoder = gst_mesh_codec_make_encoder (in->encoder_codec, kbps, error);
+  if (!low->encoder)
+    return FALSE;
+  /* the main one has the codec's name: names are unique in a bin */
+  {
+    gchar *name = g_strdup_printf ("%s-low", GST_OBJECT_NAME (low->encoder));
+    gst_object_set_name (GST_OBJECT (low->encoder), name);
+    g_free (name);
+  }
+  low->queue = gst_element_factory_make ("queue", NULL);
+  /* never holds the main encoding up: one frame, the newest */
+  g_object_set (low->queue, "max-size-buffers", 1, "max-size-bytes", 0,
+      "max-size-time", (guint64) 0, NULL);
+  gst_util_set_object_arg (G_OBJECT (low->queue), "leaky", "downstream");
+  low->scaler = gst_element_factory_make ("videoscale", NULL);
+  filter = gst_element_factory_make ("capsfilter", NULL);
+  low->tee = gst_element_factory_make ("tee", NULL);
+  g_object_set (low->tee, "allow-not-linked", TRUE, NULL);
+  gst_bin_add_many (GST_BIN (self), gst_object_ref (low->queue),
+      gst_object_ref (low->scaler), gst_object_ref (filter),
+      gst_object_ref (low->encoder), gst_object_ref (low->tee), NULL);
+  gst_element_link_many (low->queue, low->scaler, filter, low->encoder,
+      low->tee, NULL);
+  memset (&low->steps, 0, sizeof (low->steps));
+  low->steps.filter = filter;
+  count_frames (&low->steps, low->tee);
+  limit_keyframes (low->tee);
+  low->codec = in->encoder_codec;
+  low->kbps = kbps;
+  low->unused_since = 0;
+  /* its size before its first frame */
+  adapt_picture (self, &low->steps, kbps, "low");
+
+  gst_element_sync_state_with_parent (low->tee);
+  gst_element_sync_state_with_parent (low->encoder);
+  gst_element_sync_state_with_parent (filter);
+  gst_element_sync_state_with_parent (low->scaler);
+  gst_element_sync_state_with_parent (low->queue);
+  sink = gst_element_get_static_pad (low->queue, "sink");
+  low->raw_pad = gst_mesh_request_tee_pad_idle (in->raw_tee, sink);
+  gst_object_unref (sink);
+  GST_INFO_OBJECT (self, "a low %s encoding at %u kbit/s",
+      gst_mesh_codec_encoding_name (low->codec), kbps);
+  return TRUE;
+}
+
+void
+gst_mesh_input_drop_low (GstMeshSignal * self)
+{
+  MediaIn *in = &self->in[GST_MESH_MEDIA_VIDEO];
+  LowEncoding *low = &in->low;
+
+  if (low->raw_pad) {
+    if (in->raw_tee)
+      gst_element_release_request_pad (in->raw_tee, low->raw_pad);
+    gst_clear_object (&low->raw_pad);
+  }
+  if (!low->encoder)
+    return;
+  GST_INFO_OBJECT (self, "dropping the low encoding");
+  gst_mesh_signal_remove_child (self, low->queue);
+  gst_mesh_signal_remove_child (self, low->scaler);
+  gst_mesh_signal_remove_child (self, low->steps.filter);
+  gst_mesh_signal_remove_child (self, low->encoder);
+  gst_mesh_signal_remove_child (self, low->tee);
+  memset (low, 0, sizeof (*low));
+}
+
+/* Back to the main encoding, all of them (before the low one goes). */
+static void
+leave_low (GstMeshSignal * self)
+{
+  MediaIn *in = &self->in[GST_MESH_MEDIA_VIDEO];
+  GHashTableIter it;
+  gpointer peer;
+
+  g_hash_table_iter_init (&it, self->low_peers);
+  while (g_hash_table_iter_next (&it, &peer, NULL))
+    gst_mesh_peer_set_video_source (peer, in->tee, in->encoder_codec, "main");
+  g_hash_table_remove_all (self->low_peers);
+}
+
+void
+gst_mesh_input_forget_peer (GstMeshSignal * self, GstMeshPeer * peer)
+{
+  if (g_hash_table_remove (self->low_peers, peer) &&
+      g_hash_table_size (self->low_peers) == 0)
+    self->in[GST_MESH_MEDIA_VIDEO].low.unused_since = g_get_monotonic_time ();
+}
+
+/* What a peer's transport estimate leaves for video: less what its
+ * transport was measured to carry besides video (audio, headers, SRTP,
+ * retransmissions, RTCP); until that is known, less audio's own rate
+ * and about 16 kbit/s of its headers (50 packets a second), then 5 % for
+ * video's headers. */
+static guint
+video_kbps (GstMeshPeer * peer, guint bps, guint audio, guint min, guint max)
+{
+  gint overhead = gst_mesh_peer_get_send_overhead (peer);
+  gdouble left;
+
+  if (overhead >= 0)
+    left = (bps - MIN ((guint) overhead, bps)) / 1000.0;
+  else
+    left = (bps / 1000.0 - (audio ? audio + 16 : 0)) * 0.95;
+  return (guint) CLAMP (left, min, max);
+}
+
+void
+gst_mesh_input_update_video_rates (GstMeshSignal * self)
+{
+  MediaIn *in = &self->in[GST_MESH_MEDIA_VIDEO];
+  LowEncoding *low = &in->low;
+  GHashTableIter it;
+  gpointer peer, target;
+  guint best = 0, main_kbps = 0, low_kbps = 0, min, max, start, audio;
+  gboolean layered;
+  GPtrArray *to_low, *to_main;
+
+  GST_OBJECT_LOCK (self);
+  min = self->min_bitrate;
+  max = MAX (self->max_bitrate, min);
+  start = self->start_bitrate ? self->start_bitrate : self->video_bitrate;
+  audio = self->in[GST_MESH_MEDIA_AUDIO].encoder ? self->audio_bitrate : 0;
+  layered = self->video_encodings > 1;
+  GST_OBJECT_UNLOCK (self);
+  if (!in->encoder)
+    return;
+  layered = layered && in->raw_tee && g_hash_table_size (self->peer_targets) > 1
+      && in->codec == in->encoder_codec;
+
+  g_hash_table_iter_init (&it, self->peer_targets);
+  while (g_hash_table_iter_next (&it, &peer, &target))
+    best = MAX (best, video_kbps (peer, GPOINTER_TO_UINT (target), audio, min,
+            max));
+
+  /* who belongs where */
+  to_low = g_ptr_array_new ();
+  to_main = g_ptr_array_new ();
+  g_hash_table_iter_init (&it, self->peer_targets);
+  while (g_hash_table_iter_next (&it, &peer, &target)) {
+    guint kbps = video_kbps (peer, GPOINTER_TO_UINT (target), audio, min,
+        max);
+    gboolean on_low = g_hash_table_contains (self->low_peers, peer);
+    gboolean want_low = layered &&
+        kbps < best * (on_low ? LOW_LEAVE : LOW_ENTER);
+
+    if (want_low && !on_low)
+      g_ptr_array_add (to_low, peer);
+    else if (!want_low && on_low)
+      g_ptr_array_add (to_main, peer);
+    if (want_low)
+      low_kbps = low_kbps ? MIN (low_kbps, kbps) : kbps;
+    else
+      main_kbps = main_kbps ? MIN (main_kbps, kbps) : kbps;
+  }
+  if (!main_kbps)
+    main_kbps = g_hash_table_size (self->peer_targets) ? best :
+        CLAMP (start, min, max);
+
+  if (to_low->len && !low->encoder) {
+    GError *error = NULL;
+
+    if (!build_low (self, low_kbps, &error)) {
+      GST_WARNING_OBJECT (self, "no low encoding: %s", error->message);
+      g_clear_error (&error);
+      g_ptr_array_set_size (to_low, 0);
+      main_kbps = MIN (main_kbps, low_kbps);
+      low_kbps = 0;
+    }
+  }
+  for (guint i = 0; i < to_main->len; i++) {
+    peer = g_ptr_array_index (to_main, i);
+    g_hash_table_remove (self->low_peers, peer);
+    gst_mesh_peer_set_video_source (peer, in->tee, in->encoder_codec, "main");
+  }
+  for (guint i = 0; i < to_low->len; i++) {
+    peer = g_ptr_array_index (to_low, i);
+    if (gst_mesh_peer_set_video_source (peer, low->tee, low->codec, "low"))
+      g_hash_table_add (self->low_peers, peer);
+    else
+      main_kbps = MIN (main_kbps, low_kbps);  /* it stays: it sets the pace */
+  }
+  g_ptr_array_unref (to_low);
+  g_ptr_array_unref (to_main);
+
+  if (g_hash_table_size (self->low_peers) == 0) {
+    if (low->encoder && !low->unused_since)
+      low->unused_since = g_get_monotonic_time ();
+  } else {
+    low->unused_since = 0;
+    if (low_kbps && low_kbps != low->kbps) {
+      GST_INFO_OBJECT (self, "low video encoder: %u kbit/s (%u peers on it)",
+          low_kbps, g_hash_table_size (self->low_peers));
+      low->kbps = low_kbps;
+      gst_mesh_codec_set_encoder_bitrate (low->encoder, low_kbps);
+      adapt_picture (self, &low->steps, low_kbps, "low");
+    }
+  }
+
+  if (main_kbps == self->encoder_kbps)
+    return;
+  GST_INFO_OBJECT (self, "video encoder: %u kbit/s (best peer %u kbit/s, "
+      "%u peers, %u on the low encoding)", main_kbps, best,
+      g_hash_table_size (self->peer_targets),
+      g_hash_table_size (self->low_peers));
+  self->encoder_kbps = main_kbps;
+  gst_mesh_codec_set_encoder_bitrate (in->encoder, main_kbps);
+  adapt_picture (self, &in->steps, main_kbps, "main");
+}
+
+/* A second's share of frames the encoder kept, smoothed over about two. */
+static void
+count_kept (PictureSteps * ps)
+{
+  gint n_in = g_atomic_int_get (&ps->frames_in);
+  gint n_out = g_atomic_int_get (&ps->frames_out);
+  gint d_in = n_in - ps->last_in, d_out = n_out - ps->last_out;
+
+  ps->last_in = n_in;
+  ps->last_out = n_out;
+  if (d_in > 0)
+    ps->kept = 0.5 * ps->kept + 0.5 * CLAMP ((gdouble) d_out / d_in, 0, 1);
+}
+
 void
 gst_mesh_input_video_tick (GstMeshSignal * self)
 {
   MediaIn *in = &self->in[GST_MESH_MEDIA_VIDEO];
-  gint n_in, n_out, d_in, d_out;
+  LowEncoding *low = &in->low;
 
   if (!in->scaler)
     return;
-  n_in = g_atomic_int_get (&in->frames_in);
-  n_out = g_atomic_int_get (&in->frames_out);
-  d_in = n_in - in->last_in;
-  d_out = n_out - in->last_out;
-  in->last_in = n_in;
-  in->last_out = n_out;
-  /* a second's share, smoothed over about two */
-  if (d_in > 0)
-    in->kept = 0.5 * in->kept + 0.5 * CLAMP ((gdouble) d_out / d_in, 0, 1);
+  /* the overhead is measured each second: the rates follow it */
+  if (g_hash_table_size (self->peer_targets) > 0)
+    gst_mesh_input_update_video_rates (self);
+  count_kept (&in->steps);
   if (g_hash_table_size (self->peer_targets) > 0 && self->encoder_kbps)
-    gst_mesh_input_adapt_video (self, self->encoder_kbps);
+    adapt_picture (self, &in->steps, self->encoder_kbps, "main");
+  if (!low->encoder)
+    return;
+  if (low->unused_since &&
+      g_get_monotonic_time () - low->unused_since > LOW_UNUSED_US) {
+    gst_mesh_input_drop_low (self);
+    return;
+  }
+  count_kept (&low->steps);
+  if (!low->unused_since)
+    adapt_picture (self, &low->steps, low->kbps, "low");
 }

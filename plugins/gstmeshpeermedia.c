@@ -50,75 +50,6 @@ gst_mesh_peer_open_gates (GstMeshPeer * peer)
 
 /* tee ! queue ! payloader ! capsfilter ! webrtcbin.sink_%u, with the
  * transceiver set to @direction and @caps. Call with the lock held. */
-/* The encoder's tee runs while calls come and go. A buffer already inside
- * the tee when a new src pad is added can be pushed on it before the pad
- * has its sticky events ("Got data flow before stream-start event", seen
- * in the rooms join/leave cycles): so the pad is requested and linked
- * while the tee's sink pad is idle, held by an IDLE probe. The wait is
- * short (the tee's branches start with leaky queues) and bounded. */
-#define TEE_IDLE_WAIT_MS 1000
-
-typedef struct
-{
-  gint ref_count;
-  GMutex lock;
-  GCond cond;
-  gboolean idle;
-} IdleWait;
-
-static void
-idle_wait_unref (IdleWait * w)
-{
-  if (!g_atomic_int_dec_and_test (&w->ref_count))
-    return;
-  g_mutex_clear (&w->lock);
-  g_cond_clear (&w->cond);
-  g_free (w);
-}
-
-static GstPadProbeReturn
-tee_idle_cb (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
-{
-  IdleWait *w = user_data;
-
-  g_mutex_lock (&w->lock);
-  w->idle = TRUE;
-  g_cond_signal (&w->cond);
-  g_mutex_unlock (&w->lock);
-  /* stays blocked until the probe is removed */
-  return GST_PAD_PROBE_OK;
-}
-
-static GstPad *
-request_tee_pad_idle (GstElement * tee, GstPad * sink)
-{
-  GstPad *tee_sink = gst_element_get_static_pad (tee, "sink");
-  IdleWait *w = g_new0 (IdleWait, 1);
-  gint64 deadline = g_get_monotonic_time () + TEE_IDLE_WAIT_MS * 1000;
-  GstPad *src;
-  gulong probe;
-
-  w->ref_count = 2;             /* ours, and the probe's */
-  g_mutex_init (&w->lock);
-  g_cond_init (&w->cond);
-  probe = gst_pad_add_probe (tee_sink, GST_PAD_PROBE_TYPE_IDLE, tee_idle_cb,
-      w, (GDestroyNotify) idle_wait_unref);
-  g_mutex_lock (&w->lock);
-  while (!w->idle && g_cond_wait_until (&w->cond, &w->lock, deadline));
-  if (!w->idle)
-    GST_WARNING_OBJECT (tee, "not idle within %d ms: adding a branch while "
-        "data flows", TEE_IDLE_WAIT_MS);
-  g_mutex_unlock (&w->lock);
-
-  src = gst_element_request_pad_simple (tee, "src_%u");
-  gst_pad_link (src, sink);
-  if (probe)
-    gst_pad_remove_probe (tee_sink, probe);
-  idle_wait_unref (w);
-  gst_object_unref (tee_sink);
-  return src;
-}
-
 gboolean
 gst_mesh_peer_add_send_branch (GstMeshPeer * peer, GstMeshMediaKind kind,
     GstMeshCodec codec, gint pt, GstCaps * caps,
@@ -193,16 +124,106 @@ gst_mesh_peer_add_send_branch (GstMeshPeer * peer, GstMeshMediaKind kind,
   gst_element_sync_state_with_parent (queue);
 
   queue_sink = gst_element_get_static_pad (queue, "sink");
-  tee_pad = request_tee_pad_idle (peer->config.tee[kind], queue_sink);
+  tee_pad = gst_mesh_request_tee_pad_idle (peer->config.tee[kind], queue_sink);
   g_ptr_array_add (peer->tee_pads, tee_pad);
   peer->send_pad[kind] = queue_sink;
 
   peer->sent_codec[kind] = codec;
   peer->sent_pt[kind] = pt;
+  if (kind == GST_MESH_MEDIA_VIDEO)
+    peer->video_source = "main";
   GST_INFO ("%s: sending %s as %s, payload type %d", peer->name,
       gst_mesh_media_kind_name (kind), gst_mesh_codec_encoding_name (codec),
       pt);
   return TRUE;
+}
+
+/* Until the new encoding's first keyframe: what came before it cannot
+ * be decoded without the frames of the other encoding. */
+static GstPadProbeReturn
+await_keyframe_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+
+  if (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DELTA_UNIT))
+    return GST_PAD_PROBE_DROP;
+  return GST_PAD_PROBE_REMOVE;
+}
+
+gboolean
+gst_mesh_peer_set_video_source (GstMeshPeer * peer, GstElement * tee,
+    GstMeshCodec codec, const gchar * name)
+{
+  GstPad *sink = NULL, *old = NULL, *pad;
+  GstElement *old_tee = NULL;
+  const GstMeshMediaKind kind = GST_MESH_MEDIA_VIDEO;
+
+  g_mutex_lock (&peer->lock);
+  if (!peer->closed && peer->send_pad[kind] && peer->sent_codec[kind] == codec) {
+    sink = gst_object_ref (peer->send_pad[kind]);
+    for (guint i = 0; i < peer->tee_pads->len; i++) {
+      GstPad *p = g_ptr_array_index (peer->tee_pads, i);
+      if (GST_PAD_PEER (p) == sink) {
+        old = g_ptr_array_steal_index (peer->tee_pads, i);
+        break;
+      }
+    }
+  }
+  g_mutex_unlock (&peer->lock);
+  if (!sink)
+    return FALSE;
+  if (old) {
+    old_tee = gst_pad_get_parent_element (old);
+    if (old_tee == tee) {
+      /* already there: put it back */
+      g_mutex_lock (&peer->lock);
+      g_ptr_array_add (peer->tee_pads, old);
+      g_mutex_unlock (&peer->lock);
+      gst_object_unref (old_tee);
+      gst_object_unref (sink);
+      return TRUE;
+    }
+    /* the old tee stops pushing here; a push under way ends first */
+    if (old_tee) {
+      gst_element_release_request_pad (old_tee, old);
+      gst_object_unref (old_tee);
+    }
+    gst_object_unref (old);
+  }
+  /* nothing flows into the branch now: what comes next is the new
+   * encoding's, and it starts with a keyframe */
+  gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_BUFFER, await_keyframe_probe,
+      NULL, NULL);
+  pad = gst_mesh_request_tee_pad_idle (tee, sink);
+  g_mutex_lock (&peer->lock);
+  if (peer->closed) {
+    /* closed meanwhile: its pads were released without this one */
+    g_mutex_unlock (&peer->lock);
+    gst_element_release_request_pad (tee, pad);
+    gst_object_unref (pad);
+    gst_object_unref (sink);
+    return FALSE;
+  }
+  g_ptr_array_add (peer->tee_pads, pad);
+  peer->video_source = name;
+  g_mutex_unlock (&peer->lock);
+  gst_pad_push_event (sink,
+      gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, TRUE,
+          0));
+  GST_INFO ("%s: video from the %s encoding", peer->name, name);
+  gst_object_unref (sink);
+  return TRUE;
+}
+
+const gchar *
+gst_mesh_peer_get_video_source (GstMeshPeer * peer)
+{
+  const gchar *name;
+
+  g_mutex_lock (&peer->lock);
+  name = peer->send_pad[GST_MESH_MEDIA_VIDEO] ? peer->video_source : NULL;
+  g_mutex_unlock (&peer->lock);
+  return name;
 }
 
 void

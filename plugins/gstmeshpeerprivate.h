@@ -45,6 +45,7 @@ struct _GstMeshPeer
   GstMeshCodec sent_codec[GST_MESH_N_MEDIA];
   gint sent_pt[GST_MESH_N_MEDIA];
   gulong gate_probe[GST_MESH_N_MEDIA];
+  const gchar *video_source;    /* the encoding it sends (static) */
 
   /* touched only in the context */
   GstMeshCallState state;
@@ -72,6 +73,14 @@ struct _GstMeshPeer
   /* congestion control, under lock (fed from rtpsession's thread) */
   GstMeshBwe *bwe;
   guint32 bwe_event_seqnum;
+  /* what goes out besides the encoded video (gstmeshpeerbwe.c): bytes
+   * on the wire and of encoded video (atomics, streaming threads), and
+   * the last sample (signalling thread) */
+  guint wire_bytes, video_bytes;
+  gboolean wire_counted;
+  gint64 overhead_at;
+  guint overhead_last_wire, overhead_last_video;
+  gint overhead_bps;            /* smoothed; -1: not measured yet */
   gint64 start_time;
 
   /* atomics, from streaming threads */

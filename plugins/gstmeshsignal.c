@@ -69,7 +69,7 @@ GST_DEBUG_CATEGORY (mesh_signal_debug);
 #define DEFAULT_VIDEO_BITRATE 1000
 #define DEFAULT_AUDIO_BITRATE 48
 #define DEFAULT_CONGESTION_CONTROL GST_MESH_CONGESTION_CONTROL_GCC
-#define DEFAULT_MIN_BITRATE 100
+#define DEFAULT_MIN_BITRATE 30
 #define DEFAULT_MAX_BITRATE 2500
 #define DEFAULT_START_BITRATE 0
 /* webrtcbin's 200 ms suits streaming; a call wants the picture now, and
@@ -78,6 +78,7 @@ GST_DEBUG_CATEGORY (mesh_signal_debug);
 #define DEFAULT_LATENCY 20
 /* how far the jitter buffers may grow when packets come late */
 #define DEFAULT_MAX_LATENCY 400
+#define DEFAULT_VIDEO_ENCODINGS 2
 #define DEFAULT_OFFER_INTERVAL 1000
 #define DEFAULT_PEER_TIMEOUT 3000
 #define DEFAULT_ROOM NULL
@@ -106,6 +107,7 @@ enum
   PROP_START_BITRATE,
   PROP_LATENCY,
   PROP_MAX_LATENCY,
+  PROP_VIDEO_ENCODINGS,
   PROP_OFFER_INTERVAL,
   PROP_PEER_TIMEOUT,
   PROP_AUTH,
@@ -428,8 +430,11 @@ gst_mesh_signal_release_pad (GstElement * element, GstPad * pad)
     MediaIn *in = &self->in[k];
     if (in->ghost == pad) {
       gst_element_remove_pad (element, pad);
+      if (k == GST_MESH_MEDIA_VIDEO)
+        gst_mesh_input_drop_low (self);
       gst_mesh_signal_remove_child (self, in->queue);
       gst_mesh_signal_remove_child (self, in->convert2);
+      gst_mesh_signal_remove_child (self, in->raw_tee);
       gst_mesh_signal_remove_child (self, in->scaler);
       gst_mesh_signal_remove_child (self, in->convert);
       gst_mesh_signal_remove_child (self, in->encoder);
@@ -496,16 +501,15 @@ gst_mesh_signal_peer_name (GstMeshPeer * peer)
  * for it unless that is IDLE; takes @peer. The teardown takes none of the
  * element's locks: see gst_mesh_peer_close() for why it cannot wait for a
  * state change of the application's. */
-static void update_encoder_bitrate (GstMeshSignal * self);
-
 void
 gst_mesh_signal_close_peer (GstMeshSignal * self, GstMeshPeer * peer,
     GstMeshCallState state, const gchar * reason)
 {
   GstElement *webrtc = gst_object_ref (gst_mesh_peer_get_webrtcbin (peer));
 
+  gst_mesh_input_forget_peer (self, peer);
   if (g_hash_table_remove (self->peer_targets, peer))
-    update_encoder_bitrate (self);
+    gst_mesh_input_update_video_rates (self);
   gst_mesh_peer_close (peer);
   g_signal_emit (self, signals[SIGNAL_PEER_REMOVED], 0,
       gst_mesh_signal_peer_name (peer), webrtc);
@@ -531,53 +535,13 @@ peer_state_cb (GstMeshPeer * peer, GstMeshCallState state,
     self->session->peer_state (self, peer, state, reason);
 }
 
-/* The video encoder follows the lowest estimate among the peers (one
- * encoding for all: a room's slow member holds the others down, for now),
- * less audio and packet overhead; with no peer, where calls start. */
-static void
-update_encoder_bitrate (GstMeshSignal * self)
-{
-  MediaIn *in = &self->in[GST_MESH_MEDIA_VIDEO];
-  GHashTableIter it;
-  gpointer target;
-  guint lowest = 0, kbps, min, max, start, audio;
-
-  GST_OBJECT_LOCK (self);
-  min = self->min_bitrate;
-  max = MAX (self->max_bitrate, min);
-  start = self->start_bitrate ? self->start_bitrate : self->video_bitrate;
-  audio = self->in[GST_MESH_MEDIA_AUDIO].encoder ? self->audio_bitrate : 0;
-  GST_OBJECT_UNLOCK (self);
-
-  g_hash_table_iter_init (&it, self->peer_targets);
-  while (g_hash_table_iter_next (&it, NULL, &target))
-    if (!lowest || GPOINTER_TO_UINT (target) < lowest)
-      lowest = GPOINTER_TO_UINT (target);
-  if (lowest) {
-    /* audio's own rate and about 16 kbit/s of its headers (50 packets a
-     * second), then 5 % for video's */
-    gdouble left = lowest / 1000.0 - (audio ? audio + 16 : 0);
-    kbps = (guint) CLAMP (left * 0.95, min, max);
-  } else {
-    kbps = CLAMP (start, min, max);
-  }
-  if (!in->encoder || kbps == self->encoder_kbps)
-    return;
-  GST_INFO_OBJECT (self, "video encoder: %u kbit/s (lowest estimate %u "
-      "bit/s over %u peers)", kbps, lowest,
-      g_hash_table_size (self->peer_targets));
-  self->encoder_kbps = kbps;
-  gst_mesh_codec_set_encoder_bitrate (in->encoder, kbps);
-  gst_mesh_input_adapt_video (self, kbps);
-}
-
 static void
 peer_bitrate_cb (GstMeshPeer * peer, guint bps, gpointer user_data)
 {
   GstMeshSignal *self = user_data;
 
   g_hash_table_insert (self->peer_targets, peer, GUINT_TO_POINTER (bps));
-  update_encoder_bitrate (self);
+  gst_mesh_input_update_video_rates (self);
 }
 
 /* A peer fell silent: if the network changed under us, the signalling
@@ -690,6 +654,9 @@ collect_stats (GstMeshSignal * self, gpointer data)
   /* what congestion control set the video encoder to (kbit/s) */
   gst_structure_set (d->stats, "video-encoder-bitrate", G_TYPE_UINT,
       self->encoder_kbps, NULL);
+  if (self->in[GST_MESH_MEDIA_VIDEO].low.encoder)
+    gst_structure_set (d->stats, "low-encoder-bitrate", G_TYPE_UINT,
+        self->in[GST_MESH_MEDIA_VIDEO].low.kbps, NULL);
 }
 
 /* The codec may have changed since the pad was requested. */
@@ -862,6 +829,9 @@ gst_mesh_signal_set_property (GObject * object, guint prop_id,
     case PROP_LATENCY:
       self->latency = g_value_get_uint (value);
       break;
+    case PROP_VIDEO_ENCODINGS:
+      self->video_encodings = g_value_get_uint (value);
+      break;
     case PROP_MAX_LATENCY:
       self->max_latency = g_value_get_uint (value);
       break;
@@ -983,6 +953,9 @@ gst_mesh_signal_get_property (GObject * object, guint prop_id,
     case PROP_LATENCY:
       g_value_set_uint (value, self->latency);
       break;
+    case PROP_VIDEO_ENCODINGS:
+      g_value_set_uint (value, self->video_encodings);
+      break;
     case PROP_MAX_LATENCY:
       g_value_set_uint (value, self->max_latency);
       break;
@@ -1041,6 +1014,7 @@ gst_mesh_signal_finalize (GObject * object)
   GstMeshSignal *self = GST_MESH_SIGNAL (object);
 
   g_hash_table_unref (self->peer_targets);
+  g_hash_table_unref (self->low_peers);
   g_free (self->server_url);
   g_free (self->server_path);
   g_free (self->stun_server);
@@ -1077,6 +1051,7 @@ gst_mesh_signal_init (GstMeshSignal * self)
   self->start_bitrate = DEFAULT_START_BITRATE;
   self->latency = DEFAULT_LATENCY;
   self->max_latency = DEFAULT_MAX_LATENCY;
+  self->video_encodings = DEFAULT_VIDEO_ENCODINGS;
   self->offer_interval = DEFAULT_OFFER_INTERVAL;
   self->peer_timeout = DEFAULT_PEER_TIMEOUT;
   self->room = DEFAULT_ROOM;
@@ -1087,6 +1062,7 @@ gst_mesh_signal_init (GstMeshSignal * self)
   self->uid = g_uuid_string_random ();
   g_queue_init (&self->early_candidates);
   self->peer_targets = g_hash_table_new (NULL, NULL);
+  self->low_peers = g_hash_table_new (NULL, NULL);
   self->ice_warned = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
       NULL);
   for (gint k = 0; k < GST_MESH_N_MEDIA; k++)
@@ -1256,7 +1232,10 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
   /**
    * GstMeshSignal:min-bitrate:
    *
-   * With congestion control, the lowest video bitrate in kbit/s.
+   * With congestion control, the lowest video bitrate in kbit/s. The
+   * default is libwebrtc's (kMinVideoBitrateBps, 30 kbit/s): two senders
+   * at 100 kbit/s each, with audio and retransmissions, overflow a
+   * 500 kbit/s link, and then nothing gets through.
    *
    * Since: 0.2
    */
@@ -1326,6 +1305,26 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
       g_param_spec_uint ("max-latency", "Maximum latency",
           "Longest jitter buffer in ms when packets come late (not above "
           "latency: fixed)", 0, 10000, DEFAULT_MAX_LATENCY, ready));
+  /**
+   * GstMeshSignal:video-encodings:
+   *
+   * With congestion control, how many encodings of the video the element
+   * may make. `1`: one, at the rate of the slowest peer. `2`: when a
+   * peer's estimate is under half of the best peer's, a second, low
+   * encoding (its own rate and picture size) is made for it and the
+   * peers like it; the main encoding follows the slowest of the others.
+   * A peer comes back to the main encoding when its estimate reaches 65 %
+   * of the best; a low encoding that no peer took for 10 s is dropped.
+   * Each change costs the peer a keyframe. The second encoder costs CPU:
+   * about a quarter of the main one's at half the picture size.
+   *
+   * Since: 0.2
+   */
+  g_object_class_install_property (gobject_class, PROP_VIDEO_ENCODINGS,
+      g_param_spec_uint ("video-encodings", "Video encodings",
+          "With congestion control, up to this many video encodings: a low "
+          "one for peers far slower than the others (1 = the slowest peer "
+          "sets everyone's rate)", 1, 2, DEFAULT_VIDEO_ENCODINGS, ready));
   /**
    * GstMeshSignal:offer-interval:
    *
@@ -1511,8 +1510,10 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
    * `audio-buffers-decoded`, `bandwidth` with congestion control: an
    * `application/x-mesh-bwe` structure with `target-bitrate`,
    * `delay-bitrate`, `loss-bitrate`, `received-bitrate` (bit/s), `loss`,
-   * `usage` and `feedbacks`; and `webrtc`: what webrtcbin's `get-stats`
-   * gives), and `video-encoder-bitrate` (kbit/s). Do not read it from a
+   * `usage` and `feedbacks`; `video-encoding`: `main` or `low`, the
+   * encoding the peer is sent (see #GstMeshSignal:video-encodings); and
+   * `webrtc`: what webrtcbin's `get-stats` gives), `video-encoder-bitrate`
+   * (kbit/s) and, while there is a low encoding, `low-encoder-bitrate`. Do not read it from a
    * streaming thread.
    *
    * Since: 0.2

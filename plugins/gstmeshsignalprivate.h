@@ -26,23 +26,51 @@ GST_DEBUG_CATEGORY_EXTERN (mesh_signal_debug);
 
 #define MAX_EARLY_CANDIDATES 256
 
-/* A sink pad's chain: raw → convert → encoder → tee (gstmeshinput.c). */
+/* One video encoding's picture size, stepped down when its rate is too
+ * low for the picture (gstmeshinput.c). */
 typedef struct
 {
-  GstPad *ghost;
-  GstElement *queue;
-  GstElement *convert;          /* last raw element before the encoder */
-  GstElement *convert2;         /* audio: audioconvert before resample */
-  GstElement *scaler;           /* video: the capsfilter after videoscale */
-  guint step;                   /* video: index into the scale steps */
+  GstElement *filter;           /* the capsfilter after videoscale */
+  guint step;                   /* index into the scale steps */
   gint64 step_changed;          /* monotonic µs of the last step */
-  gint frames_in, frames_out;   /* video: into and out of the encoder
-                                 * (atomics, from the streaming thread) */
+  gint frames_in, frames_out;   /* into and out of the encoder (atomics,
+                                 * from the streaming thread) */
   gint last_in, last_out;       /* at the last tick */
   gdouble kept;                 /* share of frames the encoder kept, last
                                  * 2 s; 1 when unknown */
   guint failed_kbps;            /* a step made for dropped frames: the rate
                                  * the bigger picture did not fit */
+} PictureSteps;
+
+/* The second, low encoding of the video, for room members whose link
+ * carries far less than the others' (gstmeshinput.c): raw tee ! queue !
+ * videoscale ! capsfilter ! encoder ! tee. Made when first needed,
+ * dropped when no peer took it for a while. */
+typedef struct
+{
+  GstPad *raw_pad;              /* its request pad on the raw tee */
+  GstElement *queue, *scaler, *encoder, *tee;
+  PictureSteps steps;
+  GstMeshCodec codec;
+  guint kbps;
+  gint64 unused_since;          /* monotonic µs; 0 while a peer takes it */
+} LowEncoding;
+
+/* A sink pad's chain: raw → convert → encoder → tee (gstmeshinput.c);
+ * for video, raw → videoconvert → raw tee → videoscale → capsfilter →
+ * encoder → tee, the raw tee also feeding the low encoding. */
+typedef struct
+{
+  GstPad *ghost;
+  GstElement *queue;
+  GstElement *convert;          /* last raw element before the encoder */
+  GstElement *convert2;         /* first after the queue: audioconvert,
+                                 * videoconvert */
+  GstElement *scaler;           /* video: videoscale */
+  GstElement *raw_tee;          /* video: before the scaler */
+  PictureSteps steps;           /* video: the main encoding's size;
+                                 * steps.filter == convert */
+  LowEncoding low;              /* video */
   GstElement *encoder;
   GstElement *tee;
   GstMeshCodec codec;           /* what calls should send */
@@ -66,6 +94,7 @@ struct _GstMeshSignal
   guint audio_bitrate;
   GstMeshCongestionControl congestion_control;
   guint min_bitrate, max_bitrate, start_bitrate;       /* kbit/s */
+  guint video_encodings;        /* 1, or 2: a low one for slow peers */
   guint latency;
   guint max_latency;
   guint offer_interval;
@@ -119,6 +148,7 @@ struct _GstMeshSignal
   /* congestion control (signalling thread): each peer's target (bit/s),
    * and what the video encoder was last set to (kbit/s) */
   GHashTable *peer_targets;     /* GstMeshPeer* → guint */
+  GHashTable *low_peers;        /* GstMeshPeer* set: on the low encoding */
   guint encoder_kbps;
   GSource *video_tick;          /* gst_mesh_input_video_tick, each second */
 
@@ -148,13 +178,21 @@ void gst_mesh_signal_close_peer (GstMeshSignal * self, GstMeshPeer * peer,
 /* gstmeshinput.c */
 GstPad *gst_mesh_input_new (GstMeshSignal * self, GstMeshMediaKind kind,
     GstPadTemplate * templ);
-/* Congestion control set the video encoder to @kbps: the picture steps
- * down in size when that is too few bits for it, and back up when it is
- * enough (signalling thread). Posts mesh-video-quality on a step. */
-void gst_mesh_input_adapt_video (GstMeshSignal * self, guint kbps);
-/* Once a second with congestion control: how many frames the encoder
- * dropped (it does, to keep to a low rate), and a step if too many. */
+/* Congestion control: sets the video encoders' rates from the peers'
+ * estimates (the main encoding follows the slowest peer on it; a peer
+ * far slower than the best takes the low encoding, made on demand), and
+ * steps each picture's size down when its rate is too few bits for it,
+ * back up when it is enough. Posts mesh-video-quality on a step
+ * (signalling thread). */
+void gst_mesh_input_update_video_rates (GstMeshSignal * self);
+/* @peer is closing: it no longer holds an encoding. */
+void gst_mesh_input_forget_peer (GstMeshSignal * self, GstMeshPeer * peer);
+/* Once a second with congestion control: how many frames the encoders
+ * dropped (they do, to keep to a low rate), a step if too many; drops a
+ * low encoding no peer took for a while. */
 void gst_mesh_input_video_tick (GstMeshSignal * self);
+/* The elements of the low encoding, out of the bin (pad release). */
+void gst_mesh_input_drop_low (GstMeshSignal * self);
 gboolean gst_mesh_input_build_encoder (GstMeshSignal * self,
     GstMeshMediaKind kind, GstMeshCodec codec, GError ** error);
 void gst_mesh_input_drop_encoder (GstMeshSignal * self, MediaIn * in);

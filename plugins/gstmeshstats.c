@@ -262,6 +262,12 @@ gst_mesh_stats_peer (GstMeshPeer * peer, const gchar * uid)
     gst_structure_take_value (s, "bandwidth", &bv);
   }
 
+  {
+    const gchar *source = gst_mesh_peer_get_video_source (peer);
+    if (source)
+      gst_structure_set (s, "video-encoding", G_TYPE_STRING, source, NULL);
+  }
+
   /* webrtcbin's own figures (RTP, RTCP, ICE), as its get-stats gives them */
   if (webrtc) {
     GValue v = G_VALUE_INIT;

@@ -94,18 +94,28 @@ tick_room (App * app, gint sent)
   g_object_get (m, "stats", &stats, NULL);
   gst_object_unref (m);
   peers = gst_structure_get_value (stats, "peers");
-  g_string_printf (line, "video sent %2d fps; %u peers:", sent,
-      gst_value_array_get_size (peers));
+  {
+    guint main_kbps = 0, low_kbps = 0;
+
+    gst_structure_get_uint (stats, "video-encoder-bitrate", &main_kbps);
+    g_string_printf (line, "video sent %2d fps at %u kbit/s", sent, main_kbps);
+    if (gst_structure_get_uint (stats, "low-encoder-bitrate", &low_kbps))
+      g_string_append_printf (line, " (low: %u kbit/s)", low_kbps);
+    g_string_append_printf (line, "; %u peers:",
+        gst_value_array_get_size (peers));
+  }
   for (guint i = 0; i < gst_value_array_get_size (peers); i++) {
     const GstStructure *ps =
         gst_value_get_structure (gst_value_array_get_value (peers, i));
     const gchar *id = gst_structure_get_string (ps, "peer-id");
+    const gchar *enc = gst_structure_get_string (ps, "video-encoding");
     guint frames = 0, last;
 
     gst_structure_get_uint (ps, "video-frames-decoded", &frames);
     last = GPOINTER_TO_UINT (g_hash_table_lookup (app->last_frames, id));
-    g_string_append_printf (line, " %s %s %2u fps", id,
-        gst_structure_get_string (ps, "state"), frames - MIN (last, frames));
+    g_string_append_printf (line, " %s %s %2u fps%s", id,
+        gst_structure_get_string (ps, "state"), frames - MIN (last, frames),
+        enc && !strcmp (enc, "low") ? " (sent low)" : "");
     g_hash_table_insert (app->last_frames, g_strdup (id),
         GUINT_TO_POINTER (frames));
   }
@@ -214,6 +224,18 @@ on_timeout (gpointer user_data)
   App *app = user_data;
 
   say (app, "time is up, hanging up");
+  if (g_getenv ("GST_MESH_CALL_PRINT_STATS")) {
+    GstElement *m = gst_bin_get_by_name (GST_BIN (app->pipeline), "m");
+    GstStructure *stats = NULL;
+    gchar *text;
+
+    g_object_get (m, "stats", &stats, NULL);
+    gst_object_unref (m);
+    text = gst_structure_to_string (stats);
+    say (app, "stats: %s", text);
+    g_free (text);
+    gst_structure_free (stats);
+  }
   g_main_loop_quit (app->loop);
   return G_SOURCE_REMOVE;
 }

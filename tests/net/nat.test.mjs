@@ -364,6 +364,90 @@ test("a room of three (two pipelines behind symmetric NATs, a rooms page) throug
   }
 });
 
+// ---- a room whose members' links differ (issue 17) ----------------------
+
+/** The status lines of a room pipeline: each second, the encoders' rates
+ * and, per peer, frames decoded and whether it is sent the low encoding. */
+function roomStatus(p) {
+  return p
+    .all("other")
+    .map((e) => /^video sent\s+\d+ fps at (\d+) kbit\/s(?: \(low: (\d+) kbit\/s\))?; \d+ peers:(.*)$/.exec(e.text ?? ""))
+    .filter(Boolean)
+    .map((m) => ({
+      main: Number(m[1]),
+      low: m[2] ? Number(m[2]) : 0,
+      peers: Object.fromEntries(
+        [...m[3].matchAll(/ (\S+) (\S+)\s+(\d+) fps( \(sent low\))?/g)].map((x) => [x[1], { fps: Number(x[3]), low: !!x[4] }]),
+      ),
+    }));
+}
+
+test("a room of three, one member behind a 500 kbit/s link: it is sent a low encoding, the other two keep the full one", async () => {
+  for (const h of ["h1", "h2", "h3"]) setNat(h, "cone");
+  net("rate", "h1", "500");
+  const server = await startMeshServer({ args: ["--address=0.0.0.0"] });
+  const url = `http://${PUBLIC}:${server.port}`;
+  const props = `stun-server=${STUN}`;
+  const homes = ["h2", "h3", "h1"];
+  const peers = homes.map((h) => startGstPeer({ prefix: inHome(h), server: url, room: "cap", name: `${h}-cap`, props, speed: 4 }));
+  const [h2, h3, h1] = peers;
+  try {
+    const ids = {};
+    for (const [i, p] of peers.entries()) {
+      const e = await p.waitFor((e) => e.type === "signalling" && e.state === "connected", T(15000));
+      ids[homes[i]] = / as (\S+)$/.exec(e.detail)[1];
+    }
+    // the two on clean links send h1 the low encoding, and each other the main one
+    for (const [p, other] of [[h2, "h3"], [h3, "h2"]]) {
+      await p.waitFor(
+        () => {
+          const s = roomStatus(p).at(-1);
+          return s && s.peers[ids.h1]?.low && s.peers[ids[other]] && !s.peers[ids[other]].low;
+        },
+        T(40000),
+        { what: "h1 on the low encoding" },
+      );
+    }
+    // h1 settles: both pictures moving for three seconds in a row
+    let good = 0;
+    await h1.waitFor(
+      () => {
+        const s = roomStatus(h1).at(-1);
+        const fps = s ? [ids.h2, ids.h3].map((id) => s.peers[id]?.fps ?? 0) : [0];
+        good = fps.every((f) => f >= 10) ? good + 1 : 0;
+        return good >= 3;
+      },
+      T(40000),
+      { what: "video from both at h1" },
+    );
+    const from = roomStatus(h1).length;
+    const fromMain = roomStatus(h2).length;
+    await sleep(T(10000));
+    const h1s = roomStatus(h1).slice(from);
+    const h2s = roomStatus(h2).slice(fromMain);
+    assert.ok(h1s.length >= 8, `${h1s.length} status lines from h1 in 10 s`);
+    for (const id of [ids.h2, ids.h3]) {
+      const fps = h1s.map((s) => s.peers[id]?.fps ?? 0);
+      // no freeze: a picture every second, from each
+      assert.ok(fps.every((f) => f > 0), `h1's video from ${id}, fps each second: ${fps}`);
+    }
+    // the fast pair is not held down to what reaches h1
+    const mains = h2s.map((s) => s.main), lows = h2s.map((s) => s.low);
+    const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
+    assert.ok(median(lows) > 0 && median(mains) >= 2 * median(lows) && median(mains) >= 800,
+      `h2's encoders (kbit/s): main ${mains}, low ${lows}`);
+    const fast = h2s.map((s) => s.peers[ids.h3]?.fps ?? 0);
+    assert.ok(fast.every((f) => f > 0) && h2s.every((s) => !s.peers[ids.h3]?.low), `h2's video from h3: ${fast}`);
+    console.log(`capped room: h2's encoders main ${median(mains)} / low ${median(lows)} kbit/s (medians); h1's fps from h2 ${h1s.map((s) => s.peers[ids.h2]?.fps)}, from h3 ${h1s.map((s) => s.peers[ids.h3]?.fps)}`);
+  } catch (e) {
+    await failReport(peers, e);
+  } finally {
+    net("rate", "h1", "off");
+    for (const p of peers) await p.stop();
+    await server.stop();
+  }
+});
+
 // ---- TURN credentials that expire ---------------------------------------
 
 // A Node socket.io server (the npm package) stands for any signalling
