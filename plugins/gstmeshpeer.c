@@ -908,7 +908,6 @@ gst_mesh_peer_new (const GstMeshPeerConfig * config, guint id,
   peer->bin = config->bin;
   peer->state = GST_MESH_CALL_STATE_IDLE;
   peer->start_time = g_get_monotonic_time ();
-  peer->overhead_bps = -1;
   for (gint k = 0; k < GST_MESH_N_MEDIA; k++) {
     peer->sent_codec[k] = GST_MESH_CODEC_NONE;
     peer->sent_pt[k] = -1;

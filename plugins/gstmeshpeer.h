@@ -110,11 +110,6 @@ gboolean gst_mesh_peer_set_video_source (GstMeshPeer * peer, GstElement * tee,
 /* The encoding it sends video from: "main" (config.tee) or a name given to
  * gst_mesh_peer_set_video_source(); NULL when it sends none. */
 const gchar *gst_mesh_peer_get_video_source (GstMeshPeer * peer);
-/* With congestion control: what the peer's transport carries besides
- * the encoded video (audio, packet headers, SRTP, retransmissions,
- * RTCP), in bit/s, measured at the wire and smoothed; -1 until known.
- * Signalling thread. */
-gint gst_mesh_peer_get_send_overhead (GstMeshPeer * peer);
 /* monotonic µs when the peer was created */
 gint64 gst_mesh_peer_get_start_time (GstMeshPeer * peer);
 

@@ -5,10 +5,6 @@
  * parses it, an RTPTWCCPackets event sent upstream through webrtcbin to
  * each of our branches; the estimator of gst/mesh/gstmeshbwe.c turns it
  * into a target, which goes to the element (config.bitrate_changed).
- * What the transport carries besides the encoded video is measured
- * (bytes into nicesink against bytes into the video payloader), so that
- * the element gives video what the target leaves: retransmissions and
- * audio come out of the same budget.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -196,93 +192,6 @@ feedback_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
   return GST_PAD_PROBE_DROP;
 }
 
-static guint
-list_size (GstBufferList * list)
-{
-  guint size = 0;
-
-  for (guint i = 0; i < gst_buffer_list_length (list); i++)
-    size += gst_buffer_get_size (gst_buffer_list_get (list, i));
-  return size;
-}
-
-static GstPadProbeReturn
-count_bytes_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
-{
-  guint size = 0;
-
-  if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
-    size = gst_buffer_get_size (GST_PAD_PROBE_INFO_BUFFER (info));
-  else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
-    size = list_size (GST_PAD_PROBE_INFO_BUFFER_LIST (info));
-  g_atomic_int_add ((gint *) user_data, (gint) size);
-  return GST_PAD_PROBE_OK;
-}
-
-/* webrtcbin makes its nicesink with the transport: count what goes into
- * it once it is there. */
-static void
-count_wire (GstMeshPeer * peer)
-{
-  GstIterator *it = gst_bin_iterate_recurse (GST_BIN (peer->webrtc));
-  GValue v = G_VALUE_INIT;
-
-  while (gst_iterator_next (it, &v) == GST_ITERATOR_OK) {
-    GstElement *e = g_value_get_object (&v);
-    GstElementFactory *f = gst_element_get_factory (e);
-
-    if (f && !strcmp (GST_OBJECT_NAME (f), "nicesink")) {
-      GstPad *sink = gst_element_get_static_pad (e, "sink");
-      gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_BUFFER |
-          GST_PAD_PROBE_TYPE_BUFFER_LIST, count_bytes_probe,
-          &peer->wire_bytes, NULL);
-      gst_object_unref (sink);
-      peer->wire_counted = TRUE;
-    }
-    g_value_reset (&v);
-  }
-  g_value_unset (&v);
-  gst_iterator_free (it);
-}
-
-#define OVERHEAD_SAMPLE_US G_USEC_PER_SEC
-
-gint
-gst_mesh_peer_get_send_overhead (GstMeshPeer * peer)
-{
-  gint64 now = g_get_monotonic_time ();
-  guint wire, video;
-  gdouble secs, bps;
-
-  if (!peer->bwe || peer->closed)
-    return -1;
-  if (!peer->wire_counted) {
-    count_wire (peer);
-    peer->overhead_bps = -1;
-    peer->overhead_at = 0;
-    return -1;
-  }
-  if (peer->overhead_at && now - peer->overhead_at < OVERHEAD_SAMPLE_US)
-    return peer->overhead_bps;
-  wire = (guint) g_atomic_int_get ((gint *) & peer->wire_bytes);
-  video = (guint) g_atomic_int_get ((gint *) & peer->video_bytes);
-  if (peer->overhead_at) {
-    secs = (now - peer->overhead_at) / (gdouble) G_USEC_PER_SEC;
-    /* unsigned differences: the counters may wrap */
-    bps = ((gdouble) (guint) (wire - peer->overhead_last_wire) -
-        (gdouble) (guint) (video - peer->overhead_last_video)) * 8 / secs;
-    bps = MAX (bps, 0);
-    peer->overhead_bps = peer->overhead_bps < 0 ? (gint) bps :
-        (gint) (0.5 * peer->overhead_bps + 0.5 * bps);
-    GST_LOG ("%s: %.0f bit/s besides video now, %d smoothed", peer->name,
-        bps, peer->overhead_bps);
-  }
-  peer->overhead_at = now;
-  peer->overhead_last_wire = wire;
-  peer->overhead_last_video = video;
-  return peer->overhead_bps;
-}
-
 void
 gst_mesh_peer_bwe_setup_branch (GstMeshPeer * peer, GstElement * pay,
     GstPad * pad, guint twcc_id)
@@ -302,20 +211,6 @@ gst_mesh_peer_bwe_setup_branch (GstMeshPeer * peer, GstElement * pay,
   gst_object_unref (ext);
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, feedback_probe,
       peer, NULL);
-  /* the encoded video into the payloader: the rest of what the wire
-   * carries is overhead */
-  {
-    GstPad *sink = gst_element_get_static_pad (pay, "sink");
-    GstCaps *caps = gst_pad_get_pad_template_caps (sink);
-    const gchar *media = gst_structure_get_name (gst_caps_get_structure (caps,
-            0));
-
-    if (g_str_has_prefix (media, "video/"))
-      gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_BUFFER, count_bytes_probe,
-          &peer->video_bytes, NULL);
-    gst_caps_unref (caps);
-    gst_object_unref (sink);
-  }
   if (!peer->bwe)
     peer->bwe = gst_mesh_bwe_new (peer->config.min_bitrate,
         peer->config.start_bitrate, peer->config.max_bitrate);

@@ -73,14 +73,6 @@ struct _GstMeshPeer
   /* congestion control, under lock (fed from rtpsession's thread) */
   GstMeshBwe *bwe;
   guint32 bwe_event_seqnum;
-  /* what goes out besides the encoded video (gstmeshpeerbwe.c): bytes
-   * on the wire and of encoded video (atomics, streaming threads), and
-   * the last sample (signalling thread) */
-  guint wire_bytes, video_bytes;
-  gboolean wire_counted;
-  gint64 overhead_at;
-  guint overhead_last_wire, overhead_last_video;
-  gint overhead_bps;            /* smoothed; -1: not measured yet */
   gint64 start_time;
 
   /* atomics, from streaming threads */
