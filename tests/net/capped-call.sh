@@ -9,6 +9,8 @@
 # rate`). PROPS go to both meshsignals. Prints what h1 decoded each
 # second, the encoder rates h2 chose (with congestion-control=gcc), and
 # the bottleneck's counters (sent, dropped). Logs: /tmp/capped-h{1,2}.log.
+# IMPAIR="LOSS DELAY JITTER" (%, ms, ms) adds netimp on the way to h1
+# (`internet impair`), e.g. IMPAIR="5 150 0".
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 if [ "${MESH_NET:-}" != 1 ]; then
@@ -22,7 +24,11 @@ srv=$!
 trap 'kill $srv 2>/dev/null || true' EXIT
 for _ in $(seq 50); do ss -lnt | grep -q ":4000 " && break; sleep 0.2; done
 "$MESH_NET_TOOL" rate h1 "$kbit"
-export GST_PLUGIN_PATH=$build/plugins GST_DEBUG=meshsignal:4,meshpeer:4
+if [ -n "${IMPAIR:-}" ]; then
+  # shellcheck disable=SC2086
+  "$MESH_NET_TOOL" impair h1 $IMPAIR
+fi
+export GST_PLUGIN_PATH=$build/plugins GST_DEBUG=${GST_DEBUG:-meshsignal:4,meshpeer:4}
 "$MESH_NET_TOOL" exec h1 "$build/tools/gst-mesh-call" -s "http://$MESH_NET_PUBLIC:4000" \
   -r wait -n h1 -d "$secs" -p "$props" > /tmp/capped-h1.log 2>&1 &
 a=$!
