@@ -189,6 +189,28 @@ limit_keyframes (GstElement * tee)
   gst_object_unref (pad);
 }
 
+/* A queue that keeps the newest @max_buffers and drops older ones. */
+static GstElement *
+make_leaky_queue (guint max_buffers)
+{
+  GstElement *q = gst_element_factory_make ("queue", NULL);
+
+  g_object_set (q, "max-size-buffers", max_buffers, "max-size-bytes", 0,
+      "max-size-time", (guint64) 0, NULL);
+  gst_util_set_object_arg (G_OBJECT (q), "leaky", "downstream");
+  return q;
+}
+
+/* A tee whose branches come and go: none may be linked. */
+static GstElement *
+make_tee (void)
+{
+  GstElement *tee = gst_element_factory_make ("tee", NULL);
+
+  g_object_set (tee, "allow-not-linked", TRUE, NULL);
+  return tee;
+}
+
 GstPad *
 gst_mesh_input_new (GstMeshSignal * self, GstMeshMediaKind kind,
     GstPadTemplate * templ)
@@ -209,13 +231,9 @@ gst_mesh_input_new (GstMeshSignal * self, GstMeshMediaKind kind,
       gst_mesh_signal_video_codec (self->video_codec) : GST_MESH_CODEC_OPUS;
   GST_OBJECT_UNLOCK (self);
 
-  in->queue = gst_element_factory_make ("queue", NULL);
   /* a live source must never wait for the encoder: drop old frames */
-  g_object_set (in->queue, "max-size-buffers", 3, "max-size-bytes", 0,
-      "max-size-time", (guint64) 0, NULL);
-  gst_util_set_object_arg (G_OBJECT (in->queue), "leaky", "downstream");
-  in->tee = gst_element_factory_make ("tee", NULL);
-  g_object_set (in->tee, "allow-not-linked", TRUE, NULL);
+  in->queue = make_leaky_queue (3);
+  in->tee = make_tee ();
   gst_bin_add_many (GST_BIN (self), in->queue, in->tee, NULL);
   gst_object_ref (in->queue);
   gst_object_ref (in->tee);
@@ -225,8 +243,7 @@ gst_mesh_input_new (GstMeshSignal * self, GstMeshMediaKind kind,
      * anything until congestion control asks for a smaller picture; the
      * raw tee feeds the low encoding too, when there is one */
     in->convert2 = gst_element_factory_make ("videoconvert", NULL);
-    in->raw_tee = gst_element_factory_make ("tee", NULL);
-    g_object_set (in->raw_tee, "allow-not-linked", TRUE, NULL);
+    in->raw_tee = make_tee ();
     in->scaler = gst_element_factory_make ("videoscale", NULL);
     in->convert = gst_element_factory_make ("capsfilter", NULL);
     gst_bin_add_many (GST_BIN (self), gst_object_ref (in->convert2),
@@ -511,15 +528,11 @@ build_low (GstMeshSignal * self, guint kbps, GError ** error)
     gst_object_set_name (GST_OBJECT (low->encoder), name);
     g_free (name);
   }
-  low->queue = gst_element_factory_make ("queue", NULL);
   /* never holds the main encoding up: one frame, the newest */
-  g_object_set (low->queue, "max-size-buffers", 1, "max-size-bytes", 0,
-      "max-size-time", (guint64) 0, NULL);
-  gst_util_set_object_arg (G_OBJECT (low->queue), "leaky", "downstream");
+  low->queue = make_leaky_queue (1);
   low->scaler = gst_element_factory_make ("videoscale", NULL);
   filter = gst_element_factory_make ("capsfilter", NULL);
-  low->tee = gst_element_factory_make ("tee", NULL);
-  g_object_set (low->tee, "allow-not-linked", TRUE, NULL);
+  low->tee = make_tee ();
   gst_bin_add_many (GST_BIN (self), gst_object_ref (low->queue),
       gst_object_ref (low->scaler), gst_object_ref (filter),
       gst_object_ref (low->encoder), gst_object_ref (low->tee), NULL);
