@@ -35,7 +35,7 @@ const { servePage } = await import("../seed/serve-page.mjs");
 const { clickStart, clickCall, waitForRemoteMedia, installTimingHooks, timing } = await import(
   "../browser/seed-page.mjs"
 );
-const { startMeshServer, openRoomsPage, waitForMesh } = await import("../browser/rooms-page.mjs");
+const { startMeshServer, openRoomsPage, waitForMesh, meshId, meshStats } = await import("../browser/rooms-page.mjs");
 
 const SCALE = Number(process.env.GST_MESH_TEST_SCALE ?? 1);
 const T = (ms) => ms * SCALE;
@@ -447,6 +447,53 @@ test("a room of three, one member behind a 500 kbit/s link: it is sent a low enc
     await failReport(peers, e);
   } finally {
     net("rate", "h1", "off");
+    for (const p of peers) await p.stop();
+    await server.stop();
+  }
+});
+
+test("the slow member is a rooms page in Chromium: the pipelines send it the low encoding on its feedback, and it shows both", async () => {
+  for (const h of ["h1", "h2", "h3"]) setNat(h, "none");
+  net("rate", "h1", "500");
+  const server = await startMeshServer({ args: ["--address=0.0.0.0"] });
+  const url = `http://${PUBLIC}:${server.port}`;
+  const homes = ["h2", "h3"];
+  const peers = homes.map((h) => startGstPeer({ prefix: inHome(h), server: url, room: "cap-page", name: `${h}-cap-page`, speed: 4 }));
+  let page = null;
+  try {
+    const ids = [];
+    for (const p of peers) {
+      const e = await p.waitFor((e) => e.type === "signalling" && e.state === "connected", T(15000));
+      ids.push(/ as (\S+)$/.exec(e.detail)[1]);
+    }
+    const browser = await launchChromiumIn("h1", [url]);
+    browsers.h1cap = browser;
+    page = await openRoomsPage(browser, `${url}/`, { room: "cap-page" });
+    const pageId = await meshId(page);
+    await waitForMesh(page, ids, T(40000));
+    // Chromium's transport-cc feedback is what tells each pipeline that
+    // the page's link is narrow
+    for (const p of peers)
+      await p.waitFor(() => roomStatus(p).at(-1)?.peers[pageId]?.low, T(40000), { what: "the page on the low encoding" });
+    const from = roomStatus(peers[0]).length;
+    const before = await meshStats(page);
+    await sleep(T(10000));
+    const after = await meshStats(page);
+    for (const id of ids) {
+      const frames = (after[id]?.framesDecoded ?? 0) - (before[id]?.framesDecoded ?? 0);
+      assert.ok(frames >= 30, `the page decoded ${frames} frames from ${id} in 10 s`);
+    }
+    const h2s = roomStatus(peers[0]).slice(from);
+    const mains = h2s.map((s) => s.main);
+    const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
+    assert.ok(median(mains) >= 800, `h2's main encoder (kbit/s): ${mains}`);
+    assert.ok(h2s.every((s) => s.peers[ids[1]] && !s.peers[ids[1]].low), "h3 was sent the low encoding");
+    console.log(`capped page: the page decoded ${ids.map((id) => (after[id]?.framesDecoded ?? 0) - (before[id]?.framesDecoded ?? 0))} frames in 10 s; h2's main encoder ${median(mains)} kbit/s, low ${median(h2s.map((s) => s.low))}`);
+  } catch (e) {
+    await failReport(peers, e);
+  } finally {
+    net("rate", "h1", "off");
+    if (page) await page.context().close().catch(() => {});
     for (const p of peers) await p.stop();
     await server.stop();
   }
