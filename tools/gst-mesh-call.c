@@ -288,6 +288,9 @@ main (int argc, char **argv)
   g_autofree gchar *video_src = NULL;
   GstBus *bus;
 
+  g_option_context_set_description (ctx, "Environment:\n"
+      "  GST_MESH_CALL_PRINT_STATS=1  print the element's stats structure "
+      "when --duration ends\n");
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_option_context_add_group (ctx, gst_init_get_option_group ());
   if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
