@@ -9,7 +9,7 @@
 //   await useIceServers(page, [{ urls: "stun:203.0.113.1:3478" }]);
 //   await pageIcePath(page)  // {localType, remoteType, relayProtocol, ...}
 import { spawn, spawnSync } from "node:child_process";
-import { writeFileSync, chmodSync, mkdirSync } from "node:fs";
+import { writeFileSync, chmodSync, mkdirSync, existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
@@ -76,8 +76,12 @@ export async function launchChromiumIn(home, origins = []) {
       const r = spawnSync("certutil", ["-d", `sql:${db}`, ...a], { encoding: "utf8" });
       if (r.status !== 0) throw new Error(`certutil ${a.join(" ")}: ${r.stderr || r.error}`);
     };
-    certutil("-N", "--empty-password");
-    certutil("-A", "-n", "mesh-test-turn", "-t", "CP,,", "-i", cert);
+    // once per home: a second browser on the same home shares the
+    // database (certutil -N on an existing one asks for its password)
+    if (!existsSync(path.join(db, "cert9.db"))) {
+      certutil("-N", "--empty-password");
+      certutil("-A", "-n", "mesh-test-turn", "-t", "CP,,", "-i", cert);
+    }
     env.HOME = dir;
   }
   const args = [...CHROMIUM_ARGS];
