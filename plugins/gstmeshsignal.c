@@ -1315,8 +1315,9 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
    * peers like it; the main encoding follows the slowest of the others.
    * A peer comes back to the main encoding when its estimate reaches 65 %
    * of the best; a low encoding that no peer took for 10 s is dropped.
-   * Each change costs the peer a keyframe. The second encoder costs CPU:
-   * about a quarter of the main one's at half the picture size.
+   * Each change costs the peer a keyframe. The second encoder costs CPU
+   * (at half the width and height it has a quarter of the pixels; its
+   * cost is not measured yet).
    *
    * Since: 0.2
    */
