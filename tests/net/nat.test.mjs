@@ -173,6 +173,19 @@ async function mixedPair(cell, homes, props, ice, check, opts = {}) {
   }
 }
 
+/** Each room pipeline's socket id, once its signalling is connected. */
+async function socketIds(peers) {
+  const ids = [];
+  for (const p of peers) {
+    const e = await p.waitFor((e) => e.type === "signalling" && e.state === "connected", T(15000));
+    ids.push(/ as (\S+)$/.exec(e.detail)[1]);
+  }
+  return ids;
+}
+
+/** The middle value (the upper one of an even count). */
+const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
+
 /** A room pipeline receives video from @n peers, two status lines in a
  * row ("video sent 30 fps; 2 peers: ID connected 30 fps ID ..."). */
 function roomMedia(p, n) {
@@ -328,11 +341,7 @@ test("a room of three (two pipelines behind symmetric NATs, a rooms page) throug
   const peers = ["h1", "h2"].map((h) => startGstPeer({ prefix: inHome(h), server: url, room: "nat", name: `${h}-room` }));
   let page = null;
   try {
-    const ids = [];
-    for (const p of peers) {
-      const e = await p.waitFor((e) => e.type === "signalling" && e.state === "connected", T(15000));
-      ids.push(/ as (\S+)$/.exec(e.detail)[1]);
-    }
+    const ids = await socketIds(peers);
     const browser = await launchChromiumIn("h3", [url]);
     browsers.h3room = browser;
     page = await openRoomsPage(browser, `${url}/`, { room: "nat" });
@@ -392,11 +401,7 @@ test("a room of three, one member behind a 500 kbit/s link: it is sent a low enc
   const peers = homes.map((h) => startGstPeer({ prefix: inHome(h), server: url, room: "cap", name: `${h}-cap`, props, speed: 4 }));
   const [h2, h3, h1] = peers;
   try {
-    const ids = {};
-    for (const [i, p] of peers.entries()) {
-      const e = await p.waitFor((e) => e.type === "signalling" && e.state === "connected", T(15000));
-      ids[homes[i]] = / as (\S+)$/.exec(e.detail)[1];
-    }
+    const ids = Object.fromEntries((await socketIds(peers)).map((id, i) => [homes[i], id]));
     // the two on clean links send h1 the low encoding, and each other the main one
     for (const [p, other] of [[h2, "h3"], [h3, "h2"]]) {
       await p.waitFor(
@@ -437,7 +442,6 @@ test("a room of three, one member behind a 500 kbit/s link: it is sent a low enc
     }
     // the fast pair is not held down to what reaches h1
     const mains = h2s.map((s) => s.main), lows = h2s.map((s) => s.low);
-    const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
     assert.ok(median(lows) > 0 && median(mains) >= 2 * median(lows) && median(mains) >= 800,
       `h2's encoders (kbit/s): main ${mains}, low ${lows}`);
     const fast = h2s.map((s) => s.peers[ids.h3]?.fps ?? 0);
@@ -461,11 +465,7 @@ test("the slow member is a rooms page in Chromium: the pipelines send it the low
   const peers = homes.map((h) => startGstPeer({ prefix: inHome(h), server: url, room: "cap-page", name: `${h}-cap-page`, speed: 4 }));
   let page = null;
   try {
-    const ids = [];
-    for (const p of peers) {
-      const e = await p.waitFor((e) => e.type === "signalling" && e.state === "connected", T(15000));
-      ids.push(/ as (\S+)$/.exec(e.detail)[1]);
-    }
+    const ids = await socketIds(peers);
     const browser = await launchChromiumIn("h1", [url]);
     browsers.h1cap = browser;
     page = await openRoomsPage(browser, `${url}/`, { room: "cap-page" });
@@ -485,7 +485,6 @@ test("the slow member is a rooms page in Chromium: the pipelines send it the low
     }
     const h2s = roomStatus(peers[0]).slice(from);
     const mains = h2s.map((s) => s.main);
-    const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
     assert.ok(median(mains) >= 800, `h2's main encoder (kbit/s): ${mains}`);
     assert.ok(h2s.every((s) => s.peers[ids[1]] && !s.peers[ids[1]].low), "h3 was sent the low encoding");
     console.log(`capped page: the page decoded ${ids.map((id) => (after[id]?.framesDecoded ?? 0) - (before[id]?.framesDecoded ?? 0))} frames in 10 s; h2's main encoder ${median(mains)} kbit/s, low ${median(h2s.map((s) => s.low))}`);
