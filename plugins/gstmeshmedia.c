@@ -451,8 +451,16 @@ gst_mesh_codec_make_decoder (const GstCaps * caps, GError ** error)
           "request-keyframe"))
     g_object_set (els[0], "request-keyframe", TRUE, "wait-for-keyframe",
         TRUE, NULL);
+  /* No in-band FEC on our side: opusdec decodes each packet only when the
+   * next one has come, to have its FEC at hand (20 ms), and tells the
+   * pipeline 120 ms, the longest Opus packet. The pipeline's latency is
+   * the largest of its branches', so that delayed the video of the call
+   * as much (160 ms glass to glass on a LAN instead of 40,
+   * tests/bench/README.md). Loss is concealed (PLC) instead. Senders keep
+   * putting FEC in for receivers that use it as NetEQ does, from a packet
+   * already in its buffer. */
   if (!g_ascii_strcasecmp (name, "OPUS"))
-    g_object_set (els[1], "plc", TRUE, "use-inband-fec", TRUE, NULL);
+    g_object_set (els[1], "plc", TRUE, "use-inband-fec", FALSE, NULL);
   return chain (NULL, els, n);
 }
 
