@@ -47,6 +47,10 @@ gst_mesh_peer_on_deep_element_added (GstBin * webrtc, GstBin * sub_bin,
   GstElementFactory *f = gst_element_get_factory (element);
   GstPad *src;
 
+  if (f && !g_strcmp0 (GST_OBJECT_NAME (f), "clocksync")) {
+    gst_mesh_peer_tune_clocksync (peer, element);
+    return;
+  }
   if (!f || g_strcmp0 (GST_OBJECT_NAME (f), "nicesrc") != 0)
     return;
   src = gst_element_get_static_pad (element, "src");

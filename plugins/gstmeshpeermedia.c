@@ -23,6 +23,60 @@ track_element (GstMeshPeer * peer, GstElement * e)
   g_ptr_array_add (peer->elements, gst_object_ref (e));
 }
 
+/* webrtcbin (1.20 on) puts a clocksync on each stream it sends and that
+ * holds every buffer until its running time plus the latency upstream of
+ * it. Live input has waited for its capture already: a camera's frame
+ * comes a frame after its timestamp and says so in its latency, a live
+ * test source comes at its timestamp and says a frame all the same. The
+ * wait then cost a video frame (33 ms at 30 fps) and an audio buffer on
+ * every packet we send (tests/bench/glass.c --trace). For live input a
+ * ts-offset of minus that latency moves the deadline back to the
+ * timestamp, which a live buffer has always passed; input that is not live
+ * (a file) keeps its offset of 0 and is still paced to the clock. Set
+ * where the pipeline's latency query passes on its way back. */
+static GstPadProbeReturn
+clocksync_latency_probe (GstPad * pad, GstPadProbeInfo * info,
+    gpointer user_data)
+{
+  GstQuery *q = GST_PAD_PROBE_INFO_QUERY (info);
+  GstMeshPeer *peer = user_data;
+  gboolean live = FALSE;
+  GstClockTime min = 0;
+  GstElement *clocksync;
+
+  if (GST_QUERY_TYPE (q) != GST_QUERY_LATENCY)
+    return GST_PAD_PROBE_OK;
+  gst_query_parse_latency (q, &live, &min, NULL);
+  clocksync = gst_pad_get_parent_element (pad);
+  if (clocksync) {
+    gint64 offset = live && GST_CLOCK_TIME_IS_VALID (min) ? -(gint64) min : 0;
+    gint64 old;
+
+    g_object_get (clocksync, "ts-offset", &old, NULL);
+    if (old != offset) {
+      GST_DEBUG ("%s: %s ts-offset %" G_GINT64_FORMAT " ms (%s input)",
+          peer->name, GST_OBJECT_NAME (clocksync), offset / GST_MSECOND,
+          live ? "live" : "not live");
+      g_object_set (clocksync, "ts-offset", offset, NULL);
+    }
+    gst_object_unref (clocksync);
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+void
+gst_mesh_peer_tune_clocksync (GstMeshPeer * peer, GstElement * clocksync)
+{
+  GstPad *src = gst_element_get_static_pad (clocksync, "src");
+
+  if (!src)
+    return;
+  /* PULL: after clocksync answered, with upstream's figures in it */
+  gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_QUERY_UPSTREAM |
+      GST_PAD_PROBE_TYPE_PULL, clocksync_latency_probe, peer, NULL);
+  gst_object_unref (src);
+}
+
 /* Until the peer connection is up, a branch passes events (caps reach
  * webrtcbin) but drops buffers. webrtcbin's
  * sink pads can answer FLUSHING while it sets up its transports; a queue

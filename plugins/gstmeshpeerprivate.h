@@ -129,6 +129,8 @@ void gst_mesh_peer_change_state (GstMeshPeer * peer, GstMeshCallState state,
     const gchar * reason);
 GstPadProbeReturn gst_mesh_peer_rtp_activity_probe (GstPad * pad,
     GstPadProbeInfo * info, gpointer user_data);
+/* webrtcbin's per-stream clocksync: no wait for live input */
+void gst_mesh_peer_tune_clocksync (GstMeshPeer * peer, GstElement * clocksync);
 void gst_mesh_peer_on_deep_element_added (GstBin * webrtc, GstBin * sub_bin,
     GstElement * element, GstMeshPeer * peer);
 void gst_mesh_peer_on_bye_ssrc (GstElement * rtpbin, guint session,
