@@ -56,6 +56,8 @@ gst_mesh_input_build_encoder (GstMeshSignal * self, GstMeshMediaKind kind,
   in->codec = in->encoder_codec = codec;
   if (kind == GST_MESH_MEDIA_VIDEO)
     self->encoder_kbps = bitrate;
+  else
+    self->audio_frame_ms = 0;   /* a new encoder starts at 10 ms */
   return TRUE;
 }
 
@@ -620,6 +622,29 @@ video_kbps (guint bps, guint audio, guint min, guint max)
   return (guint) CLAMP (left, min, max);
 }
 
+/* Short audio frames while every peer's estimate carries their headers
+ * (gst_mesh_codec_set_audio_frame_ms) */
+#define AUDIO_SHORT_FRAMES_KBPS 1000
+
+static void
+update_audio_frames (GstMeshSignal * self)
+{
+  GstElement *enc = self->in[GST_MESH_MEDIA_AUDIO].encoder;
+  GHashTableIter it;
+  gpointer target;
+  guint ms = 10;
+
+  g_hash_table_iter_init (&it, self->peer_targets);
+  while (g_hash_table_iter_next (&it, NULL, &target))
+    if (GPOINTER_TO_UINT (target) < AUDIO_SHORT_FRAMES_KBPS * 1000)
+      ms = 20;
+  if (!enc || ms == (self->audio_frame_ms ? self->audio_frame_ms : 10))
+    return;
+  GST_INFO_OBJECT (self, "audio frames of %u ms", ms);
+  self->audio_frame_ms = ms;
+  gst_mesh_codec_set_audio_frame_ms (enc, ms);
+}
+
 void
 gst_mesh_input_update_video_rates (GstMeshSignal * self)
 {
@@ -638,6 +663,7 @@ gst_mesh_input_update_video_rates (GstMeshSignal * self)
   audio = self->in[GST_MESH_MEDIA_AUDIO].encoder ? self->audio_bitrate : 0;
   layered = self->video_encodings > 1;
   GST_OBJECT_UNLOCK (self);
+  update_audio_frames (self);
   if (!in->encoder)
     return;
   layered = layered && in->raw_tee && g_hash_table_size (self->peer_targets) > 1

@@ -303,6 +303,32 @@ gst_mesh_codec_set_encoder_bitrate (GstElement * encoder, guint kbps)
   gst_iterator_free (it);
 }
 
+/* An Opus encoder holds a frame's worth of samples before it encodes
+ * them: 10 ms frames take 10 ms off the call's delay, the audio's and,
+ * through lip sync, the video's too (tests/bench/README.md, glass). They
+ * cost 50 more packets a second, about 20 kbit/s of headers, which a
+ * narrow link should spend on the picture: the element goes back to 20 ms
+ * frames there (gst_mesh_input_update_video_rates). */
+void
+gst_mesh_codec_set_audio_frame_ms (GstElement * encoder, guint ms)
+{
+  GstIterator *it = gst_bin_iterate_elements (GST_BIN (encoder));
+  GValue v = G_VALUE_INIT;
+  gchar *value = g_strdup_printf ("%u", ms);
+
+  while (gst_iterator_next (it, &v) == GST_ITERATOR_OK) {
+    GstElement *e = g_value_get_object (&v);
+    GstElementFactory *f = gst_element_get_factory (e);
+
+    if (f && !strcmp (GST_OBJECT_NAME (f), "opusenc"))
+      gst_util_set_object_arg (G_OBJECT (e), "frame-size", value);
+    g_value_reset (&v);
+  }
+  g_value_unset (&v);
+  gst_iterator_free (it);
+  g_free (value);
+}
+
 GstElement *
 gst_mesh_codec_make_encoder (GstMeshCodec codec, guint bitrate,
     GError ** error)
@@ -379,7 +405,8 @@ gst_mesh_codec_make_encoder (GstMeshCodec codec, guint bitrate,
         return NULL;
       g_object_set (enc, "bitrate", (bitrate ? bitrate : DEFAULT_AUDIO_KBPS) *
           1000, "inband-fec", TRUE, "packet-loss-percentage", 5, NULL);
-      gst_util_set_object_arg (G_OBJECT (enc), "frame-size", "20");
+      /* 10 ms frames: see gst_mesh_codec_set_audio_frame_ms() */
+      gst_util_set_object_arg (G_OBJECT (enc), "frame-size", "10");
       return chain ("opus-encoder", &enc, 1);
     default:
       g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION,

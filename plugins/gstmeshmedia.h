@@ -58,6 +58,7 @@ GstElement *gst_mesh_codec_make_encoder (GstMeshCodec codec, guint bitrate,
 /* Sets a running encoder (what gst_mesh_codec_make_encoder() made) to
  * @kbps: libvpx and x264 take a new rate between frames. */
 void gst_mesh_codec_set_encoder_bitrate (GstElement * encoder, guint kbps);
+void gst_mesh_codec_set_audio_frame_ms (GstElement * encoder, guint ms);
 /* The payloader for the encoded stream, set to @pt. */
 GstElement *gst_mesh_codec_make_payloader (GstMeshCodec codec, gint pt,
     GError ** error);

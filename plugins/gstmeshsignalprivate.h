@@ -150,6 +150,7 @@ struct _GstMeshSignal
   GHashTable *peer_targets;     /* GstMeshPeer* → guint */
   GHashTable *low_peers;        /* GstMeshPeer* set: on the low encoding */
   guint encoder_kbps;
+  guint audio_frame_ms;         /* Opus frame size now, 0: 10 (the default) */
   GSource *video_tick;          /* gst_mesh_input_video_tick, each second */
 
   /* atomics */
