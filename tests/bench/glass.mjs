@@ -1,0 +1,374 @@
+#!/usr/bin/env node
+// Glass-to-glass delay, meshsignal beside the seed's page in Chromium, in
+// one run: the time code method of tests/bench/glass.c on both sides.
+//
+// Usage: node tests/bench/glass.mjs [--seconds N] [--rounds R]
+//          [--only page-page,page-gst,gst-gst] [--props "K=V ..."]
+//          [--deadline MS] [--json]
+//   Re-runs itself inside tools/netns-run. Starts the seed's server.ts,
+//   serves the seed page unchanged, and per round runs, one after the other
+//   (the seed server relays to every client, so never two calls at once):
+//     page-page  two seed pages, Start on both, Call on one
+//     page-gst   a seed page calls `glass --role wait` (one meshsignal)
+//     gst-gst    `glass --pair`: two meshsignal pipelines, A calls B
+//   Each call is measured for N s (default 20) after its first frame, both
+//   directions. --props goes to every meshsignal, --deadline sets the
+//   pipelines' sinks' processing-deadline (GStreamer's default: 20 ms).
+//
+// In the pages an init script (the page's script.js is untouched) replaces
+// getUserMedia's result with
+//   video: a 640x480 canvas (captureStream(30)) redrawn on every animation
+//          frame with Date.now() in 16 black/white blocks, as glass.c does;
+//   audio: an AudioWorklet writing a 20 ms burst at each multiple of 250 ms
+//          of Date.now(), its pitch saying which of four;
+// and reads the remote video at each presented frame
+// (requestVideoFrameCallback, Date.now()) and the remote audio in another
+// AudioWorklet (onset = Date.now() at the render quantum plus its offset).
+// Chromium is started with --autoplay-policy=no-user-gesture-required so the
+// audio graph runs without a click.
+//
+// Prints a table (p50/p90 ms, n) per direction and medium on stderr and,
+// with --json, one JSON line per direction on stdout.
+
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+
+await (await import("../browser/netns.mjs")).runInNetns();
+process.exitCode = await main();
+
+function arg(name, dflt) {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : dflt;
+}
+
+function quantile(v, q) {
+  const s = [...v].sort((a, b) => a - b);
+  if (!s.length) return null;
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+}
+
+// ---- what runs in the pages ----
+
+function pageHooks() {
+  if (window.__glass) return;
+  const G = (window.__glass = { video: [], audio: [], errors: [] });
+  const W = 640,
+    H = 480;
+  const BURST = `
+    const FREQS = [500, 1000, 1500, 2000];
+    class Gen extends AudioWorkletProcessor {
+      constructor() { super(); this.left = 0; this.phase = 0; this.freq = 0; }
+      process(inputs, outputs) {
+        const out = outputs[0][0];
+        const n = out.length, t = Date.now();
+        let start = n;
+        out.fill(0);
+        if (!this.left) {
+          const next = Math.ceil(t / 250) * 250;
+          const off = Math.round(((next - t) * sampleRate) / 1000);
+          if (off < n) {
+            start = off;
+            this.left = Math.round(sampleRate * 0.02);
+            this.freq = FREQS[(next / 250) % 4];
+            this.phase = 0;
+          }
+        } else start = 0;
+        for (let i = start; i < n && this.left > 0; i++, this.left--) {
+          out[i] = 0.37 * Math.sin(this.phase);
+          this.phase += (2 * Math.PI * this.freq) / sampleRate;
+        }
+        return true;
+      }
+    }
+    class Read extends AudioWorkletProcessor {
+      constructor() { super(); this.inBurst = false; this.quiet = 0; }
+      process(inputs) {
+        const inp = inputs[0] && inputs[0][0];
+        if (!inp) return true;
+        const t = Date.now();
+        const win = sampleRate / 100;
+        for (let i = 0; i < inp.length; i++) {
+          const v = inp[i];
+          if (!this.inBurst) {
+            if (Math.abs(v) > 0.12) {
+              this.inBurst = true;
+              this.onset = t + (i * 1000) / sampleRate;
+              this.cross = 0; this.counted = 0; this.quiet = 0; this.last = v;
+            }
+            continue;
+          }
+          if (this.counted < win) {
+            if ((v >= 0) !== (this.last >= 0)) this.cross++;
+            this.last = v;
+            if (++this.counted === win) {
+              const k = Math.max(0, Math.min(3, Math.round(this.cross / 10) - 1));
+              let b = Math.floor(this.onset / 250) * 250;
+              while ((b / 250) % 4 !== k) b -= 250;
+              this.port.postMessage(this.onset - b);
+            }
+          }
+          if (Math.abs(v) < 0.037) {
+            if (++this.quiet > sampleRate / 20) this.inBurst = false;
+          } else this.quiet = 0;
+        }
+        return true;
+      }
+    }
+    registerProcessor("glass-gen", Gen);
+    registerProcessor("glass-read", Read);`;
+  let ctxPromise = null;
+  const audioContext = () =>
+    (ctxPromise ??= (async () => {
+      const ctx = new AudioContext({ sampleRate: 48000 });
+      const url = URL.createObjectURL(new Blob([BURST], { type: "application/javascript" }));
+      await ctx.audioWorklet.addModule(url);
+      await ctx.resume();
+      return ctx;
+    })());
+
+  const draw = (g, t) => {
+    const code = t & 0xffff;
+    for (let b = 0; b < 16; b++) {
+      g.fillStyle = (code >> b) & 1 ? "#fff" : "#000";
+      g.fillRect((b % 4) * (W / 4), Math.floor(b / 4) * (H / 4), W / 4, H / 4);
+    }
+  };
+
+  navigator.mediaDevices.getUserMedia = async () => {
+    const canvas = document.createElement("canvas");
+    canvas.width = W;
+    canvas.height = H;
+    const g = canvas.getContext("2d");
+    const tick = () => {
+      draw(g, Date.now());
+      requestAnimationFrame(tick);
+    };
+    tick();
+    const stream = canvas.captureStream(30);
+    const ctx = await audioContext();
+    const gen = new AudioWorkletNode(ctx, "glass-gen");
+    const dest = ctx.createMediaStreamDestination();
+    gen.connect(dest);
+    stream.addTrack(dest.stream.getAudioTracks()[0]);
+    return stream;
+  };
+
+  // the reader: once the seed's script has put the remote stream in place
+  const small = document.createElement("canvas");
+  small.width = small.height = 32;
+  const sg = small.getContext("2d", { willReadFrequently: true });
+  let readingAudio = null;
+  const onFrame = (now, meta) => {
+    const t = Date.now();
+    const v = document.getElementById("remoteVideo");
+    try {
+      sg.drawImage(v, 0, 0, 32, 32);
+      const px = sg.getImageData(0, 0, 32, 32).data;
+      let code = 0,
+        ok = true;
+      for (let b = 0; b < 16; b++) {
+        const x = (b % 4) * 8 + 4,
+          y = Math.floor(b / 4) * 8 + 4;
+        const l = px[(y * 32 + x) * 4 + 1];
+        if (l > 160) code |= 1 << b;
+        else if (l > 90) ok = false;
+      }
+      if (ok) G.video.push(((t & 0xffff) - code + 0x10000) & 0xffff);
+    } catch (e) {
+      G.errors.push(String(e));
+    }
+    v.requestVideoFrameCallback(onFrame);
+  };
+  const arm = setInterval(async () => {
+    const v = document.getElementById("remoteVideo");
+    if (!v || !v.srcObject) return;
+    clearInterval(arm);
+    v.requestVideoFrameCallback(onFrame);
+    if (!readingAudio && v.srcObject.getAudioTracks().length) {
+      const ctx = await audioContext();
+      const src = ctx.createMediaStreamSource(v.srcObject);
+      readingAudio = new AudioWorkletNode(ctx, "glass-read", { numberOfOutputs: 0 });
+      readingAudio.port.onmessage = (e) => G.audio.push(e.data);
+      src.connect(readingAudio);
+    }
+  }, 20);
+}
+
+// ---- the run ----
+
+async function main() {
+  const SECONDS = Number(arg("--seconds", 20));
+  const ROUNDS = Number(arg("--rounds", 1));
+  const ONLY = arg("--only", "page-page,page-gst,gst-gst").split(",");
+  const PROPS = arg("--props", "");
+  const DEADLINE = arg("--deadline", null);
+  const JSON_OUT = process.argv.includes("--json");
+
+  const { servePage } = await import("../seed/serve-page.mjs");
+  const { CHROMIUM_ARGS, CHROMIUM_PATH, clickStart, clickCall } = await import("../browser/seed-page.mjs");
+  const { startSeedServer, sleep, BUILD_DIR } = await import("../browser/gst-peer.mjs");
+  const { chromium } = await import("playwright-core");
+  const GLASS = path.join(BUILD_DIR, "tests", "bench", "glass");
+
+  const state = { procs: new Set() };
+  const cleanup = async () => {
+    for (const p of state.procs) p.kill("SIGKILL");
+    await state.browser?.close().catch(() => {});
+    await state.pageServer?.close().catch(() => {});
+    await state.seed?.stop().catch(() => {});
+  };
+  for (const sig of ["SIGINT", "SIGTERM"])
+    process.once(sig, async () => {
+      await cleanup();
+      process.exit(130);
+    });
+
+  // per "from->to medium": all samples over the rounds
+  const samples = new Map();
+  const add = (key, v) => {
+    if (!samples.has(key)) samples.set(key, []);
+    samples.get(key).push(...v);
+  };
+
+  async function openPage(url) {
+    const context = await state.browser.newContext();
+    await context.addInitScript(pageHooks);
+    const page = await context.newPage();
+    page.on("pageerror", (e) => console.error(`[page error] ${e.message}`));
+    await page.goto(url);
+    await page.waitForFunction(() => typeof socket !== "undefined" && socket.connected, null, {
+      timeout: 15000,
+      polling: 50,
+    });
+    return page;
+  }
+  const glassOf = (page) => page.evaluate(() => ({ ...window.__glass }));
+  async function waitVideo(page, timeoutMs) {
+    await page.waitForFunction(() => window.__glass.video.length > 0, null, { timeout: timeoutMs, polling: 100 });
+  }
+
+  // glass.c as a child; resolves to its JSON lines when it exits
+  function runGlass(args) {
+    const env = { ...process.env };
+    if (!env.GST_PLUGIN_PATH) env.GST_PLUGIN_PATH = path.join(BUILD_DIR, "plugins");
+    const extra = [...(PROPS ? ["--props", PROPS] : []), ...(DEADLINE !== null ? ["--deadline", DEADLINE] : [])];
+    const proc = spawn(GLASS, [...args, ...extra], {
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    state.procs.add(proc);
+    let out = "",
+      err = "";
+    proc.stdout.on("data", (d) => (out += d));
+    proc.stderr.on("data", (d) => (err += d));
+    const done = new Promise((resolve) =>
+      proc.on("exit", (code) => {
+        state.procs.delete(proc);
+        const lines = out
+          .split("\n")
+          .filter((l) => l.startsWith("{"))
+          .map((l) => JSON.parse(l));
+        resolve({ code, lines, err, out });
+      }),
+    );
+    return { proc, done, seenVideo: () => out.includes('"kind":"video"') };
+  }
+  const fromGlass = (lines, p, kind) => lines.filter((l) => l.p === p && l.kind === kind).map((l) => l.ms);
+
+  let code = 0;
+  try {
+    state.seed = await startSeedServer();
+    state.pageServer = await servePage({ port: 0, seed: "http://127.0.0.1:4000" });
+    state.browser = await chromium.launch({
+      executablePath: CHROMIUM_PATH,
+      headless: true,
+      args: [...CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"],
+    });
+    const url = state.pageServer.url;
+
+    for (let round = 1; round <= ROUNDS; round++) {
+      if (ONLY.includes("page-page")) {
+        const a = await openPage(url);
+        const b = await openPage(url);
+        try {
+          await Promise.all([clickStart(a), clickStart(b)]);
+          await clickCall(a);
+          await Promise.all([waitVideo(a, 30000), waitVideo(b, 30000)]);
+          await sleep(SECONDS * 1000);
+          const [ga, gb] = [await glassOf(a), await glassOf(b)];
+          add("page->page video", [...ga.video, ...gb.video]);
+          add("page->page audio", [...ga.audio, ...gb.audio]);
+          if (ga.errors.length || gb.errors.length) console.error("page errors:", ga.errors, gb.errors);
+        } catch (e) {
+          console.error(`page-page round ${round}: ${e.message}`);
+          code = 1;
+        } finally {
+          await a.context().close();
+          await b.context().close();
+        }
+        await sleep(1000);
+      }
+
+      if (ONLY.includes("page-gst")) {
+        const g = runGlass(["--role", "wait", "--seconds", String(SECONDS + 2)]);
+        const page = await openPage(url);
+        try {
+          await sleep(1500); // the pipeline's socket is connected
+          await clickStart(page);
+          await clickCall(page);
+          await waitVideo(page, 30000);
+          await sleep(SECONDS * 1000);
+          const gp = await glassOf(page);
+          add("gst->page video", gp.video);
+          add("gst->page audio", gp.audio);
+          const r = await g.done;
+          if (r.code !== 0) throw new Error(`glass exited ${r.code}: ${r.err.slice(-2000)}`);
+          add("page->gst video", fromGlass(r.lines, "G", "video"));
+          add("page->gst audio", fromGlass(r.lines, "G", "audio"));
+        } catch (e) {
+          console.error(`page-gst round ${round}: ${e.message}`);
+          code = 1;
+        } finally {
+          g.proc.kill("SIGKILL");
+          await page.context().close();
+        }
+        await sleep(1000);
+      }
+
+      if (ONLY.includes("gst-gst")) {
+        const r = await runGlass(["--pair", "--seconds", String(SECONDS)]).done;
+        if (r.code !== 0) {
+          console.error(`gst-gst round ${round}: glass exited ${r.code}: ${r.err.slice(-2000)}`);
+          code = 1;
+        }
+        add("gst->gst video", [...fromGlass(r.lines, "A", "video"), ...fromGlass(r.lines, "B", "video")]);
+        add("gst->gst audio", [...fromGlass(r.lines, "A", "audio"), ...fromGlass(r.lines, "B", "audio")]);
+        for (const l of r.lines) if (l.kind === "pipeline-latency") add("gst pipeline latency", [l.ms]);
+        await sleep(1000);
+      }
+    }
+  } catch (e) {
+    console.error(e.stack ?? e);
+    code = 1;
+  } finally {
+    await cleanup();
+  }
+
+  console.error(
+    `\nglass to glass, ${ROUNDS} round(s) of ${SECONDS} s` +
+      (PROPS ? `, meshsignal ${PROPS}` : "") +
+      (DEADLINE !== null ? `, sinks' processing-deadline ${DEADLINE} ms` : ""),
+  );
+  console.error("direction                    p50 ms   p90 ms      n");
+  for (const [key, v] of samples) {
+    const row = { key, p50: quantile(v, 0.5), p90: quantile(v, 0.9), n: v.length };
+    console.error(
+      `${key.padEnd(26)} ${String(row.p50?.toFixed(1)).padStart(8)} ${String(row.p90?.toFixed(1)).padStart(8)} ${String(row.n).padStart(6)}`,
+    );
+    if (JSON_OUT) console.log(JSON.stringify(row));
+  }
+  return code;
+}
