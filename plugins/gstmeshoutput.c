@@ -122,6 +122,25 @@ on_pad_removed (GstElement * mixer, GstPad * pad, GstMeshOutput * out)
     relayout (out);
 }
 
+/* The background is pushed at its timestamps, as any live test source,
+ * which says a frame (33 ms) or a buffer of latency all the same: the
+ * mixer took that as the latency upstream of it and held every picture
+ * of the grid that much longer (tests/bench/glass.c in a room). */
+static GstPadProbeReturn
+background_latency_probe (GstPad * pad, GstPadProbeInfo * info,
+    gpointer user_data)
+{
+  GstQuery *q = GST_PAD_PROBE_INFO_QUERY (info);
+  gboolean live;
+  GstClockTime max;
+
+  if (GST_QUERY_TYPE (q) == GST_QUERY_LATENCY) {
+    gst_query_parse_latency (q, &live, NULL, &max);
+    gst_query_set_latency (q, live, 0, max);
+  }
+  return GST_PAD_PROBE_OK;
+}
+
 static gboolean
 build_grid (GstMeshOutput * out, guint latency_ms)
 {
@@ -171,6 +190,8 @@ build_grid (GstMeshOutput * out, guint latency_ms)
   out->background_pad = gst_element_request_pad_simple (out->mixer,
       "sink_%u");
   src = gst_element_get_static_pad (out->background_caps, "src");
+  gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_QUERY_UPSTREAM |
+      GST_PAD_PROBE_TYPE_PULL, background_latency_probe, NULL, NULL);
   gst_pad_link (src, out->background_pad);
   gst_object_unref (src);
   if (out->kind == GST_MESH_MEDIA_VIDEO)

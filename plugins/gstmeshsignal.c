@@ -85,8 +85,9 @@ GST_DEBUG_CATEGORY (mesh_signal_debug);
 #define DEFAULT_MAX_PEERS 8
 #define DEFAULT_GRID_WIDTH 640
 #define DEFAULT_GRID_HEIGHT 480
-/* decoding and scheduling, on top of the jitter buffer's latency */
-#define MIXER_EXTRA_LATENCY 30
+/* decoding and scheduling, on top of the jitter buffer's latency: a
+ * decoder takes 1-2 ms a frame here (tests/bench/glass.c --trace) */
+#define MIXER_EXTRA_LATENCY 10
 
 enum
 {
@@ -318,8 +319,11 @@ media_out_build (GstMeshSignal * self, GstMeshMediaKind kind)
   width = self->grid_width;
   height = self->grid_height;
   /* a decoded frame comes the jitter buffer's latency after its capture
-   * time, plus decoding: that is how long the mixer waits for it */
-  latency = self->latency + MIXER_EXTRA_LATENCY;
+   * time, plus decoding. The mixer's latency query reaches the jitter
+   * buffers through its pads (in a room of two it found the 10 ms
+   * upstream, tests/bench/glass.c), so it is told only the second:
+   * counting the jitter buffer twice held the grid 10 ms longer */
+  latency = MIXER_EXTRA_LATENCY;
   GST_OBJECT_UNLOCK (self);
 
   out = gst_mesh_output_new (GST_BIN (self), kind, grid, width, height,
