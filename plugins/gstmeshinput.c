@@ -101,16 +101,19 @@ count_frames (PictureSteps * ps, GstElement * tee)
  * encoding. Every peer's PLI or FIR comes up the tee as a force-key-unit
  * event; on a lossy link each keyframe is more packets to lose, and a
  * request for each loss would make a keyframe storm on a narrow link
- * (libwebrtc bounds them too). A request within the
- * interval after the last keyframe is held, and the ones after it fold
- * into it; it goes up with the first frame after the interval. Never
- * dropped: a peer that just changed encodings waits for it. */
+ * (libwebrtc bounds them too). A request within the interval after the
+ * last one let through is held, and the ones after it fold into it; it
+ * goes up with the first frame after the interval. Never dropped: a peer
+ * that just changed encodings waits for it. The encoder's own keyframes
+ * (its first one) do not count: a call's first request comes right after
+ * the encoder's first keyframe, which the peer did not get, and holding it
+ * made the first picture of every call 450 ms late (tests/bench/run.sh). */
 #define KEYFRAME_MIN_INTERVAL_US (500 * 1000)
 
 typedef struct
 {
   GMutex lock;
-  gint64 last;                  /* monotonic µs of the last keyframe out */
+  gint64 last;                  /* monotonic µs of the last request let up */
   gboolean held;
   guint held_count;             /* requests folded into the held one */
   GThread *sending;             /* the thread pushing the held request */
@@ -131,12 +134,9 @@ keyframe_limit_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
   gboolean send = FALSE;
 
   if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
-    GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
 
     g_mutex_lock (&k->lock);
-    if (!GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DELTA_UNIT)) {
-      k->last = now;
-    } else if (k->held && now - k->last >= KEYFRAME_MIN_INTERVAL_US) {
+    if (k->held && now - k->last >= KEYFRAME_MIN_INTERVAL_US) {
       GST_DEBUG_OBJECT (pad, "asking for the keyframe held back (%u "
           "requests)", k->held_count);
       k->held = FALSE;
