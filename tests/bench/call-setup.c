@@ -960,6 +960,13 @@ default_latency (void)
   GstElementFactory *f = gst_element_factory_find ("meshsignal");
   guint latency = 50;
 
+  /* the type exists once the plugin is loaded: before that the first
+   * variant parsed got the fallback */
+  if (f) {
+    GstPluginFeature *loaded = gst_plugin_feature_load (GST_PLUGIN_FEATURE (f));
+    gst_object_unref (f);
+    f = loaded ? GST_ELEMENT_FACTORY (loaded) : NULL;
+  }
   if (f) {
     GstElementClass *k = g_type_class_ref (gst_element_factory_get_element_type
         (f));
