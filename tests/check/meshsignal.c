@@ -66,6 +66,113 @@ GST_START_TEST (test_caller_and_waiter_decode_each_other)
 
 GST_END_TEST;
 
+/* A sink that renders at its time (sync=true) asks the pipeline for the
+ * latency upstream of it plus its processing deadline. */
+static GstClockTime
+sink_latency (MeshTestPipeline * p, const gchar * name)
+{
+  GstElement *sink = gst_bin_get_by_name (GST_BIN (p->pipeline), name);
+  GstQuery *q = gst_query_new_latency ();
+  GstClockTime min = GST_CLOCK_TIME_NONE;
+  gboolean live = FALSE;
+
+  fail_unless (sink != NULL);
+  fail_unless (gst_element_query (sink, q), "%s answered no latency query",
+      name);
+  gst_query_parse_latency (q, &live, &min, NULL);
+  fail_unless (live, "%s is not live", name);
+  gst_query_unref (q);
+  gst_object_unref (sink);
+  return min;
+}
+
+/* The ts-offset of every clocksync in @p (webrtcbin's, one per stream
+ * sent), or FALSE if there is none. */
+static gboolean
+clocksync_offsets (MeshTestPipeline * p, GArray * offsets)
+{
+  GstIterator *it = gst_bin_iterate_recurse (GST_BIN (p->pipeline));
+  GValue v = G_VALUE_INIT;
+
+  while (gst_iterator_next (it, &v) == GST_ITERATOR_OK) {
+    GstElement *e = g_value_get_object (&v);
+    GstElementFactory *f = gst_element_get_factory (e);
+    gint64 offset;
+
+    if (f && !g_strcmp0 (GST_OBJECT_NAME (f), "clocksync")) {
+      g_object_get (e, "ts-offset", &offset, NULL);
+      g_array_append_val (offsets, offset);
+    }
+    g_value_reset (&v);
+  }
+  g_value_unset (&v);
+  gst_iterator_free (it);
+  return offsets->len > 0;
+}
+
+/* What sets a call's delay from glass to glass is the pipeline's latency
+ * (every sink renders at capture time plus it) and any wait on the way
+ * out. Nothing in meshsignal may add to either beyond the jitter buffer:
+ * opusdec with in-band FEC claimed 120 ms, the room grid's background a
+ * frame, and webrtcbin's clocksync held every outgoing frame for its
+ * input's latency (tests/bench/README.md, glass). Here: at the defaults,
+ * each sink's latency is the jitter buffer's (10 ms) plus the sink's own
+ * processing deadline, and each clocksync of a live input waits for
+ * nothing (a negative ts-offset that cancels the upstream latency). */
+GST_START_TEST (test_latency_is_the_jitter_buffer_and_the_sink)
+{
+#define SYNCED_PEER "meshsignal name=m server-url=%s %s " \
+      "videotestsrc is-live=true ! video/x-raw,width=320,height=240," \
+      "framerate=30/1 ! m.video_sink " \
+      "audiotestsrc is-live=true wave=ticks ! m.audio_sink " \
+      "m.video_src ! fakesink name=vout sync=true " \
+      "m.audio_src ! fakesink name=aout sync=true"
+  Call c = { 0, };
+  gchar *desc;
+  guint latency_ms;
+  guint64 deadline;
+  GArray *offsets = g_array_new (FALSE, FALSE, sizeof (gint64));
+  GstElement *sink;
+
+  call_setup (&c);
+  desc = g_strdup_printf (SYNCED_PEER, c.url, "");
+  c.b = mesh_test_pipeline_new (desc);
+  g_free (desc);
+  desc = g_strdup_printf (SYNCED_PEER, c.url, "role=call");
+  c.a = mesh_test_pipeline_new (desc);
+  g_free (desc);
+  mesh_test_pipeline_play (c.b);
+  mesh_test_pipeline_play (c.a);
+  assert_media_both_ways (&c);
+
+  g_object_get (c.b->mesh, "latency", &latency_ms, NULL);
+  fail_unless_equals_int (latency_ms, 10);
+  sink = gst_bin_get_by_name (GST_BIN (c.b->pipeline), "vout");
+  g_object_get (sink, "processing-deadline", &deadline, NULL);
+  gst_object_unref (sink);
+  for (gint i = 0; i < 2; i++) {
+    MeshTestPipeline *p = i ? c.b : c.a;
+
+    fail_unless_equals_uint64 (sink_latency (p, "vout"),
+        latency_ms * GST_MSECOND + deadline);
+    fail_unless_equals_uint64 (sink_latency (p, "aout"),
+        latency_ms * GST_MSECOND + deadline);
+    g_array_set_size (offsets, 0);
+    fail_unless (clocksync_offsets (p, offsets), "no clocksync in %s: "
+        "is this still webrtcbin 1.22?", i ? "B" : "A");
+    for (guint j = 0; j < offsets->len; j++)
+      fail_unless (g_array_index (offsets, gint64, j) < 0,
+          "a clocksync of %s waits for its input's latency (ts-offset %"
+          G_GINT64_FORMAT ")", i ? "B" : "A",
+          g_array_index (offsets, gint64, j));
+  }
+  g_array_unref (offsets);
+  mesh_test_call_teardown (&c);
+#undef SYNCED_PEER
+}
+
+GST_END_TEST;
+
 /* The first peer's `bandwidth` stats, or NULL (free it). */
 static GstStructure *
 peer_bandwidth (MeshTestPipeline * p, guint * encoder_kbps)
@@ -707,6 +814,7 @@ meshsignal_suite (void)
   tcase_add_test (tc, test_bad_url_is_an_element_error);
   tcase_add_test (tc, test_unreachable_server_is_an_element_error);
   tcase_add_test (tc, test_caller_and_waiter_decode_each_other);
+  tcase_add_test (tc, test_latency_is_the_jitter_buffer_and_the_sink);
   tcase_add_test (tc, test_congestion_control_gets_feedback_and_moves_the_encoder);
   tcase_add_test (tc, test_no_congestion_control);
   tcase_add_test (tc, test_send_only_to_receive_only);
