@@ -17,6 +17,8 @@
  *     --seconds N       measure for N s after the first decoded frame (20)
  *     --props "K=V ..." extra meshsignal properties, e.g. "latency=0"
  *     --trace           (--pair) per video frame, when it passed each stage
+ *     --deadline MS     the sinks' processing-deadline (GStreamer's default
+ *                       is 20 ms, and every sink adds it to the latency)
  *
  * Prints JSON lines on stdout:
  *   {"p":"B","kind":"video","ms":41.2}     one rendered frame, its delay
@@ -417,6 +419,20 @@ on_element (GstBin * bin, GstBin * sub, GstElement * e, gpointer data)
   GstElementFactory *f = gst_element_get_factory (e);
   const gchar *name = f ? GST_OBJECT_NAME (f) : "";
 
+  /* a bin added with its children (meshsignal's encoder bins) signals
+   * only itself */
+  if (GST_IS_BIN (e)) {
+    GstIterator *it = gst_bin_iterate_recurse (GST_BIN (e));
+    GValue v = G_VALUE_INIT;
+    while (gst_iterator_next (it, &v) == GST_ITERATOR_OK) {
+      on_element (bin, GST_BIN (e), g_value_get_object (&v), data);
+      g_value_reset (&v);
+    }
+    g_value_unset (&v);
+    gst_iterator_free (it);
+    return;
+  }
+
   if (!strcmp (name, "vp8enc") || !strcmp (name, "x264enc"))
     probe_at (e, "src", p, AT_ENC);
   else if (!strcmp (name, "rtpvp8pay") || !strcmp (name, "rtph264pay"))
@@ -441,6 +457,7 @@ on_element (GstBin * bin, GstBin * sub, GstElement * e, gpointer data)
 
 static gchar *server = NULL, *props = NULL;
 static gint seconds = 20;
+static gint deadline_ms = -1;
 static Peer peers[2];
 static guint n_peers;
 
@@ -526,13 +543,23 @@ start_peer (Peer * p, const gchar * role)
   gst_object_unref (e);
   e = gst_bin_get_by_name (GST_BIN (p->pipeline), "vglass");
   g_signal_connect (e, "handoff", G_CALLBACK (on_video_handoff), p);
+  if (deadline_ms >= 0)
+    g_object_set (e, "processing-deadline",
+        (guint64) deadline_ms * GST_MSECOND, NULL);
   gst_object_unref (e);
   e = gst_bin_get_by_name (GST_BIN (p->pipeline), "aglass");
   g_signal_connect (e, "handoff", G_CALLBACK (on_audio_handoff), p);
+  if (deadline_ms >= 0)
+    g_object_set (e, "processing-deadline",
+        (guint64) deadline_ms * GST_MSECOND, NULL);
   gst_object_unref (e);
-  if (trace)
+  if (trace) {
+    /* meshsignal built its input chains when gst_parse_launch() linked
+     * its sink pads: those are here already */
+    on_element (GST_BIN (p->pipeline), NULL, p->pipeline, p);
     g_signal_connect (p->pipeline, "deep-element-added",
         G_CALLBACK (on_element), p);
+  }
   gst_bus_add_watch (GST_ELEMENT_BUS (p->pipeline), on_bus, p);
   return gst_element_set_state (p->pipeline, GST_STATE_PLAYING) !=
       GST_STATE_CHANGE_FAILURE;
@@ -588,6 +615,8 @@ main (int argc, char **argv)
     {"props", 0, 0, G_OPTION_ARG_STRING, &props, "meshsignal properties",
         "\"K=V ...\""},
     {"trace", 0, 0, G_OPTION_ARG_NONE, &trace, "stage times (--pair)", NULL},
+    {"deadline", 0, 0, G_OPTION_ARG_INT, &deadline_ms,
+        "the sinks' processing-deadline (default: GStreamer's, 20)", "MS"},
     {NULL}
   };
   GOptionContext *ctx = g_option_context_new ("- glass-to-glass delay");

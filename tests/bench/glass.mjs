@@ -23,7 +23,8 @@
 //          of Date.now(), its pitch saying which of four;
 // and reads the remote video at each presented frame
 // (requestVideoFrameCallback, Date.now()) and the remote audio in another
-// AudioWorklet (onset = Date.now() at the render quantum plus its offset).
+// AudioWorklet (onset = the render quantum's time plus its offset). In the
+// worklets a quantum's time is the audio clock anchored to Date.now().
 // Chromium is started with --autoplay-policy=no-user-gesture-required so the
 // audio graph runs without a click.
 //
@@ -59,11 +60,27 @@ function pageHooks() {
     H = 480;
   const BURST = `
     const FREQS = [500, 1000, 1500, 2000];
+    // Chromium runs render quanta in batches: Date.now() in process() is
+    // when a batch runs, not when its quantum plays. The audio clock
+    // (currentFrame) is regular: wall time of this quantum = the wall time
+    // at an anchor plus the frames since, re-anchored if they part by more
+    // than 20 ms.
+    let anchorT = null, anchorF = 0;
+    const wall = () => {
+      const now = Date.now();
+      const t = anchorT === null ? null : anchorT + ((currentFrame - anchorF) * 1000) / sampleRate;
+      if (t === null || Math.abs(t - now) > 20) {
+        anchorT = now;
+        anchorF = currentFrame;
+        return now;
+      }
+      return t;
+    };
     class Gen extends AudioWorkletProcessor {
       constructor() { super(); this.left = 0; this.phase = 0; this.freq = 0; }
       process(inputs, outputs) {
         const out = outputs[0][0];
-        const n = out.length, t = Date.now();
+        const n = out.length, t = wall();
         let start = n;
         out.fill(0);
         if (!this.left) {
@@ -88,7 +105,7 @@ function pageHooks() {
       process(inputs) {
         const inp = inputs[0] && inputs[0][0];
         if (!inp) return true;
-        const t = Date.now();
+        const t = wall();
         const win = sampleRate / 100;
         for (let i = 0; i < inp.length; i++) {
           const v = inp[i];
@@ -228,9 +245,13 @@ async function main() {
 
   // per "from->to medium": all samples over the rounds
   const samples = new Map();
+  const perRound = new Map(); // key -> [p50 of each round]
+  let round = 0;
   const add = (key, v) => {
     if (!samples.has(key)) samples.set(key, []);
     samples.get(key).push(...v);
+    if (!perRound.has(key)) perRound.set(key, []);
+    perRound.get(key).push(quantile(v, 0.5));
   };
 
   async function openPage(url) {
@@ -245,7 +266,31 @@ async function main() {
     });
     return page;
   }
-  const glassOf = (page) => page.evaluate(() => ({ ...window.__glass }));
+  // what the page's receiver says of itself: jitter buffer and decoding, ms
+  // per frame (audio: per sample), from getStats
+  const glassOf = (page) =>
+    page.evaluate(async () => {
+      const g = { ...window.__glass, jb: {} };
+      if (typeof peerConnection !== "undefined" && peerConnection) {
+        const stats = await peerConnection.getStats();
+        stats.forEach((r) => {
+          if (r.type !== "inbound-rtp" || !r.jitterBufferEmittedCount) return;
+          g.jb[r.kind] = {
+            jitterBuffer: (1000 * r.jitterBufferDelay) / r.jitterBufferEmittedCount,
+            target: (1000 * (r.jitterBufferTargetDelay ?? 0)) / r.jitterBufferEmittedCount,
+            decode: r.framesDecoded ? (1000 * r.totalDecodeTime) / r.framesDecoded : null,
+          };
+        });
+      }
+      return g;
+    });
+  const noteJb = (key, g) => {
+    for (const [kind, v] of Object.entries(g.jb ?? {}))
+      console.error(
+        `  ${key} ${kind}: Chromium's jitter buffer ${v.jitterBuffer.toFixed(1)} ms (target ` +
+          `${v.target.toFixed(1)})${v.decode !== null ? `, decode ${v.decode.toFixed(1)} ms` : ""}`,
+      );
+  };
   async function waitVideo(page, timeoutMs) {
     await page.waitForFunction(() => window.__glass.video.length > 0, null, { timeout: timeoutMs, polling: 100 });
   }
@@ -289,7 +334,7 @@ async function main() {
     });
     const url = state.pageServer.url;
 
-    for (let round = 1; round <= ROUNDS; round++) {
+    for (round = 1; round <= ROUNDS; round++) {
       if (ONLY.includes("page-page")) {
         const a = await openPage(url);
         const b = await openPage(url);
@@ -299,6 +344,8 @@ async function main() {
           await Promise.all([waitVideo(a, 30000), waitVideo(b, 30000)]);
           await sleep(SECONDS * 1000);
           const [ga, gb] = [await glassOf(a), await glassOf(b)];
+          noteJb("page->page (A)", ga);
+          noteJb("page->page (B)", gb);
           add("page->page video", [...ga.video, ...gb.video]);
           add("page->page audio", [...ga.audio, ...gb.audio]);
           if (ga.errors.length || gb.errors.length) console.error("page errors:", ga.errors, gb.errors);
@@ -322,6 +369,7 @@ async function main() {
           await waitVideo(page, 30000);
           await sleep(SECONDS * 1000);
           const gp = await glassOf(page);
+          noteJb("gst->page", gp);
           add("gst->page video", gp.video);
           add("gst->page audio", gp.audio);
           const r = await g.done;
@@ -362,11 +410,13 @@ async function main() {
       (PROPS ? `, meshsignal ${PROPS}` : "") +
       (DEADLINE !== null ? `, sinks' processing-deadline ${DEADLINE} ms` : ""),
   );
-  console.error("direction                    p50 ms   p90 ms      n");
+  console.error("direction                    p50 ms   p90 ms      n   p50 of each round");
   for (const [key, v] of samples) {
-    const row = { key, p50: quantile(v, 0.5), p90: quantile(v, 0.9), n: v.length };
+    const rounds = perRound.get(key).map((x) => (x === null ? "-" : x.toFixed(1)));
+    const row = { key, p50: quantile(v, 0.5), p90: quantile(v, 0.9), n: v.length, rounds };
     console.error(
-      `${key.padEnd(26)} ${String(row.p50?.toFixed(1)).padStart(8)} ${String(row.p90?.toFixed(1)).padStart(8)} ${String(row.n).padStart(6)}`,
+      `${key.padEnd(26)} ${String(row.p50?.toFixed(1)).padStart(8)} ${String(row.p90?.toFixed(1)).padStart(8)} ` +
+        `${String(row.n).padStart(6)}   ${rounds.join(" ")}`,
     );
     if (JSON_OUT) console.log(JSON.stringify(row));
   }
