@@ -623,22 +623,29 @@ video_kbps (guint bps, guint audio, guint min, guint max)
 }
 
 /* Short audio frames while every peer's estimate carries their headers
- * (gst_mesh_codec_set_audio_frame_ms) */
-#define AUDIO_SHORT_FRAMES_KBPS 1000
+ * (gst_mesh_codec_set_audio_frame_ms): long ones as soon as one peer's
+ * estimate is under AUDIO_LONG_FRAMES_BELOW_KBPS, short ones again when
+ * all are over AUDIO_SHORT_FRAMES_OVER_KBPS, so that an estimate near the
+ * line does not switch them (and the pipeline's latency) back and forth */
+#define AUDIO_LONG_FRAMES_BELOW_KBPS 1000
+#define AUDIO_SHORT_FRAMES_OVER_KBPS 1300
 
 static void
 update_audio_frames (GstMeshSignal * self)
 {
   GstElement *enc = self->in[GST_MESH_MEDIA_AUDIO].encoder;
+  guint now = self->audio_frame_ms ? self->audio_frame_ms : 10;
+  guint line = now == 10 ? AUDIO_LONG_FRAMES_BELOW_KBPS :
+      AUDIO_SHORT_FRAMES_OVER_KBPS;
   GHashTableIter it;
   gpointer target;
   guint ms = 10;
 
   g_hash_table_iter_init (&it, self->peer_targets);
   while (g_hash_table_iter_next (&it, NULL, &target))
-    if (GPOINTER_TO_UINT (target) < AUDIO_SHORT_FRAMES_KBPS * 1000)
+    if (GPOINTER_TO_UINT (target) < line * 1000)
       ms = 20;
-  if (!enc || ms == (self->audio_frame_ms ? self->audio_frame_ms : 10))
+  if (!enc || ms == now)
     return;
   GST_INFO_OBJECT (self, "audio frames of %u ms", ms);
   self->audio_frame_ms = ms;
