@@ -116,7 +116,7 @@ clocksync_offsets (MeshTestPipeline * p, GArray * offsets)
  * opusdec with in-band FEC claimed 120 ms, the room grid's background a
  * frame, and webrtcbin's clocksync held every outgoing frame for its
  * input's latency (tests/bench/README.md, glass). Here: at the defaults,
- * each sink's latency is the jitter buffer's (10 ms) plus the sink's own
+ * each sink's latency is the jitter buffer's (`latency`) plus the sink's own
  * processing deadline, and each clocksync of a live input waits for
  * nothing (a negative ts-offset that cancels the upstream latency). */
 GST_START_TEST (test_latency_is_the_jitter_buffer_and_the_sink)
@@ -146,7 +146,6 @@ GST_START_TEST (test_latency_is_the_jitter_buffer_and_the_sink)
   assert_media_both_ways (&c);
 
   g_object_get (c.b->mesh, "latency", &latency_ms, NULL);
-  fail_unless_equals_int (latency_ms, 10);
   sink = gst_bin_get_by_name (GST_BIN (c.b->pipeline), "vout");
   g_object_get (sink, "processing-deadline", &deadline, NULL);
   gst_object_unref (sink);

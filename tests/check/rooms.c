@@ -116,8 +116,26 @@ wait_decoding (MeshTestPipeline * p, guint n, guint timeout_ms)
     }
     g_usleep (100 * 1000);
   }
-  GST_WARNING ("decoding from %u peers, wanted %u", count_decoding (p, 10,
-          NULL), n);
+  {
+    /* what each call was at, for the failure's message */
+    GstStructure *s = stats_of (p);
+    const GValue *peers = gst_structure_get_value (s, "peers");
+
+    g_printerr ("decoding from %u peers, wanted %u:\n", count_decoding (p,
+            10, NULL), n);
+    for (guint i = 0; i < gst_value_array_get_size (peers); i++) {
+      const GstStructure *ps =
+          gst_value_get_structure (gst_value_array_get_value (peers, i));
+      guint v = 0, a = 0;
+
+      gst_structure_get_uint (ps, "video-frames-decoded", &v);
+      gst_structure_get_uint (ps, "audio-buffers-decoded", &a);
+      g_printerr ("  peer %s: %s, %u video frames, %u audio buffers\n",
+          gst_structure_get_string (ps, "peer-id"),
+          gst_structure_get_string (ps, "state"), v, a);
+    }
+    gst_structure_free (s);
+  }
   return FALSE;
 }
 
