@@ -944,14 +944,6 @@ gst_mesh_peer_new (const GstMeshPeerConfig * config, guint id,
   g_signal_connect (peer->webrtc, "deep-element-added",
       G_CALLBACK (gst_mesh_peer_on_deep_element_added), peer);
   if (peer->rtpbin) {
-    /* Sender reports map the clock to capture time, as a browser's do.
-     * With send time (rtpbin's default) each stream's mapping carried its
-     * own encoder's delay (Opus holds a frame, VP8 a few ms) now that
-     * nothing holds the sent media to a common latency (clocksync,
-     * gstmeshpeermedia.c), and a receiver's lip sync followed the
-     * difference: Chromium showed our video 44 ms after capture instead
-     * of 49 with this (tests/bench/README.md, glass). */
-    g_object_set (peer->rtpbin, "rtcp-sync-send-time", FALSE, NULL);
     g_signal_connect (peer->rtpbin, "on-bye-ssrc",
         G_CALLBACK (gst_mesh_peer_on_bye_ssrc),
         peer);
