@@ -558,76 +558,33 @@ gst_mesh_media_prewarm_dtls_wait (void)
 /* ------------------------------------------------------------------------ */
 /* Branches off a running tee                                               */
 
-/* The encoder's tee runs while calls come and go. A buffer already inside
- * the tee when a new src pad is added can be pushed on it before the pad
- * has its sticky events ("Got data flow before stream-start event", seen
- * in the rooms join/leave cycles): so the pad is requested and linked
- * while the tee's sink pad is idle, held by an IDLE probe. The wait is
- * short (the tee's branches start with leaky queues) and bounded. */
-#define TEE_IDLE_WAIT_MS 1000
-
-typedef struct
-{
-  gint ref_count;
-  GMutex lock;
-  GCond cond;
-  gboolean idle;
-} IdleWait;
-
-static void
-idle_wait_unref (IdleWait * w)
-{
-  if (!g_atomic_int_dec_and_test (&w->ref_count))
-    return;
-  g_mutex_clear (&w->lock);
-  g_cond_clear (&w->cond);
-  g_free (w);
-}
-
-static GstPadProbeReturn
-tee_idle_cb (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
-{
-  IdleWait *w = user_data;
-
-  g_mutex_lock (&w->lock);
-  w->idle = TRUE;
-  g_cond_signal (&w->cond);
-  g_mutex_unlock (&w->lock);
-  /* stays blocked until the probe is removed */
-  return GST_PAD_PROBE_OK;
-}
-
+/* The encoder's tee runs while calls come and go. A new src pad gets the
+ * sticky events the tee's sink pad holds when the pad is made, and the
+ * events that come later through the tee's pad list. A sink pad stores a
+ * sticky event only once the tee has pushed it on, so a stream-start under
+ * way while the pad is made reaches neither: its first buffer then came
+ * without one ("Got data flow before stream-start event", seen in the
+ * rooms join/leave cycles). An IDLE probe on the tee's sink pad did not
+ * close that window: a sink pad counts no pushes under way and calls an
+ * IDLE probe at once. The tee's streaming thread holds the sink pad's
+ * stream lock for each buffer and serialized event: holding it here, the
+ * pad is made between two of them. The wait is one push through the tee,
+ * whose branches start with leaky queues; the lock is recursive, so the
+ * streaming thread itself may add a branch too. */
 GstPad *
 gst_mesh_request_tee_pad_idle (GstElement * tee, GstPad * sink)
 {
   GstPad *tee_sink = gst_element_get_static_pad (tee, "sink");
-  IdleWait *w = g_new0 (IdleWait, 1);
-  gint64 deadline = g_get_monotonic_time () + TEE_IDLE_WAIT_MS * 1000;
   GstPad *src;
-  gulong probe;
+  GstPadLinkReturn ret;
 
-  w->ref_count = 2;             /* ours, and the probe's */
-  g_mutex_init (&w->lock);
-  g_cond_init (&w->cond);
-  probe = gst_pad_add_probe (tee_sink, GST_PAD_PROBE_TYPE_IDLE, tee_idle_cb,
-      w, (GDestroyNotify) idle_wait_unref);
-  g_mutex_lock (&w->lock);
-  while (!w->idle && g_cond_wait_until (&w->cond, &w->lock, deadline));
-  if (!w->idle)
-    GST_WARNING_OBJECT (tee, "not idle within %d ms: adding a branch while "
-        "data flows", TEE_IDLE_WAIT_MS);
-  g_mutex_unlock (&w->lock);
-
+  GST_PAD_STREAM_LOCK (tee_sink);
   src = gst_element_request_pad_simple (tee, "src_%u");
-  {
-    GstPadLinkReturn ret = gst_pad_link (src, sink);
-    if (ret != GST_PAD_LINK_OK)
-      GST_WARNING_OBJECT (tee, "cannot link %" GST_PTR_FORMAT " to %"
-          GST_PTR_FORMAT ": %s", src, sink, gst_pad_link_get_name (ret));
-  }
-  if (probe)
-    gst_pad_remove_probe (tee_sink, probe);
-  idle_wait_unref (w);
+  ret = gst_pad_link (src, sink);
+  GST_PAD_STREAM_UNLOCK (tee_sink);
+  if (ret != GST_PAD_LINK_OK)
+    GST_WARNING_OBJECT (tee, "cannot link %" GST_PTR_FORMAT " to %"
+        GST_PTR_FORMAT ": %s", src, sink, gst_pad_link_get_name (ret));
   gst_object_unref (tee_sink);
   return src;
 }

@@ -80,9 +80,10 @@ void gst_mesh_media_prewarm_dtls (void);
  * crashes in OpenSSL's exit handlers. */
 void gst_mesh_media_prewarm_dtls_wait (void);
 
-/* Requests a src pad of @tee and links it to @sink while the tee's sink
- * pad is idle (waits up to a second): a branch added to a running tee
- * gets its sticky events before its first buffer. Returns the pad. */
+/* Requests a src pad of @tee and links it to @sink between two pushes
+ * through the tee (under its sink pad's stream lock): a branch added to a
+ * running tee gets its sticky events before its first buffer. Returns
+ * the pad. */
 GstPad *gst_mesh_request_tee_pad_idle (GstElement * tee, GstPad * sink);
 
 G_END_DECLS
