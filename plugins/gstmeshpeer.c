@@ -284,6 +284,7 @@ apply_candidate (GstMeshPeer * peer, PendingCandidate * c)
       c->candidate);
   g_signal_emit_by_name (peer->webrtc, "add-ice-candidate", (guint) mline,
       c->candidate);
+  peer->remote_candidates++;
 }
 
 static void

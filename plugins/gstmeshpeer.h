@@ -36,6 +36,9 @@ typedef struct
   gboolean relay_only;          /* ice-transport-policy relay */
   guint offer_interval;
   guint peer_timeout;
+  /* a call negotiated but not connected after this many ms fails (0:
+   * never waits out) */
+  guint connect_timeout;
   /* also give each peer's decoded media as the bin's own pads
    * (peer_video_%s, peer_audio_%s) */
   gboolean peer_pads;

@@ -206,6 +206,33 @@ gst_mesh_peer_is_quiet (GstMeshPeer * peer)
       (gint64) GST_MESH_PEER_QUIET_MS *1000 && sends_media (peer);
 }
 
+static const gchar *
+enum_nick (GType type, gint value)
+{
+  GEnumValue *v = g_enum_get_value (g_type_class_peek (type), value);
+
+  return v ? v->value_nick : "unknown";
+}
+
+/* Why a call is not connected: how far ICE and DTLS got. */
+static gchar *
+connect_stall_reason (GstMeshPeer * peer)
+{
+  GstWebRTCICEConnectionState ice;
+  GstWebRTCICEGatheringState gathering;
+  GstWebRTCPeerConnectionState pc;
+
+  g_object_get (peer->webrtc, "ice-connection-state", &ice,
+      "ice-gathering-state", &gathering, "connection-state", &pc, NULL);
+  return g_strdup_printf ("not connected %u ms after the offer and answer "
+      "(ICE %s, gathering %s, %u local and %u remote candidates; "
+      "connection %s)", peer->config.connect_timeout,
+      enum_nick (GST_TYPE_WEBRTC_ICE_CONNECTION_STATE, ice),
+      enum_nick (GST_TYPE_WEBRTC_ICE_GATHERING_STATE, gathering),
+      peer->local_candidates->len, peer->remote_candidates,
+      enum_nick (GST_TYPE_WEBRTC_PEER_CONNECTION_STATE, pc));
+}
+
 /* Notices a peer that went away without a word: the seed's server says
  * nothing when a peer leaves, and ICE takes long to give up. Says early
  * (config.quiet) when a peer falls silent, so the element can look for a
@@ -222,6 +249,16 @@ gst_mesh_peer_watchdog (gpointer user_data)
     return G_SOURCE_REMOVE;
 
   gst_mesh_peer_jitter_tick (peer, now);
+  if (peer->state == GST_MESH_CALL_STATE_CONNECTING &&
+      peer->config.connect_timeout && now - peer->connecting_since >
+      (gint64) peer->config.connect_timeout * 1000) {
+    gchar *r = connect_stall_reason (peer);
+
+    GST_WARNING ("%s: %s", peer->name, r);
+    gst_mesh_peer_change_state (peer, GST_MESH_CALL_STATE_FAILED, r);
+    g_free (r);
+    return G_SOURCE_CONTINUE;
+  }
   if (quiet <= (gint64) GST_MESH_PEER_QUIET_MS *1000) {
     peer->quiet_said = FALSE;
   } else if (!peer->quiet_said && sends_media (peer)) {
@@ -262,6 +299,8 @@ gst_mesh_peer_change_state (GstMeshPeer * peer, GstMeshCallState state,
       peer->state == GST_MESH_CALL_STATE_FAILED)
     return;
   peer->state = state;
+  if (state == GST_MESH_CALL_STATE_CONNECTING)
+    peer->connecting_since = g_get_monotonic_time ();
   GST_INFO ("%s: call state %d (%s)", peer->name, state, reason);
   if (peer->config.state_changed)
     peer->config.state_changed (peer, state, reason, peer->config.user_data);

@@ -60,9 +60,11 @@ struct _GstMeshPeer
   GstSDPMessage *remote_sdp;
   GQueue pending_candidates;    /* GstMeshSignalMessage-like pairs */
   GPtrArray *local_candidates;  /* what ICE gathered (strings) */
+  guint remote_candidates;      /* given to webrtcbin */
   GSource *resend_source;
   GSource *watchdog_source;
   gint64 disconnected_since;
+  gint64 connecting_since;      /* monotonic µs: state CONNECTING from */
   gboolean quiet_said;          /* config.quiet called for this silence */
   /* jitter buffers (gstmeshpeerjitter.c): refs under lock; the rest is
    * the peer context's */

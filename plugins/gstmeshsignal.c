@@ -81,6 +81,7 @@ GST_DEBUG_CATEGORY (mesh_signal_debug);
 #define DEFAULT_VIDEO_ENCODINGS 2
 #define DEFAULT_OFFER_INTERVAL 1000
 #define DEFAULT_PEER_TIMEOUT 3000
+#define DEFAULT_CONNECT_TIMEOUT 15000
 #define DEFAULT_ROOM NULL
 #define DEFAULT_MAX_PEERS 8
 #define DEFAULT_GRID_WIDTH 640
@@ -111,6 +112,7 @@ enum
   PROP_VIDEO_ENCODINGS,
   PROP_OFFER_INTERVAL,
   PROP_PEER_TIMEOUT,
+  PROP_CONNECT_TIMEOUT,
   PROP_AUTH,
   PROP_CA_FILE,
   PROP_TLS_INSECURE,
@@ -601,6 +603,7 @@ gst_mesh_signal_new_peer (GstMeshSignal * self, const gchar * remote_id)
   config.max_latency = self->max_latency;
   config.offer_interval = self->offer_interval;
   config.peer_timeout = self->peer_timeout;
+  config.connect_timeout = self->connect_timeout;
   config.peer_pads = self->peer_pads;
   /* the estimate is of the whole transport: video's bounds plus audio */
   config.congestion_control =
@@ -845,6 +848,9 @@ gst_mesh_signal_set_property (GObject * object, guint prop_id,
     case PROP_PEER_TIMEOUT:
       self->peer_timeout = g_value_get_uint (value);
       break;
+    case PROP_CONNECT_TIMEOUT:
+      self->connect_timeout = g_value_get_uint (value);
+      break;
     case PROP_AUTH:
       g_free (self->auth);
       self->auth = g_value_dup_string (value);
@@ -969,6 +975,9 @@ gst_mesh_signal_get_property (GObject * object, guint prop_id,
     case PROP_PEER_TIMEOUT:
       g_value_set_uint (value, self->peer_timeout);
       break;
+    case PROP_CONNECT_TIMEOUT:
+      g_value_set_uint (value, self->connect_timeout);
+      break;
     case PROP_AUTH:
       g_value_set_string (value, self->auth);
       break;
@@ -1058,6 +1067,7 @@ gst_mesh_signal_init (GstMeshSignal * self)
   self->video_encodings = DEFAULT_VIDEO_ENCODINGS;
   self->offer_interval = DEFAULT_OFFER_INTERVAL;
   self->peer_timeout = DEFAULT_PEER_TIMEOUT;
+  self->connect_timeout = DEFAULT_CONNECT_TIMEOUT;
   self->room = DEFAULT_ROOM;
   self->max_peers = DEFAULT_MAX_PEERS;
   self->grid_width = DEFAULT_GRID_WIDTH;
@@ -1359,6 +1369,24 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
           "End the call after this many ms without connection or media "
           "(0 = never)", 0, 600000, DEFAULT_PEER_TIMEOUT, ready));
   /**
+   * GstMeshSignal:connect-timeout:
+   *
+   * A call whose offer and answer are exchanged but whose connection (ICE
+   * and DTLS) is not up after this many ms fails, with a reason that says
+   * how far ICE and DTLS got (0: never). The caller (in a room: the side
+   * that offered) then calls again, as after any failed call. Neither
+   * webrtcbin nor a browser gives up while remote candidates may still
+   * come; one lost candidate or handshake must not leave a call waiting
+   * for ever. Long enough for ICE through TURN on a lossy path.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_CONNECT_TIMEOUT,
+      g_param_spec_uint ("connect-timeout", "Connect timeout",
+          "Fail a negotiated call that is not connected after this many ms, "
+          "so that it is called again (0 = never)", 0, 600000,
+          DEFAULT_CONNECT_TIMEOUT, ready));
+  /**
    * GstMeshSignal:auth:
    *
    * A JSON object sent as the Socket.IO handshake's auth payload
@@ -1515,7 +1543,8 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
    * structure with `room`, `local-id` (our socket id in the room),
    * `members` (in a room) and `peers`, an array of
    * `application/x-mesh-peer-stats` structures (`peer-id`, `uid`,
-   * `call-id`, `state`, `offerer`, `video-frames-decoded`,
+   * `call-id`, `state`, `offerer`, `ice-connection-state` and
+   * `connection-state` (webrtcbin's, as nicks), `video-frames-decoded`,
    * `audio-buffers-decoded`, `bandwidth` with congestion control: an
    * `application/x-mesh-bwe` structure with `target-bitrate`,
    * `delay-bitrate`, `loss-bitrate`, `received-bitrate` (bit/s), `loss`,

@@ -99,6 +99,7 @@ struct _GstMeshSignal
   guint max_latency;
   guint offer_interval;
   guint peer_timeout;
+  guint connect_timeout;
   gchar *auth;
   gchar *ca_file;
   gboolean tls_insecure;

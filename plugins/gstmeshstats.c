@@ -245,6 +245,20 @@ gst_mesh_stats_peer (GstMeshPeer * peer, const gchar * uid)
   GstStructure *webrtc = webrtc_stats (gst_mesh_peer_get_webrtcbin (peer));
   GstMeshBweStats bwe;
 
+  /* how far the connection got, in webrtcbin's words */
+  {
+    GstWebRTCICEConnectionState ice;
+    GstWebRTCPeerConnectionState pc;
+
+    g_object_get (gst_mesh_peer_get_webrtcbin (peer), "ice-connection-state",
+        &ice, "connection-state", &pc, NULL);
+    gst_structure_set (s, "ice-connection-state", G_TYPE_STRING,
+        gst_mesh_signal_enum_nick (GST_TYPE_WEBRTC_ICE_CONNECTION_STATE, ice),
+        "connection-state", G_TYPE_STRING,
+        gst_mesh_signal_enum_nick (GST_TYPE_WEBRTC_PEER_CONNECTION_STATE, pc),
+        NULL);
+  }
+
   /* congestion control: what the peer's feedback says the path carries */
   if (gst_mesh_peer_get_bwe_stats (peer, &bwe)) {
     GstStructure *b = gst_structure_new ("application/x-mesh-bwe",

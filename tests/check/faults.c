@@ -335,6 +335,54 @@ GST_START_TEST (test_killed_caller_is_dropped_and_waiter_answers_again)
 
 GST_END_TEST;
 
+/* A call whose connection cannot come up (here: A may use relayed
+ * candidates only and has no TURN server, so ICE has nothing to check)
+ * does not wait for ever: after connect-timeout it fails with a reason
+ * that says how far ICE got, and the caller calls again. */
+GST_START_TEST (test_call_that_cannot_connect_fails_and_is_called_again)
+{
+  Call c = { 0, };
+  gint fa, fa2, ca;
+  gchar *reason;
+
+  c.server = mesh_test_seed_server_start ();
+  c.url = mesh_test_server_get_url (c.server);
+  c.b = mesh_test_call_peer (&c, NULL);
+  c.a = mesh_test_call_peer (&c, "role=call ice-transport-policy=relay "
+      "connect-timeout=1500");
+  mesh_test_pipeline_play (c.b);
+  mesh_test_pipeline_play (c.a);
+
+  fa = mesh_test_pipeline_wait_message (c.a, 0, CALL_TIMEOUT_MS, "mesh-call",
+      "state", "failed");
+  fail_unless (fa >= 0, "A's call that cannot connect did not fail");
+  reason = message_field (c.a, fa, "reason");
+  g_print ("faults: a call that cannot connect: %s\n", reason);
+  fail_unless (strstr (reason, "not connected 1500 ms") != NULL, "%s", reason);
+  fail_unless (strstr (reason, "0 local") != NULL, "%s", reason);
+  g_free (reason);
+  fail_unless (mesh_test_pipeline_wait_message (c.a, 0, 0, "mesh-call",
+          "state", "connected") < 0, "A's call connected");
+
+  /* the caller calls again, and B takes the new offer in place of the
+   * call that never came up */
+  ca = mesh_test_pipeline_wait_message (c.a, fa, CALL_TIMEOUT_MS, "mesh-call",
+      "state", "calling");
+  fail_unless (ca >= 0, "A did not call again");
+  fail_unless (message_call_id (c.a, ca) != message_call_id (c.a, fa));
+  fa2 = mesh_test_pipeline_wait_message (c.a, ca, CALL_TIMEOUT_MS,
+      "mesh-call", "state", "failed");
+  fail_unless (fa2 >= 0, "A's second call did not fail in its turn");
+  fail_unless (mesh_test_pipeline_wait_message (c.b, 0, CALL_TIMEOUT_MS,
+          "mesh-call", "reason", "replaced by a new offer") >= 0,
+      "B kept the call that never came up");
+  assert_no_errors (c.a, "A");
+  assert_no_errors (c.b, "B");
+  mesh_test_call_teardown (&c);
+}
+
+GST_END_TEST;
+
 /* ------------------------------------------------------------------------ */
 /* The network cut and restored                                             */
 
@@ -694,6 +742,8 @@ faults_suite (void)
   tcase_add_test (peer, test_killed_waiter_is_dropped_and_caller_calls_again);
   tcase_add_test (peer,
       test_killed_caller_is_dropped_and_waiter_answers_again);
+  tcase_add_test (peer,
+      test_call_that_cannot_connect_fails_and_is_called_again);
   tcase_add_unchecked_fixture (net, clear_network_unchecked,
       clear_network_unchecked);
   tcase_add_test (net, test_short_network_cut_keeps_the_call);

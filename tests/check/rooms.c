@@ -130,9 +130,11 @@ wait_decoding (MeshTestPipeline * p, guint n, guint timeout_ms)
 
       gst_structure_get_uint (ps, "video-frames-decoded", &v);
       gst_structure_get_uint (ps, "audio-buffers-decoded", &a);
-      g_printerr ("  peer %s: %s, %u video frames, %u audio buffers\n",
-          gst_structure_get_string (ps, "peer-id"),
-          gst_structure_get_string (ps, "state"), v, a);
+      g_printerr ("  peer %s: %s (ICE %s, connection %s), %u video frames, "
+          "%u audio buffers\n", gst_structure_get_string (ps, "peer-id"),
+          gst_structure_get_string (ps, "state"),
+          gst_structure_get_string (ps, "ice-connection-state"),
+          gst_structure_get_string (ps, "connection-state"), v, a);
     }
     gst_structure_free (s);
   }
