@@ -1,5 +1,5 @@
 /* gst-mesh: a peer's jitter buffers follow the network. They start at
- * config.latency (20 ms: a LAN); when packets come after their deadline
+ * config.latency (10 ms: a LAN); when packets come after their deadline
  * (rtpjitterbuffer's num-late: a bottleneck queue or a jittery link
  * delayed them, and they were counted lost), every jitter buffer of the
  * peer grows by half, at most once a second, up to config.max_latency;

@@ -75,7 +75,7 @@ GST_DEBUG_CATEGORY (mesh_signal_debug);
 /* webrtcbin's 200 ms suits streaming; a call wants the picture now, and
  * on a LAN (RTT below 1 ms) NACK still has time for retransmissions. The
  * first frame of a call waits this long too (tests/bench/README.md). */
-#define DEFAULT_LATENCY 20
+#define DEFAULT_LATENCY 10
 /* how far the jitter buffers may grow when packets come late */
 #define DEFAULT_MAX_LATENCY 400
 #define DEFAULT_VIDEO_ENCODINGS 2
@@ -1294,12 +1294,13 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
    * GstMeshSignal:latency:
    *
    * Jitter buffer length in ms for the remote media, where each call
-   * starts. Short by default, as suits a conversation on a LAN: time
-   * enough there for a lost packet to be asked for and sent again (a
-   * round trip is well under a millisecond). 10 takes another 10 ms off
-   * the delay from glass to glass (tests/bench/README.md). A
-   * retransmission that comes too late counts as a late packet, and the
-   * buffers then grow by themselves up to #GstMeshSignal:max-latency.
+   * starts. Short by default, as suits a conversation on a LAN: 10 ms is
+   * time enough there for a lost packet to be asked for and sent again
+   * (a round trip is well under a millisecond), and 10 ms less delay from
+   * glass to glass than 20 (tests/bench/README.md). A retransmission that
+   * comes too late counts as a late packet, and the buffers then grow by
+   * themselves up to #GstMeshSignal:max-latency. Raise it for a path with
+   * a long round trip from the start (a retransmission needs one).
    *
    * Since: 0.1
    */

@@ -146,6 +146,7 @@ GST_START_TEST (test_latency_is_the_jitter_buffer_and_the_sink)
   assert_media_both_ways (&c);
 
   g_object_get (c.b->mesh, "latency", &latency_ms, NULL);
+  fail_unless_equals_int (latency_ms, 10);
   sink = gst_bin_get_by_name (GST_BIN (c.b->pipeline), "vout");
   g_object_get (sink, "processing-deadline", &deadline, NULL);
   gst_object_unref (sink);
