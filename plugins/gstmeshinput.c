@@ -21,6 +21,16 @@
 
 static void leave_low (GstMeshSignal * self);
 
+/* video-encoder names an encoder of video-codec: a fallback to the other
+ * codec (the remote takes only that) picks its own. */
+static gchar *
+video_encoder_for (GstMeshSignal * self, GstMeshCodec codec)
+{
+  if (codec != gst_mesh_signal_video_codec (self->video_codec))
+    return NULL;
+  return gst_mesh_signal_dup_video_encoder (self);
+}
+
 gboolean
 gst_mesh_input_build_encoder (GstMeshSignal * self, GstMeshMediaKind kind,
     GstMeshCodec codec, GError ** error)
@@ -37,9 +47,17 @@ gst_mesh_input_build_encoder (GstMeshSignal * self, GstMeshMediaKind kind,
     bitrate = self->start_bitrate;
   GST_OBJECT_UNLOCK (self);
 
-  enc = gst_mesh_codec_make_encoder (codec, bitrate, error);
+  {
+    gchar *factory = kind == GST_MESH_MEDIA_VIDEO ?
+        video_encoder_for (self, codec) : NULL;
+
+    enc = gst_mesh_codec_make_encoder (codec, factory, bitrate, error);
+    g_free (factory);
+  }
   if (!enc)
     return FALSE;
+  gst_mesh_signal_encoder_setup (self, kind == GST_MESH_MEDIA_VIDEO ?
+      "video" : "audio", enc);
   gst_bin_add (GST_BIN (self), gst_object_ref (enc));
   /* no caps check towards the tee: while a codec is being switched, its
    * branches still ask for the old one */
@@ -521,9 +539,16 @@ build_low (GstMeshSignal * self, guint kbps, GError ** error)
   GstElement *filter;
   GstPad *sink;
 
-  low->encoder = gst_mesh_codec_make_encoder (in->encoder_codec, kbps, error);
+  {
+    gchar *factory = video_encoder_for (self, in->encoder_codec);
+
+    low->encoder = gst_mesh_codec_make_encoder (in->encoder_codec, factory,
+        kbps, error);
+    g_free (factory);
+  }
   if (!low->encoder)
     return FALSE;
+  gst_mesh_signal_encoder_setup (self, "video-low", low->encoder);
   /* the main one has the codec's name: names are unique in a bin */
   {
     gchar *name = g_strdup_printf ("%s-low", GST_OBJECT_NAME (low->encoder));

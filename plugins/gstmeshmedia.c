@@ -83,16 +83,269 @@ have_factory (const gchar * name)
   return TRUE;
 }
 
-/* x264 first: it is faster than openh264 at the same quality and takes a
- * bitrate in kbit/s like we do. */
-static const gchar *
-h264_encoder_name (void)
+/* ------------------------------------------------------------------------ */
+/* Video encoders                                                           */
+
+/* The video encoders the element knows, with what a call wants of each:
+ * real time, no B-frames or look-ahead, constant bitrate, keyframes only
+ * when a peer joins or asks (PLI/FIR: a GstForceKeyUnit event), so the
+ * periodic ones are rare. `rate` is the property that takes the bitrate,
+ * in kbit/s or bit/s (`bps`). A setting the installed version lacks is
+ * skipped. The element takes the first of these that is installed in
+ * this order (hardware first), unless an encoder it does not know ranks
+ * higher as hardware (see pick_encoder). The hardware rows are written
+ * from each element's documentation and have not run here (no GPU on the
+ * test machine); the software rows are measured (tests/bench/README.md).
+ *
+ *   factory       codec  rate            settings
+ *   vah264lpenc   H.264  bitrate         rate-control=cbr b-frames=0 key-int-max=600 target-usage=7
+ *   vah264enc     H.264  bitrate         (same)
+ *   vaapih264enc  H.264  bitrate         rate-control=cbr max-bframes=0 keyframe-period=600 quality-level=7
+ *   nvh264enc     H.264  bitrate         preset=low-latency-hp rc-mode=cbr gop-size=600 bframes=0 zerolatency=true
+ *   vaapivp8enc   VP8    bitrate         rate-control=cbr keyframe-period=600
+ *   x264enc       H.264  bitrate         tune=zerolatency speed-preset=ultrafast key-int-max=600 b-adapt=false bframes=0
+ *   openh264enc   H.264  bitrate (bps)   rate-control=bitrate gop-size=600
+ *   vp8enc        VP8    target-bitrate (bps)  see VP8_SETTINGS
+ *
+ * x264 comes before openh264: faster at the same quality here. An
+ * encoder named with the video-encoder property that is not in the table
+ * gets its bitrate only, on a `bitrate` property in kbit/s (the
+ * convention of GStreamer's hardware encoders), and the application's
+ * encoder-setup handler does the rest. */
+
+/* libvpx's real-time mode, no look-ahead, CBR with a small decoder
+ * buffer. One thread: at call sizes a second one only delays the first
+ * frame (6-123 ms against 8-13 ms here, tests/bench/README.md). A
+ * keyframe at most 3 frames' worth (libwebrtc's VP8 setting): an
+ * unbounded one at a few hundred kbit/s overflows a shallow bottleneck
+ * queue, is lost, and is asked for again, forever. Below what a picture
+ * needs at its lowest quality (about 570 kbit/s for 640x480 test bars
+ * here), libvpx overshoots its target unless it may drop frames: 30 as
+ * libwebrtc sets. */
+#define VP8_SETTINGS "deadline=1 cpu-used=8 lag-in-frames=0 " \
+  "keyframe-max-dist=600 end-usage=cbr buffer-initial-size=100 " \
+  "buffer-optimal-size=120 buffer-size=150 threads=1 max-intra-bitrate=300 " \
+  "dropframe-threshold=30 error-resilient=default+partitions"
+#define VA_H264_SETTINGS "rate-control=cbr b-frames=0 key-int-max=600 " \
+  "target-usage=7"
+
+typedef struct
 {
-  if (have_factory ("x264enc"))
-    return "x264enc";
-  if (have_factory ("openh264enc"))
-    return "openh264enc";
+  const gchar *factory;
+  GstMeshCodec codec;
+  const gchar *rate;
+  gboolean bps;
+  const gchar *settings;
+} EncoderFamily;
+
+static const EncoderFamily encoders[] = {
+  {"vah264lpenc", GST_MESH_CODEC_H264, "bitrate", FALSE, VA_H264_SETTINGS},
+  {"vah264enc", GST_MESH_CODEC_H264, "bitrate", FALSE, VA_H264_SETTINGS},
+  {"vaapih264enc", GST_MESH_CODEC_H264, "bitrate", FALSE,
+      "rate-control=cbr max-bframes=0 keyframe-period=600 quality-level=7"},
+  {"nvh264enc", GST_MESH_CODEC_H264, "bitrate", FALSE,
+      "preset=low-latency-hp rc-mode=cbr gop-size=600 bframes=0 "
+      "zerolatency=true"},
+  {"vaapivp8enc", GST_MESH_CODEC_VP8, "bitrate", FALSE,
+      "rate-control=cbr keyframe-period=600"},
+  {"x264enc", GST_MESH_CODEC_H264, "bitrate", FALSE,
+      "tune=zerolatency speed-preset=ultrafast key-int-max=600 "
+      "b-adapt=false bframes=0"},
+  {"openh264enc", GST_MESH_CODEC_H264, "bitrate", TRUE,
+      "rate-control=bitrate gop-size=600"},
+  {"vp8enc", GST_MESH_CODEC_VP8, "target-bitrate", TRUE, VP8_SETTINGS},
+};
+
+static const EncoderFamily *
+encoder_family (const gchar * factory)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (encoders); i++)
+    if (!g_strcmp0 (encoders[i].factory, factory))
+      return &encoders[i];
   return NULL;
+}
+
+static const gchar *
+codec_media_type (GstMeshCodec codec)
+{
+  return codec == GST_MESH_CODEC_H264 ? "video/x-h264" : "video/x-vp8";
+}
+
+/* Whether @f is a video encoder that can put out @codec. */
+static gboolean
+factory_encodes (GstElementFactory * f, GstMeshCodec codec)
+{
+  GstCaps *caps = gst_caps_new_empty_simple (codec_media_type (codec));
+  gboolean ok = gst_element_factory_list_is_type (f,
+      GST_ELEMENT_FACTORY_TYPE_ENCODER | GST_ELEMENT_FACTORY_TYPE_MEDIA_VIDEO)
+      && gst_element_factory_can_src_any_caps (f, caps);
+
+  gst_caps_unref (caps);
+  return ok;
+}
+
+static gboolean
+factory_is_hardware (GstElementFactory * f)
+{
+  const gchar *klass = gst_element_factory_get_metadata (f,
+      GST_ELEMENT_METADATA_KLASS);
+
+  return klass && strstr (klass, "Hardware") != NULL;
+}
+
+static gint
+table_index (GstElementFactory * f)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (encoders); i++)
+    if (!strcmp (encoders[i].factory, GST_OBJECT_NAME (f)))
+      return i;
+  return G_N_ELEMENTS (encoders);
+}
+
+/* Hardware first, then the table's order, then rank: an encoder the
+ * table does not know comes after those it knows of its kind (hardware
+ * or not) unless it ranks above them, as a vendor's new element may. */
+static gint
+compare_encoders (gconstpointer a, gconstpointer b)
+{
+  GstElementFactory *fa = (GstElementFactory *) a;
+  GstElementFactory *fb = (GstElementFactory *) b;
+  gint ha = factory_is_hardware (fa), hb = factory_is_hardware (fb);
+  gint ra = gst_plugin_feature_get_rank (GST_PLUGIN_FEATURE (fa));
+  gint rb = gst_plugin_feature_get_rank (GST_PLUGIN_FEATURE (fb));
+
+  if (ha != hb)
+    return hb - ha;
+  if (ra != rb && (table_index (fa) == (gint) G_N_ELEMENTS (encoders) ||
+          table_index (fb) == (gint) G_N_ELEMENTS (encoders)))
+    return rb - ra;
+  if (table_index (fa) != table_index (fb))
+    return table_index (fa) - table_index (fb);
+  return rb - ra;
+}
+
+gchar *
+gst_mesh_codec_pick_encoder (GstMeshCodec codec, const gchar * wanted,
+    GError ** error)
+{
+  GList *all, *l;
+  gchar *name = NULL;
+
+  if (codec != GST_MESH_CODEC_VP8 && codec != GST_MESH_CODEC_H264) {
+    g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION,
+        "no video encoder for codec %d", codec);
+    return NULL;
+  }
+  if (wanted && *wanted) {
+    GstElementFactory *f = gst_element_factory_find (wanted);
+
+    if (!f) {
+      g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
+          "video-encoder '%s' is not installed", wanted);
+      return NULL;
+    }
+    if (!factory_encodes (f, codec)) {
+      g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION,
+          "video-encoder '%s' does not encode %s (%s)", wanted,
+          gst_mesh_codec_encoding_name (codec), codec_media_type (codec));
+      gst_object_unref (f);
+      return NULL;
+    }
+    gst_object_unref (f);
+    return g_strdup (wanted);
+  }
+
+  all = gst_element_factory_list_get_elements
+      (GST_ELEMENT_FACTORY_TYPE_VIDEO_ENCODER, GST_RANK_MARGINAL);
+  for (l = all; l; l = l->next) {
+    GstElementFactory *f = l->data;
+    /* ours from the table, or hardware we do not know */
+    if (!factory_encodes (f, codec) || (table_index (f) == (gint)
+            G_N_ELEMENTS (encoders) && !factory_is_hardware (f))) {
+      l->data = NULL;
+      gst_object_unref (f);
+    }
+  }
+  all = g_list_remove_all (all, NULL);
+  /* the table's software encoders may have rank none (openh264enc is
+   * marginal, vp8enc primary): add those the registry list left out */
+  for (guint i = 0; i < G_N_ELEMENTS (encoders); i++) {
+    GstElementFactory *f;
+
+    if (encoders[i].codec != codec)
+      continue;
+    f = gst_element_factory_find (encoders[i].factory);
+    if (f && !g_list_find (all, f))
+      all = g_list_prepend (all, f);
+    else if (f)
+      gst_object_unref (f);
+  }
+  all = g_list_sort (all, compare_encoders);
+  if (all)
+    name = g_strdup (GST_OBJECT_NAME (all->data));
+  else
+    g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
+        "no %s encoder installed (%s)", gst_mesh_codec_encoding_name (codec),
+        codec == GST_MESH_CODEC_H264 ? "x264enc or openh264enc" : "vp8enc");
+  gst_plugin_feature_list_free (all);
+  return name;
+}
+
+/* Sets @value on @e's @prop if @e has it; FALSE if not. */
+static gboolean
+set_if_known (GstElement * e, const gchar * prop, const gchar * value)
+{
+  if (!g_object_class_find_property (G_OBJECT_GET_CLASS (e), prop)) {
+    GST_INFO_OBJECT (e, "has no property %s: not set", prop);
+    return FALSE;
+  }
+  gst_util_set_object_arg (G_OBJECT (e), prop, value);
+  return TRUE;
+}
+
+static void
+set_video_bitrate (GstElement * e, guint kbps)
+{
+  const EncoderFamily *fam =
+      encoder_family (GST_OBJECT_NAME (gst_element_get_factory (e)));
+  gchar *v = g_strdup_printf ("%u", fam && fam->bps ? kbps * 1000 : kbps);
+
+  set_if_known (e, fam ? fam->rate : "bitrate", v);
+  g_free (v);
+}
+
+static void
+apply_settings (GstElement * e)
+{
+  const EncoderFamily *fam =
+      encoder_family (GST_OBJECT_NAME (gst_element_get_factory (e)));
+  gchar **kv;
+
+  if (!fam)
+    return;
+  kv = g_strsplit (fam->settings, " ", -1);
+  for (guint i = 0; kv[i]; i++) {
+    gchar *eq = strchr (kv[i], '=');
+
+    if (!eq)
+      continue;
+    *eq = '\0';
+    set_if_known (e, kv[i], eq + 1);
+  }
+  g_strfreev (kv);
+}
+
+GstElement *
+gst_mesh_codec_get_encoder_element (GstElement * encoder)
+{
+  GstPad *ghost = gst_element_get_static_pad (encoder, "sink");
+  GstPad *target = ghost ? gst_ghost_pad_get_target (GST_GHOST_PAD (ghost)) :
+      NULL;
+  GstElement *e = target ? gst_pad_get_parent_element (target) : NULL;
+
+  gst_clear_object (&target);
+  gst_clear_object (&ghost);
+  return e;
 }
 
 gboolean
@@ -102,9 +355,13 @@ gst_mesh_codec_can_encode (GstMeshCodec codec)
     return FALSE;
   switch (codec) {
     case GST_MESH_CODEC_VP8:
-      return have_factory ("vp8enc");
-    case GST_MESH_CODEC_H264:
-      return h264_encoder_name () != NULL;
+    case GST_MESH_CODEC_H264:{
+      gchar *name = gst_mesh_codec_pick_encoder (codec, NULL, NULL);
+      gboolean ok = name != NULL;
+
+      g_free (name);
+      return ok;
+    }
     case GST_MESH_CODEC_OPUS:
       return have_factory ("opusenc");
     default:
@@ -289,14 +546,12 @@ gst_mesh_codec_set_encoder_bitrate (GstElement * encoder, guint kbps)
   while (gst_iterator_next (it, &v) == GST_ITERATOR_OK) {
     GstElement *e = g_value_get_object (&v);
     GstElementFactory *f = gst_element_get_factory (e);
-    const gchar *name = f ? GST_OBJECT_NAME (f) : "";
 
-    if (!strcmp (name, "vp8enc"))
-      g_object_set (e, "target-bitrate", (gint) (kbps * 1000), NULL);
-    else if (!strcmp (name, "x264enc"))
-      g_object_set (e, "bitrate", kbps, NULL);
-    else if (!strcmp (name, "openh264enc") || !strcmp (name, "opusenc"))
+    if (f && !strcmp (GST_OBJECT_NAME (f), "opusenc"))
       g_object_set (e, "bitrate", kbps * 1000, NULL);
+    else if (f && gst_element_factory_list_is_type (f,
+            GST_ELEMENT_FACTORY_TYPE_VIDEO_ENCODER))
+      set_video_bitrate (e, kbps);
     g_value_reset (&v);
   }
   g_value_unset (&v);
@@ -330,57 +585,28 @@ gst_mesh_codec_set_audio_frame_ms (GstElement * encoder, guint ms)
 }
 
 GstElement *
-gst_mesh_codec_make_encoder (GstMeshCodec codec, guint bitrate,
-    GError ** error)
+gst_mesh_codec_make_encoder (GstMeshCodec codec, const gchar * factory,
+    guint bitrate, GError ** error)
 {
   GstElement *enc;
 
   switch (codec) {
     case GST_MESH_CODEC_VP8:
-      if (!(enc = make ("vp8enc", error)))
-        return NULL;
-      /* libvpx's real-time mode, no look-ahead, CBR with a small
-       * decoder buffer: what a call needs. Keyframes come when a peer
-       * joins or asks (PLI/FIR), so the periodic ones can be rare. One
-       * thread: at call sizes a second one only delays the first frame
-       * (6-123 ms against 8-13 ms here, tests/bench/README.md). */
-      g_object_set (enc, "deadline", (gint64) 1, "cpu-used", 8,
-          "lag-in-frames", 0, "keyframe-max-dist", 600,
-          "target-bitrate", (gint) ((bitrate ? bitrate : DEFAULT_VIDEO_KBPS) *
-              1000), "buffer-initial-size", 100, "buffer-optimal-size", 120,
-          "buffer-size", 150, "threads", 1,
-          /* a keyframe at most 3 frames' worth (libwebrtc's VP8 setting):
-           * an unbounded one at a few hundred kbit/s overflows a shallow
-           * bottleneck queue, is lost, and is asked for again, forever */
-          "max-intra-bitrate", 300,
-          /* below what a picture needs at its lowest quality (about 570
-           * kbit/s for 640x480 test bars here), libvpx overshoots its
-           * target unless it may drop frames: 30 as libwebrtc sets */
-          "dropframe-threshold", 30, NULL);
-      gst_util_set_object_arg (G_OBJECT (enc), "end-usage", "cbr");
-      gst_util_set_object_arg (G_OBJECT (enc), "error-resilient",
-          "default+partitions");
-      return chain ("vp8-encoder", &enc, 1);
     case GST_MESH_CODEC_H264:{
-      const gchar *name = h264_encoder_name ();
+      gchar *name = gst_mesh_codec_pick_encoder (codec, factory, error);
       GstElement *caps, *parse, *els[3];
 
-      if (!name) {
-        g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
-            "no H.264 encoder installed (x264enc or openh264enc)");
+      if (!name)
         return NULL;
-      }
       enc = make (name, error);
-      if (!strcmp (name, "x264enc")) {
-        gst_util_set_object_arg (G_OBJECT (enc), "tune", "zerolatency");
-        gst_util_set_object_arg (G_OBJECT (enc), "speed-preset", "ultrafast");
-        g_object_set (enc, "bitrate", bitrate ? bitrate : DEFAULT_VIDEO_KBPS,
-            "key-int-max", 600, "b-adapt", FALSE, "bframes", 0, NULL);
-      } else {
-        g_object_set (enc, "bitrate", (bitrate ? bitrate :
-                DEFAULT_VIDEO_KBPS) * 1000, "gop-size", 600, NULL);
-        gst_util_set_object_arg (G_OBJECT (enc), "rate-control", "bitrate");
-      }
+      g_free (name);
+      if (!enc)
+        return NULL;
+      apply_settings (enc);
+      set_video_bitrate (enc, bitrate ? bitrate : DEFAULT_VIDEO_KBPS);
+      if (codec == GST_MESH_CODEC_VP8)
+        return chain ("vp8-encoder", &enc, 1);
+      /* what browsers decode, in the form the payloader takes */
       caps = make ("capsfilter", error);
       {
         GstCaps *c = gst_caps_from_string ("video/x-h264,"

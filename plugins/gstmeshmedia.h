@@ -50,11 +50,19 @@ GstCaps *gst_mesh_codec_rtp_filter_caps (GstMeshCodec codec, gint pt);
  * baseline profile-level-id when there is one. */
 gint gst_mesh_codec_find_pt (GstMeshCodec codec, const GstSDPMedia * media);
 
+/* The video encoder (a factory name) for @codec: @wanted when given, if
+ * it is installed and puts out @codec; else the best installed one,
+ * hardware first (the table in gstmeshmedia.c). NULL and @error if none. */
+gchar *gst_mesh_codec_pick_encoder (GstMeshCodec codec, const gchar * wanted,
+    GError ** error);
 /* A bin "raw media in, encoded stream out" for @codec, with the settings
  * a call wants (real-time, low latency); @bitrate in kbit/s (0: default).
- * Returns NULL and sets @error when no encoder is installed. */
-GstElement *gst_mesh_codec_make_encoder (GstMeshCodec codec, guint bitrate,
-    GError ** error);
+ * Video: the encoder @factory, or the one gst_mesh_codec_pick_encoder()
+ * picks when NULL. Returns NULL and sets @error when there is none. */
+GstElement *gst_mesh_codec_make_encoder (GstMeshCodec codec,
+    const gchar * factory, guint bitrate, GError ** error);
+/* The encoding element inside what gst_mesh_codec_make_encoder() made. */
+GstElement *gst_mesh_codec_get_encoder_element (GstElement * encoder);
 /* Sets a running encoder (what gst_mesh_codec_make_encoder() made) to
  * @kbps: libvpx and x264 take a new rate between frames. */
 void gst_mesh_codec_set_encoder_bitrate (GstElement * encoder, guint kbps);

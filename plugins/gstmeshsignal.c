@@ -101,6 +101,7 @@ enum
   PROP_TURN_SERVERS,
   PROP_ICE_TRANSPORT_POLICY,
   PROP_VIDEO_CODEC,
+  PROP_VIDEO_ENCODER,
   PROP_VIDEO_BITRATE,
   PROP_AUDIO_BITRATE,
   PROP_CONGESTION_CONTROL,
@@ -132,6 +133,7 @@ enum
 {
   SIGNAL_PEER_ADDED,
   SIGNAL_PEER_REMOVED,
+  SIGNAL_ENCODER_SETUP,
   N_SIGNALS
 };
 
@@ -253,6 +255,42 @@ gst_mesh_signal_video_codec (GstMeshVideoCodec c)
 {
   return c == GST_MESH_VIDEO_CODEC_H264 ? GST_MESH_CODEC_H264 :
       GST_MESH_CODEC_VP8;
+}
+
+void
+gst_mesh_signal_encoder_setup (GstMeshSignal * self, const gchar * encoding,
+    GstElement * encoder)
+{
+  GstElement *e;
+
+  /* an encoder made while the pipeline is built (a pad requested in
+   * gst_parse_launch) is said at NULL_TO_READY, when a handler can be
+   * connected; each encoder once */
+  if (GST_STATE (self) == GST_STATE_NULL &&
+      GST_STATE_NEXT (self) == GST_STATE_VOID_PENDING)
+    return;
+  if (g_object_get_data (G_OBJECT (encoder), "gst-mesh-setup-said"))
+    return;
+  e = gst_mesh_codec_get_encoder_element (encoder);
+  if (!e)
+    return;
+  g_object_set_data (G_OBJECT (encoder), "gst-mesh-setup-said",
+      GINT_TO_POINTER (1));
+  GST_INFO_OBJECT (self, "%s encoder: %s", encoding,
+      GST_OBJECT_NAME (gst_element_get_factory (e)));
+  g_signal_emit (self, signals[SIGNAL_ENCODER_SETUP], 0, encoding, e);
+  gst_object_unref (e);
+}
+
+gchar *
+gst_mesh_signal_dup_video_encoder (GstMeshSignal * self)
+{
+  gchar *name;
+
+  GST_OBJECT_LOCK (self);
+  name = g_strdup (self->video_encoder);
+  GST_OBJECT_UNLOCK (self);
+  return name;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -666,7 +704,22 @@ collect_stats (GstMeshSignal * self, gpointer data)
         self->in[GST_MESH_MEDIA_VIDEO].low.kbps, NULL);
 }
 
-/* The codec may have changed since the pad was requested. */
+/* Whether @encoder is what video-encoder names (or it names none). */
+static gboolean
+encoder_is_wanted (GstMeshSignal * self, GstElement * encoder)
+{
+  gchar *wanted = gst_mesh_signal_dup_video_encoder (self);
+  GstElement *e = gst_mesh_codec_get_encoder_element (encoder);
+  gboolean ok = !wanted || (e &&
+      !g_strcmp0 (GST_OBJECT_NAME (gst_element_get_factory (e)), wanted));
+
+  g_free (wanted);
+  gst_clear_object (&e);
+  return ok;
+}
+
+/* The codec or the video-encoder may have changed since the pad was
+ * requested. */
 static gboolean
 refresh_encoders (GstMeshSignal * self)
 {
@@ -679,7 +732,8 @@ refresh_encoders (GstMeshSignal * self)
   GST_OBJECT_LOCK (self);
   want = gst_mesh_signal_video_codec (self->video_codec);
   GST_OBJECT_UNLOCK (self);
-  if (in->encoder && in->encoder_codec == want)
+  if (in->encoder && in->encoder_codec == want &&
+      encoder_is_wanted (self, in->encoder))
     return TRUE;
   gst_mesh_input_drop_encoder (self, in);
   if (!gst_mesh_input_build_encoder (self, GST_MESH_MEDIA_VIDEO, want,
@@ -702,8 +756,15 @@ gst_mesh_signal_change_state (GstElement * element, GstStateChange transition)
   switch (transition) {
     case GST_STATE_CHANGE_NULL_TO_READY:
       gst_mesh_ice_prepare (self);
-      if (!refresh_encoders (self) || !refresh_outputs (self) ||
-          !gst_mesh_signaller_start (self))
+      if (!refresh_encoders (self))
+        return GST_STATE_CHANGE_FAILURE;
+      /* encoders made while the pipeline was built: the application can
+       * hear of them now */
+      for (gint k = 0; k < GST_MESH_N_MEDIA; k++)
+        if (self->in[k].encoder)
+          gst_mesh_signal_encoder_setup (self, k == GST_MESH_MEDIA_VIDEO ?
+              "video" : "audio", self->in[k].encoder);
+      if (!refresh_outputs (self) || !gst_mesh_signaller_start (self))
         return GST_STATE_CHANGE_FAILURE;
       /* only once the element is sure to come back through READY_TO_NULL,
        * which waits for it: a process that exits while OpenSSL makes the
@@ -814,6 +875,10 @@ gst_mesh_signal_set_property (GObject * object, guint prop_id,
       break;
     case PROP_VIDEO_CODEC:
       self->video_codec = g_value_get_enum (value);
+      break;
+    case PROP_VIDEO_ENCODER:
+      g_free (self->video_encoder);
+      self->video_encoder = g_value_dup_string (value);
       break;
     case PROP_VIDEO_BITRATE:
       self->video_bitrate = g_value_get_uint (value);
@@ -941,6 +1006,9 @@ gst_mesh_signal_get_property (GObject * object, guint prop_id,
       break;
     case PROP_VIDEO_CODEC:
       g_value_set_enum (value, self->video_codec);
+      break;
+    case PROP_VIDEO_ENCODER:
+      g_value_set_string (value, self->video_encoder);
       break;
     case PROP_VIDEO_BITRATE:
       g_value_set_uint (value, self->video_bitrate);
@@ -1212,6 +1280,23 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
       g_param_spec_enum ("video-codec", "Video codec",
           "Codec to send video in", GST_TYPE_MESH_VIDEO_CODEC,
           DEFAULT_VIDEO_CODEC, ready));
+  /**
+   * GstMeshSignal:video-encoder:
+   *
+   * The video encoder to use, as an element factory name (e.g.
+   * `vah264enc`, `x264enc`); it must put out #GstMeshSignal:video-codec.
+   * Unset (the default), the element takes the best one installed for the
+   * codec: hardware first (VA, VA-API, NVENC), then x264enc, openh264enc
+   * or vp8enc, each set for a call (the table in gstmeshmedia.c, listed in
+   * the README). An encoder the element does not know gets its bitrate
+   * only; configure the rest in #GstMeshSignal::encoder-setup.
+   *
+   * Since: 0.3
+   */
+  g_object_class_install_property (gobject_class, PROP_VIDEO_ENCODER,
+      g_param_spec_string ("video-encoder", "Video encoder",
+          "Video encoder element factory to use (NULL: the best installed "
+          "for video-codec, hardware first)", NULL, ready));
   /**
    * GstMeshSignal:video-bitrate:
    *
@@ -1601,6 +1686,24 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
    * Since: 0.2
    */
   signals[SIGNAL_PEER_REMOVED] = g_signal_new ("peer-removed",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+      G_TYPE_NONE, 2, G_TYPE_STRING, GST_TYPE_ELEMENT);
+
+  /**
+   * GstMeshSignal::encoder-setup:
+   * @meshsignal: the element
+   * @encoding: which encoder: `video` (the main video encoding),
+   *   `video-low` (the low one, #GstMeshSignal:video-encodings) or `audio`
+   * @encoder: the encoding element (e.g. a vp8enc), set for a call already
+   *
+   * An encoder was made and set up, and is about to start: change its
+   * settings here. Its bitrate is the element's to set and moves with
+   * congestion control. Emitted from the thread that builds the encoder,
+   * which may be a streaming thread.
+   *
+   * Since: 0.3
+   */
+  signals[SIGNAL_ENCODER_SETUP] = g_signal_new ("encoder-setup",
       G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
       G_TYPE_NONE, 2, G_TYPE_STRING, GST_TYPE_ELEMENT);
 

@@ -90,6 +90,7 @@ struct _GstMeshSignal
   gchar **turn_servers;
   GstWebRTCICETransportPolicy ice_transport_policy;
   GstMeshVideoCodec video_codec;
+  gchar *video_encoder;          /* factory name, NULL: picked; object lock */
   guint video_bitrate;
   guint audio_bitrate;
   GstMeshCongestionControl congestion_control;
@@ -164,6 +165,12 @@ struct _GstMeshSignal
 GType gst_mesh_call_state_get_type (void);
 const gchar *gst_mesh_signal_enum_nick (GType type, gint value);
 GstMeshCodec gst_mesh_signal_video_codec (GstMeshVideoCodec c);
+/* Emits encoder-setup for the encoding element inside @encoder (what
+ * gst_mesh_codec_make_encoder() made); @encoding: video, video-low, audio. */
+void gst_mesh_signal_encoder_setup (GstMeshSignal * self,
+    const gchar * encoding, GstElement * encoder);
+/* The video-encoder property (a copy, or NULL). */
+gchar *gst_mesh_signal_dup_video_encoder (GstMeshSignal * self);
 void gst_mesh_signal_post_call_state (GstMeshSignal * self,
     GstMeshPeer * peer, GstMeshCallState state, const gchar * reason);
 void gst_mesh_signal_post_peer (GstMeshSignal * self, const gchar * event,

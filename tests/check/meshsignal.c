@@ -760,6 +760,222 @@ GST_START_TEST (test_candidates_before_offer_are_kept)
 
 GST_END_TEST;
 
+/* ------------------------------------------------------------------------ */
+/* Encoder choice                                                           */
+
+/* A "hardware" VP8 encoder for the test: a bin around vp8enc whose
+ * metadata says Codec/Encoder/Video/Hardware, with a `bitrate` in kbit/s
+ * as GStreamer's hardware encoders have. The element does not know it by
+ * name and must prefer it to vp8enc all the same. */
+typedef struct
+{
+  GstBin parent;
+  GstElement *vp8enc;
+  guint bitrate;
+} TestHwEnc;
+typedef GstBinClass TestHwEncClass;
+
+GType test_hw_enc_get_type (void);
+G_DEFINE_TYPE (TestHwEnc, test_hw_enc, GST_TYPE_BIN);
+
+static GstStaticPadTemplate hw_sink = GST_STATIC_PAD_TEMPLATE ("sink",
+    GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS ("video/x-raw"));
+static GstStaticPadTemplate hw_src = GST_STATIC_PAD_TEMPLATE ("src",
+    GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS ("video/x-vp8"));
+
+static void
+test_hw_enc_set_property (GObject * o, guint id, const GValue * v,
+    GParamSpec * pspec)
+{
+  TestHwEnc *e = (TestHwEnc *) o;
+
+  e->bitrate = g_value_get_uint (v);
+  g_object_set (e->vp8enc, "target-bitrate", (gint) e->bitrate * 1000, NULL);
+}
+
+static void
+test_hw_enc_get_property (GObject * o, guint id, GValue * v,
+    GParamSpec * pspec)
+{
+  g_value_set_uint (v, ((TestHwEnc *) o)->bitrate);
+}
+
+static void
+test_hw_enc_class_init (TestHwEncClass * klass)
+{
+  GObjectClass *oc = G_OBJECT_CLASS (klass);
+
+  oc->set_property = test_hw_enc_set_property;
+  oc->get_property = test_hw_enc_get_property;
+  g_object_class_install_property (oc, 1, g_param_spec_uint ("bitrate",
+          "Bitrate", "kbit/s", 0, 100000, 0, G_PARAM_READWRITE));
+  gst_element_class_add_static_pad_template (GST_ELEMENT_CLASS (klass),
+      &hw_sink);
+  gst_element_class_add_static_pad_template (GST_ELEMENT_CLASS (klass),
+      &hw_src);
+  gst_element_class_set_static_metadata (GST_ELEMENT_CLASS (klass),
+      "Test hardware VP8 encoder", "Codec/Encoder/Video/Hardware",
+      "vp8enc dressed as hardware", "gst-mesh tests");
+}
+
+static void
+test_hw_enc_init (TestHwEnc * e)
+{
+  GstPad *pad;
+
+  e->vp8enc = gst_element_factory_make ("vp8enc", NULL);
+  g_object_set (e->vp8enc, "deadline", (gint64) 1, NULL);
+  gst_bin_add (GST_BIN (e), e->vp8enc);
+  pad = gst_element_get_static_pad (e->vp8enc, "sink");
+  gst_element_add_pad (GST_ELEMENT (e), gst_ghost_pad_new_from_template
+      ("sink", pad, gst_static_pad_template_get (&hw_sink)));
+  gst_object_unref (pad);
+  pad = gst_element_get_static_pad (e->vp8enc, "src");
+  gst_element_add_pad (GST_ELEMENT (e), gst_ghost_pad_new_from_template
+      ("src", pad, gst_static_pad_template_get (&hw_src)));
+  gst_object_unref (pad);
+}
+
+/* "encoding=factory" for each encoder-setup, and the video encoders */
+static void
+on_encoder_setup (GstElement * mesh, const gchar * encoding,
+    GstElement * encoder, GPtrArray * seen)
+{
+  GstElementFactory *f = gst_element_get_factory (encoder);
+
+  g_ptr_array_add (seen, g_strdup_printf ("%s=%s", encoding,
+          GST_OBJECT_NAME (f)));
+  if (!strcmp (encoding, "video"))
+    g_object_set_data_full (G_OBJECT (mesh), "test-video-encoder",
+        gst_object_ref (encoder), gst_object_unref);
+  /* the application's word comes last */
+  if (!strcmp (GST_OBJECT_NAME (f), "vp8enc"))
+    g_object_set (encoder, "cpu-used", 4, NULL);
+}
+
+static gboolean
+seen_has (GPtrArray * seen, const gchar * what)
+{
+  for (guint i = 0; i < seen->len; i++)
+    if (!strcmp (g_ptr_array_index (seen, i), what))
+      return TRUE;
+  return FALSE;
+}
+
+/* A calls B with the given properties; each side's encoder-setup goes
+ * to its list. Returns once media flows both ways. */
+static void
+encoder_call_start (Call * c, const gchar * props_a, const gchar * props_b,
+    GPtrArray * seen_a, GPtrArray * seen_b)
+{
+  call_setup (c);
+  c->b = mesh_test_call_peer (c, props_b);
+  c->a = mesh_test_call_peer (c, props_a);
+  g_signal_connect (c->a->mesh, "encoder-setup",
+      G_CALLBACK (on_encoder_setup), seen_a);
+  g_signal_connect (c->b->mesh, "encoder-setup",
+      G_CALLBACK (on_encoder_setup), seen_b);
+  mesh_test_pipeline_play (c->b);
+  mesh_test_pipeline_play (c->a);
+  assert_media_both_ways (c);
+}
+
+/* The element finds the encoders for its codec: hardware first (here a
+ * test element it does not know by name), the one video-encoder names
+ * otherwise; either carries the call, encoder-setup shows it to the
+ * application, whose settings stay. */
+GST_START_TEST (test_video_encoder_hardware_first_or_as_named)
+{
+  Call c = { 0, };
+  GPtrArray *seen_a = g_ptr_array_new_with_free_func (g_free);
+  GPtrArray *seen_b = g_ptr_array_new_with_free_func (g_free);
+  GstElement *enc;
+  guint kbps = 0;
+  gint cpu_used = 0;
+
+  fail_unless (gst_element_register (NULL, "meshtesthwvp8enc",
+          GST_RANK_PRIMARY, test_hw_enc_get_type ()));
+  encoder_call_start (&c, "role=call", "video-encoder=vp8enc", seen_a,
+      seen_b);
+
+  fail_unless (seen_has (seen_a, "video=meshtesthwvp8enc"),
+      "A did not take the hardware encoder");
+  fail_unless (seen_has (seen_a, "audio=opusenc"));
+  fail_unless (seen_has (seen_b, "video=vp8enc"), "B did not take vp8enc");
+  /* the bitrate went to the unknown encoder's `bitrate`, in kbit/s */
+  enc = g_object_get_data (G_OBJECT (c.a->mesh), "test-video-encoder");
+  fail_unless (enc != NULL);
+  g_object_get (enc, "bitrate", &kbps, NULL);
+  fail_unless (kbps >= 100 && kbps <= 5000, "hardware encoder at %u kbit/s",
+      kbps);
+  /* B's handler set cpu-used 4 over the element's 8, and it stayed */
+  enc = g_object_get_data (G_OBJECT (c.b->mesh), "test-video-encoder");
+  fail_unless (enc != NULL);
+  g_object_get (enc, "cpu-used", &cpu_used, NULL);
+  fail_unless_equals_int (cpu_used, 4);
+
+  mesh_test_call_teardown (&c);
+  g_ptr_array_unref (seen_a);
+  g_ptr_array_unref (seen_b);
+}
+
+GST_END_TEST;
+
+/* H.264 with the software encoders here: x264enc when none is named (it
+ * comes before openh264enc), openh264enc when named; a call both ways. */
+GST_START_TEST (test_video_encoder_h264_software)
+{
+  Call c = { 0, };
+  GPtrArray *seen_a = g_ptr_array_new_with_free_func (g_free);
+  GPtrArray *seen_b = g_ptr_array_new_with_free_func (g_free);
+
+  encoder_call_start (&c, "role=call video-codec=h264",
+      "video-codec=h264 video-encoder=openh264enc", seen_a, seen_b);
+  fail_unless (seen_has (seen_a, "video=x264enc"), "A did not take x264enc");
+  fail_unless (seen_has (seen_b, "video=openh264enc"),
+      "B did not take openh264enc");
+  mesh_test_call_teardown (&c);
+  g_ptr_array_unref (seen_a);
+  g_ptr_array_unref (seen_b);
+}
+
+GST_END_TEST;
+
+/* An encoder that is not there, or that does not put out the codec, is
+ * an error that names it. */
+GST_START_TEST (test_video_encoder_that_cannot_serve_is_an_error)
+{
+  const gchar *props[][2] = {
+    {"video-encoder=nosuchenc", "nosuchenc"},
+    {"video-codec=vp8 video-encoder=x264enc", "x264enc"},
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (props); i++) {
+    gchar *desc = g_strdup_printf ("meshsignal name=m "
+        "server-url=http://127.0.0.1:9 %s videotestsrc is-live=true ! "
+        "m.video_sink", props[i][0]);
+    MeshTestPipeline *p = mesh_test_pipeline_new (desc);
+    gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+    gboolean named = FALSE;
+
+    /* the element fails to start, or posts the error as it starts */
+    gst_element_set_state (p->pipeline, GST_STATE_PLAYING);
+    while (!named && g_get_monotonic_time () < deadline) {
+      g_mutex_lock (&p->lock);
+      for (guint j = 0; j < p->errors->len; j++)
+        named |= strstr (g_ptr_array_index (p->errors, j), props[i][1]) !=
+            NULL;
+      g_mutex_unlock (&p->lock);
+      g_usleep (10 * 1000);
+    }
+    fail_unless (named, "no error naming %s", props[i][1]);
+    mesh_test_pipeline_free (p);
+    g_free (desc);
+  }
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_bad_url_is_an_element_error)
 {
   MeshTestPipeline *p = mesh_test_pipeline_new ("meshsignal name=m "
@@ -813,6 +1029,9 @@ meshsignal_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_bad_url_is_an_element_error);
   tcase_add_test (tc, test_unreachable_server_is_an_element_error);
+  tcase_add_test (tc, test_video_encoder_hardware_first_or_as_named);
+  tcase_add_test (tc, test_video_encoder_h264_software);
+  tcase_add_test (tc, test_video_encoder_that_cannot_serve_is_an_error);
   tcase_add_test (tc, test_caller_and_waiter_decode_each_other);
   tcase_add_test (tc, test_latency_is_the_jitter_buffer_and_the_sink);
   tcase_add_test (tc, test_congestion_control_gets_feedback_and_moves_the_encoder);
