@@ -74,9 +74,11 @@ local_id (MeshTestPipeline * p)
 }
 
 /* Connected peers that decoded at least @frames video frames and @frames
- * audio buffers; their ids go to @ids when given. */
+ * audio buffers; their ids go to @ids when given. @print: each call's
+ * state and counts on stderr, for a failure's message. */
 static guint
-count_decoding (MeshTestPipeline * p, guint frames, GPtrArray * ids)
+count_decoding_full (MeshTestPipeline * p, guint frames, GPtrArray * ids,
+    gboolean print)
 {
   GstStructure *s = stats_of (p);
   const GValue *peers = gst_structure_get_value (s, "peers");
@@ -89,6 +91,12 @@ count_decoding (MeshTestPipeline * p, guint frames, GPtrArray * ids)
 
     gst_structure_get_uint (ps, "video-frames-decoded", &v);
     gst_structure_get_uint (ps, "audio-buffers-decoded", &a);
+    if (print)
+      g_printerr ("  peer %s: %s (ICE %s, connection %s), %u video frames, "
+          "%u audio buffers\n", gst_structure_get_string (ps, "peer-id"),
+          gst_structure_get_string (ps, "state"),
+          gst_structure_get_string (ps, "ice-connection-state"),
+          gst_structure_get_string (ps, "connection-state"), v, a);
     if (!g_strcmp0 (gst_structure_get_string (ps, "state"), "connected") &&
         v >= frames && a >= frames) {
       n++;
@@ -99,6 +107,12 @@ count_decoding (MeshTestPipeline * p, guint frames, GPtrArray * ids)
   }
   gst_structure_free (s);
   return n;
+}
+
+static guint
+count_decoding (MeshTestPipeline * p, guint frames, GPtrArray * ids)
+{
+  return count_decoding_full (p, frames, ids, FALSE);
 }
 
 /* Waits until @p decodes video and audio from exactly @n peers, and goes
@@ -116,28 +130,9 @@ wait_decoding (MeshTestPipeline * p, guint n, guint timeout_ms)
     }
     g_usleep (100 * 1000);
   }
-  {
-    /* what each call was at, for the failure's message */
-    GstStructure *s = stats_of (p);
-    const GValue *peers = gst_structure_get_value (s, "peers");
-
-    g_printerr ("decoding from %u peers, wanted %u:\n", count_decoding (p,
-            10, NULL), n);
-    for (guint i = 0; i < gst_value_array_get_size (peers); i++) {
-      const GstStructure *ps =
-          gst_value_get_structure (gst_value_array_get_value (peers, i));
-      guint v = 0, a = 0;
-
-      gst_structure_get_uint (ps, "video-frames-decoded", &v);
-      gst_structure_get_uint (ps, "audio-buffers-decoded", &a);
-      g_printerr ("  peer %s: %s (ICE %s, connection %s), %u video frames, "
-          "%u audio buffers\n", gst_structure_get_string (ps, "peer-id"),
-          gst_structure_get_string (ps, "state"),
-          gst_structure_get_string (ps, "ice-connection-state"),
-          gst_structure_get_string (ps, "connection-state"), v, a);
-    }
-    gst_structure_free (s);
-  }
+  /* what each call was at, for the failure's message */
+  g_printerr ("decoding from %u peers (the calls above), wanted %u\n",
+      count_decoding_full (p, 10, NULL, TRUE), n);
   return FALSE;
 }
 
