@@ -93,7 +93,7 @@ have_factory (const gchar * name)
  * in kbit/s or bit/s (`bps`). A setting the installed version lacks is
  * skipped. The element takes the first of these that is installed in
  * this order (hardware first), unless an encoder it does not know ranks
- * higher as hardware (see pick_encoder). The hardware rows are written
+ * higher as hardware (see compare_encoders). The hardware rows are written
  * from each element's documentation and have not run here (no GPU on the
  * test machine); the software rows are measured (tests/bench/README.md).
  *
@@ -193,13 +193,14 @@ factory_is_hardware (GstElementFactory * f)
   return klass && strstr (klass, "Hardware") != NULL;
 }
 
+/* @f's row in the table, or the table's length for an encoder it does
+ * not know */
 static gint
 table_index (GstElementFactory * f)
 {
-  for (guint i = 0; i < G_N_ELEMENTS (encoders); i++)
-    if (!strcmp (encoders[i].factory, GST_OBJECT_NAME (f)))
-      return i;
-  return G_N_ELEMENTS (encoders);
+  const EncoderFamily *fam = encoder_family (GST_OBJECT_NAME (f));
+
+  return fam ? (gint) (fam - encoders) : (gint) G_N_ELEMENTS (encoders);
 }
 
 /* Hardware first, then the table's order, then rank: an encoder the
