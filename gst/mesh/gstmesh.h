@@ -13,3 +13,4 @@
 #include <gst/mesh/gstmeshiceserver.h>
 #include <gst/mesh/gstmeshturnprobe.h>
 #include <gst/mesh/gstmeshbwe.h>
+#include <gst/mesh/gstmeshdata.h>
