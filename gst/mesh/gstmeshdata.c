@@ -131,6 +131,8 @@ gst_mesh_data_assembler_push (GstMeshDataAssembler * a, const guint8 * data,
     return GST_MESH_DATA_FAILED;
   }
   flags = data[0];
+  if (flags == GST_MESH_DATA_KEEPALIVE && size == 1)
+    return GST_MESH_DATA_MORE;
   if (flags & ~(GST_MESH_DATA_FLAG_FINAL | GST_MESH_DATA_FLAG_TEXT)) {
     had = gst_mesh_data_assembler_pending (a);
     reset (a);

@@ -11,7 +11,10 @@
  *    the last chunk of a message, TEXT (0x02) when the chunks make a text
  *    message (one too long for a single string), other bits 0. The rest
  *    is the chunk. A binary message of at most GST_MESH_DATA_CHUNK - 1
- *    bytes is therefore one SCTP message: 0x01 and the bytes.
+ *    bytes is therefore one SCTP message: 0x01 and the bytes;
+ *  - the one byte 0x04 (KEEPALIVE) alone is no message: a side that has
+ *    sent nothing for a while sends it, so that the acknowledgements
+ *    coming back prove the other side is still there. Receivers drop it.
  *
  * Chunks of one message are sent one after the other on an ordered,
  * reliable channel, so a receiver appends them until FINAL.
@@ -38,6 +41,7 @@ G_BEGIN_DECLS
 
 #define GST_MESH_DATA_FLAG_FINAL 0x01
 #define GST_MESH_DATA_FLAG_TEXT 0x02
+#define GST_MESH_DATA_KEEPALIVE 0x04
 
 #define GST_MESH_DATA_ERROR (gst_mesh_data_error_quark ())
 GQuark gst_mesh_data_error_quark (void);
@@ -50,6 +54,7 @@ typedef enum
   GST_MESH_DATA_ERROR_MIXED,     /* text and binary chunks in one message,
                                   * or a string within a chunked message */
   GST_MESH_DATA_ERROR_UTF8,      /* a text message that is not UTF-8 */
+  GST_MESH_DATA_ERROR_CLOSED,    /* sending: no open channel */
 } GstMeshDataError;
 
 /* The SCTP messages that carry one message: GBytes of binary frames,

@@ -163,6 +163,7 @@ GST_START_TEST (test_bad_input)
 {
   GstMeshDataAssembler *a = gst_mesh_data_assembler_new (100);
   static const guint8 unknown[] = { 0x81, 'x' };
+  static const guint8 keepalive[] = { 0x04, 'k' };
   static const guint8 part[] = { 0x00, 'x', 'y' };
   static const guint8 tpart[] = { 0x02, 'x' };
   static const guint8 bad_utf8[] = { 0x03, 0xff, 0xfe };
@@ -175,6 +176,14 @@ GST_START_TEST (test_bad_input)
   expect_failure (a, (const guint8 *) "", 0, GST_MESH_DATA_ERROR_EMPTY,
       "no flags byte");
   expect_failure (a, unknown, 2, GST_MESH_DATA_ERROR_FLAGS, "0x81");
+  /* a keepalive is nothing, and leaves a message under way alone; one
+   * with a payload is no keepalive */
+  gst_mesh_data_assembler_push (a, part, 3, &out, &text, NULL);
+  fail_unless_equals_int (gst_mesh_data_assembler_push (a, keepalive, 1,
+          &out, &text, NULL), GST_MESH_DATA_MORE);
+  fail_unless (out == NULL);
+  fail_unless_equals_int (gst_mesh_data_assembler_pending (a), 2);
+  expect_failure (a, keepalive, 2, GST_MESH_DATA_ERROR_FLAGS, "0x04");
   /* binary then text chunk: the message so far is dropped */
   gst_mesh_data_assembler_push (a, part, 3, &out, &text, NULL);
   fail_unless_equals_int (gst_mesh_data_assembler_pending (a), 2);
