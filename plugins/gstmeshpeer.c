@@ -606,6 +606,8 @@ gst_mesh_peer_call (GstMeshPeer * peer)
   }
   g_mutex_unlock (&peer->lock);
   sync_children (peer);
+  /* before the offer, which then has its m=application line */
+  gst_mesh_peer_data_create (peer);
 
   gst_mesh_peer_change_state (peer, GST_MESH_CALL_STATE_CALLING, "calling");
   create_offer (peer);
@@ -914,6 +916,8 @@ gst_mesh_peer_new (const GstMeshPeerConfig * config, guint id,
     peer->sent_pt[k] = -1;
   }
   g_mutex_init (&peer->lock);
+  g_mutex_init (&peer->data_lock);
+  peer->assembler = gst_mesh_data_assembler_new (0);
   peer->elements = g_ptr_array_new_with_free_func (gst_object_unref);
   peer->tee_pads = g_ptr_array_new ();
   peer->out_pads = g_ptr_array_new ();
@@ -960,6 +964,8 @@ gst_mesh_peer_new (const GstMeshPeerConfig * config, guint id,
       peer);
   g_signal_connect (peer->webrtc, "notify::connection-state",
       G_CALLBACK (gst_mesh_peer_on_connection_state_notify), peer);
+  g_signal_connect (peer->webrtc, "on-data-channel",
+      G_CALLBACK (gst_mesh_peer_data_on_channel), peer);
   gst_bin_add (peer->bin, gst_object_ref (peer->webrtc));
 
   peer->watchdog_source = gst_mesh_peer_timeout_add (peer, WATCHDOG_PERIOD_MS,
@@ -1013,6 +1019,8 @@ gst_mesh_peer_unref (GstMeshPeer * peer)
   if (peer->rtpbin)
     gst_object_unref (peer->rtpbin);
   g_mutex_clear (&peer->lock);
+  g_mutex_clear (&peer->data_lock);
+  gst_mesh_data_assembler_free (peer->assembler);
   g_free (peer->remote_id);
   g_free (peer->name);
   g_free (peer);
@@ -1108,6 +1116,8 @@ gst_mesh_peer_close (GstMeshPeer * peer)
   gst_element_set_state (peer->webrtc, GST_STATE_NULL);
   for (guint i = 0; i < elements->len; i++)
     gst_element_set_state (g_ptr_array_index (elements, i), GST_STATE_NULL);
+  /* 5. webrtcbin's thread is gone: no channel handler runs any more */
+  gst_mesh_peer_data_close (peer);
 
   g_ptr_array_unref (elements);
   g_ptr_array_unref (tee_pads);
@@ -1129,10 +1139,27 @@ gst_mesh_peer_get_remote_id (GstMeshPeer * peer)
 void
 gst_mesh_peer_set_remote_id (GstMeshPeer * peer, const gchar * remote_id)
 {
+  gchar *old;
+
   GST_INFO ("%s: the remote is now %s (was %s)", peer->name, remote_id,
       peer->remote_id);
-  g_free (peer->remote_id);
+  /* under the lock: the data channel's thread reads it */
+  g_mutex_lock (&peer->lock);
+  old = peer->remote_id;
   peer->remote_id = g_strdup (remote_id);
+  g_mutex_unlock (&peer->lock);
+  g_free (old);
+}
+
+gchar *
+gst_mesh_peer_dup_label (GstMeshPeer * peer)
+{
+  gchar *label;
+
+  g_mutex_lock (&peer->lock);
+  label = g_strdup (peer->remote_id ? peer->remote_id : peer->name);
+  g_mutex_unlock (&peer->lock);
+  return label;
 }
 
 GstElement *

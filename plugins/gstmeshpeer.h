@@ -67,6 +67,16 @@ typedef struct
    * GST_MESH_PEER_QUIET_MS): once per silence, well before peer_timeout.
    * A hint to check what else may have broken with the network. */
   void (*quiet) (GstMeshPeer * peer, gpointer user_data);
+  /* the data channel (gstmeshpeerdata.c): an offer opens one when @data;
+   * one the remote opens is taken either way. The callbacks run in
+   * webrtcbin's thread (data_state FALSE also in gst_mesh_peer_close()):
+   * the channel opened or closed; a whole message came; the channel's
+   * send buffer drained below its low mark. */
+  gboolean data;
+  void (*data_state) (GstMeshPeer * peer, gboolean open, gpointer user_data);
+  void (*data_received) (GstMeshPeer * peer, GBytes * message,
+      gboolean text, gpointer user_data);
+  void (*data_drained) (GstMeshPeer * peer, gpointer user_data);
   gpointer user_data;
 } GstMeshPeerConfig;
 
@@ -113,6 +123,16 @@ gboolean gst_mesh_peer_set_video_source (GstMeshPeer * peer, GstElement * tee,
 /* The encoding it sends video from: "main" (config.tee) or a name given to
  * gst_mesh_peer_set_video_source(); NULL when it sends none. */
 const gchar *gst_mesh_peer_get_video_source (GstMeshPeer * peer);
+/* The remote's id, else the peer's name (call%u); thread-safe. */
+gchar *gst_mesh_peer_dup_label (GstMeshPeer * peer);
+/* Sends one message over the data channel (any size up to
+ * GST_MESH_DATA_MAX_MESSAGE, chunked as gstmeshdata.h says); any thread.
+ * FALSE with @error when the channel is not open or refused it. */
+gboolean gst_mesh_peer_send_data (GstMeshPeer * peer, const guint8 * data,
+    gsize size, gboolean text, GError ** error);
+gboolean gst_mesh_peer_data_is_open (GstMeshPeer * peer);
+/* Bytes queued in the channel, not yet handed to SCTP. */
+guint64 gst_mesh_peer_data_buffered (GstMeshPeer * peer);
 /* monotonic µs when the peer was created */
 gint64 gst_mesh_peer_get_start_time (GstMeshPeer * peer);
 

@@ -199,6 +199,19 @@ sends_media (GstMeshPeer * peer)
   return media;
 }
 
+/* Whether the call has RTP sessions at all. A data-only call has none, and
+ * SCTP's own heartbeats come 30 s apart: it sends keepalives on its data
+ * channel instead (gst_mesh_peer_data_keepalive), whose acknowledgements
+ * are what the silence rule then hears. */
+static gboolean
+carries_rtp (GstMeshPeer * peer)
+{
+  for (gint k = 0; k < GST_MESH_N_MEDIA; k++)
+    if (peer->config.tee[k] || peer->config.out[k])
+      return TRUE;
+  return FALSE;
+}
+
 gboolean
 gst_mesh_peer_is_quiet (GstMeshPeer * peer)
 {
@@ -249,6 +262,8 @@ gst_mesh_peer_watchdog (gpointer user_data)
     return G_SOURCE_REMOVE;
 
   gst_mesh_peer_jitter_tick (peer, now);
+  if (!carries_rtp (peer))
+    gst_mesh_peer_data_keepalive (peer, now);
   if (peer->state == GST_MESH_CALL_STATE_CONNECTING &&
       peer->config.connect_timeout && now - peer->connecting_since >
       (gint64) peer->config.connect_timeout * 1000) {
@@ -278,9 +293,10 @@ gst_mesh_peer_watchdog (gpointer user_data)
         peer->config.peer_timeout);
     gst_mesh_peer_change_state (peer, GST_MESH_CALL_STATE_ENDED, r);
     g_free (r);
-  } else if (quiet > limit) {
-    gchar *r = g_strdup_printf ("nothing from the peer (RTP or RTCP) for "
-        "%u ms",
+  } else if (quiet > limit && (carries_rtp (peer) ||
+          gst_mesh_peer_data_is_open (peer))) {
+    gchar *r = g_strdup_printf ("nothing from the peer (RTP, RTCP or SCTP) "
+        "for %u ms",
         peer->config.peer_timeout);
     gst_mesh_peer_change_state (peer, GST_MESH_CALL_STATE_ENDED, r);
     g_free (r);

@@ -11,6 +11,7 @@
 
 #include <gst/webrtc/webrtc.h>
 #include <gst/sdp/sdp.h>
+#include <gst/mesh/gstmeshdata.h>
 
 G_BEGIN_DECLS
 
@@ -76,6 +77,14 @@ struct _GstMeshPeer
   GstMeshBwe *bwe;
   guint32 bwe_event_seqnum;
   gint64 start_time;
+  /* data channel (gstmeshpeerdata.c): under data_lock, which senders hold
+   * for all the chunks of a message; the assembler is webrtcbin's
+   * thread's */
+  GMutex data_lock;
+  GstWebRTCDataChannel *data_channel;
+  gboolean data_open;
+  gint64 data_sent;             /* monotonic µs of the last send */
+  GstMeshDataAssembler *assembler;
 
   /* atomics, from streaming threads */
   gint last_rtp_ms;              /* 0: no RTP yet */
@@ -121,6 +130,17 @@ void gst_mesh_peer_caps_add_twcc (GstCaps * caps, guint id);
 void gst_mesh_peer_bwe_setup_branch (GstMeshPeer * peer, GstElement * pay,
     GstPad * pad, guint twcc_id);
 
+
+/* gstmeshpeerdata.c */
+/* Opens the data channel when config.data says so; before the offer. */
+void gst_mesh_peer_data_create (GstMeshPeer * peer);
+void gst_mesh_peer_data_on_channel (GstElement * webrtc,
+    GstWebRTCDataChannel * channel, GstMeshPeer * peer);
+/* Sends a keepalive when nothing went out for a second, so that the
+ * remote's acknowledgements show it is there (watchdog). */
+void gst_mesh_peer_data_keepalive (GstMeshPeer * peer, gint64 now);
+/* Once webrtcbin stopped (gst_mesh_peer_close). */
+void gst_mesh_peer_data_close (GstMeshPeer * peer);
 
 /* gstmeshpeerjitter.c */
 void gst_mesh_peer_jitter_add (GstMeshPeer * peer, GstElement * jitterbuffer);

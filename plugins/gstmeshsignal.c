@@ -125,6 +125,7 @@ enum
   PROP_GRID_WIDTH,
   PROP_GRID_HEIGHT,
   PROP_PEER_PADS,
+  PROP_DATA_CHANNEL,
   PROP_CALL_STATE,
   PROP_STATS,
 };
@@ -134,6 +135,8 @@ enum
   SIGNAL_PEER_ADDED,
   SIGNAL_PEER_REMOVED,
   SIGNAL_ENCODER_SETUP,
+  SIGNAL_SEND_DATA,
+  SIGNAL_DATA_RECEIVED,
   N_SIGNALS
 };
 
@@ -155,6 +158,12 @@ GST_STATIC_PAD_TEMPLATE ("video_src", GST_PAD_SRC, GST_PAD_REQUEST,
 static GstStaticPadTemplate audio_src_template =
 GST_STATIC_PAD_TEMPLATE ("audio_src", GST_PAD_SRC, GST_PAD_REQUEST,
     GST_STATIC_CAPS ("audio/x-raw"));
+static GstStaticPadTemplate data_sink_template =
+GST_STATIC_PAD_TEMPLATE ("data_sink", GST_PAD_SINK, GST_PAD_REQUEST,
+    GST_STATIC_CAPS_ANY);
+static GstStaticPadTemplate data_src_template =
+GST_STATIC_PAD_TEMPLATE ("data_src", GST_PAD_SRC, GST_PAD_REQUEST,
+    GST_STATIC_CAPS ("application/octet-stream"));
 static GstStaticPadTemplate peer_video_template =
 GST_STATIC_PAD_TEMPLATE ("peer_video_%s", GST_PAD_SRC, GST_PAD_SOMETIMES,
     GST_STATIC_CAPS ("video/x-raw"));
@@ -280,6 +289,13 @@ gst_mesh_signal_encoder_setup (GstMeshSignal * self, const gchar * encoding,
       GST_OBJECT_NAME (gst_element_get_factory (e)));
   g_signal_emit (self, signals[SIGNAL_ENCODER_SETUP], 0, encoding, e);
   gst_object_unref (e);
+}
+
+void
+gst_mesh_signal_data_received (GstMeshSignal * self, const gchar * peer_id,
+    GVariant * message)
+{
+  g_signal_emit (self, signals[SIGNAL_DATA_RECEIVED], 0, peer_id, message);
 }
 
 gchar *
@@ -448,6 +464,10 @@ gst_mesh_signal_request_new_pad (GstElement * element, GstPadTemplate * templ,
     return media_out_new (self, GST_MESH_MEDIA_VIDEO, templ);
   if (!strcmp (t, "audio_src"))
     return media_out_new (self, GST_MESH_MEDIA_AUDIO, templ);
+  if (!strcmp (t, "data_sink"))
+    return gst_mesh_data_new_sink (self, templ);
+  if (!strcmp (t, "data_src"))
+    return gst_mesh_data_new_src (self, templ);
   return NULL;
 }
 
@@ -470,6 +490,8 @@ gst_mesh_signal_release_pad (GstElement * element, GstPad * pad)
 {
   GstMeshSignal *self = GST_MESH_SIGNAL (element);
 
+  if (gst_mesh_data_release_pad (self, pad))
+    return;
   for (gint k = 0; k < GST_MESH_N_MEDIA; k++) {
     MediaIn *in = &self->in[k];
     if (in->ghost == pad) {
@@ -665,6 +687,7 @@ gst_mesh_signal_new_peer (GstMeshSignal * self, const gchar * remote_id)
   config.first_frame = peer_first_frame_cb;
   config.gathered = peer_gathered_cb;
   config.switch_codec = gst_mesh_input_switch_codec;
+  gst_mesh_data_fill_config (self, &config);
   config.user_data = self;
   gst_mesh_ice_fill_config (self, &config);
   peer = gst_mesh_peer_new (&config, ++self->next_call_id, remote_id);
@@ -954,6 +977,9 @@ gst_mesh_signal_set_property (GObject * object, guint prop_id,
     case PROP_GRID_HEIGHT:
       self->grid_height = g_value_get_int (value);
       break;
+    case PROP_DATA_CHANNEL:
+      self->data_channel = g_value_get_boolean (value);
+      break;
     case PROP_PEER_PADS:
       self->peer_pads = g_value_get_boolean (value);
       break;
@@ -1076,6 +1102,9 @@ gst_mesh_signal_get_property (GObject * object, guint prop_id,
     case PROP_GRID_HEIGHT:
       g_value_set_int (value, self->grid_height);
       break;
+    case PROP_DATA_CHANNEL:
+      g_value_set_boolean (value, self->data_channel);
+      break;
     case PROP_PEER_PADS:
       g_value_set_boolean (value, self->peer_pads);
       break;
@@ -1113,6 +1142,7 @@ gst_mesh_signal_finalize (GObject * object)
   g_free (self->client_script);
   g_free (self->room);
   g_free (self->uid);
+  gst_mesh_data_finalize (self);
   gst_mesh_media_prewarm_dtls_wait ();
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -1149,6 +1179,7 @@ gst_mesh_signal_init (GstMeshSignal * self)
       NULL);
   for (gint k = 0; k < GST_MESH_N_MEDIA; k++)
     self->in[k].codec = self->in[k].encoder_codec = GST_MESH_CODEC_NONE;
+  gst_mesh_data_init (self);
 }
 
 static void
@@ -1623,6 +1654,21 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
           "Also expose each peer's decoded media on peer_video_%s / "
           "peer_audio_%s sometimes pads", FALSE, ready));
   /**
+   * GstMeshSignal:data-channel:
+   *
+   * Open a data channel (label `gst-mesh-data`, reliable and ordered) in
+   * every call this element offers. Requesting `data_sink` or `data_src`
+   * sets it; set it yourself for #GstMeshSignal::send-data and
+   * #GstMeshSignal::data-received alone. A channel the remote side opens
+   * with that label is taken whatever this says.
+   *
+   * Since: 0.3
+   */
+  g_object_class_install_property (gobject_class, PROP_DATA_CHANNEL,
+      g_param_spec_boolean ("data-channel", "Data channel",
+          "Open a data channel (gst-mesh-data) in the calls we offer", FALSE,
+          ready));
+  /**
    * GstMeshSignal:stats:
    *
    * Figures for every peer connection now: an `application/x-mesh-stats`
@@ -1707,6 +1753,44 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
       G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
       G_TYPE_NONE, 2, G_TYPE_STRING, GST_TYPE_ELEMENT);
 
+  /**
+   * GstMeshSignal::send-data:
+   * @meshsignal: the element
+   * @message: a string (`s`: a text message) or bytes (`ay`: a binary
+   *   message), up to 64 MiB
+   * @peer_id: (nullable): the peer to send it to; NULL: every peer whose
+   *   data channel is open
+   *
+   * Sends one message over the data channels, cut into chunks as
+   * docs/protocol.md says. Never blocks: what SCTP cannot take yet is
+   * queued (unlike `data_sink`, which waits).
+   *
+   * Returns: whether some peer's channel took it
+   *
+   * Since: 0.3
+   */
+  signals[SIGNAL_SEND_DATA] = g_signal_new_class_handler ("send-data",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION,
+      G_CALLBACK (gst_mesh_data_send), NULL, NULL, NULL,
+      G_TYPE_BOOLEAN, 2, G_TYPE_VARIANT, G_TYPE_STRING);
+  /**
+   * GstMeshSignal::data-received:
+   * @meshsignal: the element
+   * @peer_id: who sent it (the remote's socket id; in a 1:1 call without
+   *   one, the webrtcbin's name)
+   * @message: the message: a string (`s`) or bytes (`ay`)
+   *
+   * A whole message came over a data channel. Emitted from webrtcbin's
+   * thread: do not block in it. Binary messages also come out of
+   * `data_src`, text messages also as `mesh-data-text` on the bus.
+   *
+   * Since: 0.3
+   */
+  signals[SIGNAL_DATA_RECEIVED] = g_signal_new ("data-received",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+      G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_VARIANT);
+  gst_mesh_data_register_meta ();
+
   gst_element_class_add_static_pad_template (element_class,
       &video_sink_template);
   gst_element_class_add_static_pad_template (element_class,
@@ -1715,6 +1799,10 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
       &video_src_template);
   gst_element_class_add_static_pad_template (element_class,
       &audio_src_template);
+  gst_element_class_add_static_pad_template (element_class,
+      &data_sink_template);
+  gst_element_class_add_static_pad_template (element_class,
+      &data_src_template);
   gst_element_class_add_static_pad_template (element_class,
       &peer_video_template);
   gst_element_class_add_static_pad_template (element_class,

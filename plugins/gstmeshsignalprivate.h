@@ -112,6 +112,7 @@ struct _GstMeshSignal
   gint grid_width;
   gint grid_height;
   gboolean peer_pads;
+  gboolean data_channel;
 
   /* the signalling thread; everything below belongs to it */
   GThread *thread;
@@ -155,6 +156,15 @@ struct _GstMeshSignal
   guint audio_frame_ms;         /* Opus frame size now, 0: 10 (the default) */
   GSource *video_tick;          /* gst_mesh_input_video_tick, each second */
 
+  /* data in and out (gstmeshdataio.c): the pads are changed with the
+   * state lock; the rest under data_lock, from any thread */
+  GstPad *data_sink, *data_src;
+  GMutex data_lock;
+  GCond data_cond;
+  GPtrArray *data_peers;        /* GstMeshPeer*: data channel open */
+  GstElement *data_appsrc;
+  gboolean data_flushing;
+
   /* atomics */
   gint call_state;
   gint64 playing_time;
@@ -183,6 +193,27 @@ GstMeshPeer *gst_mesh_signal_new_peer (GstMeshSignal * self,
     const gchar * remote_id);
 void gst_mesh_signal_close_peer (GstMeshSignal * self, GstMeshPeer * peer,
     GstMeshCallState state, const gchar * reason);
+
+/* Emits data-received. */
+void gst_mesh_signal_data_received (GstMeshSignal * self,
+    const gchar * peer_id, GVariant * message);
+
+/* gstmeshdataio.c */
+/* the custom meta on data_src's buffers: a structure with `peer-id` */
+#define GST_MESH_DATA_META_NAME "GstMeshDataMeta"
+void gst_mesh_data_register_meta (void);
+void gst_mesh_data_init (GstMeshSignal * self);
+void gst_mesh_data_finalize (GstMeshSignal * self);
+GstPad *gst_mesh_data_new_sink (GstMeshSignal * self, GstPadTemplate * templ);
+GstPad *gst_mesh_data_new_src (GstMeshSignal * self, GstPadTemplate * templ);
+/* FALSE when @pad is not a data pad */
+gboolean gst_mesh_data_release_pad (GstMeshSignal * self, GstPad * pad);
+void gst_mesh_data_fill_config (GstMeshSignal * self,
+    GstMeshPeerConfig * config);
+/* the send-data action */
+gboolean gst_mesh_data_send (GstMeshSignal * self, GVariant * message,
+    const gchar * peer_id);
+void gst_mesh_data_set_flushing (GstMeshSignal * self, gboolean flushing);
 
 /* gstmeshinput.c */
 GstPad *gst_mesh_input_new (GstMeshSignal * self, GstMeshMediaKind kind,

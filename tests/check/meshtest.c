@@ -252,9 +252,18 @@ mesh_test_pipeline_new (const gchar * description)
   GError *error = NULL;
   GstBus *bus;
 
-  p->pipeline = gst_parse_launch (description, &error);
+  /* in a pipeline even when the description is one element (a data-only
+   * meshsignal) */
+  p->pipeline = gst_parse_launch_full (description, NULL,
+      GST_PARSE_FLAG_PLACE_IN_BIN, &error);
   fail_unless (p->pipeline != NULL, "bad pipeline '%s': %s", description,
       error ? error->message : "?");
+  if (!GST_IS_PIPELINE (p->pipeline)) {
+    GstElement *pipeline = gst_pipeline_new (NULL);
+
+    gst_bin_add (GST_BIN (pipeline), p->pipeline);
+    p->pipeline = pipeline;
+  }
   g_clear_error (&error);
   p->mesh = gst_bin_get_by_name (GST_BIN (p->pipeline), "m");
   g_mutex_init (&p->lock);
