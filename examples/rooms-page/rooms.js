@@ -15,6 +15,13 @@
  *    with a new RTCPeerConnection, while the peer is still in the room.
  * 6. `hangup` from a peer (e.g. "busy": a pipeline at its max-peers)
  *    closes that connection; the tile stays and says why.
+ * 7. Chat and files over each connection's `gst-mesh-data` channel
+ *    (meshdata.js, docs/protocol.md §7), opened by whoever offers: a chat
+ *    line is a text message; a file is a text header {"type":"file",...}
+ *    and its bytes as binary messages, to every member, with a progress
+ *    bar and a download link on both sides. Binary messages without a
+ *    header (a pipeline's `filesrc ! data_sink`) show as a download of
+ *    what came; a pipeline's `data_src` gets a file's bytes alone.
  *
  * URL parameters:
  *   room=NAME      prefills the room box (default "mesh")
@@ -30,9 +37,11 @@
  *
  * For tests and debugging: window.mesh is the page's state as plain data
  * (id, uid, room, signalling, peers: {id: {uid, offerer, state, ice,
- * frames, restarts, ...}}, left: {id: {at, reason}}, errors, log);
- * window.meshControl has start(), join(room), leave(), stats() (per peer
- * getStats figures) and pc(id).
+ * frames, restarts, data, ...}}, left: {id: {at, reason}}, errors, log,
+ * chat: [{from, text}], files: [{from, to, name, size, bytes, done,
+ * sha256}], dataErrors); window.meshControl has start(), join(room),
+ * leave(), stats() (per peer getStats figures), pc(id), sendChat(text),
+ * sendFile(name, bytes or File) and fileBytes(index) (base64).
  */
 "use strict";
 
@@ -50,6 +59,11 @@
   const joinButton = document.getElementById("joinButton");
   const leaveButton = document.getElementById("leaveButton");
   const statusText = document.getElementById("status");
+  const chatLog = document.getElementById("chatLog");
+  const chatInput = document.getElementById("chatInput");
+  const sendButton = document.getElementById("sendButton");
+  const fileInput = document.getElementById("fileInput");
+  const fileList = document.getElementById("files");
 
   // ---- settings from the URL ----
 
@@ -111,6 +125,9 @@
     errors: [], // `error` events of the server and failed joins
     iceServers: 0, // entries the signalling server handed out (ice-servers)
     log: [],
+    chat: [], // {from, text}: received and sent (from: our id)
+    files: [], // {from, to, name, size, bytes, done, sha256}: both ways
+    dataErrors: [], // {from, error}: data channel messages dropped
   });
 
   /** id -> Peer: the view above plus the connection and the tile. */
@@ -260,7 +277,11 @@
         restarts: 0,
         since: Date.now(),
         connectedAt: null,
+        data: "none", // its gst-mesh-data channel: none, connecting, open, closed
       },
+      channel: null,
+      rx: null, // its GstMeshData.Assembler
+      incoming: null, // the file it is sending us
     };
     peers.set(id, p);
     mesh.peers[id] = p.view;
@@ -278,8 +299,10 @@
   function closePc(p) {
     const pc = p.pc;
     p.pc = null;
+    dropChannel(p, "connection closed");
     if (!pc) return;
     pc.ontrack = pc.onicecandidate = pc.onconnectionstatechange = pc.oniceconnectionstatechange = null;
+    pc.ondatachannel = null;
     pc.close();
   }
 
@@ -322,6 +345,11 @@
     pc.oniceconnectionstatechange = () => {
       p.view.ice = pc.iceConnectionState;
     };
+    pc.ondatachannel = (e) => {
+      if (p.pc !== pc) return;
+      if (GstMeshData.isOurs(e.channel) && !p.channel) useChannel(p, e.channel);
+      else log(`peer ${p.id}: data channel "${e.channel.label}" ignored`);
+    };
     pc.onconnectionstatechange = () => {
       if (p.pc !== pc) return;
       setState(p, pc.connectionState);
@@ -359,6 +387,8 @@
       setState(p, "calling");
       try {
         addLocalMedia(pc);
+        // before the offer, which then has its m=application line
+        useChannel(p, GstMeshData.open(pc));
         await pc.setLocalDescription(await pc.createOffer());
         if (p.pc !== pc) return;
         socket.emit("offer", { type: "offer", sdp: pc.localDescription.sdp, to: p.id });
@@ -626,6 +656,236 @@
     showStatus();
   }
 
+  // ---- data: chat and files (meshdata.js) ----
+
+  const hex = (buf) => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const sha256 = async (bytes) => hex(await crypto.subtle.digest("SHA-256", bytes));
+
+  function dataError(p, error) {
+    mesh.dataErrors.push({ from: p.id, error });
+    log(`peer ${p.id}: data channel: ${error}`);
+  }
+
+  function useChannel(p, channel) {
+    p.channel = channel;
+    p.rx = new GstMeshData.Assembler();
+    p.incoming = null;
+    p.view.data = "connecting";
+    channel.binaryType = "arraybuffer";
+    channel.onopen = () => {
+      if (p.channel !== channel) return;
+      p.view.data = "open";
+      log(`peer ${p.id}: data channel open`);
+    };
+    channel.onclose = () => {
+      if (p.channel === channel) dropChannel(p, "channel closed");
+    };
+    channel.onmessage = (e) => {
+      if (p.channel !== channel) return;
+      let m;
+      try {
+        m = p.rx.push(e.data);
+      } catch (err) {
+        dataError(p, err.message);
+        return;
+      }
+      if (!m) return;
+      if (m.warning) dataError(p, m.warning);
+      if (m.text !== undefined) onText(p, m.text);
+      else onBytes(p, m.bytes);
+    };
+  }
+
+  function dropChannel(p, why) {
+    const ch = p.channel;
+    if (!ch) return;
+    p.channel = null;
+    p.view.data = "closed";
+    ch.onopen = ch.onclose = ch.onmessage = null;
+    if (p.rx?.pending) dataError(p, `${why} with ${p.rx.pending} bytes of a message`);
+    if (p.incoming && !p.incoming.view.done && p.incoming.view.size !== null)
+      dataError(p, `${why}: file "${p.incoming.view.name}" stopped at ${p.incoming.view.bytes} of ${p.incoming.view.size} bytes`);
+    p.incoming = null;
+    try {
+      ch.close();
+    } catch {}
+  }
+
+  function showChat(from, text) {
+    mesh.chat.push({ from, text });
+    const line = document.createElement("div");
+    line.textContent = `${from === mesh.id ? "me" : from}: ${text}`;
+    chatLog.append(line);
+    chatLog.scrollTop = chatLog.scrollHeight;
+  }
+
+  /** A transfer's row: name, progress bar, and a link once there is data. */
+  function fileRow(view) {
+    const row = document.createElement("div");
+    row.className = "file";
+    const label = document.createElement("span");
+    const bar = document.createElement("progress");
+    const link = document.createElement("a");
+    bar.max = view.size ?? 1;
+    row.append(label, bar, link);
+    fileList.append(row);
+    const entry = { view, parts: [], row, label, bar, link, url: null, timer: null };
+    row._entry = entry;
+    entry.show = () => {
+      const who = view.from === mesh.id ? `to ${view.to}` : `from ${view.from}`;
+      label.textContent = `${view.name} (${who}) ${view.bytes}${view.size !== null ? ` / ${view.size}` : ""} bytes `;
+      bar.value = view.size ? Math.min(view.bytes, view.size) : view.bytes ? 1 : 0;
+      if (view.size === null) bar.removeAttribute("value");
+    };
+    entry.show();
+    return entry;
+  }
+
+  function setLink(entry) {
+    if (entry.url) URL.revokeObjectURL(entry.url);
+    entry.url = URL.createObjectURL(new Blob(entry.parts, { type: entry.view.mime || "application/octet-stream" }));
+    entry.link.href = entry.url;
+    entry.link.download = entry.view.name;
+    entry.link.textContent = "download";
+  }
+
+  async function finish(entry) {
+    entry.view.done = true;
+    entry.show();
+    setLink(entry);
+    entry.view.sha256 = await sha256(await new Blob(entry.parts).arrayBuffer());
+  }
+
+  function newIncoming(p, header) {
+    const view = {
+      from: p.id,
+      to: mesh.id,
+      name: header.name,
+      size: header.size,
+      mime: header.mime ?? "",
+      bytes: 0,
+      done: false,
+      sha256: null,
+    };
+    mesh.files.push(view);
+    const entry = fileRow(view);
+    p.incoming = entry;
+    if (view.size === 0) {
+      p.incoming = null;
+      finish(entry);
+    }
+    return entry;
+  }
+
+  function onText(p, text) {
+    let header = null;
+    if (text.startsWith("{")) {
+      try {
+        const o = JSON.parse(text);
+        if (isObject(o) && o.type === "file" && Number.isSafeInteger(o.size) && o.size >= 0) header = o;
+      } catch {}
+    }
+    if (!header) {
+      showChat(p.id, text);
+      return;
+    }
+    if (p.incoming && !p.incoming.view.done && p.incoming.view.size !== null)
+      dataError(p, `file "${p.incoming.view.name}" cut short by the next one at ${p.incoming.view.bytes} bytes`);
+    newIncoming(p, { name: typeof header.name === "string" ? header.name : "file", size: header.size, mime: header.mime });
+  }
+
+  function onBytes(p, bytes) {
+    // no header: a stream of bytes (a pipeline's data_sink), shown as it comes
+    const entry = p.incoming ?? newIncoming(p, { name: `data-from-${p.id}.bin`, size: null });
+    const view = entry.view;
+    if (view.size !== null && view.bytes + bytes.length > view.size) {
+      dataError(p, `file "${view.name}": ${view.bytes + bytes.length - view.size} bytes more than its size; the rest starts a stream`);
+      const fit = view.size - view.bytes;
+      if (fit > 0) onBytes(p, bytes.subarray(0, fit));
+      p.incoming = null;
+      onBytes(p, bytes.subarray(fit));
+      return;
+    }
+    entry.parts.push(bytes);
+    view.bytes += bytes.length;
+    entry.show();
+    if (view.size !== null && view.bytes === view.size) {
+      p.incoming = null;
+      finish(entry);
+    } else if (view.size === null && !entry.timer) {
+      // a stream has no end: its link is refreshed twice a second
+      entry.timer = setTimeout(async () => {
+        entry.timer = null;
+        setLink(entry);
+        view.sha256 = await sha256(await new Blob(entry.parts).arrayBuffer());
+      }, 500);
+    }
+  }
+
+  /** The peers with an open data channel. */
+  const dataPeers = () => [...peers.values()].filter((p) => p.channel?.readyState === "open");
+
+  async function sendChat(text) {
+    if (!text) return 0;
+    const to = dataPeers();
+    await Promise.all(to.map((p) => GstMeshData.send(p.channel, text).catch((e) => dataError(p, e.message))));
+    showChat(mesh.id, text);
+    return to.length;
+  }
+
+  /** Sends a file (a File, or a name and bytes) to every member. */
+  async function sendFile(fileOrName, data) {
+    const name = typeof fileOrName === "string" ? fileOrName : fileOrName.name;
+    const mime = typeof fileOrName === "string" ? "" : fileOrName.type;
+    const bytes = typeof fileOrName === "string" ? toBytes(data) : new Uint8Array(await fileOrName.arrayBuffer());
+    const header = JSON.stringify({ type: "file", id: crypto.randomUUID(), name, size: bytes.length, mime });
+    const to = dataPeers();
+    await Promise.all(
+      to.map(async (p) => {
+        const view = { from: mesh.id, to: p.id, name, size: bytes.length, mime, bytes: 0, done: false, sha256: null };
+        mesh.files.push(view);
+        const entry = fileRow(view);
+        entry.parts.push(bytes);
+        try {
+          await GstMeshData.send(p.channel, header);
+          for (let off = 0; off < bytes.length; off += FILE_PIECE) {
+            const piece = bytes.subarray(off, off + FILE_PIECE);
+            await GstMeshData.send(p.channel, piece);
+            view.bytes += piece.length;
+            entry.show();
+          }
+          await finish(entry);
+        } catch (e) {
+          dataError(p, `sending "${name}": ${e.message}`);
+        }
+      }),
+    );
+    return to.length;
+  }
+
+  // a file goes as binary messages of this size (a pipeline's data_src
+  // gets one buffer each)
+  const FILE_PIECE = 64 * 1024;
+
+  function toBytes(data) {
+    if (typeof data === "string") return new TextEncoder().encode(data);
+    if (data instanceof Uint8Array) return data;
+    if (data instanceof ArrayBuffer) return new Uint8Array(data);
+    if (Array.isArray(data)) return Uint8Array.from(data);
+    throw new TypeError("file bytes: a string, an array of bytes, an ArrayBuffer or a Uint8Array");
+  }
+
+  /** A received or sent file's bytes, base64 (for tests). */
+  async function fileBytes(index) {
+    const view = mesh.files[index];
+    const entry = [...fileList.children].map((r) => r._entry).find((e) => e?.view === view);
+    if (!entry) return null;
+    const buf = new Uint8Array(await new Blob(entry.parts).arrayBuffer());
+    let bin = "";
+    for (let i = 0; i < buf.length; i += 0x8000) bin += String.fromCharCode(...buf.subarray(i, i + 0x8000));
+    return btoa(bin);
+  }
+
   // ---- for tests and the console ----
 
   /** Per remote peer: what its connection received and sent. */
@@ -663,13 +923,37 @@
     return out;
   }
 
-  window.meshControl = { start, join, leave, stats, pc: (id) => peers.get(id)?.pc ?? null };
+  window.meshControl = {
+    start,
+    join,
+    leave,
+    stats,
+    pc: (id) => peers.get(id)?.pc ?? null,
+    sendChat,
+    sendFile,
+    fileBytes,
+    // one SCTP message as it is, no framing (for tests of bad input)
+    sendRaw: (id, bytes) => peers.get(id)?.channel?.send(Uint8Array.from(bytes)),
+  };
 
   // ---- wiring ----
 
   startButton.addEventListener("click", () => start().catch(() => {}));
   joinButton.addEventListener("click", () => join().catch(() => {}));
   leaveButton.addEventListener("click", leave);
+  const chatSend = () => {
+    const text = chatInput.value;
+    chatInput.value = "";
+    sendChat(text).catch((e) => log(`chat: ${e.message}`));
+  };
+  sendButton.addEventListener("click", chatSend);
+  chatInput.addEventListener("keydown", (e) => {
+    if (e.key === "Enter") chatSend();
+  });
+  fileInput.addEventListener("change", () => {
+    for (const f of fileInput.files) sendFile(f).catch((e) => log(`file: ${e.message}`));
+    fileInput.value = "";
+  });
   roomInput.addEventListener("keydown", (e) => {
     if (e.key === "Enter") join().catch(() => {});
   });

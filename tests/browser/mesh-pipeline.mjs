@@ -49,7 +49,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /**
  * Parse a GstStructure as gst_structure_to_string() writes it
  * (`name, key=(type)value, key=(type)"quoted\ value";`) into
- * {name, fields}. Values stay strings, except (uint)/(int)/(guint64)/
+ * {name, fields} (quoted strings unescaped, \ooo bytes read as UTF-8).
+ * Values stay strings, except (uint)/(int)/(guint64)/
  * (gint64)/(double) numbers and (boolean). Returns null if it is not one.
  */
 export function parseStructure(text) {
@@ -63,10 +64,19 @@ export function parseStructure(text) {
     i += f[0].length;
     let raw = "";
     if (text[i] === '"') {
+      // GStreamer writes bytes outside printable ASCII as \ooo (octal):
+      // gather bytes, then read them as UTF-8
+      const bytes = [];
       for (i++; i < text.length && text[i] !== '"'; i++) {
+        if (text[i] === "\\" && /^[0-7]{3}$/.test(text.slice(i + 1, i + 4))) {
+          bytes.push(parseInt(text.slice(i + 1, i + 4), 8));
+          i += 3;
+          continue;
+        }
         if (text[i] === "\\" && i + 1 < text.length) i++;
-        raw += text[i];
+        bytes.push(...new TextEncoder().encode(text[i]));
       }
+      raw = new TextDecoder().decode(new Uint8Array(bytes));
       i++; // closing quote
     } else {
       // unquoted: up to the next field or the end (no nesting in what
