@@ -31,12 +31,24 @@
  * gst-launch-1.0 meshsignal name=m server-url=http://localhost:4000 \
  *     v4l2src ! m.video_sink  m.video_src ! videoconvert ! autovideosink
  * ]| Waits for a call (the page's Call button) and answers it.
+ * |[
+ * gst-launch-1.0 meshsignal name=m server-url=http://localhost:4000 role=call \
+ *     filesrc location=big.bin ! m.data_sink
+ * gst-launch-1.0 meshsignal name=m server-url=http://localhost:4000 \
+ *     m.data_src ! filesink location=copy.bin
+ * ]| Copies a file through a data-only call. `data_sink` sends each buffer
+ * as a message to every peer (and waits for one, and while they are
+ * behind); `data_src` gives each binary message from any peer as a buffer
+ * with a `GstMeshDataMeta` custom meta (`peer-id`). The `send-data` action
+ * and the `data-received` signal carry text and bytes for applications.
  *
  * ## Messages
  * Element messages on the bus tell how the call goes:
  * `mesh-signalling` (field `state`: connecting, connected, reconnecting,
  * failed, disconnected; `detail`), `mesh-call` (`state`: calling,
  * connecting, connected, failed, ended; `call-id`, `reason`), and
+ * `mesh-data-channel` (`peer-id`, `state`: open, closed), `mesh-data-text`
+ * (`peer-id`, `text`: a text message over the data channel),
  * `mesh-first-frame` (`media`, `call-id`, `wallclock` in µs since the Unix
  * epoch, `since-playing` and `since-call-start` in ns), and `mesh-ice-path`
  * once a call connects: the candidate pair ICE chose (`local-type` and
