@@ -41,7 +41,9 @@
  * chat: [{from, text}], files: [{from, to, name, size, bytes, done,
  * sha256}], dataErrors); window.meshControl has start(), join(room),
  * leave(), stats() (per peer getStats figures), pc(id), sendChat(text),
- * sendFile(name, bytes or File) and fileBytes(index) (base64).
+ * sendFile(name, bytes or File), fileBytes(index) (base64), and for
+ * tests and benchmarks sendData(id, message), sendRaw(id, bytes) and
+ * setDataHook(fn(id, {text}|{bytes}) → true to consume).
  */
 "use strict";
 
@@ -691,6 +693,7 @@
       }
       if (!m) return;
       if (m.warning) dataError(p, m.warning);
+      if (dataHook && dataHook(p.id, m)) return;
       if (m.text !== undefined) onText(p, m.text);
       else onBytes(p, m.bytes);
     };
@@ -822,6 +825,10 @@
     }
   }
 
+  // tests and benchmarks: sees every message first, consumes it by
+  // returning true (meshControl.setDataHook)
+  let dataHook = null;
+
   /** The peers with an open data channel. */
   const dataPeers = () => [...peers.values()].filter((p) => p.channel?.readyState === "open");
 
@@ -932,6 +939,9 @@
     sendChat,
     sendFile,
     fileBytes,
+    setDataHook: (fn) => (dataHook = fn),
+    // one message to one peer, framed (resolves once it is all queued)
+    sendData: (id, message) => GstMeshData.send(peers.get(id).channel, message),
     // one SCTP message as it is, no framing (for tests of bad input)
     sendRaw: (id, bytes) => peers.get(id)?.channel?.send(Uint8Array.from(bytes)),
   };
