@@ -31,6 +31,7 @@ PKGS=(
   nginx-light       # reverse-proxy tests: started by them, on test ports
   coturn nftables conntrack  # simulated Internet (tests/net): STUN/TURN, NAT routers
   libnss3-tools     # certutil: Chromium trusts the test TURN server's certificate
+  python3-gi gir1.2-gstreamer-1.0  # examples/data-chat.py and its test
 )
 
 # Keep a Node that is already there (e.g. NodeSource's 20.x): Debian's npm
