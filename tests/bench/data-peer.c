@@ -297,8 +297,7 @@ main (int argc, char **argv)
   p.texts = g_async_queue_new_full (g_free);
   desc = g_strdup_printf ("meshsignal name=m server-url=%s room=%s "
       "data-channel=true", url, room);
-  pipeline = gst_parse_launch_full (desc, NULL, GST_PARSE_FLAG_PLACE_IN_BIN,
-      &error);
+  pipeline = gst_parse_launch (desc, &error);
   if (!pipeline) {
     g_printerr ("%s\n", error->message);
     return 2;

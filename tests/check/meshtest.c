@@ -252,12 +252,11 @@ mesh_test_pipeline_new (const gchar * description)
   GError *error = NULL;
   GstBus *bus;
 
-  /* in a pipeline even when the description is one element (a data-only
-   * meshsignal) */
-  p->pipeline = gst_parse_launch_full (description, NULL,
-      GST_PARSE_FLAG_PLACE_IN_BIN, &error);
+  p->pipeline = gst_parse_launch (description, &error);
   fail_unless (p->pipeline != NULL, "bad pipeline '%s': %s", description,
       error ? error->message : "?");
+  /* one element (a data-only meshsignal) comes back alone: put it in a
+   * pipeline */
   if (!GST_IS_PIPELINE (p->pipeline)) {
     GstElement *pipeline = gst_pipeline_new (NULL);
 
