@@ -154,8 +154,7 @@ handle_answer (GstMeshSignal * self, GstMeshSignalMessage * msg)
     GstMeshCodec refused = gst_mesh_peer_refused_video_codec (peer, msg);
 
     if (refused != GST_MESH_CODEC_NONE) {
-      GstMeshCodec other = refused == GST_MESH_CODEC_VP8 ?
-          GST_MESH_CODEC_H264 : GST_MESH_CODEC_VP8;
+      GstMeshCodec other = gst_mesh_codec_fallback (refused);
       /* once: a remote that refuses both takes the call without video */
       if (!self->codec_fallback_done && gst_mesh_codec_can_encode (other)) {
         self->codec_fallback_done = TRUE;

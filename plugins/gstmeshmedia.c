@@ -38,6 +38,7 @@ static const CodecInfo codecs[] = {
       "rtph264pay"},
   {GST_MESH_CODEC_OPUS, GST_MESH_MEDIA_AUDIO, "OPUS", 48000, 111,
       "rtpopuspay"},
+  {GST_MESH_CODEC_VP9, GST_MESH_MEDIA_VIDEO, "VP9", 90000, 98, "rtpvp9pay"},
 };
 
 static const CodecInfo *
@@ -106,6 +107,7 @@ have_factory (const gchar * name)
  *   x264enc       H.264  bitrate         tune=zerolatency speed-preset=ultrafast key-int-max=600 b-adapt=false bframes=0
  *   openh264enc   H.264  bitrate (bps)   rate-control=bitrate gop-size=600
  *   vp8enc        VP8    target-bitrate (bps)  see VP8_SETTINGS
+ *   vp9enc        VP9    target-bitrate (bps)  see VP9_SETTINGS
  *
  * x264 comes before openh264: faster at the same quality here. An
  * encoder named with the video-encoder property that is not in the table
@@ -126,6 +128,15 @@ have_factory (const gchar * name)
   "keyframe-max-dist=600 end-usage=cbr buffer-initial-size=100 " \
   "buffer-optimal-size=120 buffer-size=150 threads=1 max-intra-bitrate=300 " \
   "dropframe-threshold=30 error-resilient=default+partitions"
+/* libvpx's VP9 in the same real-time mode. cpu-used 8 is libvpx's fastest
+ * real-time speed for VP9 too (674 fps at 320x240, 160 at 640x480 here,
+ * tests/bench/README.md); row-mt lets libvpx use both cores on the larger
+ * pictures without the frame delay of frame threads; error-resilient
+ * keeps a lost frame from breaking the ones after it. */
+#define VP9_SETTINGS "deadline=1 cpu-used=8 lag-in-frames=0 " \
+  "keyframe-max-dist=600 end-usage=cbr buffer-initial-size=100 " \
+  "buffer-optimal-size=120 buffer-size=150 threads=2 row-mt=true " \
+  "max-intra-bitrate=300 dropframe-threshold=30 error-resilient=default"
 #define VA_H264_SETTINGS "rate-control=cbr b-frames=0 key-int-max=600 " \
   "target-usage=7"
 
@@ -154,6 +165,7 @@ static const EncoderFamily encoders[] = {
   {"openh264enc", GST_MESH_CODEC_H264, "bitrate", TRUE,
       "rate-control=bitrate gop-size=600"},
   {"vp8enc", GST_MESH_CODEC_VP8, "target-bitrate", TRUE, VP8_SETTINGS},
+  {"vp9enc", GST_MESH_CODEC_VP9, "target-bitrate", TRUE, VP9_SETTINGS},
 };
 
 static const EncoderFamily *
@@ -168,7 +180,14 @@ encoder_family (const gchar * factory)
 static const gchar *
 codec_media_type (GstMeshCodec codec)
 {
-  return codec == GST_MESH_CODEC_H264 ? "video/x-h264" : "video/x-vp8";
+  switch (codec) {
+    case GST_MESH_CODEC_H264:
+      return "video/x-h264";
+    case GST_MESH_CODEC_VP9:
+      return "video/x-vp9";
+    default:
+      return "video/x-vp8";
+  }
 }
 
 /* Whether @f is a video encoder that can put out @codec. */
@@ -232,7 +251,8 @@ gst_mesh_codec_pick_encoder (GstMeshCodec codec, const gchar * wanted,
   GList *all, *l;
   gchar *name = NULL;
 
-  if (codec != GST_MESH_CODEC_VP8 && codec != GST_MESH_CODEC_H264) {
+  if (codec != GST_MESH_CODEC_VP8 && codec != GST_MESH_CODEC_H264 &&
+      codec != GST_MESH_CODEC_VP9) {
     g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION,
         "no video encoder for codec %d", codec);
     return NULL;
@@ -287,7 +307,8 @@ gst_mesh_codec_pick_encoder (GstMeshCodec codec, const gchar * wanted,
   else
     g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
         "no %s encoder installed (%s)", gst_mesh_codec_encoding_name (codec),
-        codec == GST_MESH_CODEC_H264 ? "x264enc or openh264enc" : "vp8enc");
+        codec == GST_MESH_CODEC_H264 ? "x264enc or openh264enc" :
+        codec == GST_MESH_CODEC_VP9 ? "vp9enc" : "vp8enc");
   gst_plugin_feature_list_free (all);
   return name;
 }
@@ -356,6 +377,7 @@ gst_mesh_codec_can_encode (GstMeshCodec codec)
     return FALSE;
   switch (codec) {
     case GST_MESH_CODEC_VP8:
+    case GST_MESH_CODEC_VP9:
     case GST_MESH_CODEC_H264:{
       gchar *name = gst_mesh_codec_pick_encoder (codec, NULL, NULL);
       gboolean ok = name != NULL;
@@ -384,6 +406,9 @@ gst_mesh_codec_rtp_caps (GstMeshCodec codec, gint pt)
     gst_caps_set_simple (caps, "packetization-mode", G_TYPE_STRING, "1",
         "profile-level-id", G_TYPE_STRING, "42e01f",
         "level-asymmetry-allowed", G_TYPE_STRING, "1", NULL);
+  else if (codec == GST_MESH_CODEC_VP9)
+    /* 8-bit 4:2:0, what vp9enc makes from I420 */
+    gst_caps_set_simple (caps, "profile-id", G_TYPE_STRING, "0", NULL);
   else if (codec == GST_MESH_CODEC_OPUS)
     gst_caps_set_simple (caps, "encoding-params", G_TYPE_STRING, "2",
         "minptime", G_TYPE_STRING, "10", "useinbandfec", G_TYPE_STRING, "1",
@@ -473,6 +498,25 @@ h264_score (const GstSDPMedia * media, gint pt)
   return score;
 }
 
+/* VP9 @pt: 1 for profile 0 (or no profile-id, which means 0), else 0:
+ * vp9enc makes profile 0 from I420, and profile 2 is 10-bit. */
+static gint
+vp9_score (const GstSDPMedia * media, gint pt)
+{
+  gchar *profile = fmtp_param (media_fmtp (media, pt), "profile-id");
+  gint score = !profile || !g_strcmp0 (profile, "0");
+
+  g_free (profile);
+  return score;
+}
+
+GstMeshCodec
+gst_mesh_codec_fallback (GstMeshCodec codec)
+{
+  return codec == GST_MESH_CODEC_VP8 ? GST_MESH_CODEC_H264 :
+      GST_MESH_CODEC_VP8;
+}
+
 gint
 gst_mesh_codec_find_pt (GstMeshCodec codec, const GstSDPMedia * media)
 {
@@ -495,7 +539,8 @@ gst_mesh_codec_find_pt (GstMeshCodec codec, const GstSDPMedia * media)
     if (g_ascii_strncasecmp (end, ci->encoding_name, name_len) != 0 ||
         end[name_len] != '/')
       continue;
-    score = codec == GST_MESH_CODEC_H264 ? h264_score (media, pt) : 1;
+    score = codec == GST_MESH_CODEC_H264 ? h264_score (media, pt) :
+        codec == GST_MESH_CODEC_VP9 ? vp9_score (media, pt) : 1;
     if (score > best_score) {
       best_score = score;
       best_pt = pt;
@@ -593,6 +638,7 @@ gst_mesh_codec_make_encoder (GstMeshCodec codec, const gchar * factory,
 
   switch (codec) {
     case GST_MESH_CODEC_VP8:
+    case GST_MESH_CODEC_VP9:
     case GST_MESH_CODEC_H264:{
       gchar *name = gst_mesh_codec_pick_encoder (codec, factory, error);
       GstElement *caps, *parse, *els[3];
@@ -607,6 +653,8 @@ gst_mesh_codec_make_encoder (GstMeshCodec codec, const gchar * factory,
       set_video_bitrate (enc, bitrate ? bitrate : DEFAULT_VIDEO_KBPS);
       if (codec == GST_MESH_CODEC_VP8)
         return chain ("vp8-encoder", &enc, 1);
+      if (codec == GST_MESH_CODEC_VP9)
+        return chain ("vp9-encoder", &enc, 1);
       /* what browsers decode, in the form the payloader takes */
       caps = make ("capsfilter", error);
       {
@@ -651,7 +699,7 @@ gst_mesh_codec_make_payloader (GstMeshCodec codec, gint pt, GError ** error)
     return NULL;
   /* 1200 bytes leaves room for SRTP, TURN and VPN headers */
   g_object_set (pay, "pt", (guint) pt, "mtu", (guint) 1200, NULL);
-  if (codec == GST_MESH_CODEC_VP8)
+  if (codec == GST_MESH_CODEC_VP8 || codec == GST_MESH_CODEC_VP9)
     gst_util_set_object_arg (G_OBJECT (pay), "picture-id-mode", "15-bit");
   else if (codec == GST_MESH_CODEC_H264) {
     /* SPS/PPS before every keyframe: a receiver that joins late or lost
@@ -678,6 +726,9 @@ gst_mesh_codec_make_decoder (const GstCaps * caps, GError ** error)
   if (!g_ascii_strcasecmp (name, "VP8")) {
     els[n++] = make ("rtpvp8depay", error);
     els[n++] = make ("vp8dec", error);
+  } else if (!g_ascii_strcasecmp (name, "VP9")) {
+    els[n++] = make ("rtpvp9depay", error);
+    els[n++] = make ("vp9dec", error);
   } else if (!g_ascii_strcasecmp (name, "H264")) {
     els[n++] = make ("rtph264depay", error);
     els[n++] = make ("h264parse", error);

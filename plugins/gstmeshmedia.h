@@ -16,6 +16,7 @@ typedef enum
   GST_MESH_CODEC_VP8,
   GST_MESH_CODEC_H264,
   GST_MESH_CODEC_OPUS,
+  GST_MESH_CODEC_VP9,
 } GstMeshCodec;
 
 typedef enum
@@ -27,10 +28,13 @@ typedef enum
 
 const gchar *gst_mesh_media_kind_name (GstMeshMediaKind kind);
 GstMeshMediaKind gst_mesh_codec_kind (GstMeshCodec codec);
-/* RTP encoding name: "VP8", "H264", "OPUS" */
+/* RTP encoding name: "VP8", "H264", "OPUS", "VP9" */
 const gchar *gst_mesh_codec_encoding_name (GstMeshCodec codec);
 /* The payload type we use when we make the offer. */
 gint gst_mesh_codec_default_pt (GstMeshCodec codec);
+/* The video codec to fall back to when a remote refuses @codec: VP8,
+ * which every WebRTC endpoint must take, or H.264 when VP8 was refused. */
+GstMeshCodec gst_mesh_codec_fallback (GstMeshCodec codec);
 /* Whether the encoder and payloader for @codec are installed. */
 gboolean gst_mesh_codec_can_encode (GstMeshCodec codec);
 

@@ -675,22 +675,30 @@ plan_answer_media (GstMeshPeer * peer, GstMeshMediaKind kind,
     codec = peer->config.send_codec[kind];
     pt = gst_mesh_codec_find_pt (codec, m);
     if (pt < 0 && kind == GST_MESH_MEDIA_VIDEO) {
-      GstMeshCodec other = codec == GST_MESH_CODEC_VP8 ?
-          GST_MESH_CODEC_H264 : GST_MESH_CODEC_VP8;
-      gint other_pt = gst_mesh_codec_find_pt (other, m);
+      /* the fallback first (VP8, which every endpoint must take), then
+       * any other video codec of the offer that we can encode */
+      const GstMeshCodec others[] = { gst_mesh_codec_fallback (codec),
+        GST_MESH_CODEC_VP8, GST_MESH_CODEC_H264, GST_MESH_CODEC_VP9
+      };
 
-      if (other_pt >= 0 && gst_mesh_codec_can_encode (other) &&
-          peer->config.switch_codec &&
-          peer->config.switch_codec (peer, kind, other,
-              peer->config.user_data)) {
-        GST_ELEMENT_WARNING (peer->bin, STREAM, CODEC_NOT_FOUND,
-            ("The remote does not accept %s video, sending %s instead",
-                gst_mesh_codec_encoding_name (codec),
-                gst_mesh_codec_encoding_name (other)),
-            ("%s: offer has no usable %s format", peer->name,
-                gst_mesh_codec_encoding_name (codec)));
-        codec = other;
-        pt = other_pt;
+      for (guint i = 0; i < G_N_ELEMENTS (others) && pt < 0; i++) {
+        GstMeshCodec other = others[i];
+        gint other_pt = other == codec ? -1 :
+            gst_mesh_codec_find_pt (other, m);
+
+        if (other_pt >= 0 && gst_mesh_codec_can_encode (other) &&
+            peer->config.switch_codec &&
+            peer->config.switch_codec (peer, kind, other,
+                peer->config.user_data)) {
+          GST_ELEMENT_WARNING (peer->bin, STREAM, CODEC_NOT_FOUND,
+              ("The remote does not accept %s video, sending %s instead",
+                  gst_mesh_codec_encoding_name (codec),
+                  gst_mesh_codec_encoding_name (other)),
+              ("%s: offer has no usable %s format", peer->name,
+                  gst_mesh_codec_encoding_name (codec)));
+          codec = other;
+          pt = other_pt;
+        }
       }
     }
     if (pt < 0) {
@@ -725,7 +733,7 @@ plan_answer_media (GstMeshPeer * peer, GstMeshMediaKind kind,
   } else if (receiving) {
     /* receive what we decode best among what they offer */
     static const GstMeshCodec order[] = { GST_MESH_CODEC_VP8,
-      GST_MESH_CODEC_H264, GST_MESH_CODEC_OPUS
+      GST_MESH_CODEC_H264, GST_MESH_CODEC_VP9, GST_MESH_CODEC_OPUS
     };
     GstCaps *caps = NULL;
 

@@ -310,6 +310,8 @@ gst_mesh_peer_receivable_caps (GstMeshMediaKind kind)
       gst_mesh_codec_default_pt (GST_MESH_CODEC_VP8));
   gst_caps_append (caps, gst_mesh_codec_rtp_caps (GST_MESH_CODEC_H264,
           gst_mesh_codec_default_pt (GST_MESH_CODEC_H264)));
+  gst_caps_append (caps, gst_mesh_codec_rtp_caps (GST_MESH_CODEC_VP9,
+          gst_mesh_codec_default_pt (GST_MESH_CODEC_VP9)));
   return caps;
 }
 

@@ -233,6 +233,7 @@ gst_mesh_video_codec_get_type (void)
   static const GEnumValue values[] = {
     {GST_MESH_VIDEO_CODEC_VP8, "VP8", "vp8"},
     {GST_MESH_VIDEO_CODEC_H264, "H.264 constrained baseline", "h264"},
+    {GST_MESH_VIDEO_CODEC_VP9, "VP9 profile 0", "vp9"},
     {0, NULL, NULL}
   };
   if (g_once_init_enter (&type))
@@ -274,8 +275,14 @@ gst_mesh_signal_enum_nick (GType type, gint value)
 GstMeshCodec
 gst_mesh_signal_video_codec (GstMeshVideoCodec c)
 {
-  return c == GST_MESH_VIDEO_CODEC_H264 ? GST_MESH_CODEC_H264 :
-      GST_MESH_CODEC_VP8;
+  switch (c) {
+    case GST_MESH_VIDEO_CODEC_H264:
+      return GST_MESH_CODEC_H264;
+    case GST_MESH_VIDEO_CODEC_VP9:
+      return GST_MESH_CODEC_VP9;
+    default:
+      return GST_MESH_CODEC_VP8;
+  }
 }
 
 void

@@ -39,11 +39,13 @@ typedef enum
  * @GST_MESH_VIDEO_CODEC_VP8: VP8 (vp8enc)
  * @GST_MESH_VIDEO_CODEC_H264: H.264 constrained baseline, packetization
  *   mode 1 (x264enc or openh264enc)
+ * @GST_MESH_VIDEO_CODEC_VP9: VP9 profile 0 (vp9enc)
  */
 typedef enum
 {
   GST_MESH_VIDEO_CODEC_VP8,
   GST_MESH_VIDEO_CODEC_H264,
+  GST_MESH_VIDEO_CODEC_VP9,
 } GstMeshVideoCodec;
 
 /**

@@ -84,7 +84,7 @@ export function parseLine(line) {
 
 /**
  * Start gst-mesh-call. Options: server (default http://127.0.0.1:4000),
- * role ("wait" | "call"), codec ("vp8" | "h264"), name, props (extra
+ * role ("wait" | "call"), codec ("vp8" | "h264" | "vp9"), name, props (extra
  * meshsignal properties as one string), duration (s), env (added to
  * process.env), debug (GST_DEBUG value; the log goes to output() too),
  * pattern (videotestsrc's, e.g. 18 for a moving ball), speed (its

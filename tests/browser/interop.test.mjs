@@ -340,6 +340,32 @@ scenario("h264 both ways: gst calls browser", async (s) => {
   assert.equal(gst.all("warning").length, 0, `no warnings:\n${gst.output()}`);
 });
 
+// ---- VP9 (issue 13) ----
+
+scenario("vp9 both ways: browser calls gst", async (s) => {
+  const gst = s.gst({ role: "wait", name: "gst", codec: "vp9" });
+  await signallingUp(gst);
+  const page = await s.page();
+  await clickStart(page);
+  await clickCall(page);
+  await mediaBothWays(page, gst);
+  await expectPageVideoCodec(page, "video/VP9");
+  assert.equal(gst.all("warning").length, 0, `no warnings:\n${gst.output()}`);
+  const sdp = await page.evaluate(() => window.__sdp);
+  const answer = sdp.find((d) => d.side === "remote" && d.type === "answer").sdp;
+  assert.match(answer, /a=rtpmap:\d+ VP9\/90000/);
+  assert.doesNotMatch(answer, /profile-id=2/, "profile 0, not the 10-bit profile 2");
+});
+
+scenario("vp9 both ways: gst calls browser", async (s) => {
+  const page = await s.page();
+  await clickStart(page);
+  const gst = s.gst({ role: "call", name: "gst", codec: "vp9" });
+  await mediaBothWays(page, gst);
+  await expectPageVideoCodec(page, "video/VP9");
+  assert.equal(gst.all("warning").length, 0, `no warnings:\n${gst.output()}`);
+});
+
 // ---- the browser does not have the codec the pipeline was told to send ----
 
 scenario("browser without the requested codec: warning and fallback (browser calls gst)", async (s) => {

@@ -921,6 +921,35 @@ GST_START_TEST (test_video_encoder_hardware_first_or_as_named)
 
 GST_END_TEST;
 
+/* VP9 both ways (vp9enc, profile 0); and a VP9 caller with a waiter told
+ * VP8, which answers with VP9 rather than no video (a warning says so). */
+GST_START_TEST (test_vp9_both_ways)
+{
+  Call c = { 0, };
+  GPtrArray *seen_a = g_ptr_array_new_with_free_func (g_free);
+  GPtrArray *seen_b = g_ptr_array_new_with_free_func (g_free);
+
+  encoder_call_start (&c, "role=call video-codec=vp9", "video-codec=vp9",
+      seen_a, seen_b);
+  fail_unless (seen_has (seen_a, "video=vp9enc"), "A did not take vp9enc");
+  fail_unless (seen_has (seen_b, "video=vp9enc"), "B did not take vp9enc");
+  fail_unless_equals_int (mesh_test_pipeline_n_warnings (c.a), 0);
+  fail_unless_equals_int (mesh_test_pipeline_n_warnings (c.b), 0);
+  mesh_test_call_teardown (&c);
+  g_ptr_array_set_size (seen_a, 0);
+  g_ptr_array_set_size (seen_b, 0);
+
+  encoder_call_start (&c, "role=call video-codec=vp9", "", seen_a, seen_b);
+  fail_unless (seen_has (seen_b, "video=vp9enc"), "B did not switch to VP9");
+  fail_unless (mesh_test_pipeline_has_warning (c.b,
+          "does not accept VP8 video, sending VP9 instead"));
+  mesh_test_call_teardown (&c);
+  g_ptr_array_unref (seen_a);
+  g_ptr_array_unref (seen_b);
+}
+
+GST_END_TEST;
+
 /* H.264 with the software encoders here: x264enc when none is named (it
  * comes before openh264enc), openh264enc when named; a call both ways. */
 GST_START_TEST (test_video_encoder_h264_software)
@@ -1031,6 +1060,7 @@ meshsignal_suite (void)
   tcase_add_test (tc, test_unreachable_server_is_an_element_error);
   tcase_add_test (tc, test_video_encoder_hardware_first_or_as_named);
   tcase_add_test (tc, test_video_encoder_h264_software);
+  tcase_add_test (tc, test_vp9_both_ways);
   tcase_add_test (tc, test_video_encoder_that_cannot_serve_is_an_error);
   tcase_add_test (tc, test_caller_and_waiter_decode_each_other);
   tcase_add_test (tc, test_latency_is_the_jitter_buffer_and_the_sink);
