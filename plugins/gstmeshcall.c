@@ -93,6 +93,18 @@ start_call (GstMeshSignal * self)
   gst_mesh_peer_call (self->peer);
 }
 
+/* The remote refused our video's m-line. That m-line leads the BUNDLE
+ * group, and webrtcbin 1.22 does not move the group to the next one (ICE
+ * never starts: "ICE new" until connect-timeout), so the call that keeps
+ * the rest is a new one, whose offer sends no video. */
+static void
+recall_without_video (GstMeshSignal * self)
+{
+  self->video_refused = TRUE;
+  finish_call (self, "the remote refused our video");
+  start_call (self);
+}
+
 static void
 handle_offer (GstMeshSignal * self, GstMeshSignalMessage * msg)
 {
@@ -128,6 +140,9 @@ handle_offer (GstMeshSignal * self, GstMeshSignalMessage * msg)
     finish_call (self, "replaced by a new offer");
   }
 
+  /* an offer says itself what it takes: our answer sends video if it
+   * can, whatever an earlier callee refused */
+  self->video_refused = FALSE;
   self->peer = gst_mesh_signal_new_peer (self, msg->from);
   GST_INFO_OBJECT (self, "call %u: answering an offer (session %"
       G_GUINT64_FORMAT ")", gst_mesh_peer_get_id (self->peer), rid);
@@ -155,8 +170,21 @@ handle_answer (GstMeshSignal * self, GstMeshSignalMessage * msg)
 
     if (refused != GST_MESH_CODEC_NONE) {
       GstMeshCodec other = gst_mesh_codec_fallback (refused);
-      /* once: a remote that refuses both takes the call without video */
-      if (!self->codec_fallback_done && gst_mesh_codec_can_encode (other)) {
+      gboolean encoded = self->in[GST_MESH_MEDIA_VIDEO].passthrough;
+
+      /* video encoded before the element cannot become another codec */
+      if (encoded) {
+        GST_ELEMENT_WARNING (self, STREAM, CODEC_NOT_FOUND,
+            ("The remote cannot decode the %s video given to video_sink",
+                gst_mesh_codec_encoding_name (refused)),
+            ("call %u: the answer rejects %s; calling again without "
+                "sending video", gst_mesh_peer_get_id (peer),
+                gst_mesh_codec_encoding_name (refused)));
+        recall_without_video (self);
+        return;
+      } else if (!self->codec_fallback_done &&
+          gst_mesh_codec_can_encode (other)) {
+        /* once: a remote that refuses both takes the call without video */
         self->codec_fallback_done = TRUE;
         GST_ELEMENT_WARNING (self, STREAM, CODEC_NOT_FOUND,
             ("The remote does not accept %s video, calling again with %s",
@@ -170,11 +198,15 @@ handle_answer (GstMeshSignal * self, GstMeshSignalMessage * msg)
         gst_mesh_input_switch_codec (NULL, GST_MESH_MEDIA_VIDEO, other, self);
         start_call (self);
         return;
+      } else {
+        GST_ELEMENT_WARNING (self, STREAM, CODEC_NOT_FOUND,
+            ("The remote accepts no video codec we can send"),
+            ("call %u: the answer rejects %s; calling again without "
+                "sending video", gst_mesh_peer_get_id (peer),
+                gst_mesh_codec_encoding_name (refused)));
+        recall_without_video (self);
+        return;
       }
-      GST_ELEMENT_WARNING (self, STREAM, CODEC_NOT_FOUND,
-          ("The remote accepts no video codec we can send"),
-          ("call %u: the answer rejects %s", gst_mesh_peer_get_id (peer),
-              gst_mesh_codec_encoding_name (refused)));
     }
     if (!gst_mesh_peer_set_answer (peer, msg, &error)) {
       gst_mesh_signal_warn_bad_message (self, "answer", error->message);
@@ -216,6 +248,7 @@ static void
 call_start (GstMeshSignal * self)
 {
   self->codec_fallback_done = FALSE;
+  self->video_refused = FALSE;
 }
 
 /* Our network changed under both the signalling and the call (a new NAT

@@ -21,6 +21,9 @@
 
 static void leave_low (GstMeshSignal * self);
 
+#define ENCODED_VIDEO_CAPS "video/x-h264; video/x-vp8; video/x-vp9"
+#define ENCODED_AUDIO_CAPS "audio/x-opus"
+
 /* video-encoder names an encoder of video-codec: a fallback to the other
  * codec (the remote takes only that) picks its own. */
 static gchar *
@@ -82,9 +85,17 @@ gst_mesh_input_build_encoder (GstMeshSignal * self, GstMeshMediaKind kind,
 void
 gst_mesh_input_drop_encoder (GstMeshSignal * self, MediaIn * in)
 {
+  GstPad *sink, *peer;
+
   if (!in->encoder)
     return;
-  gst_element_unlink (in->convert, in->encoder);
+  /* from whatever feeds it: the raw chain, or the queue (passthrough) */
+  sink = gst_element_get_static_pad (in->encoder, "sink");
+  if ((peer = gst_pad_get_peer (sink))) {
+    gst_pad_unlink (peer, sink);
+    gst_object_unref (peer);
+  }
+  gst_object_unref (sink);
   gst_element_unlink (in->encoder, in->tee);
   gst_element_set_locked_state (in->encoder, TRUE);
   gst_mesh_signal_remove_child (self, in->encoder);
@@ -231,6 +242,129 @@ make_tee (void)
   return tee;
 }
 
+/* What the linked upstream of @in's pad gives: an encoded codec to pass
+ * through, or NONE (raw, or raw too: then we encode; or nothing linked). */
+static GstMeshCodec
+upstream_codec (MediaIn * in, GstMeshMediaKind kind, gchar profile[7])
+{
+  GstCaps *filter, *caps;
+  GstMeshCodec codec;
+
+  profile[0] = '\0';
+  if (!gst_pad_is_linked (in->ghost))
+    return GST_MESH_CODEC_NONE;
+  filter = gst_caps_from_string (kind == GST_MESH_MEDIA_VIDEO ?
+      "video/x-raw(ANY)" : "audio/x-raw(ANY)");
+  caps = gst_pad_peer_query_caps (in->ghost, filter);
+  gst_caps_unref (filter);
+  if (!gst_caps_is_empty (caps)) {
+    gst_caps_unref (caps);
+    return GST_MESH_CODEC_NONE;
+  }
+  gst_caps_unref (caps);
+  filter = gst_caps_from_string (kind == GST_MESH_MEDIA_VIDEO ?
+      ENCODED_VIDEO_CAPS : ENCODED_AUDIO_CAPS);
+  caps = gst_pad_peer_query_caps (in->ghost, filter);
+  gst_caps_unref (filter);
+  codec = gst_mesh_codec_from_caps (caps);
+  if (codec == GST_MESH_CODEC_H264)
+    gst_mesh_codec_h264_profile_level_id (gst_caps_get_structure (caps, 0),
+        profile);
+  gst_caps_unref (caps);
+  return codec;
+}
+
+gboolean
+gst_mesh_input_refresh (GstMeshSignal * self, GstMeshMediaKind kind,
+    GError ** error)
+{
+  MediaIn *in = &self->in[kind];
+  gchar profile[7];
+  GstMeshCodec codec;
+  GstElement *pass;
+
+  if (!in->ghost)
+    return TRUE;
+  in->decided = TRUE;
+  codec = upstream_codec (in, kind, profile);
+  if (codec == GST_MESH_CODEC_NONE) {
+    if (in->passthrough) {
+      g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION,
+          "%s_sink was set up for %s input, and now gets raw media: "
+          "release the pad and request a new one",
+          gst_mesh_media_kind_name (kind),
+          gst_mesh_codec_encoding_name (in->codec));
+      return FALSE;
+    }
+    return TRUE;
+  }
+  memcpy (in->h264_profile, profile, sizeof (profile));
+  if (in->passthrough && in->codec == codec)
+    return TRUE;
+  if (!(pass = gst_mesh_codec_make_passthrough (codec, error)))
+    return FALSE;
+  gst_mesh_input_drop_encoder (self, in);
+  if (!in->passthrough) {
+    /* the raw chain goes: nothing here decodes */
+    gst_element_unlink (in->queue, in->convert2);
+    gst_mesh_signal_remove_child (self, in->convert2);
+    gst_mesh_signal_remove_child (self, in->raw_tee);
+    gst_mesh_signal_remove_child (self, in->scaler);
+    gst_mesh_signal_remove_child (self, in->convert);
+    in->convert2 = in->raw_tee = in->scaler = in->convert = NULL;
+    in->steps.filter = NULL;
+  }
+  gst_bin_add (GST_BIN (self), gst_object_ref (pass));
+  if (!gst_element_link (in->queue, pass) ||
+      !gst_element_link_pads_full (pass, "src", in->tee, "sink",
+          GST_PAD_LINK_CHECK_NOTHING)) {
+    g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION,
+        "cannot link the %s parser", gst_mesh_codec_encoding_name (codec));
+    gst_bin_remove (GST_BIN (self), pass);
+    gst_object_unref (pass);
+    return FALSE;
+  }
+  in->encoder = pass;
+  in->passthrough = TRUE;
+  in->codec = in->encoder_codec = codec;
+  GST_INFO_OBJECT (self, "%s_sink takes %s as it is: no encoder%s%s",
+      gst_mesh_media_kind_name (kind), gst_mesh_codec_encoding_name (codec),
+      profile[0] ? ", profile-level-id " : "", profile);
+  return TRUE;
+}
+
+/* a ghost pad's own query function (it proxies to the target) */
+static GstPadQueryFunction ghost_query;
+
+/* Until the element is set up (NULL→READY), the pad takes raw and encoded
+ * media alike: its chain is made for raw media, and would refuse the link
+ * of an encoder's output. */
+static gboolean
+input_query (GstPad * pad, GstObject * parent, GstQuery * query)
+{
+  GstMeshSignal *self = GST_MESH_SIGNAL (parent);
+
+  if (GST_QUERY_TYPE (query) == GST_QUERY_CAPS) {
+    for (gint k = 0; k < GST_MESH_N_MEDIA; k++) {
+      if (self->in[k].ghost == pad && !self->in[k].decided) {
+        GstCaps *filter, *templ = gst_pad_get_pad_template_caps (pad);
+
+        gst_query_parse_caps (query, &filter);
+        if (filter) {
+          GstCaps *both = gst_caps_intersect_full (filter, templ,
+              GST_CAPS_INTERSECT_FIRST);
+          gst_caps_unref (templ);
+          templ = both;
+        }
+        gst_query_set_caps_result (query, templ);
+        gst_caps_unref (templ);
+        return TRUE;
+      }
+    }
+  }
+  return ghost_query (pad, parent, query);
+}
+
 GstPad *
 gst_mesh_input_new (GstMeshSignal * self, GstMeshMediaKind kind,
     GstPadTemplate * templ)
@@ -293,9 +427,13 @@ gst_mesh_input_new (GstMeshSignal * self, GstMeshMediaKind kind,
   ghost = gst_ghost_pad_new_from_template (GST_PAD_TEMPLATE_NAME_TEMPLATE
       (templ), target, templ);
   gst_object_unref (target);
+  ghost_query = GST_PAD_QUERYFUNC (ghost);
+  gst_pad_set_query_function (ghost, GST_DEBUG_FUNCPTR (input_query));
+  in->ghost = ghost;
+  /* linked while the element is in NULL (gst-launch): decided at READY */
+  in->decided = GST_STATE (self) > GST_STATE_NULL;
   gst_pad_set_active (ghost, TRUE);
   gst_element_add_pad (GST_ELEMENT (self), ghost);
-  in->ghost = ghost;
 
   gst_element_sync_state_with_parent (in->tee);
   if (in->encoder)
@@ -477,7 +615,8 @@ gst_mesh_input_switch_codec (GstMeshPeer * peer, GstMeshMediaKind kind,
   GstPad *pad;
   gboolean timed_out;
 
-  if (!in->encoder)
+  /* what comes encoded cannot be made another codec here */
+  if (!in->encoder || in->passthrough)
     return FALSE;
   /* the low encoding makes the old codec: its peers come back, and a new
    * one is made with the new codec if still needed */
@@ -670,7 +809,7 @@ update_audio_frames (GstMeshSignal * self)
   while (g_hash_table_iter_next (&it, NULL, &target))
     if (GPOINTER_TO_UINT (target) < line * 1000)
       ms = 20;
-  if (!enc || ms == now)
+  if (!enc || self->in[GST_MESH_MEDIA_AUDIO].passthrough || ms == now)
     return;
   GST_INFO_OBJECT (self, "audio frames of %u ms", ms);
   self->audio_frame_ms = ms;
@@ -696,7 +835,8 @@ gst_mesh_input_update_video_rates (GstMeshSignal * self)
   layered = self->video_encodings > 1;
   GST_OBJECT_UNLOCK (self);
   update_audio_frames (self);
-  if (!in->encoder)
+  /* passthrough: the encoder upstream is the application's */
+  if (!in->encoder || in->passthrough)
     return;
   layered = layered && in->raw_tee && g_hash_table_size (self->peer_targets) > 1
       && in->codec == in->encoder_codec;

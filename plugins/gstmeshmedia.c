@@ -15,6 +15,7 @@
 
 #include <openssl/crypto.h>
 
+#include <stdlib.h>
 #include <string.h>
 
 #define DEFAULT_VIDEO_KBPS 1000
@@ -688,6 +689,90 @@ gst_mesh_codec_make_encoder (GstMeshCodec codec, const gchar * factory,
           "no encoder for codec %d", codec);
       return NULL;
   }
+}
+
+GstMeshCodec
+gst_mesh_codec_from_caps (const GstCaps * caps)
+{
+  const gchar *name;
+
+  if (!caps || gst_caps_is_empty (caps) || gst_caps_is_any (caps))
+    return GST_MESH_CODEC_NONE;
+  name = gst_structure_get_name (gst_caps_get_structure (caps, 0));
+  if (!g_strcmp0 (name, "video/x-h264"))
+    return GST_MESH_CODEC_H264;
+  if (!g_strcmp0 (name, "video/x-vp8"))
+    return GST_MESH_CODEC_VP8;
+  if (!g_strcmp0 (name, "video/x-vp9"))
+    return GST_MESH_CODEC_VP9;
+  if (!g_strcmp0 (name, "audio/x-opus"))
+    return GST_MESH_CODEC_OPUS;
+  return GST_MESH_CODEC_NONE;
+}
+
+gboolean
+gst_mesh_codec_h264_profile_level_id (const GstStructure * s, gchar out[7])
+{
+  /* profile_idc and the constraint flags (RFC 6184 §8.1, as browsers
+   * write them) */
+  static const struct
+  {
+    const gchar *profile;
+    const gchar *hex;
+  } profiles[] = {
+    {"constrained-baseline", "42e0"}, {"baseline", "4200"},
+    {"main", "4d00"}, {"constrained-high", "640c"}, {"high", "6400"},
+  };
+  const gchar *profile = gst_structure_get_string (s, "profile");
+  const gchar *level = gst_structure_get_string (s, "level");
+  gint level_idc = 31;          /* 3.1 when the caps say none */
+
+  if (!profile)
+    return FALSE;
+  if (level) {
+    gchar **parts = g_strsplit (level, ".", 2);
+    level_idc = atoi (parts[0]) * 10 + (parts[1] ? atoi (parts[1]) : 0);
+    g_strfreev (parts);
+    if (!g_strcmp0 (level, "1b"))
+      level_idc = 11;
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (profiles); i++)
+    if (!g_strcmp0 (profile, profiles[i].profile)) {
+      g_snprintf (out, 7, "%s%02x", profiles[i].hex, level_idc & 0xff);
+      return TRUE;
+    }
+  return FALSE;
+}
+
+GstElement *
+gst_mesh_codec_make_passthrough (GstMeshCodec codec, GError ** error)
+{
+  GstElement *els[2];
+  GstCaps *c;
+
+  if (codec == GST_MESH_CODEC_H264) {
+    if (!(els[0] = make ("h264parse", error)))
+      return NULL;
+    /* SPS/PPS before every keyframe: a peer that joins later can start */
+    g_object_set (els[0], "config-interval", -1, NULL);
+    if (!(els[1] = make ("capsfilter", error))) {
+      gst_object_unref (els[0]);
+      return NULL;
+    }
+    c = gst_caps_from_string ("video/x-h264,stream-format=byte-stream,"
+        "alignment=au");
+    g_object_set (els[1], "caps", c, NULL);
+    gst_caps_unref (c);
+    return chain ("h264-passthrough", els, 2);
+  }
+  if (codec == GST_MESH_CODEC_NONE || !(els[0] = make ("capsfilter", error)))
+    return NULL;
+  c = gst_caps_new_empty_simple (codec == GST_MESH_CODEC_OPUS ?
+      "audio/x-opus" : codec_media_type (codec));
+  g_object_set (els[0], "caps", c, NULL);
+  gst_caps_unref (c);
+  return chain (codec == GST_MESH_CODEC_OPUS ? "opus-passthrough" :
+      "video-passthrough", els, 1);
 }
 
 GstElement *

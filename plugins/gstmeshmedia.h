@@ -65,6 +65,19 @@ gchar *gst_mesh_codec_pick_encoder (GstMeshCodec codec, const gchar * wanted,
  * picks when NULL. Returns NULL and sets @error when there is none. */
 GstElement *gst_mesh_codec_make_encoder (GstMeshCodec codec,
     const gchar * factory, guint bitrate, GError ** error);
+/* The codec of already encoded media caps (video/x-h264, video/x-vp8,
+ * video/x-vp9, audio/x-opus), or GST_MESH_CODEC_NONE. */
+GstMeshCodec gst_mesh_codec_from_caps (const GstCaps * caps);
+/* For H.264 caps with a fixed `profile` (and `level`): the SDP
+ * profile-level-id (6 hex digits) into @out; FALSE when they say none. */
+gboolean gst_mesh_codec_h264_profile_level_id (const GstStructure * s,
+    gchar out[7]);
+/* A bin "encoded @codec in, the same stream as the payloader takes it
+ * out" for media encoded before the element: H.264 is parsed into
+ * byte-stream access units with SPS/PPS before each keyframe; VP8, VP9
+ * and Opus pass as they are. No encoder inside. */
+GstElement *gst_mesh_codec_make_passthrough (GstMeshCodec codec,
+    GError ** error);
 /* The encoding element inside what gst_mesh_codec_make_encoder() made. */
 GstElement *gst_mesh_codec_get_encoder_element (GstElement * encoder);
 /* Sets a running encoder (what gst_mesh_codec_make_encoder() made) to

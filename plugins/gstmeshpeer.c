@@ -468,7 +468,8 @@ set_h264_profile (GstMeshPeer * peer, GstSDPMessage * sdp)
   if (peer->sent_codec[GST_MESH_MEDIA_VIDEO] != GST_MESH_CODEC_H264)
     return;
   prefix = g_strdup_printf ("%d ", pt);
-  profile = peer->offerer ? "42e01f" : offered_h264_profile (peer, prefix);
+  profile = !peer->offerer ? offered_h264_profile (peer, prefix) :
+      peer->config.h264_profile[0] ? peer->config.h264_profile : "42e01f";
   for (guint i = 0; profile && i < gst_sdp_message_medias_len (sdp); i++) {
     GstSDPMedia *m = (GstSDPMedia *) gst_sdp_message_get_media (sdp, i);
 

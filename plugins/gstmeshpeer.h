@@ -25,6 +25,9 @@ typedef struct
   /* encoded local media per kind (a tee), or NULL when not sending it */
   GstElement *tee[GST_MESH_N_MEDIA];
   GstMeshCodec send_codec[GST_MESH_N_MEDIA];
+  /* the profile-level-id our offers give H.264 ("": 42e01f, constrained
+   * baseline 3.1): that of an H.264 stream encoded before the element */
+  gchar h264_profile[7];
   /* where decoded remote media goes (a funnel), or NULL */
   GstElement *out[GST_MESH_N_MEDIA];
   guint latency;

@@ -158,12 +158,14 @@ static guint signals[N_SIGNALS];
 #define VIDEO_RAW_CAPS "video/x-raw(ANY)"
 #define AUDIO_RAW_CAPS "audio/x-raw(ANY)"
 
+/* raw media is encoded; encoded media is sent as it is */
 static GstStaticPadTemplate video_sink_template =
 GST_STATIC_PAD_TEMPLATE ("video_sink", GST_PAD_SINK, GST_PAD_REQUEST,
-    GST_STATIC_CAPS ("video/x-raw"));
+    GST_STATIC_CAPS ("video/x-raw; video/x-h264; video/x-vp8; "
+        "video/x-vp9"));
 static GstStaticPadTemplate audio_sink_template =
 GST_STATIC_PAD_TEMPLATE ("audio_sink", GST_PAD_SINK, GST_PAD_REQUEST,
-    GST_STATIC_CAPS ("audio/x-raw"));
+    GST_STATIC_CAPS ("audio/x-raw; audio/x-opus"));
 static GstStaticPadTemplate video_src_template =
 GST_STATIC_PAD_TEMPLATE ("video_src", GST_PAD_SRC, GST_PAD_REQUEST,
     GST_STATIC_CAPS ("video/x-raw"));
@@ -673,7 +675,12 @@ gst_mesh_signal_new_peer (GstMeshSignal * self, const gchar * remote_id)
   config.context = self->context;
   for (gint k = 0; k < GST_MESH_N_MEDIA; k++) {
     config.tee[k] = self->in[k].encoder ? self->in[k].tee : NULL;
+    if (k == GST_MESH_MEDIA_VIDEO && self->video_refused)
+      config.tee[k] = NULL;
     config.send_codec[k] = self->in[k].codec;
+    if (k == GST_MESH_MEDIA_VIDEO && self->in[k].passthrough)
+      memcpy (config.h264_profile, self->in[k].h264_profile,
+          sizeof (config.h264_profile));
     config.out[k] = self->out[k] ? gst_mesh_output_get_mixer (self->out[k]) :
         NULL;
   }
@@ -769,7 +776,7 @@ refresh_encoders (GstMeshSignal * self)
   GstMeshCodec want;
   GError *error = NULL;
 
-  if (!in->ghost)
+  if (!in->ghost || in->passthrough)
     return TRUE;
   GST_OBJECT_LOCK (self);
   want = gst_mesh_signal_video_codec (self->video_codec);
@@ -798,12 +805,24 @@ gst_mesh_signal_change_state (GstElement * element, GstStateChange transition)
   switch (transition) {
     case GST_STATE_CHANGE_NULL_TO_READY:
       gst_mesh_ice_prepare (self);
+      /* encoded input is passed through, raw input encoded */
+      for (gint k = 0; k < GST_MESH_N_MEDIA; k++) {
+        GError *error = NULL;
+
+        if (!gst_mesh_input_refresh (self, k, &error)) {
+          GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+              ("Cannot take the %s input", gst_mesh_media_kind_name (k)),
+              ("%s", error->message));
+          g_error_free (error);
+          return GST_STATE_CHANGE_FAILURE;
+        }
+      }
       if (!refresh_encoders (self))
         return GST_STATE_CHANGE_FAILURE;
       /* encoders made while the pipeline was built: the application can
        * hear of them now */
       for (gint k = 0; k < GST_MESH_N_MEDIA; k++)
-        if (self->in[k].encoder)
+        if (self->in[k].encoder && !self->in[k].passthrough)
           gst_mesh_signal_encoder_setup (self, k == GST_MESH_MEDIA_VIDEO ?
               "video" : "audio", self->in[k].encoder);
       if (!refresh_outputs (self) || !gst_mesh_signaller_start (self))

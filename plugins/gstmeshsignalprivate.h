@@ -75,6 +75,12 @@ typedef struct
   GstElement *tee;
   GstMeshCodec codec;           /* what calls should send */
   GstMeshCodec encoder_codec;   /* what the encoder in place makes */
+  /* the input comes encoded (gst_mesh_input_refresh): queue → @encoder,
+   * which is then only a parser (gst_mesh_codec_make_passthrough) → tee;
+   * no raw elements, no rate control, no picture steps */
+  gboolean passthrough;
+  gboolean decided;             /* refreshed since the pad was linked */
+  gchar h264_profile[7];        /* passthrough H.264: its profile-level-id */
 } MediaIn;
 
 struct _GstMeshSignal
@@ -128,6 +134,8 @@ struct _GstMeshSignal
   guint next_call_id;
   GQueue early_candidates;      /* GstMeshSignalMessage* before any offer */
   gboolean codec_fallback_done;
+  gboolean video_refused;       /* the remote took no video of ours: the
+                                 * next calls offer none */
   GSource *recall_source;
   /* rooms (gstmeshroom.c) */
   gchar *uid;                   /* who we are across reconnections */
@@ -233,6 +241,12 @@ void gst_mesh_input_forget_peer (GstMeshSignal * self, GstMeshPeer * peer);
 void gst_mesh_input_video_tick (GstMeshSignal * self);
 /* The elements of the low encoding, out of the bin (pad release). */
 void gst_mesh_input_drop_low (GstMeshSignal * self);
+/* At NULL→READY, before the encoders: what the linked upstream of @kind's
+ * sink pad gives. Encoded media the element can send (H.264, VP8, VP9,
+ * Opus) is passed through, parsed but not decoded; raw media is encoded.
+ * FALSE with @error when it cannot be set up. */
+gboolean gst_mesh_input_refresh (GstMeshSignal * self, GstMeshMediaKind kind,
+    GError ** error);
 gboolean gst_mesh_input_build_encoder (GstMeshSignal * self,
     GstMeshMediaKind kind, GstMeshCodec codec, GError ** error);
 void gst_mesh_input_drop_encoder (GstMeshSignal * self, MediaIn * in);

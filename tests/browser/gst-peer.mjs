@@ -185,11 +185,14 @@ export function startGstLaunch({
   name = `launch-${role}`,
   props = "",
   env = {},
+  // what feeds m.video_sink / m.audio_sink (raw, or already encoded)
+  video = "videotestsrc is-live=true ! video/x-raw,width=640,height=480,framerate=30/1",
+  audio = "audiotestsrc is-live=true wave=ticks",
 } = {}) {
   const desc =
     `meshsignal name=m server-url=${server} role=${role} video-codec=${codec} ${props} ` +
-    "videotestsrc is-live=true ! video/x-raw,width=640,height=480,framerate=30/1 ! m.video_sink " +
-    "audiotestsrc is-live=true wave=ticks ! m.audio_sink " +
+    `${video} ! m.video_sink ` +
+    `${audio} ! m.audio_sink ` +
     "m.video_src ! fakesink sync=true m.audio_src ! fakesink sync=true";
   const args = ["-m", ...desc.split(/\s+/).filter(Boolean)];
   const childEnv = { ...process.env, ...env };

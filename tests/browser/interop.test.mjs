@@ -49,7 +49,7 @@ const MISSING = [
   .map(([, what]) => what);
 const SKIP = MISSING.length ? `missing ${[...new Set(MISSING)].join(", ")}` : false;
 
-const { startGstPeer, startSeedServer, sleep } = await import("./gst-peer.mjs");
+const { startGstPeer, startGstLaunch, startSeedServer, sleep } = await import("./gst-peer.mjs");
 let servePage, launch, installTimingHooks, clickStart, clickCall, waitForRemoteMedia, remoteStats;
 if (!SKIP) {
   ({ servePage } = await import("../seed/serve-page.mjs"));
@@ -88,6 +88,13 @@ class Scenario {
   /** A gst-mesh-call pipeline (options of startGstPeer). */
   gst(opts) {
     const g = startGstPeer({ trackChildren: true, ...opts });
+    this.gsts.push(g);
+    return g;
+  }
+
+  /** A gst-launch-1.0 -m pipeline (options of startGstLaunch). */
+  launch(opts) {
+    const g = startGstLaunch({ server: "http://127.0.0.1:4000", ...opts });
     this.gsts.push(g);
     return g;
   }
@@ -366,6 +373,32 @@ scenario("vp9 both ways: gst calls browser", async (s) => {
   assert.equal(gst.all("warning").length, 0, `no warnings:\n${gst.output()}`);
 });
 
+// ---- media encoded before meshsignal (issue 13) ----
+
+// H.264 made outside meshsignal, as an IP camera or a hardware encoder would
+const ENCODED_H264 =
+  "videotestsrc is-live=true ! video/x-raw,width=320,height=240,framerate=30/1 ! " +
+  "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=60 ! " +
+  "video/x-h264,profile=constrained-baseline ! h264parse";
+
+scenario("h264 and opus encoded before meshsignal reach the page, no encoder inside", async (s) => {
+  const page = await s.page();
+  await clickStart(page);
+  const gst = s.launch({
+    role: "call",
+    name: "gst",
+    video: ENCODED_H264,
+    audio: "audiotestsrc is-live=true wave=ticks ! opusenc",
+  });
+  const stats = await waitForRemoteMedia(page, MEDIA_TIMEOUT);
+  assert.ok(stats.videoWidth === 320, `page shows the pipeline's 320x240 video: ${JSON.stringify(stats)}`);
+  await expectPageVideoCodec(page, "video/H264");
+  // and the pipeline decodes the page (its own decoders are untouched)
+  for (const media of ["video", "audio"])
+    await gst.waitFor((e) => e.type === "first-frame" && e.media === media, MEDIA_TIMEOUT, { what: `first ${media} frame` });
+  assert.equal(gst.all("warning").length, 0, `no warnings:\n${gst.output()}`);
+});
+
 // ---- the browser does not have the codec the pipeline was told to send ----
 
 scenario("browser without the requested codec: warning and fallback (browser calls gst)", async (s) => {
@@ -394,6 +427,24 @@ scenario("browser without the requested codec: warning and fallback (gst calls b
   });
   await mediaBothWays(page, gst);
   await expectPageVideoCodec(page, "video/VP8");
+});
+
+// H.264 encoded before the element cannot become VP8: a page without H.264
+// is told with a warning, and the call goes on with audio.
+scenario("encoded h264 to a browser without h264: a warning, audio goes on", async (s) => {
+  const page = await s.page({ init: withoutH264 });
+  await clickStart(page);
+  const gst = s.launch({
+    role: "call",
+    name: "gst",
+    video: ENCODED_H264,
+  });
+  await gst.waitFor((e) => e.type === "warning" && /cannot decode the H264 video given to video_sink/.test(e.text), EVENT_TIMEOUT, {
+    what: "a warning that the page cannot decode the H.264 input",
+  });
+  await gst.waitFor((e) => e.type === "first-frame" && e.media === "audio", MEDIA_TIMEOUT, { what: "the page's audio decoded" });
+  await gst.waitFor((e) => e.type === "call" && e.state === "connected", EVENT_TIMEOUT, { what: "the call connected" });
+  assert.equal(gst.all("error").length, 0, `no errors:\n${gst.output()}`);
 });
 
 // ---- calling again ----

@@ -921,6 +921,87 @@ GST_START_TEST (test_video_encoder_hardware_first_or_as_named)
 
 GST_END_TEST;
 
+/* Media encoders inside @bin (at any depth): class Codec/Encoder (not
+ * webrtcbin's Encoder/Network/DTLS). */
+static guint
+count_encoders (GstElement * bin)
+{
+  GstIterator *it = gst_bin_iterate_recurse (GST_BIN (bin));
+  GValue v = G_VALUE_INIT;
+  guint n = 0;
+
+  while (gst_iterator_next (it, &v) == GST_ITERATOR_OK) {
+    GstElement *e = g_value_get_object (&v);
+    GstElementFactory *f = gst_element_get_factory (e);
+    const gchar *klass = f ? gst_element_factory_get_metadata (f,
+        GST_ELEMENT_METADATA_KLASS) : NULL;
+
+    if (klass && strstr (klass, "Codec/Encoder")) {
+      GST_INFO ("encoder inside %s: %s", GST_OBJECT_NAME (bin),
+          GST_OBJECT_NAME (e));
+      n++;
+    }
+    g_value_reset (&v);
+  }
+  g_value_unset (&v);
+  gst_iterator_free (it);
+  return n;
+}
+
+/* Media encoded before the element (x264enc ! h264parse, opusenc) is sent
+ * as it is: the other side decodes both, no encoder runs inside
+ * meshsignal, encoder-setup is never said, and the offer gives the
+ * stream's own profile-level-id. */
+GST_START_TEST (test_encoded_input_passes_through)
+{
+  Call c = { 0, };
+  GPtrArray *seen = g_ptr_array_new_with_free_func (g_free);
+  gchar *desc;
+  GstElement *webrtc;
+  gchar *sdp = NULL;
+  GstWebRTCSessionDescription *local = NULL;
+
+  call_setup (&c);
+  c.b = mesh_test_call_peer (&c, NULL);
+  desc = g_strdup_printf ("meshsignal name=m server-url=%s role=call "
+      "videotestsrc is-live=true ! video/x-raw,width=320,height=240,"
+      "framerate=30/1 ! x264enc tune=zerolatency speed-preset=ultrafast "
+      "key-int-max=60 ! video/x-h264,profile=constrained-baseline ! "
+      "h264parse ! m.video_sink "
+      "audiotestsrc is-live=true wave=ticks ! opusenc ! m.audio_sink "
+      "m.video_src ! fakesink name=vout async=false "
+      "m.audio_src ! fakesink name=aout async=false", c.url);
+  c.a = mesh_test_pipeline_new (desc);
+  g_free (desc);
+  g_signal_connect (c.a->mesh, "encoder-setup",
+      G_CALLBACK (on_encoder_setup), seen);
+  mesh_test_pipeline_play (c.b);
+  mesh_test_pipeline_play (c.a);
+  assert_media_both_ways (&c);
+
+  fail_unless_equals_int (count_encoders (c.a->mesh), 0);
+  fail_unless_equals_int (seen->len, 0);
+  fail_unless_equals_int (mesh_test_pipeline_n_warnings (c.a), 0);
+  /* the raw side still encodes: B has its VP8 and Opus encoders */
+  fail_unless (count_encoders (c.b->mesh) >= 2);
+  webrtc = mesh_test_pipeline_get_webrtcbin (c.a);
+  g_object_get (webrtc, "current-local-description", &local, NULL);
+  fail_unless (local != NULL);
+  sdp = gst_sdp_message_as_text (local->sdp);
+  fail_unless (strstr (sdp, "H264/90000") != NULL, "no H.264 in %s", sdp);
+  /* x264's level for 320x240@30 is 2.1 or so; the constrained baseline
+   * profile is what the caps said */
+  fail_unless (strstr (sdp, "profile-level-id=42e0") != NULL,
+      "not the stream's profile in %s", sdp);
+  g_free (sdp);
+  gst_webrtc_session_description_free (local);
+  gst_object_unref (webrtc);
+  mesh_test_call_teardown (&c);
+  g_ptr_array_unref (seen);
+}
+
+GST_END_TEST;
+
 /* VP9 both ways (vp9enc, profile 0); and a VP9 caller with a waiter told
  * VP8, which answers with VP9 rather than no video (a warning says so). */
 GST_START_TEST (test_vp9_both_ways)
@@ -1061,6 +1142,7 @@ meshsignal_suite (void)
   tcase_add_test (tc, test_video_encoder_hardware_first_or_as_named);
   tcase_add_test (tc, test_video_encoder_h264_software);
   tcase_add_test (tc, test_vp9_both_ways);
+  tcase_add_test (tc, test_encoded_input_passes_through);
   tcase_add_test (tc, test_video_encoder_that_cannot_serve_is_an_error);
   tcase_add_test (tc, test_caller_and_waiter_decode_each_other);
   tcase_add_test (tc, test_latency_is_the_jitter_buffer_and_the_sink);
