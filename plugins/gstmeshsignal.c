@@ -17,6 +17,9 @@
  *
  * Request only the pads you use: with no `video_src`/`audio_src` the call
  * is send-only, with no `video_sink`/`audio_sink` it is receive-only.
+ * The sink pads also take media encoded before the element (H.264, VP8,
+ * VP9, Opus), which is sent as it is: decided at READY from what the
+ * linked upstream gives.
  *
  * ## Example launch lines
  * |[
@@ -41,6 +44,10 @@
  * behind); `data_src` gives each binary message from any peer as a buffer
  * with a `GstMeshDataMeta` custom meta (`peer-id`). The `send-data` action
  * and the `data-received` signal carry text and bytes for applications.
+ * |[
+ * gst-launch-1.0 meshsignal name=m server-url=http://localhost:4000 role=call \
+ *     rtspsrc location=rtsp://camera/stream ! rtph264depay ! h264parse ! m.video_sink
+ * ]| Sends an IP camera's H.264 without decoding it.
  *
  * ## Messages
  * Element messages on the bus tell how the call goes:
