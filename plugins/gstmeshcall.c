@@ -93,6 +93,23 @@ start_call (GstMeshSignal * self)
   gst_mesh_peer_call (self->peer);
 }
 
+/* The codec to call again with when the remote refused @refused: the next
+ * of video-codecs, or (without it) the fallback; NONE when there is none. */
+static GstMeshCodec
+next_video_codec (GstMeshSignal * self, GstMeshCodec refused)
+{
+  GstMeshCodec order[GST_MESH_MAX_VIDEO_CODECS];
+  guint n = 0;
+
+  if (!self->video_codecs)
+    return gst_mesh_codec_fallback (refused);
+  gst_mesh_signal_video_order (self, order, &n, NULL);
+  for (guint i = 0; i + 1 < n; i++)
+    if (order[i] == refused)
+      return order[i + 1];
+  return GST_MESH_CODEC_NONE;
+}
+
 /* The remote refused our video's m-line. That m-line leads the BUNDLE
  * group, and webrtcbin 1.22 does not move the group to the next one (ICE
  * never starts: "ICE new" until connect-timeout), so the call that keeps
@@ -169,7 +186,7 @@ handle_answer (GstMeshSignal * self, GstMeshSignalMessage * msg)
     GstMeshCodec refused = gst_mesh_peer_refused_video_codec (peer, msg);
 
     if (refused != GST_MESH_CODEC_NONE) {
-      GstMeshCodec other = gst_mesh_codec_fallback (refused);
+      GstMeshCodec other = next_video_codec (self, refused);
       gboolean encoded = self->in[GST_MESH_MEDIA_VIDEO].passthrough;
 
       /* video encoded before the element cannot become another codec */
@@ -182,9 +199,10 @@ handle_answer (GstMeshSignal * self, GstMeshSignalMessage * msg)
                 gst_mesh_codec_encoding_name (refused)));
         recall_without_video (self);
         return;
-      } else if (!self->codec_fallback_done &&
+      } else if (other != GST_MESH_CODEC_NONE &&
+          (self->video_codecs || !self->codec_fallback_done) &&
           gst_mesh_codec_can_encode (other)) {
-        /* once: a remote that refuses both takes the call without video */
+        /* once, or along video-codecs: each codec is offered once */
         self->codec_fallback_done = TRUE;
         GST_ELEMENT_WARNING (self, STREAM, CODEC_NOT_FOUND,
             ("The remote does not accept %s video, calling again with %s",

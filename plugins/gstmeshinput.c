@@ -29,7 +29,7 @@ static void leave_low (GstMeshSignal * self);
 static gchar *
 video_encoder_for (GstMeshSignal * self, GstMeshCodec codec)
 {
-  if (codec != gst_mesh_signal_video_codec (self->video_codec))
+  if (codec != gst_mesh_signal_first_video_codec (self))
     return NULL;
   return gst_mesh_signal_dup_video_encoder (self);
 }
@@ -380,10 +380,8 @@ gst_mesh_input_new (GstMeshSignal * self, GstMeshMediaKind kind,
     return NULL;
   }
 
-  GST_OBJECT_LOCK (self);
   codec = kind == GST_MESH_MEDIA_VIDEO ?
-      gst_mesh_signal_video_codec (self->video_codec) : GST_MESH_CODEC_OPUS;
-  GST_OBJECT_UNLOCK (self);
+      gst_mesh_signal_first_video_codec (self) : GST_MESH_CODEC_OPUS;
 
   /* a live source must never wait for the encoder: drop old frames */
   in->queue = make_leaky_queue (3);

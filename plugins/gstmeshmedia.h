@@ -19,6 +19,9 @@ typedef enum
   GST_MESH_CODEC_VP9,
 } GstMeshCodec;
 
+/* VP8, H.264, VP9 */
+#define GST_MESH_MAX_VIDEO_CODECS 3
+
 typedef enum
 {
   GST_MESH_MEDIA_VIDEO,

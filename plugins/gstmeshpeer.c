@@ -672,7 +672,33 @@ plan_answer_media (GstMeshPeer * peer, GstMeshMediaKind kind,
   sending = peer->config.tee[kind] != NULL && they_receive;
   receiving = peer->config.out[kind] != NULL && they_send;
 
-  if (sending) {
+  if (sending && kind == GST_MESH_MEDIA_VIDEO &&
+      peer->config.n_video_order > 0) {
+    /* video-codecs: the first of ours that the offer has, none else */
+    codec = peer->config.send_codec[kind];
+    for (guint i = 0; i < peer->config.n_video_order && pt < 0; i++) {
+      GstMeshCodec want = peer->config.video_order[i];
+      gint want_pt = gst_mesh_codec_find_pt (want, m);
+
+      if (want_pt < 0)
+        continue;
+      if (want != codec && !(peer->config.switch_codec &&
+              peer->config.switch_codec (peer, kind, want,
+                  peer->config.user_data)))
+        continue;
+      if (want != codec)
+        GST_INFO ("%s: video-codecs: sending %s, the first the offer has",
+            peer->name, gst_mesh_codec_encoding_name (want));
+      codec = want;
+      pt = want_pt;
+    }
+    if (pt < 0) {
+      GST_ELEMENT_WARNING (peer->bin, STREAM, CODEC_NOT_FOUND,
+          ("The remote's offer has none of video-codecs"),
+          ("%s: sending no video", peer->name));
+      sending = FALSE;
+    }
+  } else if (sending) {
     codec = peer->config.send_codec[kind];
     pt = gst_mesh_codec_find_pt (codec, m);
     if (pt < 0 && kind == GST_MESH_MEDIA_VIDEO) {

@@ -25,6 +25,10 @@ typedef struct
   /* encoded local media per kind (a tee), or NULL when not sending it */
   GstElement *tee[GST_MESH_N_MEDIA];
   GstMeshCodec send_codec[GST_MESH_N_MEDIA];
+  /* video-codecs: the video codecs we send, best first; 0: none given
+   * (video-codec and its fallbacks) */
+  GstMeshCodec video_order[GST_MESH_MAX_VIDEO_CODECS];
+  guint n_video_order;
   /* the profile-level-id our offers give H.264 ("": 42e01f, constrained
    * baseline 3.1): that of an H.264 stream encoded before the element */
   gchar h264_profile[7];

@@ -120,6 +120,7 @@ enum
   PROP_TURN_SERVERS,
   PROP_ICE_TRANSPORT_POLICY,
   PROP_VIDEO_CODEC,
+  PROP_VIDEO_CODECS,
   PROP_VIDEO_ENCODER,
   PROP_VIDEO_BITRATE,
   PROP_AUDIO_BITRATE,
@@ -279,6 +280,63 @@ gst_mesh_signal_enum_nick (GType type, gint value)
   const gchar *nick = v ? v->value_nick : "unknown";
   g_type_class_unref (klass);
   return nick;
+}
+
+gboolean
+gst_mesh_signal_video_order (GstMeshSignal * self,
+    GstMeshCodec order[GST_MESH_MAX_VIDEO_CODECS], guint * n, GError ** error)
+{
+  gchar **names;
+  gboolean ok = TRUE;
+
+  *n = 0;
+  GST_OBJECT_LOCK (self);
+  if (!self->video_codecs) {
+    order[(*n)++] = gst_mesh_signal_video_codec (self->video_codec);
+    GST_OBJECT_UNLOCK (self);
+    return TRUE;
+  }
+  names = g_strsplit (self->video_codecs, ",", -1);
+  GST_OBJECT_UNLOCK (self);
+  for (guint i = 0; names[i] && ok; i++) {
+    gchar *name = g_strstrip (names[i]);
+    GstMeshCodec c = !g_ascii_strcasecmp (name, "vp8") ? GST_MESH_CODEC_VP8 :
+        !g_ascii_strcasecmp (name, "h264") ? GST_MESH_CODEC_H264 :
+        !g_ascii_strcasecmp (name, "vp9") ? GST_MESH_CODEC_VP9 :
+        GST_MESH_CODEC_NONE;
+    gboolean seen = FALSE;
+
+    if (c == GST_MESH_CODEC_NONE) {
+      g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION,
+          "video-codecs: '%s' is none of vp8, h264, vp9", name);
+      ok = FALSE;
+      break;
+    }
+    for (guint j = 0; j < *n; j++)
+      seen |= order[j] == c;
+    if (!seen && *n < GST_MESH_MAX_VIDEO_CODECS &&
+        gst_mesh_codec_can_encode (c))
+      order[(*n)++] = c;
+  }
+  g_strfreev (names);
+  return ok;
+}
+
+GstMeshCodec
+gst_mesh_signal_first_video_codec (GstMeshSignal * self)
+{
+  GstMeshCodec order[GST_MESH_MAX_VIDEO_CODECS];
+  guint n;
+
+  if (!gst_mesh_signal_video_order (self, order, &n, NULL) || n == 0) {
+    GstMeshCodec c;
+
+    GST_OBJECT_LOCK (self);
+    c = gst_mesh_signal_video_codec (self->video_codec);
+    GST_OBJECT_UNLOCK (self);
+    return c;
+  }
+  return order[0];
 }
 
 GstMeshCodec
@@ -720,6 +778,14 @@ gst_mesh_signal_new_peer (GstMeshSignal * self, const gchar * remote_id)
   config.first_frame = peer_first_frame_cb;
   config.gathered = peer_gathered_cb;
   config.switch_codec = gst_mesh_input_switch_codec;
+  GST_OBJECT_LOCK (self);
+  if (self->video_codecs) {
+    GST_OBJECT_UNLOCK (self);
+    gst_mesh_signal_video_order (self, config.video_order,
+        &config.n_video_order, NULL);
+  } else {
+    GST_OBJECT_UNLOCK (self);
+  }
   gst_mesh_data_fill_config (self, &config);
   config.user_data = self;
   gst_mesh_ice_fill_config (self, &config);
@@ -785,9 +851,7 @@ refresh_encoders (GstMeshSignal * self)
 
   if (!in->ghost || in->passthrough)
     return TRUE;
-  GST_OBJECT_LOCK (self);
-  want = gst_mesh_signal_video_codec (self->video_codec);
-  GST_OBJECT_UNLOCK (self);
+  want = gst_mesh_signal_first_video_codec (self);
   if (in->encoder && in->encoder_codec == want &&
       encoder_is_wanted (self, in->encoder))
     return TRUE;
@@ -810,7 +874,22 @@ gst_mesh_signal_change_state (GstElement * element, GstStateChange transition)
   GstStateChangeReturn ret;
 
   switch (transition) {
-    case GST_STATE_CHANGE_NULL_TO_READY:
+    case GST_STATE_CHANGE_NULL_TO_READY:{
+      GstMeshCodec order[GST_MESH_MAX_VIDEO_CODECS];
+      guint n;
+      GError *error = NULL;
+
+      if (!gst_mesh_signal_video_order (self, order, &n, &error)) {
+        GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+            ("Bad video-codecs"), ("%s", error->message));
+        g_error_free (error);
+        return GST_STATE_CHANGE_FAILURE;
+      }
+      if (n == 0)
+        GST_ELEMENT_WARNING (self, CORE, MISSING_PLUGIN,
+            ("None of video-codecs can be encoded here"),
+            ("video-codecs '%s': using video-codec", self->video_codecs));
+    }
       gst_mesh_ice_prepare (self);
       /* encoded input is passed through, raw input encoded */
       for (gint k = 0; k < GST_MESH_N_MEDIA; k++) {
@@ -943,6 +1022,12 @@ gst_mesh_signal_set_property (GObject * object, guint prop_id,
       break;
     case PROP_VIDEO_CODEC:
       self->video_codec = g_value_get_enum (value);
+      break;
+    case PROP_VIDEO_CODECS:
+      g_free (self->video_codecs);
+      self->video_codecs = g_value_dup_string (value);
+      if (self->video_codecs && !*self->video_codecs)
+        g_clear_pointer (&self->video_codecs, g_free);
       break;
     case PROP_VIDEO_ENCODER:
       g_free (self->video_encoder);
@@ -1078,6 +1163,9 @@ gst_mesh_signal_get_property (GObject * object, guint prop_id,
     case PROP_VIDEO_CODEC:
       g_value_set_enum (value, self->video_codec);
       break;
+    case PROP_VIDEO_CODECS:
+      g_value_set_string (value, self->video_codecs);
+      break;
     case PROP_VIDEO_ENCODER:
       g_value_set_string (value, self->video_encoder);
       break;
@@ -1187,6 +1275,7 @@ gst_mesh_signal_finalize (GObject * object)
   g_free (self->client_script);
   g_free (self->room);
   g_free (self->uid);
+  g_free (self->video_codecs);
   gst_mesh_data_finalize (self);
   gst_mesh_media_prewarm_dtls_wait ();
   G_OBJECT_CLASS (parent_class)->finalize (object);
@@ -1356,6 +1445,25 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
       g_param_spec_enum ("video-codec", "Video codec",
           "Codec to send video in", GST_TYPE_MESH_VIDEO_CODEC,
           DEFAULT_VIDEO_CODEC, ready));
+  /**
+   * GstMeshSignal:video-codecs:
+   *
+   * The video codecs this side may send, best first, as a comma-separated
+   * list of `vp8`, `h264`, `vp9` (e.g. `vp9,vp8`); those not installed
+   * are left out. Unset (the default), #GstMeshSignal:video-codec says,
+   * and the element falls back to another codec when the remote has not
+   * got it. Set, it overrides video-codec: an answer sends the first
+   * codec of the list that the offer has (switching the encoder), or no
+   * video when there is none; a caller offers the first, and when the
+   * answer refuses it calls again with the next. In a room the encoder
+   * serves every member and is not switched for one.
+   *
+   * Since: 0.3
+   */
+  g_object_class_install_property (gobject_class, PROP_VIDEO_CODECS,
+      g_param_spec_string ("video-codecs", "Video codecs",
+          "Video codecs to send, best first (vp8, h264, vp9; comma-separated); "
+          "overrides video-codec", NULL, ready));
   /**
    * GstMeshSignal:video-encoder:
    *

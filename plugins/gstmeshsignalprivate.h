@@ -96,6 +96,7 @@ struct _GstMeshSignal
   gchar **turn_servers;
   GstWebRTCICETransportPolicy ice_transport_policy;
   GstMeshVideoCodec video_codec;
+  gchar *video_codecs;          /* "vp9,vp8": preference, or NULL */
   gchar *video_encoder;          /* factory name, NULL: picked; object lock */
   guint video_bitrate;
   guint audio_bitrate;
@@ -183,6 +184,14 @@ struct _GstMeshSignal
 GType gst_mesh_call_state_get_type (void);
 const gchar *gst_mesh_signal_enum_nick (GType type, gint value);
 GstMeshCodec gst_mesh_signal_video_codec (GstMeshVideoCodec c);
+/* The video codecs to send, best first: video-codecs' installed ones, or
+ * video-codec alone; their number (0 only when video-codecs names none
+ * installed). FALSE and @error when video-codecs names an unknown codec.
+ * Takes the object lock. */
+gboolean gst_mesh_signal_video_order (GstMeshSignal * self,
+    GstMeshCodec order[GST_MESH_MAX_VIDEO_CODECS], guint * n, GError ** error);
+/* The first of them (video-codec's when video-codecs has none). */
+GstMeshCodec gst_mesh_signal_first_video_codec (GstMeshSignal * self);
 /* Emits encoder-setup for the encoding element inside @encoder (what
  * gst_mesh_codec_make_encoder() made); @encoding: video, video-low, audio. */
 void gst_mesh_signal_encoder_setup (GstMeshSignal * self,

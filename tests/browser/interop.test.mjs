@@ -447,6 +447,19 @@ scenario("encoded h264 to a browser without h264: a warning, audio goes on", asy
   assert.equal(gst.all("error").length, 0, `no errors:\n${gst.output()}`);
 });
 
+// video-codecs="h264,vp9" calling a page without H.264: refused, it calls
+// again with the next of its list, VP9 (not VP8, video-codec's fallback).
+scenario("video-codecs: the caller walks its list (h264 refused, vp9 taken)", async (s) => {
+  const page = await s.page({ init: withoutH264 });
+  await clickStart(page);
+  const gst = s.gst({ role: "call", name: "gst", props: "video-codecs=h264,vp9" });
+  await gst.waitFor((e) => e.type === "warning" && /H\.?264/i.test(e.text) && /VP9/i.test(e.text), EVENT_TIMEOUT, {
+    what: "a warning naming H264 and VP9",
+  });
+  await mediaBothWays(page, gst);
+  await expectPageVideoCodec(page, "video/VP9");
+});
+
 // ---- calling again ----
 
 scenario("call again mid-call", async (s) => {

@@ -1031,6 +1031,39 @@ GST_START_TEST (test_vp9_both_ways)
 
 GST_END_TEST;
 
+/* video-codecs: the answerer sends the first of its list that the offer
+ * has. A offers VP9 (the first of "vp9,vp8"); B, whose list starts with
+ * H.264, switches its encoder to VP9, without a warning: both send VP9. A
+ * bad name is an error that names it. */
+GST_START_TEST (test_video_codecs_first_both_have)
+{
+  Call c = { 0, };
+  GPtrArray *seen_a = g_ptr_array_new_with_free_func (g_free);
+  GPtrArray *seen_b = g_ptr_array_new_with_free_func (g_free);
+  GstElement *bad;
+
+  encoder_call_start (&c, "role=call video-codecs=vp9,vp8",
+      "video-codecs=h264,vp9", seen_a, seen_b);
+  fail_unless (seen_has (seen_a, "video=vp9enc"), "A did not take vp9enc");
+  fail_unless (seen_has (seen_b, "video=x264enc"), "B did not start on H.264");
+  fail_unless (seen_has (seen_b, "video=vp9enc"), "B did not switch to VP9");
+  fail_unless_equals_int (mesh_test_pipeline_n_warnings (c.a), 0);
+  fail_unless_equals_int (mesh_test_pipeline_n_warnings (c.b), 0);
+  mesh_test_call_teardown (&c);
+  g_ptr_array_unref (seen_a);
+  g_ptr_array_unref (seen_b);
+
+  bad = gst_element_factory_make ("meshsignal", NULL);
+  g_object_set (bad, "server-url", "http://127.0.0.1:9", "video-codecs",
+      "vp9,av1", NULL);
+  fail_unless_equals_int (gst_element_set_state (bad, GST_STATE_READY),
+      GST_STATE_CHANGE_FAILURE);
+  gst_element_set_state (bad, GST_STATE_NULL);
+  gst_object_unref (bad);
+}
+
+GST_END_TEST;
+
 /* H.264 with the software encoders here: x264enc when none is named (it
  * comes before openh264enc), openh264enc when named; a call both ways. */
 GST_START_TEST (test_video_encoder_h264_software)
@@ -1142,6 +1175,7 @@ meshsignal_suite (void)
   tcase_add_test (tc, test_video_encoder_hardware_first_or_as_named);
   tcase_add_test (tc, test_video_encoder_h264_software);
   tcase_add_test (tc, test_vp9_both_ways);
+  tcase_add_test (tc, test_video_codecs_first_both_have);
   tcase_add_test (tc, test_encoded_input_passes_through);
   tcase_add_test (tc, test_video_encoder_that_cannot_serve_is_an_error);
   tcase_add_test (tc, test_caller_and_waiter_decode_each_other);
