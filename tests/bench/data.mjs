@@ -40,9 +40,13 @@ for (let i = 2; i < process.argv.length; i++) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+// every data-peer started, stopped in the end whatever happened
+const procs = new Set();
+
 function dataPeer(server, room, mode, extra = []) {
   const args = ["--url", server.url, "--room", room, `--${mode}`, ...extra];
   const proc = spawn(DATA_PEER, args, { stdio: ["ignore", "pipe", "pipe"] });
+  procs.add(proc);
   let out = "";
   let err = "";
   const id = new Promise((resolve) => {
@@ -191,6 +195,7 @@ try {
     await echoPage.context().close();
   }
 } finally {
+  for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
   await browser.close();
   await server.stop();
 }
