@@ -300,18 +300,6 @@ GST_START_TEST (test_encoded_input_in_a_room)
 {
   Room r = { 0, };
   gchar *desc;
-  /* In about 1 run of 9 here, GStreamer 1.22's rtpsession says
-   * "g_hash_table_foreach: assertion 'version == hash_table->version'
-   * failed" from its RTCP thread (caught under gdb with fatal criticals:
-   * the table of sources changed while that thread walked it), never in
-   * 10 runs of the same room encoding H.264 itself. It is rtpmanager's
-   * own table; the calls carry on. Filtered here alone, so that it shows
-   * in the log but does not fail this test; every other assertion holds. */
-  GRegex *upstream_race = g_regex_new ("version == hash_table->version", 0, 0,
-      NULL);
-  GstCheckLogFilter *filter = gst_check_add_log_filter ("GLib",
-      G_LOG_LEVEL_CRITICAL, upstream_race, NULL, NULL, NULL);
-
   room_setup (&r);
   desc = g_strdup_printf ("meshsignal name=m server-url=%s room=r "
       "video-codec=h264 "
@@ -334,7 +322,6 @@ GST_START_TEST (test_encoded_input_in_a_room)
         "member %u does not decode both others", i);
   fail_unless_equals_int (mesh_test_pipeline_n_warnings (r.p[0]), 0);
   room_teardown (&r);
-  gst_check_remove_log_filter (filter);
 }
 
 GST_END_TEST;
@@ -898,6 +885,33 @@ GST_START_TEST (test_join_leave_cycles)
 
 GST_END_TEST;
 
+/* GStreamer 1.22's rtpsession sometimes says "g_hash_table_foreach:
+ * assertion 'version == hash_table->version' failed" from its RTCP thread:
+ * the table of sources changed while that thread walked it (caught under
+ * gdb with fatal criticals; frames in libgstrtpmanager only). Seen in
+ * rooms only, where sources come and go the most: test_join_leave_cycles
+ * (1 fresh-clone CI of 4 this session) and test_encoded_input_in_a_room
+ * (2 runs of about 18). None of this project's code walks a hash table
+ * with g_hash_table_foreach, so the message can only be the library's.
+ * The calls carry on (each test still checks every member decodes);
+ * the message stays in the log, it just does not fail the test. */
+static GstCheckLogFilter *rtpsession_race;
+
+static void
+filter_rtpsession_race (void)
+{
+  rtpsession_race = gst_check_add_log_filter ("GLib", G_LOG_LEVEL_CRITICAL,
+      g_regex_new ("version == hash_table->version", 0, 0, NULL), NULL, NULL,
+      NULL);
+}
+
+static void
+unfilter_rtpsession_race (void)
+{
+  gst_check_remove_log_filter (rtpsession_race);
+  rtpsession_race = NULL;
+}
+
 static Suite *
 rooms_suite (void)
 {
@@ -905,6 +919,8 @@ rooms_suite (void)
   TCase *tc = tcase_create ("general");
 
   tcase_set_timeout (tc, 400);
+  tcase_add_checked_fixture (tc, filter_rtpsession_race,
+      unfilter_rtpsession_race);
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_three_peers);
   tcase_add_test (tc, test_encoded_input_in_a_room);
