@@ -34,6 +34,29 @@ video_encoder_for (GstMeshSignal * self, GstMeshCodec codec)
   return gst_mesh_signal_dup_video_encoder (self);
 }
 
+/* Puts @enc (taken) into the bin between @upstream and the tee, as @in's
+ * encoder making @codec; @what names it in the error. */
+static gboolean
+place_encoder (GstMeshSignal * self, MediaIn * in, GstElement * upstream,
+    GstElement * enc, GstMeshCodec codec, const gchar * what, GError ** error)
+{
+  gst_bin_add (GST_BIN (self), gst_object_ref (enc));
+  /* no caps check towards the tee: while a codec is being switched, its
+   * branches still ask for the old one */
+  if (!gst_element_link (upstream, enc) ||
+      !gst_element_link_pads_full (enc, "src", in->tee, "sink",
+          GST_PAD_LINK_CHECK_NOTHING)) {
+    g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION,
+        "cannot link the %s %s", gst_mesh_codec_encoding_name (codec), what);
+    gst_bin_remove (GST_BIN (self), enc);
+    gst_object_unref (enc);
+    return FALSE;
+  }
+  in->encoder = enc;
+  in->codec = in->encoder_codec = codec;
+  return TRUE;
+}
+
 gboolean
 gst_mesh_input_build_encoder (GstMeshSignal * self, GstMeshMediaKind kind,
     GstMeshCodec codec, GError ** error)
@@ -61,20 +84,8 @@ gst_mesh_input_build_encoder (GstMeshSignal * self, GstMeshMediaKind kind,
     return FALSE;
   gst_mesh_signal_encoder_setup (self, kind == GST_MESH_MEDIA_VIDEO ?
       "video" : "audio", enc);
-  gst_bin_add (GST_BIN (self), gst_object_ref (enc));
-  /* no caps check towards the tee: while a codec is being switched, its
-   * branches still ask for the old one */
-  if (!gst_element_link (in->convert, enc) ||
-      !gst_element_link_pads_full (enc, "src", in->tee, "sink",
-          GST_PAD_LINK_CHECK_NOTHING)) {
-    g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION,
-        "cannot link the %s encoder", gst_mesh_codec_encoding_name (codec));
-    gst_bin_remove (GST_BIN (self), enc);
-    gst_object_unref (enc);
+  if (!place_encoder (self, in, in->convert, enc, codec, "encoder", error))
     return FALSE;
-  }
-  in->encoder = enc;
-  in->codec = in->encoder_codec = codec;
   if (kind == GST_MESH_MEDIA_VIDEO)
     self->encoder_kbps = bitrate;
   else
@@ -314,19 +325,9 @@ gst_mesh_input_refresh (GstMeshSignal * self, GstMeshMediaKind kind,
     in->convert2 = in->raw_tee = in->scaler = in->convert = NULL;
     in->steps.filter = NULL;
   }
-  gst_bin_add (GST_BIN (self), gst_object_ref (pass));
-  if (!gst_element_link (in->queue, pass) ||
-      !gst_element_link_pads_full (pass, "src", in->tee, "sink",
-          GST_PAD_LINK_CHECK_NOTHING)) {
-    g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION,
-        "cannot link the %s parser", gst_mesh_codec_encoding_name (codec));
-    gst_bin_remove (GST_BIN (self), pass);
-    gst_object_unref (pass);
+  if (!place_encoder (self, in, in->queue, pass, codec, "parser", error))
     return FALSE;
-  }
-  in->encoder = pass;
   in->passthrough = TRUE;
-  in->codec = in->encoder_codec = codec;
   GST_INFO_OBJECT (self, "%s_sink takes %s as it is: no encoder%s%s",
       gst_mesh_media_kind_name (kind), gst_mesh_codec_encoding_name (codec),
       profile[0] ? ", profile-level-id " : "", profile);
