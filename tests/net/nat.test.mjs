@@ -475,6 +475,16 @@ test("the slow member is a rooms page in Chromium: the pipelines send it the low
     // the page's link is narrow
     for (const p of peers)
       await p.waitFor(() => roomStatus(p).at(-1)?.peers[pageId]?.low, T(40000), { what: "the page on the low encoding" });
+    // The main encoder followed the page down until the page left it; from
+    // there it climbs back as h3's estimate grows (at most 8 %/s when the
+    // estimate itself was pulled down, as on a loaded machine). The claim is
+    // that it gets back up, not how fast: the settling time is printed.
+    const lowAt = Date.now();
+    await peers[0].waitFor(() => (roomStatus(peers[0]).at(-1)?.main ?? 0) >= 800, T(40000),
+      { what: "h2's main encoder back over 800 kbit/s" }).catch((e) => {
+      throw new Error(`${e.message}; its last rates (kbit/s): ${roomStatus(peers[0]).slice(-15).map((s) => s.main)}`);
+    });
+    const settled = (Date.now() - lowAt) / 1000;
     const from = roomStatus(peers[0]).length;
     const before = await meshStats(page);
     await sleep(T(10000));
@@ -487,7 +497,7 @@ test("the slow member is a rooms page in Chromium: the pipelines send it the low
     const mains = h2s.map((s) => s.main);
     assert.ok(median(mains) >= 800, `h2's main encoder (kbit/s): ${mains}`);
     assert.ok(h2s.every((s) => s.peers[ids[1]] && !s.peers[ids[1]].low), "h3 was sent the low encoding");
-    console.log(`capped page: the page decoded ${ids.map((id) => (after[id]?.framesDecoded ?? 0) - (before[id]?.framesDecoded ?? 0))} frames in 10 s; h2's main encoder ${median(mains)} kbit/s, low ${median(h2s.map((s) => s.low))}`);
+    console.log(`capped page: the page decoded ${ids.map((id) => (after[id]?.framesDecoded ?? 0) - (before[id]?.framesDecoded ?? 0))} frames in 10 s; h2's main encoder ${median(mains)} kbit/s, low ${median(h2s.map((s) => s.low))}, back over 800 kbit/s ${settled.toFixed(1)} s after the page left it`);
   } catch (e) {
     await failReport(peers, e);
   } finally {
