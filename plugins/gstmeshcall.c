@@ -7,7 +7,7 @@
  * signalling reconnects while the call's media is silent calls again at
  * once, even a waiting one (its network changed under both). An answer
  * that refuses our video codec makes the encoder switch and the caller
- * call again, once.
+ * call again, once. A waiter whose call failed offers once itself.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -75,8 +75,20 @@ call_peer_state (GstMeshSignal * self, GstMeshPeer * peer,
     gst_mesh_signal_post_call_state (self, peer, state, reason);
   }
 
-  /* a caller calls again, so the next peer to come finds a call */
-  if (over && self->role == GST_MESH_SIGNAL_ROLE_CALL && !self->recall_source) {
+  if (state == GST_MESH_CALL_STATE_CONNECTED)
+    self->stall_offered = FALSE;
+  /* a caller calls again, so the next peer to come finds a call. A waiter
+   * whose call failed (never connected by connect-timeout, or ICE failed)
+   * offers once: the seed's page that made the stuck call does not offer
+   * again, while it takes an offer from either side. A caller pipeline
+   * calls again too; the session-id rule picks one of the two offers. */
+  if (over && self->role == GST_MESH_SIGNAL_ROLE_WAIT &&
+      state == GST_MESH_CALL_STATE_FAILED && !self->stall_offered) {
+    self->stall_offered = TRUE;
+    GST_INFO_OBJECT (self, "the call failed: offering once ourselves");
+  } else if (self->role != GST_MESH_SIGNAL_ROLE_CALL)
+    over = FALSE;
+  if (over && !self->recall_source) {
     self->recall_source = g_timeout_source_new (100);
     g_source_set_callback (self->recall_source, recall_cb, self, NULL);
     g_source_attach (self->recall_source, self->context);
@@ -265,6 +277,7 @@ handle_candidate (GstMeshSignalMessage * msg, GstMeshSignal * self)
 static void
 call_start (GstMeshSignal * self)
 {
+  self->stall_offered = FALSE;
   self->codec_fallback_done = FALSE;
   self->video_refused = FALSE;
 }

@@ -10,7 +10,8 @@ G_BEGIN_DECLS
 
 /**
  * GstMeshSignalRole:
- * @GST_MESH_SIGNAL_ROLE_WAIT: answer offers, never send one
+ * @GST_MESH_SIGNAL_ROLE_WAIT: answer offers; offer only to revive a call
+ *   (once after a call failed, and when the network changed)
  * @GST_MESH_SIGNAL_ROLE_CALL: send an offer (again and again until it is
  *   answered), and call again when a call ends
  */

@@ -138,6 +138,8 @@ struct _GstMeshSignal
   gboolean video_refused;       /* the remote took no video of ours: the
                                  * next calls offer none */
   GSource *recall_source;
+  gboolean stall_offered;       /* a waiter offered once after a call that
+                                 * failed; again only after a connection */
   /* rooms (gstmeshroom.c) */
   gchar *uid;                   /* who we are across reconnections */
   gchar *local_id;              /* our socket id in the room, once joined */

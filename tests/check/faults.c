@@ -383,6 +383,49 @@ GST_START_TEST (test_call_that_cannot_connect_fails_and_is_called_again)
 
 GST_END_TEST;
 
+/* The other way round: the waiter's call cannot connect (B may use relayed
+ * candidates only, with no TURN server) and the caller never gives up on
+ * it (connect-timeout=0), as the seed's page never offers again. The
+ * waiter fails at its connect-timeout and offers once; the caller takes
+ * the new offer in place of its stuck call. That call cannot connect
+ * either, and the waiter does not offer a second time. */
+GST_START_TEST (test_waiter_whose_call_fails_offers_once)
+{
+  Call c = { 0, };
+  gint fb, cb, fb2;
+
+  c.server = mesh_test_seed_server_start ();
+  c.url = mesh_test_server_get_url (c.server);
+  c.b = mesh_test_call_peer (&c, "ice-transport-policy=relay "
+      "connect-timeout=1500");
+  c.a = mesh_test_call_peer (&c, "role=call connect-timeout=0");
+  mesh_test_pipeline_play (c.b);
+  mesh_test_pipeline_play (c.a);
+
+  fb = mesh_test_pipeline_wait_message (c.b, 0, CALL_TIMEOUT_MS, "mesh-call",
+      "state", "failed");
+  fail_unless (fb >= 0, "B's call that cannot connect did not fail");
+  cb = mesh_test_pipeline_wait_message (c.b, fb, CALL_TIMEOUT_MS,
+      "mesh-call", "state", "calling");
+  fail_unless (cb >= 0, "the waiter B did not offer after its call failed");
+  fail_unless (message_call_id (c.b, cb) != message_call_id (c.b, fb));
+  fail_unless (mesh_test_pipeline_wait_message (c.a, 0, CALL_TIMEOUT_MS,
+          "mesh-call", "reason", "replaced by a new offer") >= 0,
+      "A kept its stuck call instead of taking B's offer");
+  fb2 = mesh_test_pipeline_wait_message (c.b, cb, CALL_TIMEOUT_MS,
+      "mesh-call", "state", "failed");
+  fail_unless (fb2 >= 0, "B's own call did not fail in its turn");
+  /* once: a waiter does not become a caller */
+  g_usleep (3 * G_USEC_PER_SEC);
+  fail_unless (mesh_test_pipeline_wait_message (c.b, fb2, 0, "mesh-call",
+          "state", "calling") < 0, "the waiter B offered a second time");
+  assert_no_errors (c.a, "A");
+  assert_no_errors (c.b, "B");
+  mesh_test_call_teardown (&c);
+}
+
+GST_END_TEST;
+
 /* ------------------------------------------------------------------------ */
 /* The network cut and restored                                             */
 
@@ -744,6 +787,7 @@ faults_suite (void)
       test_killed_caller_is_dropped_and_waiter_answers_again);
   tcase_add_test (peer,
       test_call_that_cannot_connect_fails_and_is_called_again);
+  tcase_add_test (peer, test_waiter_whose_call_fails_offers_once);
   tcase_add_unchecked_fixture (net, clear_network_unchecked,
       clear_network_unchecked);
   tcase_add_test (net, test_short_network_cut_keeps_the_call);
