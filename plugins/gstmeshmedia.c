@@ -105,11 +105,20 @@ have_factory (const gchar * name)
  *   vaapih264enc  H.264  bitrate         rate-control=cbr max-bframes=0 keyframe-period=600 quality-level=7
  *   nvh264enc     H.264  bitrate         preset=low-latency-hp rc-mode=cbr gop-size=600 bframes=0 zerolatency=true
  *   vaapivp8enc   VP8    bitrate         rate-control=cbr keyframe-period=600
+ *   v4l2h264enc   H.264  video_bitrate (bps, V4L2)  video_bitrate_mode=1 h264_i_frame_period=600 repeat_sequence_header=1
+ *   v4l2vp8enc    VP8    video_bitrate (bps, V4L2)  video_bitrate_mode=1
+ *   v4l2vp9enc    VP9    video_bitrate (bps, V4L2)  video_bitrate_mode=1
  *   x264enc       H.264  bitrate         tune=zerolatency speed-preset=ultrafast key-int-max=600 b-adapt=false bframes=0
  *   openh264enc   H.264  bitrate (bps)   rate-control=bitrate gop-size=600
  *   vp8enc        VP8    target-bitrate (bps)  see VP8_SETTINGS
  *   vp9enc        VP9    target-bitrate (bps)  see VP9_SETTINGS
  *
+ * The v4l2 memory-to-memory encoders (a Raspberry Pi's, many SoCs') take
+ * their rate and settings as V4L2 controls in one `extra-controls`
+ * structure, which the element merges into (bitrate mode 1 is CBR; the
+ * sequence headers repeat so a peer that joins late can decode; GStreamer
+ * applies the structure at once while the device is open, so a new
+ * bitrate takes effect mid-call).
  * x264 comes before openh264: faster at the same quality here. An
  * encoder named with the video-encoder property that is not in the table
  * gets its bitrate only, on a `bitrate` property in kbit/s (the
@@ -148,6 +157,7 @@ typedef struct
   const gchar *rate;
   gboolean bps;
   const gchar *settings;
+  gboolean v4l2;                /* rate and settings are V4L2 controls */
 } EncoderFamily;
 
 static const EncoderFamily encoders[] = {
@@ -160,6 +170,13 @@ static const EncoderFamily encoders[] = {
       "zerolatency=true"},
   {"vaapivp8enc", GST_MESH_CODEC_VP8, "bitrate", FALSE,
       "rate-control=cbr keyframe-period=600"},
+  {"v4l2h264enc", GST_MESH_CODEC_H264, "video_bitrate", TRUE,
+      "video_bitrate_mode=1 h264_i_frame_period=600 repeat_sequence_header=1",
+      TRUE},
+  {"v4l2vp8enc", GST_MESH_CODEC_VP8, "video_bitrate", TRUE,
+      "video_bitrate_mode=1", TRUE},
+  {"v4l2vp9enc", GST_MESH_CODEC_VP9, "video_bitrate", TRUE,
+      "video_bitrate_mode=1", TRUE},
   {"x264enc", GST_MESH_CODEC_H264, "bitrate", FALSE,
       "tune=zerolatency speed-preset=ultrafast key-int-max=600 "
       "b-adapt=false bframes=0"},
@@ -326,6 +343,40 @@ set_if_known (GstElement * e, const gchar * prop, const gchar * value)
   return TRUE;
 }
 
+/* Sets the V4L2 control @name to @value in @e's `extra-controls`, keeping
+ * the controls already there. */
+static gboolean
+set_v4l2_control (GstElement * e, const gchar * name, const gchar * value)
+{
+  GstStructure *s = NULL;
+  gchar *end = NULL;
+  gint64 v = g_ascii_strtoll (value, &end, 10);
+
+  if (!g_object_class_find_property (G_OBJECT_GET_CLASS (e), "extra-controls")
+      || !end || *end || v < G_MININT32 || v > G_MAXINT32) {
+    GST_WARNING_OBJECT (e, "cannot set V4L2 control %s=%s", name, value);
+    return FALSE;
+  }
+  g_object_get (e, "extra-controls", &s, NULL);
+  if (!s)
+    s = gst_structure_new_empty ("controls");
+  gst_structure_set (s, name, G_TYPE_INT, (gint) v, NULL);
+  g_object_set (e, "extra-controls", s, NULL);
+  gst_structure_free (s);
+  return TRUE;
+}
+
+/* @fam's setting @prop=@value on @e: a property, or a V4L2 control */
+static void
+set_setting (GstElement * e, const EncoderFamily * fam, const gchar * prop,
+    const gchar * value)
+{
+  if (fam && fam->v4l2)
+    set_v4l2_control (e, prop, value);
+  else
+    set_if_known (e, prop, value);
+}
+
 static void
 set_video_bitrate (GstElement * e, guint kbps)
 {
@@ -333,7 +384,7 @@ set_video_bitrate (GstElement * e, guint kbps)
       encoder_family (GST_OBJECT_NAME (gst_element_get_factory (e)));
   gchar *v = g_strdup_printf ("%u", fam && fam->bps ? kbps * 1000 : kbps);
 
-  set_if_known (e, fam ? fam->rate : "bitrate", v);
+  set_setting (e, fam, fam ? fam->rate : "bitrate", v);
   g_free (v);
 }
 
@@ -353,7 +404,7 @@ apply_settings (GstElement * e)
     if (!eq)
       continue;
     *eq = '\0';
-    set_if_known (e, kv[i], eq + 1);
+    set_setting (e, fam, kv[i], eq + 1);
   }
   g_strfreev (kv);
 }

@@ -818,22 +818,30 @@ test_hw_enc_class_init (TestHwEncClass * klass)
       "vp8enc dressed as hardware", "gst-mesh tests");
 }
 
+/* A real-time vp8enc inside @bin, behind ghost pads; returns it */
+static GstElement *
+dress_vp8enc (GstElement * bin)
+{
+  GstElement *vp8enc = gst_element_factory_make ("vp8enc", NULL);
+  GstPad *pad;
+
+  g_object_set (vp8enc, "deadline", (gint64) 1, NULL);
+  gst_bin_add (GST_BIN (bin), vp8enc);
+  pad = gst_element_get_static_pad (vp8enc, "sink");
+  gst_element_add_pad (bin, gst_ghost_pad_new_from_template
+      ("sink", pad, gst_static_pad_template_get (&hw_sink)));
+  gst_object_unref (pad);
+  pad = gst_element_get_static_pad (vp8enc, "src");
+  gst_element_add_pad (bin, gst_ghost_pad_new_from_template
+      ("src", pad, gst_static_pad_template_get (&hw_src)));
+  gst_object_unref (pad);
+  return vp8enc;
+}
+
 static void
 test_hw_enc_init (TestHwEnc * e)
 {
-  GstPad *pad;
-
-  e->vp8enc = gst_element_factory_make ("vp8enc", NULL);
-  g_object_set (e->vp8enc, "deadline", (gint64) 1, NULL);
-  gst_bin_add (GST_BIN (e), e->vp8enc);
-  pad = gst_element_get_static_pad (e->vp8enc, "sink");
-  gst_element_add_pad (GST_ELEMENT (e), gst_ghost_pad_new_from_template
-      ("sink", pad, gst_static_pad_template_get (&hw_sink)));
-  gst_object_unref (pad);
-  pad = gst_element_get_static_pad (e->vp8enc, "src");
-  gst_element_add_pad (GST_ELEMENT (e), gst_ghost_pad_new_from_template
-      ("src", pad, gst_static_pad_template_get (&hw_src)));
-  gst_object_unref (pad);
+  e->vp8enc = dress_vp8enc (GST_ELEMENT (e));
 }
 
 /* "encoding=factory" for each encoder-setup, and the video encoders */
@@ -913,6 +921,125 @@ GST_START_TEST (test_video_encoder_hardware_first_or_as_named)
   fail_unless (enc != NULL);
   g_object_get (enc, "cpu-used", &cpu_used, NULL);
   fail_unless_equals_int (cpu_used, 4);
+
+  mesh_test_call_teardown (&c);
+  g_ptr_array_unref (seen_a);
+  g_ptr_array_unref (seen_b);
+}
+
+GST_END_TEST;
+
+/* A v4l2 memory-to-memory encoder for the test, named as GStreamer's is
+ * (v4l2vp8enc): vp8enc inside, its rate taken from the V4L2 control
+ * video_bitrate in an `extra-controls` structure, as the real one takes
+ * it. The element knows v4l2 encoders by name and sets their controls. */
+typedef struct
+{
+  GstBin parent;
+  GstElement *vp8enc;
+  GstStructure *controls;
+  guint updates;                /* times extra-controls was set */
+} TestV4l2Enc;
+typedef GstBinClass TestV4l2EncClass;
+
+GType test_v4l2_enc_get_type (void);
+G_DEFINE_TYPE (TestV4l2Enc, test_v4l2_enc, GST_TYPE_BIN);
+
+static void
+test_v4l2_enc_set_property (GObject * o, guint id, const GValue * v,
+    GParamSpec * pspec)
+{
+  TestV4l2Enc *e = (TestV4l2Enc *) o;
+  const GstStructure *s = gst_value_get_structure (v);
+  gint bps;
+
+  GST_OBJECT_LOCK (e);
+  g_clear_pointer (&e->controls, gst_structure_free);
+  e->controls = s ? gst_structure_copy (s) : NULL;
+  e->updates++;
+  GST_OBJECT_UNLOCK (e);
+  if (s && gst_structure_get_int (s, "video_bitrate", &bps))
+    g_object_set (e->vp8enc, "target-bitrate", bps, NULL);
+}
+
+static void
+test_v4l2_enc_get_property (GObject * o, guint id, GValue * v,
+    GParamSpec * pspec)
+{
+  TestV4l2Enc *e = (TestV4l2Enc *) o;
+
+  GST_OBJECT_LOCK (e);
+  gst_value_set_structure (v, e->controls);
+  GST_OBJECT_UNLOCK (e);
+}
+
+static void
+test_v4l2_enc_finalize (GObject * o)
+{
+  g_clear_pointer (&((TestV4l2Enc *) o)->controls, gst_structure_free);
+  G_OBJECT_CLASS (test_v4l2_enc_parent_class)->finalize (o);
+}
+
+static void
+test_v4l2_enc_class_init (TestV4l2EncClass * klass)
+{
+  GObjectClass *oc = G_OBJECT_CLASS (klass);
+
+  oc->set_property = test_v4l2_enc_set_property;
+  oc->get_property = test_v4l2_enc_get_property;
+  oc->finalize = test_v4l2_enc_finalize;
+  g_object_class_install_property (oc, 1, g_param_spec_boxed
+      ("extra-controls", "Extra controls", "V4L2 controls",
+          GST_TYPE_STRUCTURE, G_PARAM_READWRITE));
+  gst_element_class_add_static_pad_template (GST_ELEMENT_CLASS (klass),
+      &hw_sink);
+  gst_element_class_add_static_pad_template (GST_ELEMENT_CLASS (klass),
+      &hw_src);
+  gst_element_class_set_static_metadata (GST_ELEMENT_CLASS (klass),
+      "Test V4L2 VP8 encoder", "Codec/Encoder/Video/Hardware",
+      "vp8enc dressed as a v4l2 encoder", "gst-mesh tests");
+}
+
+static void
+test_v4l2_enc_init (TestV4l2Enc * e)
+{
+  e->vp8enc = dress_vp8enc (GST_ELEMENT (e));
+}
+
+/* A v4l2 encoder gets its rate and real-time settings as V4L2 controls,
+ * merged into one extra-controls structure, and carries the call. */
+GST_START_TEST (test_video_encoder_v4l2_controls)
+{
+  Call c = { 0, };
+  GPtrArray *seen_a = g_ptr_array_new_with_free_func (g_free);
+  GPtrArray *seen_b = g_ptr_array_new_with_free_func (g_free);
+  TestV4l2Enc *enc;
+  gint bps = 0, mode = -1;
+
+  fail_unless (gst_element_register (NULL, "v4l2vp8enc", GST_RANK_PRIMARY + 1,
+          test_v4l2_enc_get_type ()));
+  encoder_call_start (&c, "role=call", "video-encoder=vp8enc", seen_a,
+      seen_b);
+  fail_unless (seen_has (seen_a, "video=v4l2vp8enc"),
+      "A did not take the v4l2 encoder");
+  enc = g_object_get_data (G_OBJECT (c.a->mesh), "test-video-encoder");
+  fail_unless (enc != NULL);
+  GST_OBJECT_LOCK (enc);
+  fail_unless (enc->controls != NULL, "no extra-controls set");
+  {
+    gchar *str = gst_structure_to_string (enc->controls);
+
+    g_print ("meshsignal: v4l2 encoder's controls: %s (set %u times)\n", str,
+        enc->updates);
+    g_free (str);
+  }
+  fail_unless (gst_structure_get_int (enc->controls, "video_bitrate", &bps));
+  fail_unless (gst_structure_get_int (enc->controls, "video_bitrate_mode",
+          &mode));
+  GST_OBJECT_UNLOCK (enc);
+  /* in bit/s, and the setting made before it is still there */
+  fail_unless (bps >= 100000 && bps <= 5000000, "video_bitrate %d", bps);
+  fail_unless_equals_int (mode, 1);
 
   mesh_test_call_teardown (&c);
   g_ptr_array_unref (seen_a);
@@ -1173,6 +1300,7 @@ meshsignal_suite (void)
   tcase_add_test (tc, test_bad_url_is_an_element_error);
   tcase_add_test (tc, test_unreachable_server_is_an_element_error);
   tcase_add_test (tc, test_video_encoder_hardware_first_or_as_named);
+  tcase_add_test (tc, test_video_encoder_v4l2_controls);
   tcase_add_test (tc, test_video_encoder_h264_software);
   tcase_add_test (tc, test_vp9_both_ways);
   tcase_add_test (tc, test_video_codecs_first_both_have);
