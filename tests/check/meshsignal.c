@@ -7,6 +7,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <gst/check/gstcheck.h>
+#include <gst/video/video.h>
 #include <gst/mesh/gstmesh.h>
 #include <gst/webrtc/webrtc.h>
 
@@ -1079,6 +1080,14 @@ count_encoders (GstElement * bin)
  * as it is: the other side decodes both, no encoder runs inside
  * meshsignal, encoder-setup is never said, and the offer gives the
  * stream's own profile-level-id. */
+static GstPadProbeReturn
+count_force_key_unit (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  if (gst_video_event_is_force_key_unit (GST_PAD_PROBE_INFO_EVENT (info)))
+    g_atomic_int_inc ((gint *) data);
+  return GST_PAD_PROBE_OK;
+}
+
 GST_START_TEST (test_encoded_input_passes_through)
 {
   Call c = { 0, };
@@ -1092,9 +1101,9 @@ GST_START_TEST (test_encoded_input_passes_through)
   c.b = mesh_test_call_peer (&c, NULL);
   desc = g_strdup_printf ("meshsignal name=m server-url=%s role=call "
       "videotestsrc is-live=true ! video/x-raw,width=320,height=240,"
-      "framerate=30/1 ! x264enc tune=zerolatency speed-preset=ultrafast "
-      "key-int-max=60 ! video/x-h264,profile=constrained-baseline ! "
-      "h264parse ! m.video_sink "
+      "framerate=30/1 ! x264enc name=appenc tune=zerolatency "
+      "speed-preset=ultrafast key-int-max=60 ! "
+      "video/x-h264,profile=constrained-baseline ! h264parse ! m.video_sink "
       "audiotestsrc is-live=true wave=ticks ! opusenc ! m.audio_sink "
       "m.video_src ! fakesink name=vout async=false "
       "m.audio_src ! fakesink name=aout async=false", c.url);
@@ -1123,6 +1132,35 @@ GST_START_TEST (test_encoded_input_passes_through)
   g_free (sdp);
   gst_webrtc_session_description_free (local);
   gst_object_unref (webrtc);
+
+  /* B asks for a keyframe (its video_src gets an upstream GstForceKeyUnit,
+   * which its RTP session sends as RTCP PLI); at A it comes back out of
+   * video_sink to the application's encoder */
+  {
+    GstElement *enc = gst_bin_get_by_name (GST_BIN (c.a->pipeline), "appenc");
+    GstElement *vout = gst_bin_get_by_name (GST_BIN (c.b->pipeline), "vout");
+    GstPad *enc_src = gst_element_get_static_pad (enc, "src");
+    GstPad *vout_sink = gst_element_get_static_pad (vout, "sink");
+    gint asked = 0;
+    gulong probe = gst_pad_add_probe (enc_src,
+        GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, count_force_key_unit, &asked,
+        NULL);
+    gint64 until = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+    while (!g_atomic_int_get (&asked) && g_get_monotonic_time () < until) {
+      gst_pad_push_event (vout_sink,
+          gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE,
+              TRUE, 0));
+      g_usleep (G_USEC_PER_SEC / 2);
+    }
+    fail_unless (g_atomic_int_get (&asked) > 0,
+        "B's keyframe request did not reach A's x264enc");
+    gst_pad_remove_probe (enc_src, probe);
+    gst_object_unref (enc_src);
+    gst_object_unref (vout_sink);
+    gst_object_unref (enc);
+    gst_object_unref (vout);
+  }
   mesh_test_call_teardown (&c);
   g_ptr_array_unref (seen);
 }
