@@ -14,3 +14,4 @@
 #include <gst/mesh/gstmeshturnprobe.h>
 #include <gst/mesh/gstmeshbwe.h>
 #include <gst/mesh/gstmeshdata.h>
+#include <gst/mesh/gstmeshmsgpack.h>
