@@ -15,6 +15,7 @@
 #include <gst/gst.h>
 #include <gst/mesh/gstmeshsignalserver.h>
 #include <gst/mesh/gstmeshiceserver.h>
+#include <gst/mesh/gstmeshredis.h>
 #include <glib-unix.h>
 #include <locale.h>
 #include <string.h>
@@ -38,6 +39,8 @@ typedef struct
   gchar *turn_secret;
   gchar **turn_urls;
   gint turn_ttl;
+  gchar *redis;
+  gchar *redis_key;
   gint port, ping_interval, ping_timeout, max_room_peers, max_event_rate;
   gint header_timeout;
   gint64 max_payload;
@@ -73,6 +76,22 @@ on_connected (GstMeshSignalServer * server, const gchar * id,
     g_print ("A user connected: %s (%s)\n", id, address);
   else
     g_print ("A user connected: %s\n", id);
+}
+
+static void
+on_cluster_state (GstMeshSignalServer * server, gboolean up,
+    const gchar * reason, gpointer user_data)
+{
+  gchar *url = NULL;
+
+  g_object_get (server, "redis-url", &url, NULL);
+  if (up)
+    g_print ("In the cluster on %s\n", url);
+  else
+    g_printerr ("gst-mesh-server: the cluster's Redis at %s is unreachable "
+        "(%s): serving this server's clients alone until it is back\n", url,
+        reason ? reason : "unknown");
+  g_free (url);
 }
 
 static void
@@ -194,6 +213,13 @@ options_context (Options * o)
         "stun:HOST:3478), repeatable", "URL"},
     {"turn-ttl", 0, 0, G_OPTION_ARG_INT, &o->turn_ttl,
         "Seconds the TURN credentials stay valid (default: 86400)", "S"},
+    {"redis", 0, 0, G_OPTION_ARG_STRING, &o->redis,
+        "Join the cluster of Socket.IO servers on this Redis "
+        "(redis://HOST[:PORT][/DB]), as a node of @socket.io/redis-adapter: "
+        "broadcasts reach the clients of every server", "URL"},
+    {"redis-key", 0, 0, G_OPTION_ARG_STRING, &o->redis_key,
+        "Prefix of the cluster's Redis channels, the adapter's key "
+        "(default: socket.io)", "KEY"},
     {"metrics", 0, 0, G_OPTION_ARG_NONE, &o->metrics,
         "Serve GET /metrics in the Prometheus text format (GET /healthz is "
         "always served)", NULL},
@@ -448,6 +474,16 @@ main (int argc, char **argv)
     g_object_unref (mask);
   }
 
+  if (o.redis) {
+    gchar *host = NULL;
+    guint port, db;
+
+    if (!gst_mesh_redis_parse_url (o.redis, &host, &port, &db, &error)) {
+      g_printerr ("--redis: %s\n", error->message);
+      return 2;
+    }
+    g_free (host);
+  }
   if (!o.turn_secret != !o.turn_urls) {
     g_printerr ("--turn-secret and --turn-url go together\n");
     return 2;
@@ -480,12 +516,18 @@ main (int argc, char **argv)
       o.turn_urls, "turn-ttl", (guint) o.turn_ttl, NULL);
   if (o.path)
     g_object_set (server, "path", o.path, NULL);
+  if (o.redis)
+    g_object_set (server, "redis-url", o.redis, NULL);
+  if (o.redis_key)
+    g_object_set (server, "redis-key", o.redis_key, NULL);
   if (o.origins)
     g_object_set (server, "cors-origins", o.origins, NULL);
 
   g_signal_connect (server, "client-connected", G_CALLBACK (on_connected),
       NULL);
   g_signal_connect (server, "relayed", G_CALLBACK (on_relayed), NULL);
+  g_signal_connect (server, "cluster-state", G_CALLBACK (on_cluster_state),
+      NULL);
   g_signal_connect (server, "client-disconnected",
       G_CALLBACK (on_disconnected), NULL);
 

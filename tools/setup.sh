@@ -22,6 +22,7 @@ PKGS=(
   # libraries
   libglib2.0-dev libjson-glib-dev libsoup-3.0-dev libssl-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
+  libhiredis-dev    # gst-mesh-server --redis: the cluster's Redis client
   # runtime
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
@@ -29,6 +30,7 @@ PKGS=(
   # tests
   iproute2 util-linux valgrind chromium ca-certificates procps curl
   nginx-light       # reverse-proxy tests: started by them, on test ports
+  redis-server      # cluster tests: started by them, on test ports
   coturn nftables conntrack  # simulated Internet (tests/net): STUN/TURN, NAT routers
   libnss3-tools     # certutil: Chromium trusts the test TURN server's certificate
   python3-gi gir1.2-gstreamer-1.0  # examples/data-chat.py and its test

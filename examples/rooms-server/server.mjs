@@ -12,6 +12,9 @@
 //   --max-room-peers=N         most members of a room (default 0: no limit)
 //   --max-event-rate=N         events/s per client, bursts of N (default
 //                              200; 0: no limit)
+//   --redis=redis://HOST:PORT  join the cluster on that Redis with
+//                              @socket.io/redis-adapter (docs/protocol.md
+//                              section 9); --redis-key=KEY its key
 //
 // socket.io comes from this directory's node_modules (`npm install
 // socket.io@4` here) or, in a gst-mesh checkout, from tests/node_modules.
@@ -39,7 +42,7 @@ const FLOOD_FACTOR = 10;
 const FLOOD_SECONDS = 5;
 
 function usage(message) {
-  console.error(`${message}\nusage: server.mjs [PORT] [--allowed-origins=O]... [--auth-token=T]... [--auth-file=F] [--max-room-peers=N] [--max-event-rate=N]`);
+  console.error(`${message}\nusage: server.mjs [PORT] [--allowed-origins=O]... [--auth-token=T]... [--auth-file=F] [--max-room-peers=N] [--max-event-rate=N] [--redis=URL [--redis-key=KEY]]`);
   process.exit(2);
 }
 
@@ -53,6 +56,8 @@ try {
       "auth-file": { type: "string" },
       "max-room-peers": { type: "string" },
       "max-event-rate": { type: "string" },
+      redis: { type: "string" },
+      "redis-key": { type: "string" },
     },
   });
 } catch (e) {
@@ -96,6 +101,19 @@ const http = createServer((req, res) => {
 });
 const anyOrigin = allowedOrigins.includes("*");
 const io = new Server(http, { cors: { origin: anyOrigin ? "*" : allowedOrigins } });
+
+// A cluster: Socket.IO's own Redis adapter, as any Node deployment uses it.
+if (opts.values.redis !== undefined) {
+  const from = (name) => require(require.resolve(name, { paths: [here, path.join(here, "..", "..", "tests")] }));
+  const { createAdapter } = from("@socket.io/redis-adapter");
+  const { createClient } = from("redis");
+  const pub = createClient({ url: opts.values.redis });
+  const sub = pub.duplicate();
+  for (const c of [pub, sub]) c.on("error", (e) => console.error(`Redis: ${e.message}`));
+  await Promise.all([pub.connect(), sub.connect()]);
+  io.adapter(createAdapter(pub, sub, { key: opts.values["redis-key"] ?? "socket.io" }));
+  console.log(`In the cluster on ${opts.values.redis}`);
+}
 
 // Origin allow-list on every Engine.IO request (handshake, poll, POST,
 // WebSocket upgrade): CORS only hides answers from a page, and WebSockets

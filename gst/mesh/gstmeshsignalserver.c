@@ -25,6 +25,7 @@
 #include "gstmeshmarshal.h"
 #include "gstmeshmetrics.h"
 #include "gstmeshiceserver.h"
+#include "gstmeshcluster.h"
 
 #include <gst/gst.h>
 #include <errno.h>
@@ -66,12 +67,15 @@ struct _GstMeshSignalServer
   gchar *turn_secret;
   gchar **turn_urls;
   guint turn_ttl;
+  gchar *redis_url;
+  gchar *redis_key;
 
   SoupServer *soup;
   GstMeshEioServer *engine;
   GstMeshSioServer *sio;
   gboolean secure;
   gboolean stopping;            /* no peer-left while going down */
+  GstMeshCluster *cluster;      /* with redis-url, while running */
 
   /* Mesh rooms: name → GPtrArray of GstMeshSioSocket (owned refs) in join
    * order, which is the order of a join ack's peers. Kept here rather than
@@ -112,6 +116,8 @@ enum
   PROP_TURN_SECRET,
   PROP_TURN_URLS,
   PROP_TURN_TTL,
+  PROP_REDIS_URL,
+  PROP_REDIS_KEY,
 };
 
 enum
@@ -119,6 +125,7 @@ enum
   SIGNAL_CLIENT_CONNECTED,
   SIGNAL_CLIENT_DISCONNECTED,
   SIGNAL_RELAYED,
+  SIGNAL_CLUSTER_STATE,
   N_SIGNALS
 };
 
@@ -1325,6 +1332,21 @@ handle_metrics (SoupServer * soup, SoupServerMessage * msg, const char *path,
  * Listens on address:port and serves Socket.IO at path (and the web root,
  * if set, everywhere else).
  */
+static void
+on_cluster_state (GstMeshCluster * cluster, gboolean up, const gchar * reason,
+    gpointer user_data)
+{
+  GstMeshSignalServer *self = user_data;
+
+  if (up)
+    GST_INFO_OBJECT (self, "in the cluster as node %s",
+        gst_mesh_cluster_get_uid (cluster));
+  else
+    GST_WARNING_OBJECT (self, "the cluster's Redis is unreachable (%s): "
+        "serving this server's clients alone until it is back", reason);
+  g_signal_emit (self, signals[SIGNAL_CLUSTER_STATE], 0, up, reason);
+}
+
 gboolean
 gst_mesh_signal_server_start (GstMeshSignalServer * self, GError ** error)
 {
@@ -1401,6 +1423,13 @@ gst_mesh_signal_server_start (GstMeshSignalServer * self, GError ** error)
   gst_mesh_sio_namespace_set_connect_check
       (gst_mesh_sio_server_get_namespace (self->sio, "/"), check_auth, self,
       NULL);
+  if (self->redis_url) {
+    self->cluster = gst_mesh_cluster_new (gst_mesh_sio_server_get_namespace
+        (self->sio, "/"), self->redis_url, self->redis_key, on_cluster_state,
+        self, error);
+    if (!self->cluster)
+      goto failed;
+  }
   g_signal_connect_object (self->soup, "request-read",
       G_CALLBACK (on_request_read), self, 0);
   soup_server_add_handler (self->soup, "/", handle_static, self, NULL);
@@ -1448,6 +1477,8 @@ gst_mesh_signal_server_start (GstMeshSignalServer * self, GError ** error)
     goto failed;
   }
   raise_listen_backlog (self);
+  if (self->cluster)
+    gst_mesh_cluster_start (self->cluster);
 
   GST_INFO_OBJECT (self, "listening on port %u, Socket.IO at %s",
       gst_mesh_signal_server_get_port (self), self->path);
@@ -1469,6 +1500,7 @@ gst_mesh_signal_server_stop (GstMeshSignalServer * self)
   g_return_if_fail (GST_MESH_IS_SIGNAL_SERVER (self));
 
   self->stopping = TRUE;
+  g_clear_pointer (&self->cluster, gst_mesh_cluster_free);
   g_clear_object (&self->sio);
   if (self->engine) {
     gst_mesh_eio_server_close_all (self->engine);
@@ -1635,6 +1667,14 @@ gst_mesh_signal_server_set_property (GObject * object, guint prop_id,
       g_free (self->turn_secret);
       self->turn_secret = g_value_dup_string (value);
       break;
+    case PROP_REDIS_URL:
+      g_free (self->redis_url);
+      self->redis_url = g_value_dup_string (value);
+      break;
+    case PROP_REDIS_KEY:
+      g_free (self->redis_key);
+      self->redis_key = g_value_dup_string (value);
+      break;
     case PROP_TURN_URLS:
       g_strfreev (self->turn_urls);
       self->turn_urls = g_value_dup_boxed (value);
@@ -1719,6 +1759,12 @@ gst_mesh_signal_server_get_property (GObject * object, guint prop_id,
     case PROP_TURN_SECRET:
       g_value_set_string (value, self->turn_secret);
       break;
+    case PROP_REDIS_URL:
+      g_value_set_string (value, self->redis_url);
+      break;
+    case PROP_REDIS_KEY:
+      g_value_set_string (value, self->redis_key);
+      break;
     case PROP_TURN_URLS:
       g_value_set_boxed (value, self->turn_urls);
       break;
@@ -1755,6 +1801,8 @@ gst_mesh_signal_server_finalize (GObject * object)
   g_strfreev (self->trusted_proxies);
   g_free (self->turn_secret);
   g_strfreev (self->turn_urls);
+  g_free (self->redis_url);
+  g_free (self->redis_key);
   g_hash_table_unref (self->rooms);
 
   G_OBJECT_CLASS (gst_mesh_signal_server_parent_class)->finalize (object);
@@ -2042,6 +2090,42 @@ gst_mesh_signal_server_class_init (GstMeshSignalServerClass * klass)
       g_param_spec_uint ("turn-ttl", "TURN TTL",
           "Seconds the handed-out TURN credentials stay valid", 60,
           G_MAXINT, 86400, flags));
+
+  /**
+   * GstMeshSignalServer:redis-url:
+   *
+   * redis://HOST[:PORT][/DB]: the server joins the cluster of Socket.IO
+   * servers on that Redis, as a node of @socket.io/redis-adapter
+   * (docs/protocol.md §9): broadcasts reach the clients of every node.
+   * Redis unreachable is no error: the server serves its own clients,
+   * says so in #GstMeshSignalServer::cluster-state, and keeps trying.
+   */
+  g_object_class_install_property (gobject_class, PROP_REDIS_URL,
+      g_param_spec_string ("redis-url", "Redis URL",
+          "redis://HOST[:PORT][/DB] of a cluster of Socket.IO servers "
+          "(the Redis adapter's); NULL: alone", NULL, flags));
+  /**
+   * GstMeshSignalServer:redis-key:
+   *
+   * The prefix of the cluster's Redis channels: the adapter's `key`.
+   */
+  g_object_class_install_property (gobject_class, PROP_REDIS_KEY,
+      g_param_spec_string ("redis-key", "Redis key",
+          "Prefix of the cluster's Redis channels (the adapter's key)",
+          "socket.io", flags));
+
+  /**
+   * GstMeshSignalServer::cluster-state:
+   * @server: the server
+   * @up: whether it reaches the cluster's Redis
+   * @reason: (nullable): why not
+   *
+   * With #GstMeshSignalServer:redis-url: the link to the cluster went
+   * down or came (back) up.
+   */
+  signals[SIGNAL_CLUSTER_STATE] = g_signal_new ("cluster-state",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+      G_TYPE_NONE, 2, G_TYPE_BOOLEAN, G_TYPE_STRING);
 
   /**
    * GstMeshSignalServer::client-connected:

@@ -58,6 +58,10 @@ struct _GstMeshSioNamespace
   GstMeshSioRawEventFunc raw_func;
   gpointer raw_data;
   GDestroyNotify raw_notify;
+
+  GstMeshSioAdapterFunc adapter;
+  gpointer adapter_data;
+  GDestroyNotify adapter_notify;
 };
 
 struct _GstMeshSioSocket
@@ -794,7 +798,130 @@ gst_mesh_sio_namespace_emit (GstMeshSioNamespace * nsp, const gchar * room,
 
   g_bytes_unref (text);
   gst_mesh_sio_packet_free (packet);
+
+  /* the other servers of a cluster deliver it to theirs; a room named by
+   * one of our sockets' ids is that socket alone */
+  if (nsp->adapter && !(room && g_hash_table_lookup (nsp->sockets, room) &&
+          !g_hash_table_lookup (nsp->rooms, room))) {
+    const gchar *rooms[] = { room, NULL };
+    const gchar *excepts[] = { except ? except->id : NULL, NULL };
+
+    nsp->adapter (nsp, rooms, excepts, event, args, attachments,
+        nsp->adapter_data);
+  }
   return count;
+}
+
+/**
+ * gst_mesh_sio_namespace_set_adapter:
+ * @nsp: the namespace
+ * @func: (nullable): hears every broadcast of the namespace
+ *
+ * What Socket.IO calls an adapter: @func is given every broadcast made
+ * here (gst_mesh_sio_namespace_emit(), gst_mesh_sio_socket_broadcast() and
+ * its raw form) after it went to the local sockets, so that it can carry
+ * it to the other servers of a cluster, which give it to theirs with
+ * gst_mesh_sio_namespace_deliver().
+ */
+void
+gst_mesh_sio_namespace_set_adapter (GstMeshSioNamespace * nsp,
+    GstMeshSioAdapterFunc func, gpointer user_data, GDestroyNotify notify)
+{
+  g_return_if_fail (GST_MESH_IS_SIO_NAMESPACE (nsp));
+
+  if (nsp->adapter_notify)
+    nsp->adapter_notify (nsp->adapter_data);
+  nsp->adapter = func;
+  nsp->adapter_data = user_data;
+  nsp->adapter_notify = notify;
+}
+
+static gboolean
+socket_in_any (GstMeshSioNamespace * nsp, GstMeshSioSocket * s,
+    const gchar * const *rooms)
+{
+  for (guint i = 0; rooms && rooms[i]; i++)
+    if (g_str_equal (s->id, rooms[i]) ||
+        (s->rooms && g_hash_table_contains (s->rooms, rooms[i])))
+      return TRUE;
+  return FALSE;
+}
+
+/**
+ * gst_mesh_sio_namespace_deliver:
+ * @nsp: the namespace
+ * @rooms: (array zero-terminated=1) (nullable): to the sockets in any of
+ *   these rooms (a socket is in the room named by its id); all when empty
+ * @except: (array zero-terminated=1) (nullable): but not to those in any
+ *   of these
+ *
+ * A broadcast that another server of the cluster made, given to the
+ * sockets here; the adapter does not hear it again.
+ *
+ * Returns: the number of sockets it was sent to
+ */
+guint
+gst_mesh_sio_namespace_deliver (GstMeshSioNamespace * nsp,
+    const gchar * const *rooms, const gchar * const *except,
+    const gchar * event, JsonArray * args)
+{
+  GstMeshSioPacket *packet;
+  GBytes *text;
+  GHashTable *targets = g_hash_table_new (NULL, NULL);
+  GHashTableIter iter;
+  gpointer key, value;
+  guint count = 0;
+
+  g_return_val_if_fail (GST_MESH_IS_SIO_NAMESPACE (nsp), 0);
+  g_return_val_if_fail (event != NULL, 0);
+
+  if (!rooms || !rooms[0]) {
+    g_hash_table_iter_init (&iter, nsp->sockets);
+    while (g_hash_table_iter_next (&iter, NULL, &value))
+      g_hash_table_add (targets, value);
+  } else {
+    for (guint i = 0; rooms[i]; i++) {
+      GHashTable *members = g_hash_table_lookup (nsp->rooms, rooms[i]);
+      GstMeshSioSocket *s = g_hash_table_lookup (nsp->sockets, rooms[i]);
+
+      if (members) {
+        g_hash_table_iter_init (&iter, members);
+        while (g_hash_table_iter_next (&iter, &key, NULL))
+          g_hash_table_add (targets, key);
+      }
+      if (s)
+        g_hash_table_add (targets, s);
+    }
+  }
+  if (g_hash_table_size (targets) == 0) {
+    g_hash_table_unref (targets);
+    return 0;
+  }
+  packet = build_event (nsp->name, GST_MESH_SIO_NO_ID, event, args, NULL);
+  text = encode_packet (packet);
+  g_hash_table_iter_init (&iter, targets);
+  while (g_hash_table_iter_next (&iter, &key, NULL)) {
+    GstMeshSioSocket *s = key;
+
+    if (!socket_in_any (nsp, s, except)) {
+      send_encoded (s->conn, text, NULL);
+      count++;
+    }
+  }
+  g_bytes_unref (text);
+  gst_mesh_sio_packet_free (packet);
+  g_hash_table_unref (targets);
+  return count;
+}
+
+/* Whether a socket here is in @room, or is it (its id). */
+gboolean
+gst_mesh_sio_namespace_has_room (GstMeshSioNamespace * nsp,
+    const gchar * room)
+{
+  g_return_val_if_fail (GST_MESH_IS_SIO_NAMESPACE (nsp), FALSE);
+  return g_hash_table_contains (nsp->rooms, room) ||
+      g_hash_table_contains (nsp->sockets, room);
 }
 
 const gchar *
@@ -851,6 +978,7 @@ gst_mesh_sio_namespace_finalize (GObject * object)
 
   gst_mesh_sio_namespace_set_connect_check (nsp, NULL, NULL, NULL);
   gst_mesh_sio_namespace_set_raw_event_func (nsp, NULL, NULL, NULL);
+  gst_mesh_sio_namespace_set_adapter (nsp, NULL, NULL, NULL);
   g_hash_table_unref (nsp->sockets);
   g_hash_table_unref (nsp->rooms);
   g_free (nsp->name);
@@ -1261,6 +1389,19 @@ gst_mesh_sio_socket_broadcast_raw (GstMeshSioSocket * socket,
   g_return_val_if_fail (args != NULL || args_len == 0, 0);
 
   nsp = socket->nsp;
+  if (nsp->adapter) {
+    /* the cluster wants values: the text parsed once more */
+    gchar *text = g_strdup_printf ("[%.*s]", (int) args_len, args);
+    JsonNode *node = json_from_string (text, NULL);
+    const gchar *excepts[] = { socket->id, NULL };
+
+    if (node && JSON_NODE_HOLDS_ARRAY (node))
+      nsp->adapter (nsp, NULL, excepts, event, json_node_get_array (node),
+          NULL, nsp->adapter_data);
+    if (node)
+      json_node_unref (node);
+    g_free (text);
+  }
   if (g_hash_table_size (nsp->sockets) <= 1)
     return 0;
 

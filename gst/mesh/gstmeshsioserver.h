@@ -94,6 +94,23 @@ typedef struct
 typedef gboolean (*GstMeshSioRawEventFunc) (GstMeshSioSocket * socket,
     const GstMeshSioRawEvent * event, gpointer user_data);
 
+/**
+ * GstMeshSioAdapterFunc:
+ * @nsp: the namespace
+ * @rooms: (array zero-terminated=1): the rooms it went to (empty: all)
+ * @except: (array zero-terminated=1): the rooms (socket ids) it skipped
+ * @event: the event
+ * @args: its arguments
+ * @attachments: (nullable): binary attachments
+ * @user_data: user data
+ *
+ * See gst_mesh_sio_namespace_set_adapter().
+ */
+typedef void (*GstMeshSioAdapterFunc) (GstMeshSioNamespace * nsp,
+    const gchar * const *rooms, const gchar * const *except,
+    const gchar * event, JsonArray * args, GPtrArray * attachments,
+    gpointer user_data);
+
 GstMeshSioServer *gst_mesh_sio_server_new (GstMeshEioServer * engine);
 GstMeshEioServer *gst_mesh_sio_server_get_engine (GstMeshSioServer * server);
 GstMeshSioNamespace *gst_mesh_sio_server_add_namespace (GstMeshSioServer *
@@ -116,6 +133,13 @@ guint gst_mesh_sio_namespace_emit (GstMeshSioNamespace * nsp,
     JsonArray * args, GPtrArray * attachments);
 void gst_mesh_sio_namespace_set_raw_event_func (GstMeshSioNamespace * nsp,
     GstMeshSioRawEventFunc func, gpointer user_data, GDestroyNotify notify);
+void gst_mesh_sio_namespace_set_adapter (GstMeshSioNamespace * nsp,
+    GstMeshSioAdapterFunc func, gpointer user_data, GDestroyNotify notify);
+gboolean gst_mesh_sio_namespace_has_room (GstMeshSioNamespace * nsp,
+    const gchar * room);
+guint gst_mesh_sio_namespace_deliver (GstMeshSioNamespace * nsp,
+    const gchar * const *rooms, const gchar * const *except,
+    const gchar * event, JsonArray * args);
 
 gboolean gst_mesh_sio_raw_event_first_arg_has_member (const
     GstMeshSioRawEvent * event, const gchar * member);
