@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import sys
+import threading
 import uuid
 
 import gi
@@ -47,6 +48,14 @@ def main():
     out = pipeline.get_by_name("out")
     loop = GLib.MainLoop()
     said = False
+    # data-received and data_src's samples come from streaming threads, bus
+    # messages from the main loop: one line at a time, whole
+    out_lock = threading.Lock()
+
+    def say(line):
+        with out_lock:
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
 
     def send(message, peer=None):
         return mesh.emit("send-data", message, peer)
@@ -54,7 +63,7 @@ def main():
     def on_text(_mesh, peer, message):
         # binary messages come out of data_src too (below)
         if message.get_type_string() == "s":
-            print(f"{peer}: {message.get_string()}", flush=True)
+            say(f"{peer}: {message.get_string()}")
 
     def on_sample(sink):
         buf = sink.emit("pull-sample").get_buffer()
@@ -65,7 +74,7 @@ def main():
             with open(f"received-{peer}.bin", "ab") as f:
                 f.write(info.data)
             buf.unmap(info)
-            print(f"({peer} sent {info.size} bytes)", flush=True)
+            say(f"({peer} sent {info.size} bytes)")
         return Gst.FlowReturn.OK
 
     def on_bus(_bus, msg):
@@ -76,7 +85,7 @@ def main():
             print(f"error: {err.message}", file=sys.stderr)
             loop.quit()
         elif s and s.get_name() == "mesh-data-channel":
-            print(f"[{s.get_string('peer-id')} {s.get_string('state')}]", flush=True)
+            say(f"[{s.get_string('peer-id')} {s.get_string('state')}]")
             if s.get_string("state") == "open" and not said:
                 said = True
                 if args.say:

@@ -1338,11 +1338,18 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
    * `io("http://host:port")`, or https://, ws://, wss://. Checked when the
    * element goes to READY; an unreachable server is an element error.
    *
+   * Several servers of one cluster (`gst-mesh-server --redis`), separated
+   * by commas, are tried in turn: the element moves to the next one each
+   * time a connection fails or is lost (with the usual back-off), joins
+   * its room again there, and calls carry on. It gives up only when none
+   * of them could be reached at the start.
+   *
    * Since: 0.1
    */
   g_object_class_install_property (gobject_class, PROP_SERVER_URL,
       g_param_spec_string ("server-url", "Server URL",
-          "Socket.IO signalling server (http://, https://, ws:// or wss://)",
+          "Socket.IO signalling server (http://, https://, ws:// or wss://); "
+          "several, comma-separated, for failover",
           DEFAULT_SERVER_URL, ready));
   /**
    * GstMeshSignal:server-path:

@@ -71,6 +71,17 @@ on_sio_event (GstMeshSioClient * client, const gchar * name, JsonArray * args,
     gst_mesh_signal_message_free (msg);
 }
 
+/* the number of servers in a server-url list */
+static guint
+n_servers (const gchar * urls)
+{
+  guint n = 1;
+
+  for (const gchar * p = urls; p && *p; p++)
+    n += *p == ',';
+  return n;
+}
+
 static void
 on_sio_state (GstMeshSioClient * client, GstMeshSioClientState state,
     const gchar * detail, GstMeshSignal * self)
@@ -87,11 +98,18 @@ on_sio_state (GstMeshSioClient * client, GstMeshSioClientState state,
         self->session->connected (self);
       break;
     case GST_MESH_SIO_CLIENT_STATE_RECONNECTING:
-      if (!self->ever_connected) {
+      /* with several servers (failover), each is tried once before the
+       * element gives up */
+      if (!self->ever_connected &&
+          ++self->first_failures >= n_servers (self->server_url)) {
         GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ_WRITE,
             ("Cannot connect to the signalling server %s", self->server_url),
             ("%s", detail));
         gst_mesh_sio_client_disconnect (client);
+      } else if (!self->ever_connected) {
+        GST_ELEMENT_WARNING (self, RESOURCE, OPEN_READ_WRITE,
+            ("Cannot connect to a signalling server, trying the next"),
+            ("%s", detail));
       } else {
         GST_ELEMENT_WARNING (self, RESOURCE, READ,
             ("Lost the signalling server %s, reconnecting", self->server_url),
@@ -265,6 +283,7 @@ void
 gst_mesh_signaller_connect (GstMeshSignal * self, gpointer unused)
 {
   self->ever_connected = FALSE;
+  self->first_failures = 0;
   self->reconnected_at = 0;
   self->session = self->room ? &gst_mesh_room_session :
       &gst_mesh_call_session;

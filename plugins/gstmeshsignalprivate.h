@@ -129,6 +129,7 @@ struct _GstMeshSignal
   GstMeshSignalServer *server;
   const GstMeshSession *session;        /* 1:1 or room, from connect to stop */
   gboolean ever_connected;
+  guint first_failures;         /* failed connections before the first */
   gint64 reconnected_at;        /* monotonic µs of the last reconnection */
   /* the 1:1 call (gstmeshcall.c) */
   GstMeshPeer *peer;

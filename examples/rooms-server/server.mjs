@@ -103,7 +103,8 @@ const anyOrigin = allowedOrigins.includes("*");
 const io = new Server(http, { cors: { origin: anyOrigin ? "*" : allowedOrigins } });
 
 // A cluster: Socket.IO's own Redis adapter, as any Node deployment uses it.
-if (opts.values.redis !== undefined) {
+const clustered = opts.values.redis !== undefined;
+if (clustered) {
   const from = (name) => require(require.resolve(name, { paths: [here, path.join(here, "..", "..", "tests")] }));
   const { createAdapter } = from("@socket.io/redis-adapter");
   const { createClient } = from("redis");
@@ -112,6 +113,9 @@ if (opts.values.redis !== undefined) {
   for (const c of [pub, sub]) c.on("error", (e) => console.error(`Redis: ${e.message}`));
   await Promise.all([pub.connect(), sub.connect()]);
   io.adapter(createAdapter(pub, sub, { key: opts.values["redis-key"] ?? "socket.io" }));
+  // gst-mesh-server's liveness: a heartbeat each second, so that the
+  // other nodes notice when this one is gone (docs/protocol.md section 9)
+  setInterval(() => io.serverSideEmit("mesh-heartbeat", io.of("/").adapter.uid), 1000).unref();
   console.log(`In the cluster on ${opts.values.redis}`);
 }
 
@@ -154,11 +158,12 @@ if (tokenDigests.length)
     next(ok ? undefined : new Error("invalid auth token"));
   });
 
-// Mesh rooms: name → Set of sockets in join order (the order of a join
-// ack's peers). Kept apart from Socket.IO's own rooms, where every socket
-// is also the room named by its id: joining a room named like another
-// socket's id must not put you in a room with it.
+// Mesh rooms: name → Set of this server's sockets in join order (the order
+// of a join ack's peers). Each member is also in the Socket.IO room
+// "mesh:NAME", which spans the cluster: no socket id has a colon, so a
+// room named like another socket's id cannot take its messages.
 const rooms = new Map();
+const ioRoom = (room) => `mesh:${room}`;
 
 const isObject = (v) => typeof v === "object" && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v);
 
@@ -169,9 +174,26 @@ const withFrom = (data, id) => ({ ...data, from: id });
 // peer-joined / peer-left: uid only when the member gave one.
 const peerEvent = (socket, room) => ({ id: socket.id, room, ...(socket.data.uid !== undefined && { uid: socket.data.uid }) });
 
+// To the room's members but @except, on every server of the cluster.
 function roomEmit(room, except, event, payload) {
-  for (const s of rooms.get(room) ?? []) if (s !== except) s.emit(event, payload);
+  const to = io.to(ioRoom(room));
+  (except ? to.except(except.id) : to).emit(event, payload);
 }
+
+// The room's members on the other servers: [{id, uid}] (socket.data says
+// which mesh room, as gst-mesh-server's sockets do).
+async function remoteMembers(room) {
+  if (!clustered) return [];
+  const all = await io.in(ioRoom(room)).fetchSockets();
+  return all.filter((s) => !io.of("/").sockets.has(s.id) && s.data?.room === room).map((s) => ({ id: s.id, uid: s.data.uid }));
+}
+
+// A member that joined on another server with the uid of one of ours:
+// ours makes way (and everyone hears peer-left).
+io.on("mesh-evict", (req) => {
+  if (!isObject(req) || typeof req.room !== "string" || typeof req.uid !== "string") return;
+  for (const s of rooms.get(req.room) ?? []) if (s.data.uid === req.uid && s.id !== req.by) leaveRoom(s);
+});
 
 function leaveRoom(socket) {
   const room = socket.data.room;
@@ -180,6 +202,7 @@ function leaveRoom(socket) {
   const members = rooms.get(room);
   if (!members) return;
   members.delete(socket);
+  socket.leave(ioRoom(room));
   if (members.size === 0) rooms.delete(room);
   // a server going down is not everyone leaving: members keep their peer
   // connections and find each other again after a restart
@@ -244,23 +267,35 @@ io.on("connection", (socket) => {
 
   // The seed's three events, and "hangup" (a member that will not take a
   // call, e.g. at its max-peers), relayed by the same rules.
+  // A socket's routed messages and joins run one after the other, as they
+  // came: with a cluster they wait for the other servers' answers.
+  let queue = Promise.resolve();
+  const inOrder = (fn) => (queue = queue.then(fn).catch((e) => console.error(e)));
+
   for (const event of ["offer", "answer", "candidate", "hangup"]) {
     socket.on(event, (data) => {
       console.log(`Received ${event} from: ${socket.id}`);
       if (isObject(data) && Object.hasOwn(data, "to")) {
-        // Routed: to that one socket, only if it is in the sender's room.
-        const to = data.to;
-        let message = null;
-        let target;
-        if (typeof to !== "string") {
-          message = '"to" must be a socket id (a string)';
-        } else {
-          target = io.of("/").sockets.get(to);
-          if (socket.data.room === undefined || !target || target === socket || target.data.room !== socket.data.room)
-            message = NO_SUCH_PEER;
-        }
-        if (message) socket.emit("error", { event, to, message });
-        else target.emit(event, withFrom(data, socket.id));
+        // Routed: to that one socket, only if it is in the sender's room
+        // (on this server or, in a cluster, on another).
+        inOrder(async () => {
+          const to = data.to;
+          let message = null;
+          let target;
+          let remote = false;
+          if (typeof to !== "string") {
+            message = '"to" must be a socket id (a string)';
+          } else {
+            target = io.of("/").sockets.get(to);
+            if (!target && clustered && socket.data.room !== undefined && to !== socket.id)
+              remote = (await io.in(to).fetchSockets()).some((s) => s.data?.room === socket.data.room);
+            if (!remote && (socket.data.room === undefined || !target || target === socket || target.data.room !== socket.data.room))
+              message = NO_SUCH_PEER;
+          }
+          if (message) socket.emit("error", { event, to, message });
+          else if (remote) io.to(to).emit(event, withFrom(data, socket.id));
+          else target.emit(event, withFrom(data, socket.id));
+        });
         return;
       }
       // The seed's socket.broadcast.emit; "from" added for room members and
@@ -277,37 +312,59 @@ io.on("connection", (socket) => {
     const { room, uid } = request;
     const error = roomError(room) ?? (Object.hasOwn(request, "uid") ? uidError(uid) : null);
     if (error) return ack({ error });
-    if (socket.data.room !== room || socket.data.uid !== uid) {
-      const members = rooms.get(room) ?? new Set();
-      // The same member on a new connection (it reconnected before we
-      // noticed the old one died): the old one makes way.
-      const evicted = uid === undefined ? undefined : [...members].find((s) => s !== socket && s.data.uid === uid);
-      if (maxRoomPeers > 0) {
-        const n = members.size - (socket.data.room === room ? 1 : 0) - (evicted ? 1 : 0);
-        if (n >= maxRoomPeers) return ack({ error: "room is full", room, max: maxRoomPeers });
+    inOrder(async () => {
+      // the room's members on the other servers of a cluster
+      const remote = await remoteMembers(room);
+      if (!socket.connected) return;
+      if (socket.data.room !== room || socket.data.uid !== uid) {
+        const members = rooms.get(room) ?? new Set();
+        // The same member on a new connection (it reconnected before we
+        // noticed the old one died): the old one makes way, here or on
+        // another server.
+        const evicted = uid === undefined ? undefined : [...members].find((s) => s !== socket && s.data.uid === uid);
+        const evictedRemote = uid === undefined || evicted ? undefined : remote.find((r) => r.uid === uid);
+        if (maxRoomPeers > 0) {
+          const n = members.size + remote.length - (socket.data.room === room ? 1 : 0) - (evicted || evictedRemote ? 1 : 0);
+          if (n >= maxRoomPeers) return ack({ error: "room is full", room, max: maxRoomPeers });
+        }
+        leaveRoom(socket);
+        if (evicted) leaveRoom(evicted);
+        if (evictedRemote) {
+          io.serverSideEmit("mesh-evict", { room, uid, id: evictedRemote.id, by: socket.id });
+          remote.splice(remote.indexOf(evictedRemote), 1);
+        }
+        if (!rooms.has(room)) rooms.set(room, new Set());
+        rooms.get(room).add(socket);
+        socket.join(ioRoom(room));
+        socket.data.room = room;
+        // which node it is on, for the other nodes' liveness checks
+        if (clustered) socket.data.node = io.of("/").adapter.uid;
+        if (uid === undefined) delete socket.data.uid;
+        else socket.data.uid = uid;
+        roomEmit(room, socket, "peer-joined", peerEvent(socket, room));
       }
-      leaveRoom(socket);
-      if (evicted) leaveRoom(evicted);
-      if (!rooms.has(room)) rooms.set(room, new Set());
-      rooms.get(room).add(socket);
-      socket.data.room = room;
-      if (uid === undefined) delete socket.data.uid;
-      else socket.data.uid = uid;
-      roomEmit(room, socket, "peer-joined", peerEvent(socket, room));
-    }
-    const others = [...rooms.get(room)].filter((s) => s !== socket);
-    const reply = { id: socket.id, room, peers: others.map((s) => s.id) };
-    const uids = Object.fromEntries(others.filter((s) => s.data.uid !== undefined).map((s) => [s.id, s.data.uid]));
-    // Only when somebody gave one: without uids the ack is as before.
-    if (Object.keys(uids).length) reply.uids = uids;
-    ack(reply);
+      // In a cluster, ask again now that our peer-joined is out: of two
+      // members joining on two servers at once, at least one then finds
+      // the other and offers (docs/protocol.md section 9).
+      const members = clustered ? await remoteMembers(room) : remote;
+      if (!socket.connected || !rooms.get(room)?.has(socket)) return;
+      const others = [...rooms.get(room)].filter((s) => s !== socket).map((s) => ({ id: s.id, uid: s.data.uid }));
+      others.push(...members);
+      const reply = { id: socket.id, room, peers: others.map((s) => s.id) };
+      const uids = Object.fromEntries(others.filter((s) => s.uid !== undefined).map((s) => [s.id, s.uid]));
+      // Only when somebody gave one: without uids the ack is as before.
+      if (Object.keys(uids).length) reply.uids = uids;
+      ack(reply);
+    });
   });
 
   socket.on("leave", (...args) => {
     const ack = args.find((a) => typeof a === "function");
-    const reply = { id: socket.id, room: socket.data.room ?? null };
-    leaveRoom(socket);
-    if (ack) ack(reply);
+    inOrder(() => {
+      const reply = { id: socket.id, room: socket.data.room ?? null };
+      leaveRoom(socket);
+      if (ack) ack(reply);
+    });
   });
 
   socket.on("disconnect", () => {

@@ -542,9 +542,8 @@ on_count_reply (redisAsyncContext * ac, void *reply_, void *privdata)
   if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
       reply->element[1]->type == REDIS_REPLY_INTEGER)
     n = reply->element[1]->integer;
-  /* NULL: lost (the caller hears -1), or freed (it hears nothing) */
-  if (reply || !req->redis->freeing)
-    req->func (n, req->user_data);
+  /* NULL: lost or freed; the caller hears -1 either way */
+  req->func (n, req->user_data);
   g_free (req);
 }
 

@@ -67,7 +67,8 @@ gboolean gst_mesh_redis_is_up (GstMeshRedis * redis);
 /* PUBLISH @channel @data; FALSE (and nothing sent) while down. */
 gboolean gst_mesh_redis_publish (GstMeshRedis * redis, const gchar * channel,
     const guint8 * data, gsize len);
-/* PUBSUB NUMSUB @channel, answered once to @func. */
+/* PUBSUB NUMSUB @channel, answered once to @func (-1 when Redis did not
+ * answer, also when the client is freed first). */
 void gst_mesh_redis_count_subscribers (GstMeshRedis * redis,
     const gchar * channel, GstMeshRedisCountFunc func, gpointer user_data);
 /* "HOST:PORT", for messages. */

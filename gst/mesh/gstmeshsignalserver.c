@@ -83,6 +83,11 @@ struct _GstMeshSignalServer
    * its id: a client joining a room named like another client's id must
    * not end up in a room with it. */
   GHashTable *rooms;
+  /* With a cluster: the members of a room on other nodes, for the rooms
+   * that have members here: name → GHashTable id → RemoteMember.
+   * Filled by the join's fetchSockets, kept by the peer-joined and
+   * peer-left the other nodes publish to the room. */
+  GHashTable *remote;
 
   /* SHA-256 digests of auth-tokens (GBytes), while running: compared in
    * constant time. */
@@ -134,12 +139,54 @@ static guint signals[N_SIGNALS];
 #define MAX_ROOM_NAME_LENGTH 64
 #define MAX_UID_LENGTH 64
 #define NO_SUCH_PEER "no such peer in your room"
+/* A mesh room R is the Socket.IO room "mesh:R" (in every node of a
+ * cluster): no socket id has a colon, so a room cannot be named like a
+ * socket and take its messages. */
+#define MESH_ROOM_PREFIX "mesh:"
 #define DEFAULT_MAX_EVENT_RATE 200
 #define DEFAULT_HEADER_TIMEOUT 10000
 /* A client sending more than this many times max-event-rate for this many
  * whole seconds in a row is disconnected. */
 #define FLOOD_FACTOR 10
 #define FLOOD_SECONDS 5
+
+/* A member of a mesh room on another node of the cluster */
+typedef struct
+{
+  gchar *uid;                   /* NULL: none */
+  gchar *node;                  /* the node's uid; NULL: not known */
+} RemoteMember;
+
+static void
+remote_member_free (gpointer data)
+{
+  RemoteMember *r = data;
+
+  g_free (r->uid);
+  g_free (r->node);
+  g_free (r);
+}
+
+static RemoteMember *
+remote_member_new (GstMeshCluster * cluster, const gchar * uid,
+    const gchar * node)
+{
+  RemoteMember *r = g_new0 (RemoteMember, 1);
+
+  if (cluster)
+    gst_mesh_cluster_watch_node (cluster, node);
+
+  r->uid = g_strdup (uid);
+  r->node = g_strdup (node);
+  return r;
+}
+
+static GHashTable *
+remote_set_new (void)
+{
+  return g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+      remote_member_free);
+}
 
 /* What the server keeps for each socket of namespace "/". */
 typedef struct
@@ -291,22 +338,23 @@ emit_error (GstMeshSioSocket * socket, const gchar * event,
   json_array_unref (args);
 }
 
-/* The room's members other than @except, in join order. */
+static gchar *
+sio_room (const gchar * room)
+{
+  return g_strconcat (MESH_ROOM_PREFIX, room, NULL);
+}
+
+/* The room's members other than @except, here and on the other nodes of
+ * the cluster. */
 static void
 room_emit (GstMeshSignalServer * self, const gchar * room,
     GstMeshSioSocket * except, const gchar * event, JsonArray * args)
 {
-  GPtrArray *members = g_hash_table_lookup (self->rooms, room);
-  guint i;
+  gchar *r = sio_room (room);
 
-  if (!members)
-    return;
-  for (i = 0; i < members->len; i++) {
-    GstMeshSioSocket *s = g_ptr_array_index (members, i);
-
-    if (s != except)
-      gst_mesh_sio_socket_emit (s, event, args, NULL);
-  }
+  gst_mesh_sio_namespace_emit (gst_mesh_sio_server_get_namespace (self->sio,
+          "/"), r, except, event, args, NULL);
+  g_free (r);
 }
 
 /* peer-joined / peer-left: {"id","room"} and "uid" when the member gave
@@ -339,8 +387,17 @@ room_leave (GstMeshSignalServer * self, GstMeshSioSocket * socket)
     /* The array owns a ref: keep the socket alive until we are done. */
     g_object_ref (socket);
     g_ptr_array_remove (members, socket);
-    if (members->len == 0)
+    {
+      gchar *r = sio_room (room);
+
+      gst_mesh_sio_socket_leave (socket, r);
+      g_free (r);
+    }
+    if (members->len == 0) {
       g_hash_table_remove (self->rooms, room);
+      /* nobody here hears about that room any more */
+      g_hash_table_remove (self->remote, room);
+    }
     args = peer_event_args (gst_mesh_sio_socket_get_id (socket), room,
         m->uid);
     /* a server going down is not everyone leaving: members keep their
@@ -374,6 +431,13 @@ room_find_uid (GPtrArray * members, const gchar * uid,
   return NULL;
 }
 
+/* The members of @room on other nodes (id → RemoteMember), or NULL */
+static GHashTable *
+room_remote (GstMeshSignalServer * self, const gchar * room)
+{
+  return g_hash_table_lookup (self->remote, room);
+}
+
 /* `to` in the payload: to that one socket, only if it is in the sender's
  * room. */
 static void
@@ -393,6 +457,22 @@ relay_routed (GstMeshSignalServer * self, GstMeshSioSocket * socket,
     target = gst_mesh_sio_namespace_lookup (gst_mesh_sio_socket_get_namespace
         (socket), json_node_get_string (to));
     /* A socket is not its own peer. */
+    if (!target && room && room_remote (self, room) &&
+        g_hash_table_contains (room_remote (self, room),
+            json_node_get_string (to))) {
+      /* in the room, on another node: through the cluster, to the room
+       * named by its id */
+      JsonArray *args = single_arg (payload_with_from (payload,
+              gst_mesh_sio_socket_get_id (socket)));
+
+      gst_mesh_sio_namespace_emit (gst_mesh_sio_socket_get_namespace
+          (socket), json_node_get_string (to), NULL, name, args, attachments);
+      json_array_unref (args);
+      relayed (self, name, socket, 1);
+      GST_LOG_OBJECT (self, "routed %s from %s to %s on another node", name,
+          gst_mesh_sio_socket_get_id (socket), json_node_get_string (to));
+      return;
+    }
     if (!room || !target || target == socket
         || g_strcmp0 (socket_room (target), room) != 0)
       message = NO_SUCH_PEER;
@@ -487,22 +567,273 @@ join_string_member (JsonObject * object, const gchar * name)
 }
 
 /* Whether @socket may join @room as @uid without going over
- * max-room-peers: @evicted (the member with the same uid, if any) and the
- * socket itself (rejoining with another uid) leave first. */
+ * max-room-peers, counting the members on every node: @evicted (the
+ * member with the same uid, if any, here or elsewhere) and the socket
+ * itself (rejoining with another uid) leave first. */
 static gboolean
 room_has_space (GstMeshSignalServer * self, GstMeshSioSocket * socket,
-    const gchar * room, GstMeshSioSocket * evicted)
+    const gchar * room, gboolean evicts)
 {
   GPtrArray *members = g_hash_table_lookup (self->rooms, room);
-  guint n = members ? members->len : 0;
+  GHashTable *remote = room_remote (self, room);
+  guint n = (members ? members->len : 0) +
+      (remote ? g_hash_table_size (remote) : 0);
 
   if (self->max_room_peers == 0)
     return TRUE;
   if (g_strcmp0 (socket_room (socket), room) == 0)
     n--;
-  if (evicted)
+  if (evicts)
     n--;
   return n < self->max_room_peers;
+}
+
+/* A member with @uid on another node: its id, or NULL */
+static const gchar *
+remote_find_uid (GHashTable * remote, const gchar * uid)
+{
+  GHashTableIter it;
+  gpointer id, r;
+
+  if (!remote || !uid)
+    return NULL;
+  g_hash_table_iter_init (&it, remote);
+  while (g_hash_table_iter_next (&it, &id, &r))
+    if (g_strcmp0 (((RemoteMember *) r)->uid, uid) == 0)
+      return id;
+  return NULL;
+}
+
+static void
+send_reply (GstMeshSioSocket * socket, gint64 ack_id, JsonObject * reply)
+{
+  JsonArray *reply_args = single_arg (object_node (reply));
+
+  gst_mesh_sio_socket_ack (socket, ack_id, reply_args, NULL);
+  json_array_unref (reply_args);
+}
+
+/* The ack of a join: the room's other members here and, in a cluster, on
+ * the other nodes (self->remote) */
+static void
+join_ack (GstMeshSignalServer * self, GstMeshSioSocket * socket,
+    const gchar * room, gint64 ack_id)
+{
+  GPtrArray *members = g_hash_table_lookup (self->rooms, room);
+  JsonObject *reply = json_object_new ();
+  JsonArray *peers = json_array_new ();
+  JsonObject *uids = json_object_new ();
+  GHashTable *remote = room_remote (self, room);
+  GHashTableIter it;
+  gpointer rid, r;
+
+  for (guint i = 0; members && i < members->len; i++) {
+    GstMeshSioSocket *s = g_ptr_array_index (members, i);
+    Member *sm = socket_member (s);
+
+    if (s == socket)
+      continue;
+    json_array_add_string_element (peers, gst_mesh_sio_socket_get_id (s));
+    if (sm->uid)
+      json_object_set_string_member (uids, gst_mesh_sio_socket_get_id (s),
+          sm->uid);
+  }
+  if (remote) {
+    g_hash_table_iter_init (&it, remote);
+    while (g_hash_table_iter_next (&it, &rid, &r)) {
+      json_array_add_string_element (peers, rid);
+      if (((RemoteMember *) r)->uid)
+        json_object_set_string_member (uids, rid, ((RemoteMember *) r)->uid);
+    }
+  }
+  json_object_set_string_member (reply, "id",
+      gst_mesh_sio_socket_get_id (socket));
+  json_object_set_string_member (reply, "room", room);
+  json_object_set_array_member (reply, "peers", peers);
+  /* Only when somebody gave one: without uids the ack is as before. */
+  if (json_object_get_size (uids))
+    json_object_set_object_member (reply, "uids", uids);
+  else
+    json_object_unref (uids);
+  send_reply (socket, ack_id, reply);
+}
+
+/* A valid join, once the other nodes' members of the room are known
+ * (self->remote): the member is added and announced (peer-joined), or
+ * refused with the reply returned. */
+static JsonObject *
+join_apply (GstMeshSignalServer * self, GstMeshSioSocket * socket,
+    const gchar * room, const gchar * uid)
+{
+  const gchar *id = gst_mesh_sio_socket_get_id (socket);
+  Member *m = socket_member (socket);
+  GstMeshSioSocket *evicted = NULL;
+  gchar *evicted_remote = NULL;
+  JsonObject *reply = NULL;
+  GHashTable *remote;
+
+  if (g_strcmp0 (m->room, room) != 0 || g_strcmp0 (m->uid, uid) != 0) {
+    evicted = room_find_uid (g_hash_table_lookup (self->rooms, room), uid,
+        socket);
+    if (!evicted)
+      evicted_remote = g_strdup (remote_find_uid (room_remote (self, room),
+              uid));
+    if (!room_has_space (self, socket, room, evicted || evicted_remote)) {
+      self->counters.refused[GST_MESH_REFUSED_ROOM_FULL]++;
+      GST_INFO_OBJECT (self, "client %s: join refused: room \"%s\" is full "
+          "(%u)", id, room, self->max_room_peers);
+      reply = json_object_new ();
+      json_object_set_string_member (reply, "error", "room is full");
+      json_object_set_string_member (reply, "room", room);
+      json_object_set_int_member (reply, "max", self->max_room_peers);
+      goto done;
+    }
+  }
+
+  {
+    GPtrArray *members;
+
+    if (g_strcmp0 (m->room, room) != 0 || g_strcmp0 (m->uid, uid) != 0) {
+      JsonArray *joined;
+      gchar *r = sio_room (room);
+
+      room_leave (self, socket);
+      if (evicted) {
+        /* The same member on a new connection (it reconnected before we
+         * noticed the old one died): the old one makes way. */
+        GST_INFO_OBJECT (self, "client %s joins room \"%s\" as uid \"%s\": "
+            "client %s, which had that uid, is taken out of the room", id,
+            room, uid, gst_mesh_sio_socket_get_id (evicted));
+        room_leave (self, evicted);
+      } else if (evicted_remote && self->cluster) {
+        /* ... on another node: that node takes it out (and says
+         * peer-left to everyone) */
+        JsonArray *args = json_array_new ();
+        JsonObject *o = json_object_new ();
+
+        GST_INFO_OBJECT (self, "client %s joins room \"%s\" as uid \"%s\": "
+            "client %s on another node, which had that uid, is taken out",
+            id, room, uid, evicted_remote);
+        json_object_set_string_member (o, "room", room);
+        json_object_set_string_member (o, "uid", uid);
+        json_object_set_string_member (o, "id", evicted_remote);
+        json_object_set_string_member (o, "by", id);
+        json_array_add_object_element (args, o);
+        gst_mesh_cluster_server_side_emit (self->cluster, "mesh-evict", args);
+        json_array_unref (args);
+        if ((remote = room_remote (self, room)))
+          g_hash_table_remove (remote, evicted_remote);
+      }
+      members = g_hash_table_lookup (self->rooms, room);
+      if (!members) {
+        members = g_ptr_array_new_with_free_func (g_object_unref);
+        g_hash_table_insert (self->rooms, g_strdup (room), members);
+      }
+      g_ptr_array_add (members, g_object_ref (socket));
+      gst_mesh_sio_socket_join (socket, r);
+      g_free (r);
+      m->room = g_strdup (room);
+      self->counters.joins++;
+      g_free (m->uid);
+      m->uid = g_strdup (uid);
+      joined = peer_event_args (id, room, uid);
+      room_emit (self, room, socket, "peer-joined", joined);
+      json_array_unref (joined);
+      GST_DEBUG_OBJECT (self, "client %s joined room \"%s\" (%u here)", id,
+          room, members->len);
+    }
+  }
+
+done:
+  g_free (evicted_remote);
+  return reply;
+}
+
+typedef struct
+{
+  GstMeshSignalServer *self;
+  GstMeshSioSocket *socket;
+  gchar *room, *uid;
+  gint64 ack_id;
+  gboolean announced;           /* added and peer-joined said */
+} Join;
+
+static void
+join_free (Join * j)
+{
+  g_object_unref (j->self);
+  g_object_unref (j->socket);
+  g_free (j->room);
+  g_free (j->uid);
+  g_free (j);
+}
+
+/* A join in a cluster asks the other nodes for the room's members twice:
+ * before it is applied (max-room-peers, a uid to evict) and after its
+ * peer-joined went out (the ack). Of two members joining on two nodes at
+ * once, each announces itself before it asks, so at least one of them
+ * finds the other in its answer, and offers (when both do, the offers
+ * collide and the larger session id wins, docs/protocol.md §4): no pair
+ * of newcomers is left without a call. */
+static void
+on_join_fetched (GstMeshCluster * cluster, JsonArray * sockets,
+    guint missing, gpointer user_data)
+{
+  Join *j = user_data;
+  GstMeshSignalServer *self = j->self;
+  GHashTable *remote = remote_set_new ();
+
+  for (guint i = 0; i < json_array_get_length (sockets); i++) {
+    JsonObject *o = json_array_get_object_element (sockets, i);
+    JsonNode *d = json_object_get_member (o, "data");
+    JsonObject *data = d && JSON_NODE_HOLDS_OBJECT (d) ?
+        json_node_get_object (d) : NULL;
+    const gchar *sid = join_string_member (o, "id");
+    const gchar *room = join_string_member (data, "room");
+    const gchar *uid = join_string_member (data, "uid");
+    const gchar *node = join_string_member (data, "node");
+
+    /* a socket in the Socket.IO room of another node's mesh room says
+     * which room in its data, as ours do */
+    if (sid && room && g_str_equal (room, j->room))
+      g_hash_table_insert (remote, g_strdup (sid), remote_member_new (self->cluster,
+              uid, node));
+  }
+  GST_DEBUG_OBJECT (self, "room \"%s\": %u members on other nodes%s",
+      j->room, g_hash_table_size (remote), missing ? " (some nodes did not "
+      "answer)" : "");
+  if (!gst_mesh_sio_socket_is_connected (j->socket) || !self->sio ||
+      self->stopping) {
+    g_hash_table_unref (remote);
+    join_free (j);
+    return;
+  }
+  /* a room with members here keeps its set up to date from the events;
+   * a fresh answer is as good */
+  g_hash_table_insert (self->remote, g_strdup (j->room), remote);
+  if (!j->announced) {
+    JsonObject *refused = join_apply (self, j->socket, j->room, j->uid);
+
+    if (refused) {
+      send_reply (j->socket, j->ack_id, refused);
+    } else if (self->cluster && gst_mesh_cluster_is_up (self->cluster)) {
+      gchar *r = sio_room (j->room);
+      const gchar *rooms[] = { r, NULL };
+
+      j->announced = TRUE;
+      gst_mesh_cluster_fetch_sockets (self->cluster, rooms, on_join_fetched,
+          j);
+      g_free (r);
+      return;
+    } else {
+      join_ack (self, j->socket, j->room, j->ack_id);
+    }
+  } else {
+    join_ack (self, j->socket, j->room, j->ack_id);
+  }
+  if (!g_hash_table_lookup (self->rooms, j->room))
+    g_hash_table_remove (self->remote, j->room);
+  join_free (j);
 }
 
 static void
@@ -510,15 +841,11 @@ on_join (GstMeshSioSocket * socket, const gchar * name, JsonArray * args,
     GPtrArray * attachments, gint64 ack_id, GstMeshSignalServer * self)
 {
   const gchar *id = gst_mesh_sio_socket_get_id (socket);
-  Member *m = socket_member (socket);
   JsonNode *first = json_array_get_length (args) ?
       json_array_get_element (args, 0) : NULL;
   JsonObject *request = first && JSON_NODE_HOLDS_OBJECT (first) ?
       json_node_get_object (first) : NULL;
   const gchar *room, *uid = NULL, *error = NULL;
-  GstMeshSioSocket *evicted = NULL;
-  JsonObject *reply = json_object_new ();
-  JsonArray *reply_args;
 
   room = join_string_member (request, "room");
   if (!room)
@@ -533,86 +860,41 @@ on_join (GstMeshSioSocket * socket, const gchar * name, JsonArray * args,
       error = "\"uid\" must be a string of at most 64 bytes";
   }
 
-  if (!error && (g_strcmp0 (m->room, room) != 0
-          || g_strcmp0 (m->uid, uid) != 0)) {
-    evicted = room_find_uid (g_hash_table_lookup (self->rooms, room), uid,
-        socket);
-    if (!room_has_space (self, socket, room, evicted)) {
-      self->counters.refused[GST_MESH_REFUSED_ROOM_FULL]++;
-      GST_INFO_OBJECT (self, "client %s: join refused: room \"%s\" is full "
-          "(%u)", id, room, self->max_room_peers);
-      json_object_set_string_member (reply, "error", "room is full");
-      json_object_set_string_member (reply, "room", room);
-      json_object_set_int_member (reply, "max", self->max_room_peers);
-      goto done;
-    }
-  }
-
   if (error) {
+    JsonObject *reply = json_object_new ();
+    JsonArray *reply_args;
+
     self->counters.refused[GST_MESH_REFUSED_BAD_JOIN]++;
     GST_INFO_OBJECT (self, "client %s: join refused: %s", id, error);
     json_object_set_string_member (reply, "error", error);
-  } else {
-    GPtrArray *members;
-    JsonArray *peers = json_array_new ();
-    JsonObject *uids = json_object_new ();
-    guint i;
-
-    if (g_strcmp0 (m->room, room) != 0 || g_strcmp0 (m->uid, uid) != 0) {
-      JsonArray *joined;
-
-      room_leave (self, socket);
-      if (evicted) {
-        /* The same member on a new connection (it reconnected before we
-         * noticed the old one died): the old one makes way. */
-        GST_INFO_OBJECT (self, "client %s joins room \"%s\" as uid \"%s\": "
-            "client %s, which had that uid, is taken out of the room", id,
-            room, uid, gst_mesh_sio_socket_get_id (evicted));
-        room_leave (self, evicted);
-      }
-      members = g_hash_table_lookup (self->rooms, room);
-      if (!members) {
-        members = g_ptr_array_new_with_free_func (g_object_unref);
-        g_hash_table_insert (self->rooms, g_strdup (room), members);
-      }
-      g_ptr_array_add (members, g_object_ref (socket));
-      m->room = g_strdup (room);
-      self->counters.joins++;
-      g_free (m->uid);
-      m->uid = g_strdup (uid);
-      joined = peer_event_args (id, room, uid);
-      room_emit (self, room, socket, "peer-joined", joined);
-      json_array_unref (joined);
-      GST_DEBUG_OBJECT (self, "client %s joined room \"%s\" (%u there)", id,
-          room, members->len);
-    }
-
-    members = g_hash_table_lookup (self->rooms, room);
-    for (i = 0; i < members->len; i++) {
-      GstMeshSioSocket *s = g_ptr_array_index (members, i);
-      Member *sm = socket_member (s);
-
-      if (s == socket)
-        continue;
-      json_array_add_string_element (peers, gst_mesh_sio_socket_get_id (s));
-      if (sm->uid)
-        json_object_set_string_member (uids, gst_mesh_sio_socket_get_id (s),
-            sm->uid);
-    }
-    json_object_set_string_member (reply, "id", id);
-    json_object_set_string_member (reply, "room", room);
-    json_object_set_array_member (reply, "peers", peers);
-    /* Only when somebody gave one: without uids the ack is as before. */
-    if (json_object_get_size (uids))
-      json_object_set_object_member (reply, "uids", uids);
-    else
-      json_object_unref (uids);
+    reply_args = single_arg (object_node (reply));
+    gst_mesh_sio_socket_ack (socket, ack_id, reply_args, NULL);
+    json_array_unref (reply_args);
+    return;
   }
+  if (self->cluster && gst_mesh_cluster_is_up (self->cluster)) {
+    /* the room's members on the other nodes first: fetchSockets */
+    Join *j = g_new0 (Join, 1);
+    gchar *r = sio_room (room);
+    const gchar *rooms[] = { r, NULL };
 
-done:
-  reply_args = single_arg (object_node (reply));
-  gst_mesh_sio_socket_ack (socket, ack_id, reply_args, NULL);
-  json_array_unref (reply_args);
+    j->self = g_object_ref (self);
+    j->socket = g_object_ref (socket);
+    j->room = g_strdup (room);
+    j->uid = g_strdup (uid);
+    j->ack_id = ack_id;
+    gst_mesh_cluster_fetch_sockets (self->cluster, rooms, on_join_fetched, j);
+    g_free (r);
+    return;
+  }
+  {
+    JsonObject *refused = join_apply (self, socket, room, uid);
+
+    if (refused)
+      send_reply (socket, ack_id, refused);
+    else
+      join_ack (self, socket, room, ack_id);
+  }
 }
 
 static void
@@ -1332,6 +1614,132 @@ handle_metrics (SoupServer * soup, SoupServerMessage * msg, const char *path,
  * Listens on address:port and serves Socket.IO at path (and the web root,
  * if set, everywhere else).
  */
+/* socket.data of our sockets in the other nodes' fetchSockets: the mesh
+ * room and uid, as examples/rooms-server keeps them */
+static JsonNode *
+cluster_socket_data (GstMeshCluster * cluster, GstMeshSioSocket * socket,
+    gpointer user_data)
+{
+  Member *m = socket_member (socket);
+  JsonObject *o = json_object_new ();
+
+  if (m && m->room)
+    json_object_set_string_member (o, "room", m->room);
+  if (m && m->uid)
+    json_object_set_string_member (o, "uid", m->uid);
+  json_object_set_string_member (o, "node", gst_mesh_cluster_get_uid
+      (cluster));
+  return object_node (o);
+}
+
+/* "mesh-evict" {room, uid, id, by}: a member joined elsewhere with the uid
+ * of ours: ours leaves the room (and everyone hears peer-left) */
+static void
+cluster_server_event (GstMeshCluster * cluster, const gchar * event,
+    JsonArray * args, gpointer user_data)
+{
+  GstMeshSignalServer *self = user_data;
+  JsonNode *first = json_array_get_length (args) ?
+      json_array_get_element (args, 0) : NULL;
+  JsonObject *o = first && JSON_NODE_HOLDS_OBJECT (first) ?
+      json_node_get_object (first) : NULL;
+  const gchar *room = join_string_member (o, "room");
+  const gchar *uid = join_string_member (o, "uid");
+  const gchar *by = join_string_member (o, "by");
+  GstMeshSioSocket *s;
+
+  if (!g_str_equal (event, "mesh-evict"))
+    return;
+  if (!room || !uid || !by) {
+    GST_WARNING_OBJECT (self, "mesh-evict from the cluster without room, uid "
+        "and by: ignored");
+    return;
+  }
+  s = room_find_uid (g_hash_table_lookup (self->rooms, room), uid, NULL);
+  if (s && !g_str_equal (gst_mesh_sio_socket_get_id (s), by)) {
+    GST_INFO_OBJECT (self, "client %s on another node joined room \"%s\" as "
+        "uid \"%s\": client %s, which had that uid, is taken out", by, room,
+        uid, gst_mesh_sio_socket_get_id (s));
+    room_leave (self, s);
+  }
+}
+
+/* peer-joined / peer-left that another node sent to a room with members
+ * here keep that room's remote set */
+static void
+cluster_delivered (GstMeshCluster * cluster, const gchar * node,
+    const gchar * const *rooms, const gchar * event, JsonArray * args,
+    gpointer user_data)
+{
+  GstMeshSignalServer *self = user_data;
+  JsonNode *first;
+  JsonObject *o;
+  const gchar *id, *room, *uid;
+  GHashTable *remote;
+
+  if (!rooms || !rooms[0] || rooms[1] ||
+      !g_str_has_prefix (rooms[0], MESH_ROOM_PREFIX))
+    return;
+  if (!g_str_equal (event, "peer-joined") && !g_str_equal (event,
+          "peer-left"))
+    return;
+  first = json_array_get_length (args) ? json_array_get_element (args, 0) :
+      NULL;
+  o = first && JSON_NODE_HOLDS_OBJECT (first) ? json_node_get_object (first) :
+      NULL;
+  id = join_string_member (o, "id");
+  room = join_string_member (o, "room");
+  uid = join_string_member (o, "uid");
+  if (!id || !room || !g_str_equal (rooms[0] + strlen (MESH_ROOM_PREFIX),
+          room) || !g_hash_table_lookup (self->rooms, room))
+    return;
+  remote = room_remote (self, room);
+  if (!remote) {
+    remote = remote_set_new ();
+    g_hash_table_insert (self->remote, g_strdup (room), remote);
+  }
+  if (g_str_equal (event, "peer-joined")) {
+    g_hash_table_insert (remote, g_strdup (id), remote_member_new (cluster, uid,
+            node));
+  } else {
+    g_hash_table_remove (remote, id);
+  }
+}
+
+/* A node is gone: its members leave their rooms, for our clients (every
+ * other node tells its own) */
+static void
+cluster_node_lost (GstMeshCluster * cluster, const gchar * node,
+    gpointer user_data)
+{
+  GstMeshSignalServer *self = user_data;
+  GstMeshSioNamespace *nsp = gst_mesh_sio_server_get_namespace (self->sio,
+      "/");
+  GHashTableIter rooms_it, it;
+  gpointer room, remote, id, r;
+
+  g_hash_table_iter_init (&rooms_it, self->remote);
+  while (g_hash_table_iter_next (&rooms_it, &room, &remote)) {
+    gchar *sr = sio_room (room);
+    const gchar *to[] = { sr, NULL };
+
+    g_hash_table_iter_init (&it, remote);
+    while (g_hash_table_iter_next (&it, &id, &r)) {
+      JsonArray *args;
+
+      if (g_strcmp0 (((RemoteMember *) r)->node, node) != 0)
+        continue;
+      GST_INFO_OBJECT (self, "room \"%s\": member %s was on node %s, which "
+          "is gone", (gchar *) room, (gchar *) id, node);
+      args = peer_event_args (id, room, ((RemoteMember *) r)->uid);
+      gst_mesh_sio_namespace_deliver (nsp, to, NULL, "peer-left", args);
+      json_array_unref (args);
+      g_hash_table_iter_remove (&it);
+    }
+    g_free (sr);
+  }
+}
+
 static void
 on_cluster_state (GstMeshCluster * cluster, gboolean up, const gchar * reason,
     gpointer user_data)
@@ -1429,6 +1837,13 @@ gst_mesh_signal_server_start (GstMeshSignalServer * self, GError ** error)
         self, error);
     if (!self->cluster)
       goto failed;
+    {
+      GstMeshClusterHandlers h = { cluster_socket_data, cluster_server_event,
+        cluster_delivered, cluster_node_lost
+      };
+
+      gst_mesh_cluster_set_handlers (self->cluster, &h, self);
+    }
   }
   g_signal_connect_object (self->soup, "request-read",
       G_CALLBACK (on_request_read), self, 0);
@@ -1512,6 +1927,7 @@ gst_mesh_signal_server_stop (GstMeshSignalServer * self)
   }
   /* Every socket left its room on its way out; anything left is dropped. */
   g_hash_table_remove_all (self->rooms);
+  g_hash_table_remove_all (self->remote);
   g_clear_pointer (&self->auth_digests, g_ptr_array_unref);
   self->secure = FALSE;
   self->stopping = FALSE;
@@ -1803,6 +2219,7 @@ gst_mesh_signal_server_finalize (GObject * object)
   g_strfreev (self->turn_urls);
   g_free (self->redis_url);
   g_free (self->redis_key);
+  g_hash_table_unref (self->remote);
   g_hash_table_unref (self->rooms);
 
   G_OBJECT_CLASS (gst_mesh_signal_server_parent_class)->finalize (object);
@@ -2179,6 +2596,8 @@ gst_mesh_signal_server_init (GstMeshSignalServer * self)
   self->max_event_rate = DEFAULT_MAX_EVENT_RATE;
   self->header_timeout = DEFAULT_HEADER_TIMEOUT;
   self->turn_ttl = 86400;
+  self->remote = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+      (GDestroyNotify) g_hash_table_unref);
   self->rooms = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
       (GDestroyNotify) g_ptr_array_unref);
 }

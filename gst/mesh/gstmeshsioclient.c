@@ -54,8 +54,10 @@ struct _GstMeshSioClient
   GObject parent;
 
   GMainContext *context;
-  gchar *url;
-  GUri *base_uri;
+  gchar *url;                   /* the server tried now */
+  GUri *base_uri;               /* its URI */
+  gchar **urls;                 /* every server, when several are given */
+  guint url_index;
   gchar *path;
   gchar *nsp;
   gchar *auth;                  /* JSON object text, or NULL */
@@ -682,6 +684,26 @@ next_delay (GstMeshSioClient * self)
   return (guint) CLAMP (ms, 0, self->reconnect_delay_max);
 }
 
+static gboolean parse_url (const gchar * url, GUri ** out, GError ** error);
+
+/* With several servers, the next one after each failure, round and round */
+static void
+next_server (GstMeshSioClient * self)
+{
+  guint n = self->urls ? g_strv_length (self->urls) : 0;
+  GUri *uri = NULL;
+
+  if (n < 2)
+    return;
+  self->url_index = (self->url_index + 1) % n;
+  g_free (self->url);
+  self->url = g_strdup (self->urls[self->url_index]);
+  if (parse_url (self->url, &uri, NULL)) {
+    g_clear_pointer (&self->base_uri, g_uri_unref);
+    self->base_uri = uri;
+  }
+}
+
 static void
 schedule_retry (GstMeshSioClient * self, const gchar * why)
 {
@@ -691,8 +713,9 @@ schedule_retry (GstMeshSioClient * self, const gchar * why)
   self->retry_at_once = FALSE;
 
   self->attempts++;
-  detail = g_strdup_printf ("%s; reconnecting in %u ms (attempt %u)",
-      why, delay, self->attempts);
+  next_server (self);
+  detail = g_strdup_printf ("%s; reconnecting in %u ms to %s (attempt %u)",
+      why, delay, self->url, self->attempts);
   GST_WARNING_OBJECT (self, "%s", detail);
   set_state (self, GST_MESH_SIO_CLIENT_STATE_RECONNECTING, detail);
   g_free (detail);
@@ -1117,14 +1140,49 @@ parse_url (const gchar * url, GUri ** out, GError ** error)
   return TRUE;
 }
 
+/* "URL1,URL2,...": several servers, tried in turn (failover). Each one is
+ * checked; @first gets the first one's URI. */
+static gchar **
+parse_urls (const gchar * list, GUri ** first, GError ** error)
+{
+  gchar **urls = g_strsplit (list ? list : "", ",", -1);
+  guint n = 0;
+
+  for (guint i = 0; urls[i]; i++) {
+    GUri *uri = NULL;
+
+    g_strstrip (urls[i]);
+    if (!parse_url (urls[i], &uri, error)) {
+      g_strfreev (urls);
+      return NULL;
+    }
+    if (n++ == 0)
+      *first = uri;
+    else
+      g_uri_unref (uri);
+  }
+  if (n == 0) {
+    g_strfreev (urls);
+    return NULL;
+  }
+  return urls;
+}
+
 GstMeshSioClient *
 gst_mesh_sio_client_new (const gchar * url, GError ** error)
 {
   GUri *uri = NULL;
   GstMeshSioClient *self;
+  gchar **urls;
 
-  if (!parse_url (url, &uri, error))
+  if (!url || !*url) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+        "no signalling server URL given");
     return NULL;
+  }
+  if (!(urls = parse_urls (url, &uri, error)))
+    return NULL;
+  g_strfreev (urls);
   self = g_object_new (GST_TYPE_MESH_SIO_CLIENT, "url", url, NULL);
   g_uri_unref (uri);
   return self;
@@ -1397,11 +1455,19 @@ gst_mesh_sio_client_set_property (GObject * object, guint prop_id,
       GError *error = NULL;
 
       g_free (self->url);
-      self->url = g_value_dup_string (value);
+  g_strfreev (self->urls);
+      g_clear_pointer (&self->urls, g_strfreev);
       g_clear_pointer (&self->base_uri, g_uri_unref);
-      if (self->url && !parse_url (self->url, &uri, &error)) {
-        g_warning ("%s", error->message);
-        g_error_free (error);
+      self->url = NULL;
+      self->url_index = 0;
+      if (g_value_get_string (value)) {
+        self->urls = parse_urls (g_value_get_string (value), &uri, &error);
+        if (!self->urls) {
+          g_warning ("%s", error ? error->message : "no URL");
+          g_clear_error (&error);
+        } else {
+          self->url = g_strdup (self->urls[0]);
+        }
       }
       self->base_uri = uri;
       break;
@@ -1491,7 +1557,13 @@ gst_mesh_sio_client_get_property (GObject * object, guint prop_id,
 
   switch (prop_id) {
     case PROP_URL:
-      g_value_set_string (value, self->url);
+      if (self->urls) {
+        gchar *all = g_strjoinv (",", self->urls);
+
+        g_value_take_string (value, all);
+      } else {
+        g_value_set_string (value, self->url);
+      }
       break;
     case PROP_PATH:
       g_value_set_string (value, self->path);
@@ -1601,7 +1673,8 @@ gst_mesh_sio_client_class_init (GstMeshSioClientClass * klass)
 
   g_object_class_install_property (gobject_class, PROP_URL,
       g_param_spec_string ("url", "URL",
-          "Server URL: http://, https://, ws:// or wss://", NULL,
+          "Server URL: http://, https://, ws:// or wss://; several, "
+          "comma-separated, are tried in turn (failover)", NULL,
           G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_PATH,
       g_param_spec_string ("path", "Path", "Engine.IO path on the server",

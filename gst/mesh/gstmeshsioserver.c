@@ -860,21 +860,26 @@ socket_in_any (GstMeshSioNamespace * nsp, GstMeshSioSocket * s,
  *
  * Returns: the number of sockets it was sent to
  */
-guint
-gst_mesh_sio_namespace_deliver (GstMeshSioNamespace * nsp,
-    const gchar * const *rooms, const gchar * const *except,
-    const gchar * event, JsonArray * args)
+/**
+ * gst_mesh_sio_namespace_select:
+ * @rooms: (array zero-terminated=1) (nullable): the sockets in any of these
+ *   rooms (a socket is in the room named by its id); all when empty
+ * @except: (array zero-terminated=1) (nullable): but not those in any of
+ *   these
+ *
+ * Returns: (transfer container): the sockets, as Socket.IO's adapter
+ *   selects them for a broadcast
+ */
+GPtrArray *
+gst_mesh_sio_namespace_select (GstMeshSioNamespace * nsp,
+    const gchar * const *rooms, const gchar * const *except)
 {
-  GstMeshSioPacket *packet;
-  GBytes *text;
   GHashTable *targets = g_hash_table_new (NULL, NULL);
   GHashTableIter iter;
   gpointer key, value;
-  guint count = 0;
+  GPtrArray *out = g_ptr_array_new ();
 
-  g_return_val_if_fail (GST_MESH_IS_SIO_NAMESPACE (nsp), 0);
-  g_return_val_if_fail (event != NULL, 0);
-
+  g_return_val_if_fail (GST_MESH_IS_SIO_NAMESPACE (nsp), out);
   if (!rooms || !rooms[0]) {
     g_hash_table_iter_init (&iter, nsp->sockets);
     while (g_hash_table_iter_next (&iter, NULL, &value))
@@ -893,25 +898,63 @@ gst_mesh_sio_namespace_deliver (GstMeshSioNamespace * nsp,
         g_hash_table_add (targets, s);
     }
   }
-  if (g_hash_table_size (targets) == 0) {
-    g_hash_table_unref (targets);
-    return 0;
-  }
-  packet = build_event (nsp->name, GST_MESH_SIO_NO_ID, event, args, NULL);
-  text = encode_packet (packet);
   g_hash_table_iter_init (&iter, targets);
-  while (g_hash_table_iter_next (&iter, &key, NULL)) {
-    GstMeshSioSocket *s = key;
-
-    if (!socket_in_any (nsp, s, except)) {
-      send_encoded (s->conn, text, NULL);
-      count++;
-    }
-  }
-  g_bytes_unref (text);
-  gst_mesh_sio_packet_free (packet);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    if (!socket_in_any (nsp, key, except))
+      g_ptr_array_add (out, key);
   g_hash_table_unref (targets);
+  return out;
+}
+
+guint
+gst_mesh_sio_namespace_deliver (GstMeshSioNamespace * nsp,
+    const gchar * const *rooms, const gchar * const *except,
+    const gchar * event, JsonArray * args)
+{
+  GstMeshSioPacket *packet;
+  GBytes *text;
+  GPtrArray *targets;
+  guint count;
+
+  g_return_val_if_fail (GST_MESH_IS_SIO_NAMESPACE (nsp), 0);
+  g_return_val_if_fail (event != NULL, 0);
+
+  targets = gst_mesh_sio_namespace_select (nsp, rooms, except);
+  count = targets->len;
+  if (count) {
+    packet = build_event (nsp->name, GST_MESH_SIO_NO_ID, event, args, NULL);
+    text = encode_packet (packet);
+    for (guint i = 0; i < targets->len; i++)
+      send_encoded (((GstMeshSioSocket *) targets->pdata[i])->conn, text,
+          NULL);
+    g_bytes_unref (text);
+    gst_mesh_sio_packet_free (packet);
+  }
+  g_ptr_array_unref (targets);
   return count;
+}
+
+/**
+ * gst_mesh_sio_socket_get_rooms:
+ *
+ * Returns: (transfer full): the rooms @socket is in, its id first
+ */
+gchar **
+gst_mesh_sio_socket_get_rooms (GstMeshSioSocket * socket)
+{
+  GPtrArray *v = g_ptr_array_new ();
+  GHashTableIter iter;
+  gpointer key;
+
+  g_return_val_if_fail (GST_MESH_IS_SIO_SOCKET (socket), NULL);
+  g_ptr_array_add (v, g_strdup (socket->id));
+  if (socket->rooms) {
+    g_hash_table_iter_init (&iter, socket->rooms);
+    while (g_hash_table_iter_next (&iter, &key, NULL))
+      g_ptr_array_add (v, g_strdup (key));
+  }
+  g_ptr_array_add (v, NULL);
+  return (gchar **) g_ptr_array_free (v, FALSE);
 }
 
 /* Whether a socket here is in @room, or is it (its id). */

@@ -137,6 +137,8 @@ void gst_mesh_sio_namespace_set_adapter (GstMeshSioNamespace * nsp,
     GstMeshSioAdapterFunc func, gpointer user_data, GDestroyNotify notify);
 gboolean gst_mesh_sio_namespace_has_room (GstMeshSioNamespace * nsp,
     const gchar * room);
+GPtrArray *gst_mesh_sio_namespace_select (GstMeshSioNamespace * nsp,
+    const gchar * const *rooms, const gchar * const *except);
 guint gst_mesh_sio_namespace_deliver (GstMeshSioNamespace * nsp,
     const gchar * const *rooms, const gchar * const *except,
     const gchar * event, JsonArray * args);
@@ -168,6 +170,7 @@ void gst_mesh_sio_socket_leave (GstMeshSioSocket * socket,
     const gchar * room);
 gboolean gst_mesh_sio_socket_in_room (GstMeshSioSocket * socket,
     const gchar * room);
+gchar **gst_mesh_sio_socket_get_rooms (GstMeshSioSocket * socket);
 void gst_mesh_sio_socket_disconnect (GstMeshSioSocket * socket,
     gboolean close);
 

@@ -52,9 +52,18 @@ async function startRedis(port) {
   };
 }
 
+// a pipeline's output without its once-a-second status lines
+const brief = (p) =>
+  p
+    .output()
+    .split("\n")
+    .filter((l) => !/video sent/.test(l))
+    .join("\n")
+    .slice(-6000);
+
 const cServer = (redis, extra = []) =>
   startServer("gst-mesh-server", ["--port", "0", "--address", "127.0.0.1", "--redis", redis, ...extra], {
-    env: { GST_DEBUG: "meshcluster:2" },
+    env: { GST_DEBUG: process.env.CLUSTER_DEBUG ?? "meshcluster:2" },
   });
 
 async function connect(url) {
@@ -168,6 +177,239 @@ describe("a cluster of two gst-mesh-servers and a Node server with @socket.io/re
         if (i === 19) throw e;
         await sleep(500);
       }
+    }
+  });
+});
+
+// Mesh rooms (docs/protocol.md section 4) whose members are on different
+// servers: C, C and Node.
+describe("a mesh room across the cluster", () => {
+  let redis, servers, clients;
+  before(async () => {
+    redis = await startRedis(await freePort());
+    servers = [await cServer(redis.url), await cServer(redis.url), await startRoomsReference([`--redis=${redis.url}`])];
+    for (const s of servers) await until("In the cluster", () => /In the cluster on redis:/.test(s.output()));
+    clients = [];
+  });
+  after(async () => {
+    for (const c of clients) c.close();
+    for (const s of servers ?? []) await s.stop();
+    await redis?.stop();
+  });
+  const on = async (i) => {
+    const c = await connect(servers[i].url);
+    clients.push(c);
+    return c;
+  };
+  const join = (c, room, uid) => c.timeout(8000).emitWithAck("join", uid === undefined ? { room } : { room, uid });
+  const events = (c, name) => c.got.filter(([e]) => e === name).map(([, d]) => d);
+
+  it("join acks list the members of every server; peer-joined, routed messages and peer-left reach them all", async () => {
+    const room = `r-${process.pid}`;
+    const [a, b, n] = [await on(0), await on(1), await on(2)];
+    const ackA = await join(a, room, "ua");
+    assert.deepEqual(ackA.peers, []);
+    const ackB = await join(b, room, "ub");
+    assert.deepEqual(ackB.peers, [a.id]);
+    assert.deepEqual(ackB.uids, { [a.id]: "ua" });
+    const ackN = await join(n, room);
+    assert.deepEqual(new Set(ackN.peers), new Set([a.id, b.id]), JSON.stringify(ackN));
+    assert.deepEqual(ackN.uids, { [a.id]: "ua", [b.id]: "ub" });
+    await until("peer-joined everywhere", () => events(a, "peer-joined").length === 2 && events(b, "peer-joined").length === 1);
+    assert.deepEqual(events(a, "peer-joined"), [{ id: b.id, room, uid: "ub" }, { id: n.id, room }]);
+    assert.deepEqual(events(b, "peer-joined"), [{ id: n.id, room }]);
+
+    // routed by `to`, C -> C, C -> Node, Node -> C, with the server's `from`
+    a.emit("offer", { type: "offer", sdp: "a-to-b", to: b.id });
+    a.emit("offer", { type: "offer", sdp: "a-to-n", to: n.id });
+    n.emit("answer", { type: "answer", sdp: "n-to-a", to: a.id, from: "spoofed" });
+    b.emit("candidate", { candidate: "b-to-n", to: n.id });
+    await until("the routed messages", () =>
+      events(b, "offer").length === 1 && events(n, "offer").length === 1 && events(a, "answer").length === 1 && events(n, "candidate").length === 1);
+    assert.deepEqual(events(b, "offer"), [{ type: "offer", sdp: "a-to-b", to: b.id, from: a.id }]);
+    assert.deepEqual(events(n, "offer"), [{ type: "offer", sdp: "a-to-n", to: n.id, from: a.id }]);
+    assert.deepEqual(events(a, "answer"), [{ type: "answer", sdp: "n-to-a", to: a.id, from: n.id }]);
+    assert.deepEqual(events(n, "candidate"), [{ candidate: "b-to-n", to: n.id, from: b.id }]);
+    await sleep(200);
+    assert.equal(events(a, "offer").length + events(b, "answer").length + events(n, "answer").length, 0, "routed messages went elsewhere");
+
+    // not to a socket outside the room, on another server
+    const outsider = await on(1);
+    a.emit("offer", { type: "offer", sdp: "x", to: outsider.id });
+    n.emit("offer", { type: "offer", sdp: "x", to: outsider.id });
+    await until("the errors", () => events(a, "error").length === 1 && events(n, "error").length === 1);
+    assert.deepEqual(events(a, "error"), [{ event: "offer", to: outsider.id, message: "no such peer in your room" }]);
+    assert.deepEqual(events(n, "error"), [{ event: "offer", to: outsider.id, message: "no such peer in your room" }]);
+    assert.equal(events(outsider, "offer").length, 0);
+
+    // peer-left from each server reaches the others
+    const bId = b.id; // the client forgets it once closed
+    b.close();
+    await until("peer-left of b", () => events(a, "peer-left").length === 1 && events(n, "peer-left").length === 1);
+    assert.deepEqual(events(n, "peer-left"), [{ id: bId, room, uid: "ub" }]);
+    await n.timeout(5000).emitWithAck("leave");
+    await until("peer-left of n", () => events(a, "peer-left").length === 2);
+    assert.deepEqual(events(a, "peer-left")[1], { id: n.id, room });
+    // and the room as a's server sees it now: a alone
+    const again = await on(2);
+    assert.deepEqual((await join(again, room)).peers, [a.id]);
+  });
+
+  // ICE needs an address other than loopback: tools/test.sh runs the
+  // suite in its network namespace.
+  it("three meshsignal pipelines, one on each server, in one room: each decodes the two others", async () => {
+    const peers = servers.map((s, i) => startGstPeer({ server: s.url, room: `media-${process.pid}`, name: `gst-on-${["c1", "c2", "node"][i]}` }));
+    const decoding = (p, n) => {
+      let good = 0;
+      return p.waitFor(
+        (e) => {
+          const m = e.type === "other" && /peers: (.*)$/.exec(e.text ?? "");
+          if (!m) return false;
+          const fps = [...m[1].matchAll(/(\S+) connected\s+(\d+) fps/g)].map((x) => Number(x[2]));
+          good = fps.length >= n && fps.every((f) => f >= 1) ? good + 1 : 0;
+          return good >= 2;
+        },
+        40000,
+        { what: `video from ${n} peers` },
+      );
+    };
+    try {
+      for (const p of peers) await decoding(p, 2);
+      for (const p of peers) assert.equal(p.all("warning").length, 0, `${p.name} warned:\n${p.output()}`);
+    } catch (e) {
+      throw new Error(`${e.message}\n${peers.map((p) => `--- ${p.name}:\n${brief(p)}`).join("\n")}`);
+    } finally {
+      for (const p of peers) await p.stop();
+    }
+  });
+
+  it("a uid that joins on another server takes the old member out there", async () => {
+    const room = `uid-${process.pid}`;
+    const [old, other] = [await on(0), await on(2)];
+    const oldId = old.id;
+    await join(old, room, "same");
+    await join(other, room);
+    const fresh = await on(1);
+    const ack = await join(fresh, room, "same");
+    assert.deepEqual(ack.peers, [other.id], JSON.stringify(ack));
+    await until("peer-left of the old member", () => events(other, "peer-left").some((e) => e.id === oldId));
+    assert.deepEqual(events(other, "peer-left"), [{ id: oldId, room, uid: "same" }]);
+    // and a member on Node's server makes way for one on a C server
+    const room2 = `${room}-2`;
+    const [nodeOld, watcher] = [await on(2), await on(1)];
+    await join(nodeOld, room2, "n-same");
+    await join(watcher, room2);
+    const cFresh = await on(0);
+    const ack2 = await join(cFresh, room2, "n-same");
+    assert.deepEqual(ack2.peers, [watcher.id], JSON.stringify(ack2));
+    await until("peer-left of Node's old member", () => events(watcher, "peer-left").some((e) => e.id === nodeOld.id));
+  });
+});
+
+describe("a server of the cluster that dies", () => {
+  it("its members leave their rooms for the clients of the other servers", async () => {
+    const redis = await startRedis(await freePort());
+    const servers = [await cServer(redis.url), await cServer(redis.url), await startRoomsReference([`--redis=${redis.url}`])];
+    const clients = [];
+    try {
+      for (const s of servers) await until("In the cluster", () => /In the cluster on redis:/.test(s.output()));
+      for (const s of servers) clients.push(await connect(s.url));
+      const [doomedC, survivor, nodeMember] = clients;
+      for (const c of clients) await c.timeout(8000).emitWithAck("join", { room: "mortal", uid: `u-${clients.indexOf(c)}` });
+      const doomedId = doomedC.id;
+      const t0 = Date.now();
+      servers[0].proc.kill("SIGKILL");
+      await until("peer-left of the dead server's member", () => survivor.got.some(([e, d]) => e === "peer-left" && d.id === doomedId), 15000).catch((e) => { throw new Error(`${e.message}\n${servers.map((s) => `alive ${s.alive()}: ${s.output()}`).join("\n---\n")}\n${JSON.stringify(survivor.got)}`); });
+      const seconds = (Date.now() - t0) / 1000;
+      console.log(`a killed server's member left the room for the others ${seconds.toFixed(1)} s later`);
+      assert.deepEqual(survivor.got.filter(([e]) => e === "peer-left").map(([, d]) => d), [{ id: doomedId, room: "mortal", uid: "u-0" }]);
+      // and the room as the survivors' servers see it
+      const late = await connect(servers[1].url);
+      clients.push(late);
+      const ack = await late.timeout(8000).emitWithAck("join", { room: "mortal" });
+      assert.deepEqual(new Set(ack.peers), new Set([survivor.id, nodeMember.id]), JSON.stringify(ack));
+    } finally {
+      for (const c of clients) c.close();
+      for (const s of servers) await s.stop();
+      await redis.stop();
+    }
+  });
+
+  // ICE needs an address other than loopback: tools/test.sh runs the
+  // suite in its network namespace.
+  it("a meshsignal pipeline given two servers moves to the second when the first dies, and its calls carry on", async () => {
+    const redis = await startRedis(await freePort());
+    const servers = [await cServer(redis.url), await cServer(redis.url), await startRoomsReference([`--redis=${redis.url}`])];
+    const room = `failover-${process.pid}`;
+    const peers = [
+      startGstPeer({ server: `${servers[0].url},${servers[1].url}`, room, name: "gst-failover" }),
+      startGstPeer({ server: servers[1].url, room, name: "gst-on-c2" }),
+      startGstPeer({ server: servers[2].url, room, name: "gst-on-node" }),
+    ];
+    // video from @n peers, two status lines in a row, from event @from on
+    const decoding = (p, n, from = 0) => {
+      let good = 0;
+      return p.waitFor(
+        (e) => {
+          const m = e.type === "other" && /peers: (.*)$/.exec(e.text ?? "");
+          if (!m) return false;
+          const fps = [...m[1].matchAll(/(\S+) connected\s+(\d+) fps/g)].map((x) => Number(x[2]));
+          good = fps.length >= n && fps.every((f) => f >= 1) ? good + 1 : 0;
+          return good >= 2;
+        },
+        40000,
+        { from, what: `video from ${n} peers` },
+      );
+    };
+    try {
+      for (const s of servers) await until("In the cluster", () => /In the cluster on redis:/.test(s.output()));
+      for (const p of peers) await decoding(p, 2);
+      const marks = peers.map((p) => p.events.length);
+      const t0 = Date.now();
+      servers[0].proc.kill("SIGKILL");
+      // it finds the second server and is in the room again there
+      await peers[0].waitFor((e) => e.type === "signalling" && e.state === "connected" && e.detail.includes(servers[1].url.replace("http://", "")), 30000, {
+        from: marks[0],
+        what: "a connection to the second server",
+      });
+      // everyone still decodes everyone
+      const moved = (Date.now() - t0) / 1000;
+      for (const [i, p] of peers.entries()) await decoding(p, 2, marks[i]);
+      console.log(`failover: on the second server ${moved.toFixed(1)} s after the first was killed; ` +
+        `everyone decoding everyone (two status lines in a row) ${((Date.now() - t0) / 1000).toFixed(1)} s after`);
+    } catch (e) {
+      throw new Error(`${e.message}\n${peers.map((p) => `--- ${p.name}:\n${brief(p)}`).join("\n")}`);
+    } finally {
+      for (const p of peers) await p.stop();
+      for (const s of servers) await s.stop();
+      await redis.stop();
+    }
+  });
+});
+
+describe("max-room-peers in a cluster", () => {
+  it("counts the members of every server", async () => {
+    const redis = await startRedis(await freePort());
+    const servers = [
+      await cServer(redis.url, ["--max-room-peers", "2"]),
+      await cServer(redis.url, ["--max-room-peers", "2"]),
+      await startRoomsReference([`--redis=${redis.url}`, "--max-room-peers=2"]),
+    ];
+    const clients = [];
+    try {
+      for (const s of servers) await until("In the cluster", () => /In the cluster on redis:/.test(s.output()));
+      for (const s of servers) clients.push(await connect(s.url));
+      const join = (c) => c.timeout(8000).emitWithAck("join", { room: "small" });
+      assert.ok((await join(clients[0])).peers);
+      assert.ok((await join(clients[2])).peers);
+      assert.deepEqual(await join(clients[1]), { error: "room is full", room: "small", max: 2 });
+      const fourth = await connect(servers[2].url);
+      clients.push(fourth);
+      assert.deepEqual(await join(fourth), { error: "room is full", room: "small", max: 2 });
+    } finally {
+      for (const c of clients) c.close();
+      for (const s of servers) await s.stop();
+      await redis.stop();
     }
   });
 });
