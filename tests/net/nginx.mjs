@@ -37,7 +37,9 @@ function freePort() {
 // bindAddress: the address nginx connects to its upstreams from
 // (proxy_bind), so that on one machine the server can tell the proxy
 // (say 127.0.0.2) from the clients (127.0.0.1).
-export function nginxConfig({ dir, port, upstreams, kind, bindAddress }) {
+// balance: "" (round robin, nginx's default) or an upstream directive such
+// as "hash $remote_addr consistent" (sticky sessions for long-polling).
+export function nginxConfig({ dir, port, upstreams, kind, bindAddress, balance = "" }) {
   const bind = bindAddress ? `\n      proxy_bind ${bindAddress};` : "";
   const location =
     kind === "socketio"
@@ -68,7 +70,7 @@ http {
   fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
-  upstream gst_mesh {
+  upstream gst_mesh {${balance ? `\n    ${balance};` : ""}
 ${upstreams.map((u) => `    server ${u};`).join("\n")}
   }
   server {
@@ -79,11 +81,11 @@ ${location}
 `;
 }
 
-export async function startNginx({ upstreamPort, upstreams, kind = "socketio", bindAddress }) {
+export async function startNginx({ upstreamPort, upstreams, kind = "socketio", bindAddress, balance }) {
   const dir = mkdtempSync(path.join(tmpdir(), "gst-mesh-nginx-"));
   const port = await freePort();
   const conf = path.join(dir, "nginx.conf");
-  writeFileSync(conf, nginxConfig({ dir, port, upstreams: upstreams ?? [`127.0.0.1:${upstreamPort}`], kind, bindAddress }));
+  writeFileSync(conf, nginxConfig({ dir, port, upstreams: upstreams ?? [`127.0.0.1:${upstreamPort}`], kind, bindAddress, balance }));
   const proc = spawn(NGINX, ["-p", dir, "-c", conf], { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   proc.stdout.on("data", (d) => (out += d));

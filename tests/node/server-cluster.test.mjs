@@ -16,6 +16,8 @@ import { io } from "socket.io-client";
 import { createClient } from "redis";
 import { sleep, startRoomsReference, startServer } from "./server-helpers.mjs";
 import { startGstPeer } from "../browser/gst-peer.mjs";
+import { hasNginx, startNginx } from "../net/nginx.mjs";
+import http from "node:http";
 
 const REDIS_BIN = "/usr/bin/redis-server";
 
@@ -383,6 +385,70 @@ describe("a server of the cluster that dies", () => {
       for (const p of peers) await p.stop();
       for (const s of servers) await s.stop();
       await redis.stop();
+    }
+  });
+});
+
+// Long-polling is a series of requests that must all reach the server
+// that made the session: behind a load balancer in front of several
+// servers, sessions must stick (README: nginx's hash $remote_addr).
+describe("long-polling through nginx in front of two servers of a cluster", { skip: !hasNginx() && "nginx is not installed (tools/setup.sh)" }, () => {
+  let redis, servers;
+  before(async () => {
+    redis = await startRedis(await freePort());
+    servers = [await cServer(redis.url), await cServer(redis.url)];
+    for (const s of servers) await until("In the cluster", () => /In the cluster on redis:/.test(s.output()));
+  });
+  after(async () => {
+    for (const s of servers ?? []) await s.stop();
+    await redis?.stop();
+  });
+  const upstreams = () => servers.map((s) => `127.0.0.1:${s.port}`);
+  // a polling-only client from its own loopback address
+  const pollingClient = (url, host) =>
+    io(url, { transports: ["polling"], forceNew: true, reconnection: false, agent: new http.Agent({ localAddress: host }) });
+
+  it("with hash $remote_addr consistent: polling clients from many addresses stay connected and reach each other across the servers", async () => {
+    const proxy = await startNginx({ upstreams: upstreams(), kind: "socketio", balance: "hash $remote_addr consistent" });
+    const clients = [];
+    try {
+      const before = servers.map((s) => (s.output().match(/A user connected/g) ?? []).length);
+      for (let i = 0; i < 12; i++) {
+        const c = pollingClient(proxy.url, `127.0.0.${20 + i}`);
+        c.got = [];
+        c.onAny((event, ...args) => c.got.push([event, ...args]));
+        clients.push(c);
+        await new Promise((resolve, reject) => {
+          c.once("connect", resolve);
+          c.once("connect_error", (e) => reject(new Error(`client ${i}: ${e.message}`)));
+        });
+      }
+      await sleep(1500); // a few polls each
+      assert.ok(clients.every((c) => c.connected), "a polling client was dropped");
+      const spread = servers.map((s, i) => (s.output().match(/A user connected/g) ?? []).length - before[i]);
+      console.log(`sticky polling through nginx: clients per server ${spread}`);
+      assert.ok(spread.every((n) => n > 0), `all clients went to one server: ${spread}`);
+      await relayAll(clients, clients.map((_, i) => `p${i}`), "sticky");
+    } finally {
+      for (const c of clients) c.close();
+      await proxy.stop();
+    }
+  });
+
+  it("without it (round robin), a polling session breaks: the next request lands on the other server", async () => {
+    const proxy = await startNginx({ upstreams: upstreams(), kind: "socketio" });
+    const c = pollingClient(proxy.url, "127.0.0.40");
+    try {
+      const outcome = await new Promise((resolve) => {
+        c.once("connect_error", (e) => resolve(`connect_error: ${e.message}`));
+        c.once("disconnect", (reason) => resolve(`disconnect: ${reason}`));
+        setTimeout(() => resolve("still connected"), 5000);
+      });
+      console.log(`round robin polling: ${outcome}`);
+      assert.notEqual(outcome, "still connected");
+    } finally {
+      c.close();
+      await proxy.stop();
     }
   });
 });
