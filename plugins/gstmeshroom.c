@@ -370,10 +370,15 @@ room_handle_member_event (GstMeshSignal * self, const gchar * name,
   if (!strcmp (name, "peer-joined")) {
     gboolean is_new;
 
-    /* it offers to us; unless it is one we know, back under a new id */
-    m = room_member (self, rm->id, rm->uid, FALSE, &is_new);
+    /* it offers to us; unless it is one we know, back under a new id, or
+     * the server asks us to (a member found when a cluster healed) */
+    m = room_member (self, rm->id, rm->uid, rm->offer, &is_new);
     if (is_new)
       gst_mesh_signal_post_peer (self, "joined", m->id, m->uid);
+    if (rm->offer && is_new && !m->peer && !m->reoffer_source) {
+      GST_INFO_OBJECT (self, "the server asks us to offer to %s", m->id);
+      room_offer (self, m);
+    }
   } else if ((m = g_hash_table_lookup (self->members, rm->id))) {
     room_remove_member (self, m, "left the room");
   } else {

@@ -638,6 +638,9 @@
       if (p) {
         if (typeof data.uid === "string") p.view.uid = data.uid;
         showCaption(p);
+      } else if (data.offer === true) {
+        // a member found when a cluster of servers healed: we offer
+        call(addPeer(data.id, true, data.uid));
       } else {
         addPeer(data.id, false, data.uid);
       }

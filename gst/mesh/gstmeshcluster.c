@@ -71,6 +71,7 @@ struct _GstMeshCluster
   GHashTable *nodes;            /* uid → gint64* monotonic µs of its last
                                  * heartbeat */
   GSource *heartbeat;
+  GHashTable *lost;             /* uids of nodes declared lost */
 };
 
 static gchar *
@@ -464,6 +465,11 @@ on_request (GstMeshCluster * c, const guint8 * bytes, gsize len)
         *seen = g_get_monotonic_time ();
         if (uid && !g_hash_table_contains (c->nodes, uid))
           GST_INFO ("node %s is in the cluster", uid);
+        if (uid && g_hash_table_remove (c->lost, uid)) {
+          GST_WARNING ("node %s, lost, sends heartbeats again", uid);
+          if (c->handlers.node_back)
+            c->handlers.node_back (c, uid, c->handlers_data);
+        }
         if (uid)
           g_hash_table_insert (c->nodes, g_strdup (uid), seen);
         else
@@ -695,6 +701,7 @@ heartbeat_cb (gpointer data)
   for (guint i = 0; i < lost->len; i++) {
     GST_WARNING ("node %s of the cluster sent no heartbeat for %u ms: it is "
         "gone", (gchar *) lost->pdata[i], GST_MESH_CLUSTER_NODE_TIMEOUT_MS);
+    g_hash_table_add (c->lost, g_strdup (lost->pdata[i]));
     if (c->handlers.node_lost)
       c->handlers.node_lost (c, lost->pdata[i], c->handlers_data);
   }
@@ -876,6 +883,7 @@ gst_mesh_cluster_new (GstMeshSioNamespace * nsp, const gchar * redis_url,
   c->specific_channel = g_strconcat (c->response_channel, c->uid, "#", NULL);
   c->fetches = g_hash_table_new (g_str_hash, g_str_equal);
   c->nodes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  c->lost = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   gst_mesh_redis_subscribe (c->redis, c->request_channel);
   gst_mesh_redis_subscribe (c->redis, c->response_channel);
   gst_mesh_redis_subscribe (c->redis, c->specific_channel);
@@ -938,6 +946,7 @@ gst_mesh_cluster_free (GstMeshCluster * c)
     g_source_unref (c->heartbeat);
   }
   g_hash_table_unref (c->nodes);
+  g_hash_table_unref (c->lost);
   gst_mesh_redis_free (c->redis);
   /* requests in flight end now, with what they have: their callers free
    * what they hold (counts in flight were answered -1 by the free above) */

@@ -51,6 +51,8 @@ typedef void (*GstMeshClusterStateFunc) (GstMeshCluster * cluster,
  * @node_lost: node @node, which sent heartbeats, sent none for
  *   GST_MESH_CLUSTER_NODE_TIMEOUT_MS: it is gone (its process, or its link
  *   to Redis)
+ * @node_back: a node that was lost sends heartbeats again (its link to
+ *   Redis came back): what it did meanwhile was not heard here
  *
  * What the layer above adds to the adapter's requests. Each may be NULL.
  */
@@ -64,6 +66,8 @@ typedef struct
       const gchar * const *rooms, const gchar * event, JsonArray * args,
       gpointer user_data);
   void (*node_lost) (GstMeshCluster * cluster, const gchar * node,
+      gpointer user_data);
+  void (*node_back) (GstMeshCluster * cluster, const gchar * node,
       gpointer user_data);
 } GstMeshClusterHandlers;
 

@@ -559,5 +559,18 @@ gst_mesh_signal_room_member_parse (const gchar * event, JsonArray * args,
     gst_mesh_room_member_free (m);
     return NULL;
   }
+  if (json_object_has_member (obj, "offer")) {
+    JsonNode *node = json_object_get_member (obj, "offer");
+
+    if (!JSON_NODE_HOLDS_VALUE (node) ||
+        json_node_get_value_type (node) != G_TYPE_BOOLEAN) {
+      g_set_error (error, GST_MESH_SIGNAL_ERROR, GST_MESH_SIGNAL_ERROR_SHAPE,
+          "%s: \"offer\" must be true or false, got %s", event,
+          node_type_name (node));
+      gst_mesh_room_member_free (m);
+      return NULL;
+    }
+    m->offer = json_node_get_boolean (node);
+  }
   return m;
 }

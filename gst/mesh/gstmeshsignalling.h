@@ -93,11 +93,15 @@ guint64 gst_mesh_signal_session_version (const GstSDPMessage * sdp);
  * GstMeshRoomMember:
  * @id: the member's socket id
  * @uid: (nullable): the stable identity it joined with
+ * @offer: peer-joined only: the server asks us to offer to this member
+ *   (a member two nodes of a cluster learnt of only after they were cut
+ *   apart: docs/protocol.md §9), rather than to wait for its offer
  */
 typedef struct
 {
   gchar *id;
   gchar *uid;
+  gboolean offer;
 } GstMeshRoomMember;
 
 /**

@@ -26,6 +26,7 @@
 #include "gstmeshmetrics.h"
 #include "gstmeshiceserver.h"
 #include "gstmeshcluster.h"
+#include "gstmeshprivate.h"
 
 #include <gst/gst.h>
 #include <errno.h>
@@ -76,6 +77,8 @@ struct _GstMeshSignalServer
   gboolean secure;
   gboolean stopping;            /* no peer-left while going down */
   GstMeshCluster *cluster;      /* with redis-url, while running */
+  gboolean cluster_was_down;    /* its link to Redis went down since up */
+  GSource *repair_source;
 
   /* Mesh rooms: name → GPtrArray of GstMeshSioSocket (owned refs) in join
    * order, which is the order of a join ack's peers. Kept here rather than
@@ -143,6 +146,9 @@ static guint signals[N_SIGNALS];
  * cluster): no socket id has a colon, so a room cannot be named like a
  * socket and take its messages. */
 #define MESH_ROOM_PREFIX "mesh:"
+/* after the link to Redis came back, the rooms are repaired this late:
+ * the other nodes reconnect on their own back-off, at most 5 s */
+#define REPAIR_DELAY_MS 6000
 #define DEFAULT_MAX_EVENT_RATE 200
 #define DEFAULT_HEADER_TIMEOUT 10000
 /* A client sending more than this many times max-event-rate for this many
@@ -1740,11 +1746,158 @@ cluster_node_lost (GstMeshCluster * cluster, const gchar * node,
   }
 }
 
+typedef struct
+{
+  GstMeshSignalServer *self;
+  gchar *room;
+} Repair;
+
+/* The room's members on the other nodes as they are now, after a time
+ * in which this node heard nothing from (some of) them: the members here
+ * hear peer-left for those gone and peer-joined for those that came. Of
+ * a pair that joined on two nodes while they were cut apart, neither was
+ * in the other's join ack, so neither would offer: the peer-joined says
+ * which one offers ("offer": true to the one with the smaller socket id;
+ * the other node works it out the same way). */
+static void
+on_repair_fetched (GstMeshCluster * cluster, JsonArray * sockets,
+    guint missing, gpointer user_data)
+{
+  Repair *r = user_data;
+  GstMeshSignalServer *self = r->self;
+  GPtrArray *members = self->stopping ? NULL :
+      g_hash_table_lookup (self->rooms, r->room);
+  GHashTable *old = room_remote (self, r->room);
+  GHashTable *now = remote_set_new ();
+  GHashTableIter it;
+  gpointer id, rm;
+  guint n_left = 0, n_joined = 0;
+
+  if (!members || missing) {
+    /* nobody here any more, or an answer we cannot trust to say who left */
+    g_hash_table_unref (now);
+    goto done;
+  }
+  for (guint i = 0; i < json_array_get_length (sockets); i++) {
+    JsonObject *o = json_array_get_object_element (sockets, i);
+    JsonNode *d = json_object_get_member (o, "data");
+    JsonObject *data = d && JSON_NODE_HOLDS_OBJECT (d) ?
+        json_node_get_object (d) : NULL;
+    const gchar *sid = join_string_member (o, "id");
+    const gchar *room = join_string_member (data, "room");
+
+    if (sid && room && g_str_equal (room, r->room))
+      g_hash_table_insert (now, g_strdup (sid), remote_member_new (cluster,
+              join_string_member (data, "uid"), join_string_member (data,
+                  "node")));
+  }
+  if (old) {
+    gchar *sr = sio_room (r->room);
+    const gchar *to[] = { sr, NULL };
+
+    g_hash_table_iter_init (&it, old);
+    while (g_hash_table_iter_next (&it, &id, &rm)) {
+      JsonArray *args;
+
+      if (g_hash_table_contains (now, id))
+        continue;
+      args = peer_event_args (id, r->room, ((RemoteMember *) rm)->uid);
+      gst_mesh_sio_namespace_deliver (gst_mesh_sio_server_get_namespace
+          (self->sio, "/"), to, NULL, "peer-left", args);
+      json_array_unref (args);
+      n_left++;
+    }
+    g_free (sr);
+  }
+  g_hash_table_iter_init (&it, now);
+  while (g_hash_table_iter_next (&it, &id, &rm)) {
+    if (old && g_hash_table_contains (old, id))
+      continue;
+    for (guint i = 0; i < members->len; i++) {
+      GstMeshSioSocket *s = g_ptr_array_index (members, i);
+      JsonObject *o = json_object_new ();
+      JsonArray *args;
+
+      json_object_set_string_member (o, "id", id);
+      json_object_set_string_member (o, "room", r->room);
+      if (((RemoteMember *) rm)->uid)
+        json_object_set_string_member (o, "uid", ((RemoteMember *) rm)->uid);
+      json_object_set_boolean_member (o, "offer",
+          strcmp (gst_mesh_sio_socket_get_id (s), id) < 0);
+      args = single_arg (object_node (o));
+      gst_mesh_sio_socket_emit (s, "peer-joined", args, NULL);
+      json_array_unref (args);
+    }
+    n_joined++;
+  }
+  GST_INFO_OBJECT (self, "room \"%s\" repaired: %u members gone, %u found "
+      "on other nodes", r->room, n_left, n_joined);
+  g_hash_table_insert (self->remote, g_strdup (r->room), now);
+
+done:
+  g_object_unref (r->self);
+  g_free (r->room);
+  g_free (r);
+}
+
+/* Every room with members here asks the other nodes again */
+static void
+repair_rooms (GstMeshSignalServer * self)
+{
+  GHashTableIter it;
+  gpointer room;
+
+  g_hash_table_iter_init (&it, self->rooms);
+  while (g_hash_table_iter_next (&it, &room, NULL)) {
+    Repair *r = g_new0 (Repair, 1);
+    gchar *sr = sio_room (room);
+    const gchar *rooms[] = { sr, NULL };
+
+    r->self = g_object_ref (self);
+    r->room = g_strdup (room);
+    gst_mesh_cluster_fetch_sockets (self->cluster, rooms, on_repair_fetched,
+        r);
+    g_free (sr);
+  }
+}
+
+static gboolean
+repair_later (gpointer data)
+{
+  GstMeshSignalServer *self = data;
+
+  g_source_unref (self->repair_source);
+  self->repair_source = NULL;
+  if (self->cluster && gst_mesh_cluster_is_up (self->cluster))
+    repair_rooms (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+cluster_node_back (GstMeshCluster * cluster, const gchar * node,
+    gpointer user_data)
+{
+  repair_rooms (user_data);
+}
+
 static void
 on_cluster_state (GstMeshCluster * cluster, gboolean up, const gchar * reason,
     gpointer user_data)
 {
   GstMeshSignalServer *self = user_data;
+
+  if (!up) {
+    self->cluster_was_down = TRUE;
+  } else if (self->cluster_was_down) {
+    /* the other nodes come back on their own back-off (at most 5 s):
+     * asked before, one that is not back yet would seem to have lost its
+     * members */
+    self->cluster_was_down = FALSE;
+    gst_mesh_clear_source (&self->repair_source);
+    self->repair_source = g_timeout_source_new (REPAIR_DELAY_MS);
+    g_source_set_callback (self->repair_source, repair_later, self, NULL);
+    g_source_attach (self->repair_source, g_main_context_get_thread_default ());
+  }
 
   if (up)
     GST_INFO_OBJECT (self, "in the cluster as node %s",
@@ -1832,6 +1985,7 @@ gst_mesh_signal_server_start (GstMeshSignalServer * self, GError ** error)
       (gst_mesh_sio_server_get_namespace (self->sio, "/"), check_auth, self,
       NULL);
   if (self->redis_url) {
+    self->cluster_was_down = FALSE;
     self->cluster = gst_mesh_cluster_new (gst_mesh_sio_server_get_namespace
         (self->sio, "/"), self->redis_url, self->redis_key, on_cluster_state,
         self, error);
@@ -1839,7 +1993,7 @@ gst_mesh_signal_server_start (GstMeshSignalServer * self, GError ** error)
       goto failed;
     {
       GstMeshClusterHandlers h = { cluster_socket_data, cluster_server_event,
-        cluster_delivered, cluster_node_lost
+        cluster_delivered, cluster_node_lost, cluster_node_back
       };
 
       gst_mesh_cluster_set_handlers (self->cluster, &h, self);
@@ -1915,6 +2069,7 @@ gst_mesh_signal_server_stop (GstMeshSignalServer * self)
   g_return_if_fail (GST_MESH_IS_SIGNAL_SERVER (self));
 
   self->stopping = TRUE;
+  gst_mesh_clear_source (&self->repair_source);
   g_clear_pointer (&self->cluster, gst_mesh_cluster_free);
   g_clear_object (&self->sio);
   if (self->engine) {

@@ -75,11 +75,17 @@ typedef struct
   gboolean checked;
 } Client;
 
+#define MAX_PORTS 16
+
 struct _Load
 {
   gint epfd;
-  struct sockaddr_in addr;
-  gchar *request_head;          /* the upgrade request up to the key */
+  /* the servers: one, or (--ports) several of a cluster; in relay mode the
+   * sender uses the first and the receivers the second, in hold mode the
+   * clients go round them */
+  struct sockaddr_in addr[MAX_PORTS];
+  gchar *request_head[MAX_PORTS];       /* the upgrade request up to the key */
+  guint n_ports;
   gboolean quiet;
   guint8 *read_buffer;
 
@@ -762,6 +768,19 @@ client_readable (Client * c, guint8 * buffer)
   }
 }
 
+/* which of the servers @c connects to */
+static guint
+client_port (Client * c)
+{
+  Load *load = c->load;
+
+  if (load->n_ports < 2)
+    return 0;
+  if (load->relay)
+    return c->index == 0 ? 0 : 1;
+  return c->index % load->n_ports;
+}
+
 static void
 client_start_handshake (Client * c)
 {
@@ -775,7 +794,7 @@ client_start_handshake (Client * c)
   }
   c->state = CLIENT_HANDSHAKE;
   req = g_strdup_printf ("%s%s\r\nSec-WebSocket-Version: 13\r\n\r\n",
-      c->load->request_head, c->key);
+      c->load->request_head[client_port (c)], c->key);
   client_queue_raw (c, req, strlen (req));
   g_free (req);
   client_update_events (c);
@@ -826,8 +845,8 @@ client_start (Client * c)
     return;
   }
   setsockopt (c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof (one));
-  if (connect (c->fd, (struct sockaddr *) &load->addr,
-          sizeof (load->addr)) != 0 && errno != EINPROGRESS) {
+  if (connect (c->fd, (struct sockaddr *) &load->addr[client_port (c)],
+          sizeof (load->addr[0])) != 0 && errno != EINPROGRESS) {
     client_failed (c, g_strerror (errno));
     return;
   }
@@ -934,7 +953,7 @@ count_open (Load * load)
 int
 main (int argc, char **argv)
 {
-  gchar *host = NULL, *path = NULL, *ready_file = NULL;
+  gchar *host = NULL, *path = NULL, *ready_file = NULL, *ports = NULL;
   gint port = 4000, clients = 0, hold = 0, receivers = 1, payload = 200;
   gint window = 100, concurrency = 256, timeout = 120;
   gint64 events = 0;
@@ -944,6 +963,9 @@ main (int argc, char **argv)
         "Server address, IPv4 loopback only (default: 127.0.0.1)", "ADDR"},
     {"port", 'p', 0, G_OPTION_ARG_INT, &port, "Server port (default: 4000)",
         "PORT"},
+    {"ports", 0, 0, G_OPTION_ARG_STRING, &ports,
+        "Servers of a cluster, P1,P2,...: relay mode sends through P1 to "
+        "receivers on P2; hold mode spreads the clients over them", "PORTS"},
     {"path", 0, 0, G_OPTION_ARG_STRING, &path,
         "Socket.IO path (default: /socket.io/)", "PATH"},
     {"clients", 'n', 0, G_OPTION_ARG_INT, &clients,
@@ -1000,12 +1022,35 @@ main (int argc, char **argv)
   }
   if (!host)
     host = g_strdup ("127.0.0.1");
-  load.addr.sin_family = AF_INET;
-  load.addr.sin_port = htons (port);
-  if (inet_pton (AF_INET, host, &load.addr.sin_addr) != 1
-      || (ntohl (load.addr.sin_addr.s_addr) >> 24) != 127) {
-    g_printerr ("sio-load: %s is not an IPv4 loopback address\n", host);
-    return 2;
+  {
+    gchar **list = g_strsplit (ports ? ports : "", ",", MAX_PORTS);
+    gint p[MAX_PORTS];
+    guint n = 0;
+
+    for (i = 0; list[i] && n < MAX_PORTS; i++)
+      if (*list[i])
+        p[n++] = atoi (list[i]);
+    g_strfreev (list);
+    if (n == 0)
+      p[n++] = port;
+    for (i = 0; i < n; i++) {
+      if (p[i] <= 0 || p[i] > 65535) {
+        g_printerr ("sio-load: bad port in --ports\n");
+        return 2;
+      }
+      load.addr[i].sin_family = AF_INET;
+      load.addr[i].sin_port = htons (p[i]);
+      if (inet_pton (AF_INET, host, &load.addr[i].sin_addr) != 1
+          || (ntohl (load.addr[i].sin_addr.s_addr) >> 24) != 127) {
+        g_printerr ("sio-load: %s is not an IPv4 loopback address\n", host);
+        return 2;
+      }
+      load.request_head[i] = g_strdup_printf ("GET %s?EIO=4&transport="
+          "websocket HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
+          "Connection: Upgrade\r\nSec-WebSocket-Key: ",
+          path ? path : "/socket.io/", host, p[i]);
+    }
+    load.n_ports = n;
   }
 
   /* One descriptor per client, plus slack. */
@@ -1021,10 +1066,6 @@ main (int argc, char **argv)
   load.epfd = epoll_create1 (EPOLL_CLOEXEC);
   load.read_buffer = g_malloc (READ_SIZE);
   load.dirty = g_array_new (FALSE, FALSE, sizeof (guint));
-  load.request_head = g_strdup_printf ("GET %s?EIO=4&transport=websocket "
-      "HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
-      "Connection: Upgrade\r\nSec-WebSocket-Key: ",
-      path ? path : "/socket.io/", host, port);
   load.n_clients = load.relay ? (guint) receivers + 1 : (guint) clients;
   load.clients = g_new0 (Client, load.n_clients);
   for (i = 0; i < load.n_clients; i++) {

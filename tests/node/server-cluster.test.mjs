@@ -453,6 +453,88 @@ describe("long-polling through nginx in front of two servers of a cluster", { sk
   });
 });
 
+describe("Redis restarted under a room", () => {
+  it("the rooms are repaired: peer-left for who left meanwhile, peer-joined with one offerer for each pair that never met", async () => {
+    const redisPort = await freePort();
+    let redis = await startRedis(redisPort);
+    const servers = [await cServer(redis.url), await cServer(redis.url)];
+    const clients = [];
+    const on = async (i) => {
+      const c = await connect(servers[i].url);
+      clients.push(c);
+      return c;
+    };
+    const join = (c) => c.timeout(8000).emitWithAck("join", { room: "healing" });
+    const events = (c, name) => c.got.filter(([e]) => e === name).map(([, d]) => d);
+    try {
+      for (const s of servers) await until("In the cluster", () => /In the cluster on redis:/.test(s.output()));
+      const a = await on(0);
+      const b = await on(1);
+      await join(a);
+      assert.deepEqual((await join(b)).peers, [a.id]);
+      await redis.stop();
+      for (const s of servers) await until("the unreachable warning", () => /is unreachable/.test(s.output()));
+      // cut apart: b leaves, x and y join, each node sees only its own
+      const bId = b.id;
+      await b.timeout(5000).emitWithAck("leave");
+      const x = await on(0);
+      const y = await on(1);
+      // x's ack also lists b, as C1 last knew the room (the peer-left
+      // could not come); its offer to b waits for the cluster to heal
+      assert.ok((await join(x)).peers.includes(a.id));
+      assert.deepEqual((await join(y)).peers, []);
+      redis = await startRedis(redisPort);
+      await until("peer-left of b at a", () => events(a, "peer-left").some((e) => e.id === bId), 20000);
+      await until("every pair found", () =>
+        events(a, "peer-joined").some((e) => e.id === y.id) && events(x, "peer-joined").some((e) => e.id === y.id) &&
+        events(y, "peer-joined").filter((e) => e.id === a.id || e.id === x.id).length === 2, 20000);
+      // each pair that never met has exactly one offerer
+      const offer = (from, to) => events(from, "peer-joined").find((e) => e.id === to.id)?.offer;
+      for (const [p, q] of [[a, y], [x, y]]) {
+        assert.equal(typeof offer(p, q), "boolean");
+        assert.equal(offer(p, q), !offer(q, p), `${p.id} and ${q.id}: ${offer(p, q)} / ${offer(q, p)}`);
+        assert.equal(offer(p, q), p.id < q.id);
+      }
+      // a and x met before the cut: nothing new between them
+      assert.ok(!events(x, "peer-joined").some((e) => e.id === a.id && e.offer !== undefined));
+    } finally {
+      for (const c of clients) c.close();
+      for (const s of servers) await s.stop();
+      await redis.stop();
+    }
+  });
+});
+
+describe("meshsignal pipelines that joined while the cluster was cut apart", () => {
+  // ICE needs an address other than loopback: tools/test.sh runs the
+  // suite in its network namespace.
+  it("call each other once Redis is back: one of them is told to offer", async () => {
+    const redisPort = await freePort();
+    let redis = await startRedis(redisPort);
+    const servers = [await cServer(redis.url), await cServer(redis.url)];
+    const peers = [];
+    try {
+      for (const s of servers) await until("In the cluster", () => /In the cluster on redis:/.test(s.output()));
+      await redis.stop();
+      for (const s of servers) await until("the unreachable warning", () => /is unreachable/.test(s.output()));
+      const room = `split-${process.pid}`;
+      peers.push(startGstPeer({ server: servers[0].url, room, name: "gst-split-1" }));
+      peers.push(startGstPeer({ server: servers[1].url, room, name: "gst-split-2" }));
+      for (const p of peers) await p.waitFor((e) => e.type === "signalling" && e.state === "connected", 20000, { what: "signalling" });
+      await sleep(1000);
+      redis = await startRedis(redisPort);
+      for (const p of peers)
+        await p.waitFor((e) => e.type === "first-frame" && e.media === "video", 40000, { what: "video from the other side of the split" });
+    } catch (e) {
+      throw new Error(`${e.message}\n${peers.map((p) => `--- ${p.name}:\n${brief(p)}`).join("\n")}`);
+    } finally {
+      for (const p of peers) await p.stop();
+      for (const s of servers) await s.stop();
+      await redis.stop();
+    }
+  });
+});
+
 describe("max-room-peers in a cluster", () => {
   it("counts the members of every server", async () => {
     const redis = await startRedis(await freePort());
