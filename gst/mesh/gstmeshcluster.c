@@ -755,6 +755,11 @@ on_message (const gchar * channel, const guint8 * bytes, gsize len,
   }
   if (!g_str_has_prefix (channel, c->channel))
     return;
+  /* our own broadcast, back from Redis: [uid as a fixstr of 6, ...] is
+   * told by its first 8 bytes, before anything is decoded */
+  if (len > 8 && bytes[0] == 0x93 && bytes[1] == 0xa6 &&
+      memcmp (bytes + 2, c->uid, 6) == 0)
+    return;
   /* KEY#NSP#ROOM#: only when a socket here is in that room (or is it) */
   if (strlen (channel) > plen) {
     gchar *room = g_strndup (channel + plen, strlen (channel) - plen - 1);

@@ -140,8 +140,10 @@ done
 got=0
 for i in $(seq 1 "$procs"); do got=$((got + $(cat "$work/ready.$i" 2>/dev/null || echo 0))); done
 sleep 3
-# and the relay still goes through the loaded cluster
-loaded=$("$load" --ports "$c1_port,$c2_port" --events "$events" --window "$window" --timeout 300 -q || true)
+# fan-out: the seed's relay sends each event to every client, so each of
+# these goes to all the held clients too, over the three servers
+fanout_events=1000
+loaded=$("$load" --ports "$c1_port,$c2_port" --events "$fanout_events" --window "$window" --timeout 300 -q || true)
 rss1="$(rss_kb "$c1_pid") $(rss_kb "$c2_pid") $(rss_kb "$c3_pid")"
 for p in "${hold_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
 for p in "${hold_pids[@]}"; do wait "$p" 2>/dev/null || true; done
@@ -160,4 +162,6 @@ done
 echo
 echo "held: $got of $held clients connected to the 3-node C cluster"
 echo "RSS kB per server before: $rss0; with the clients: $rss1"
-echo "relay C1 -> C2 while they were held: $loaded"
+rate=$(field rate <<< "$loaded")
+echo "fan-out while they were held: $fanout_events events from a client of C1, each to the $got held clients and one more on C2: $rate events/s ($(awk -v r="$rate" -v n="$got" 'BEGIN {printf "%.0f", r * (n + 1)}') deliveries/s over the cluster); p50 $(field p50_us <<< "$loaded") us at the receiver on C2"
+echo "  $loaded"
