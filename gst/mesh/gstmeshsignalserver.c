@@ -194,6 +194,33 @@ remote_set_new (void)
       remote_member_free);
 }
 
+static const gchar *join_string_member (JsonObject * object,
+    const gchar * name);
+
+/* The members of mesh room @room among fetchSockets' @sockets: those
+ * whose socket.data names that room, as ours and the Node reference's do */
+static GHashTable *
+remote_set_from (GstMeshCluster * cluster, JsonArray * sockets,
+    const gchar * room)
+{
+  GHashTable *set = remote_set_new ();
+
+  for (guint i = 0; i < json_array_get_length (sockets); i++) {
+    JsonObject *o = json_array_get_object_element (sockets, i);
+    JsonNode *d = json_object_get_member (o, "data");
+    JsonObject *data = d && JSON_NODE_HOLDS_OBJECT (d) ?
+        json_node_get_object (d) : NULL;
+    const gchar *sid = join_string_member (o, "id");
+    const gchar *r = join_string_member (data, "room");
+
+    if (sid && r && g_str_equal (r, room))
+      g_hash_table_insert (set, g_strdup (sid), remote_member_new (cluster,
+              join_string_member (data, "uid"), join_string_member (data,
+                  "node")));
+  }
+  return set;
+}
+
 /* What the server keeps for each socket of namespace "/". */
 typedef struct
 {
@@ -787,24 +814,7 @@ on_join_fetched (GstMeshCluster * cluster, JsonArray * sockets,
 {
   Join *j = user_data;
   GstMeshSignalServer *self = j->self;
-  GHashTable *remote = remote_set_new ();
-
-  for (guint i = 0; i < json_array_get_length (sockets); i++) {
-    JsonObject *o = json_array_get_object_element (sockets, i);
-    JsonNode *d = json_object_get_member (o, "data");
-    JsonObject *data = d && JSON_NODE_HOLDS_OBJECT (d) ?
-        json_node_get_object (d) : NULL;
-    const gchar *sid = join_string_member (o, "id");
-    const gchar *room = join_string_member (data, "room");
-    const gchar *uid = join_string_member (data, "uid");
-    const gchar *node = join_string_member (data, "node");
-
-    /* a socket in the Socket.IO room of another node's mesh room says
-     * which room in its data, as ours do */
-    if (sid && room && g_str_equal (room, j->room))
-      g_hash_table_insert (remote, g_strdup (sid), remote_member_new (self->cluster,
-              uid, node));
-  }
+  GHashTable *remote = remote_set_from (cluster, sockets, j->room);
   GST_DEBUG_OBJECT (self, "room \"%s\": %u members on other nodes%s",
       j->room, g_hash_table_size (remote), missing ? " (some nodes did not "
       "answer)" : "");
@@ -1768,29 +1778,15 @@ on_repair_fetched (GstMeshCluster * cluster, JsonArray * sockets,
   GPtrArray *members = self->stopping ? NULL :
       g_hash_table_lookup (self->rooms, r->room);
   GHashTable *old = room_remote (self, r->room);
-  GHashTable *now = remote_set_new ();
+  GHashTable *now;
   GHashTableIter it;
   gpointer id, rm;
   guint n_left = 0, n_joined = 0;
 
-  if (!members || missing) {
+  if (!members || missing)
     /* nobody here any more, or an answer we cannot trust to say who left */
-    g_hash_table_unref (now);
     goto done;
-  }
-  for (guint i = 0; i < json_array_get_length (sockets); i++) {
-    JsonObject *o = json_array_get_object_element (sockets, i);
-    JsonNode *d = json_object_get_member (o, "data");
-    JsonObject *data = d && JSON_NODE_HOLDS_OBJECT (d) ?
-        json_node_get_object (d) : NULL;
-    const gchar *sid = join_string_member (o, "id");
-    const gchar *room = join_string_member (data, "room");
-
-    if (sid && room && g_str_equal (room, r->room))
-      g_hash_table_insert (now, g_strdup (sid), remote_member_new (cluster,
-              join_string_member (data, "uid"), join_string_member (data,
-                  "node")));
-  }
+  now = remote_set_from (cluster, sockets, r->room);
   if (old) {
     gchar *sr = sio_room (r->room);
     const gchar *to[] = { sr, NULL };

@@ -89,6 +89,35 @@ async function until(what, fn, ms = 10000) {
   throw new Error(`no ${what} after ${ms} ms`);
 }
 
+// every server of @servers says it is in the cluster
+async function joined(servers) {
+  for (const s of servers) await until("In the cluster", () => /In the cluster on redis:/.test(s.output()));
+}
+
+// the cluster most tests use: two C servers and the Node reference
+async function threeNodes(redis, cArgs = [], nodeArgs = []) {
+  const servers = [await cServer(redis.url, cArgs), await cServer(redis.url, cArgs), await startRoomsReference([`--redis=${redis.url}`, ...nodeArgs])];
+  await joined(servers);
+  return servers;
+}
+
+// a room pipeline decodes video from @n peers: two status lines in a row,
+// from its event @from on
+function decoding(p, n, from = 0) {
+  let good = 0;
+  return p.waitFor(
+    (e) => {
+      const m = e.type === "other" && /peers: (.*)$/.exec(e.text ?? "");
+      if (!m) return false;
+      const fps = [...m[1].matchAll(/(\S+) connected\s+(\d+) fps/g)].map((x) => Number(x[2]));
+      good = fps.length >= n && fps.every((f) => f >= 1) ? good + 1 : 0;
+      return good >= 2;
+    },
+    40000,
+    { from, what: `video from ${n} peers` },
+  );
+}
+
 const offerFrom = (name, n) => ({ type: "offer", sdp: `v=0\r\no=- ${n} 2 IN IP4 127.0.0.1\r\ns=${name}\r\n`, n, name, nested: { a: [1, 2.5, null, true], "2": "index key" } });
 
 // Each client sends one offer; each gets every other's, exactly as sent,
@@ -119,7 +148,7 @@ describe("a cluster of two gst-mesh-servers and a Node server with @socket.io/re
   before(async () => {
     redis = await startRedis(await freePort());
     servers = [await cServer(redis.url), await cServer(redis.url), await startRoomsReference([`--redis=${redis.url}`])];
-    for (const s of servers.slice(0, 2)) await until("In the cluster", () => /In the cluster on redis:/.test(s.output()));
+    await joined(servers.slice(0, 2));
     clients = [];
     for (const s of servers) clients.push(await connect(s.url));
   });
@@ -189,8 +218,7 @@ describe("a mesh room across the cluster", () => {
   let redis, servers, clients;
   before(async () => {
     redis = await startRedis(await freePort());
-    servers = [await cServer(redis.url), await cServer(redis.url), await startRoomsReference([`--redis=${redis.url}`])];
-    for (const s of servers) await until("In the cluster", () => /In the cluster on redis:/.test(s.output()));
+    servers = await threeNodes(redis);
     clients = [];
   });
   after(async () => {
@@ -261,20 +289,6 @@ describe("a mesh room across the cluster", () => {
   // suite in its network namespace.
   it("three meshsignal pipelines, one on each server, in one room: each decodes the two others", async () => {
     const peers = servers.map((s, i) => startGstPeer({ server: s.url, room: `media-${process.pid}`, name: `gst-on-${["c1", "c2", "node"][i]}` }));
-    const decoding = (p, n) => {
-      let good = 0;
-      return p.waitFor(
-        (e) => {
-          const m = e.type === "other" && /peers: (.*)$/.exec(e.text ?? "");
-          if (!m) return false;
-          const fps = [...m[1].matchAll(/(\S+) connected\s+(\d+) fps/g)].map((x) => Number(x[2]));
-          good = fps.length >= n && fps.every((f) => f >= 1) ? good + 1 : 0;
-          return good >= 2;
-        },
-        40000,
-        { what: `video from ${n} peers` },
-      );
-    };
     try {
       for (const p of peers) await decoding(p, 2);
       for (const p of peers) assert.equal(p.all("warning").length, 0, `${p.name} warned:\n${p.output()}`);
@@ -311,10 +325,9 @@ describe("a mesh room across the cluster", () => {
 describe("a server of the cluster that dies", () => {
   it("its members leave their rooms for the clients of the other servers", async () => {
     const redis = await startRedis(await freePort());
-    const servers = [await cServer(redis.url), await cServer(redis.url), await startRoomsReference([`--redis=${redis.url}`])];
+    const servers = await threeNodes(redis);
     const clients = [];
     try {
-      for (const s of servers) await until("In the cluster", () => /In the cluster on redis:/.test(s.output()));
       for (const s of servers) clients.push(await connect(s.url));
       const [doomedC, survivor, nodeMember] = clients;
       for (const c of clients) await c.timeout(8000).emitWithAck("join", { room: "mortal", uid: `u-${clients.indexOf(c)}` });
@@ -341,30 +354,14 @@ describe("a server of the cluster that dies", () => {
   // suite in its network namespace.
   it("a meshsignal pipeline given two servers moves to the second when the first dies, and its calls carry on", async () => {
     const redis = await startRedis(await freePort());
-    const servers = [await cServer(redis.url), await cServer(redis.url), await startRoomsReference([`--redis=${redis.url}`])];
+    const servers = await threeNodes(redis);
     const room = `failover-${process.pid}`;
     const peers = [
       startGstPeer({ server: `${servers[0].url},${servers[1].url}`, room, name: "gst-failover" }),
       startGstPeer({ server: servers[1].url, room, name: "gst-on-c2" }),
       startGstPeer({ server: servers[2].url, room, name: "gst-on-node" }),
     ];
-    // video from @n peers, two status lines in a row, from event @from on
-    const decoding = (p, n, from = 0) => {
-      let good = 0;
-      return p.waitFor(
-        (e) => {
-          const m = e.type === "other" && /peers: (.*)$/.exec(e.text ?? "");
-          if (!m) return false;
-          const fps = [...m[1].matchAll(/(\S+) connected\s+(\d+) fps/g)].map((x) => Number(x[2]));
-          good = fps.length >= n && fps.every((f) => f >= 1) ? good + 1 : 0;
-          return good >= 2;
-        },
-        40000,
-        { from, what: `video from ${n} peers` },
-      );
-    };
     try {
-      for (const s of servers) await until("In the cluster", () => /In the cluster on redis:/.test(s.output()));
       for (const p of peers) await decoding(p, 2);
       const marks = peers.map((p) => p.events.length);
       const t0 = Date.now();
@@ -397,7 +394,7 @@ describe("long-polling through nginx in front of two servers of a cluster", { sk
   before(async () => {
     redis = await startRedis(await freePort());
     servers = [await cServer(redis.url), await cServer(redis.url)];
-    for (const s of servers) await until("In the cluster", () => /In the cluster on redis:/.test(s.output()));
+    await joined(servers);
   });
   after(async () => {
     for (const s of servers ?? []) await s.stop();
@@ -467,7 +464,7 @@ describe("Redis restarted under a room", () => {
     const join = (c) => c.timeout(8000).emitWithAck("join", { room: "healing" });
     const events = (c, name) => c.got.filter(([e]) => e === name).map(([, d]) => d);
     try {
-      for (const s of servers) await until("In the cluster", () => /In the cluster on redis:/.test(s.output()));
+      await joined(servers);
       const a = await on(0);
       const b = await on(1);
       await join(a);
@@ -514,7 +511,7 @@ describe("meshsignal pipelines that joined while the cluster was cut apart", () 
     const servers = [await cServer(redis.url), await cServer(redis.url)];
     const peers = [];
     try {
-      for (const s of servers) await until("In the cluster", () => /In the cluster on redis:/.test(s.output()));
+      await joined(servers);
       await redis.stop();
       for (const s of servers) await until("the unreachable warning", () => /is unreachable/.test(s.output()));
       const room = `split-${process.pid}`;
@@ -538,14 +535,9 @@ describe("meshsignal pipelines that joined while the cluster was cut apart", () 
 describe("max-room-peers in a cluster", () => {
   it("counts the members of every server", async () => {
     const redis = await startRedis(await freePort());
-    const servers = [
-      await cServer(redis.url, ["--max-room-peers", "2"]),
-      await cServer(redis.url, ["--max-room-peers", "2"]),
-      await startRoomsReference([`--redis=${redis.url}`, "--max-room-peers=2"]),
-    ];
+    const servers = await threeNodes(redis, ["--max-room-peers", "2"], ["--max-room-peers=2"]);
     const clients = [];
     try {
-      for (const s of servers) await until("In the cluster", () => /In the cluster on redis:/.test(s.output()));
       for (const s of servers) clients.push(await connect(s.url));
       const join = (c) => c.timeout(8000).emitWithAck("join", { room: "small" });
       assert.ok((await join(clients[0])).peers);
@@ -571,7 +563,7 @@ describe("malformed messages on the cluster's channel", () => {
     const servers = [await cServer(redis.url, ["--redis-key", "bad"]), await cServer(redis.url, ["--redis-key", "bad"])];
     const clients = [];
     try {
-      for (const s of servers) await until("In the cluster", () => /In the cluster on redis:/.test(s.output()));
+      await joined(servers);
       for (const s of servers) clients.push(await connect(s.url));
       await relayAll(clients, ["c1", "c2"], "before-bad");
       const pub = createClient({ url: redis.url });
