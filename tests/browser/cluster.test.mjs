@@ -9,10 +9,8 @@
 // (it enters a private network namespace by itself when it can).
 
 import { existsSync } from "node:fs";
-import { spawn } from "node:child_process";
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -24,10 +22,11 @@ await (await import("./netns.mjs")).runInNetns();
 const R = await import("./rooms-page.mjs");
 const G = await import("./mesh-pipeline.mjs");
 const { startServer, startRoomsReference } = await import("../node/server-helpers.mjs");
+const { startRedis, REDIS_SERVER } = await import("../net/redis.mjs");
 
 const MISSING = [
   ["/usr/bin/chromium", "Chromium (tools/setup.sh)"],
-  ["/usr/bin/redis-server", "redis-server (tools/setup.sh)"],
+  [REDIS_SERVER, "redis-server (tools/setup.sh)"],
   [R.CLIENT_SCRIPT, "tests/node_modules (tools/setup.sh)"],
   [R.meshServerBinary(), "gst-mesh-server (ninja -C build)"],
   [G.MESH_NODE, "tests/bench/mesh-node (ninja -C build)"],
@@ -41,29 +40,6 @@ const ms = (n) => Math.round(n * SCALE);
 // five members, twenty media streams each way, on two loaded cores
 const JOIN_TIMEOUT = ms(30000);
 const MEDIA_TIMEOUT = ms(150000);
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function startRedis() {
-  const port = await freePort();
-  const proc = spawn("/usr/bin/redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  proc.stdout.on("data", (d) => (out += d));
-  const exited = new Promise((r) => proc.on("exit", r));
-  for (let i = 0; i < 100 && !/Ready to accept connections/.test(out); i++) await R.sleep(50);
-  return { url: `redis://127.0.0.1:${port}`, stop: () => (proc.kill("SIGTERM"), exited) };
-}
 
 test("a room over two C servers and a Node server: four pipelines and a Chromium page, everyone decodes everyone", { timeout: ms(600000), skip: SKIP }, async () => {
   const redis = await startRedis();

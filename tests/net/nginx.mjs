@@ -17,22 +17,12 @@ import { mkdtempSync, writeFileSync, readFileSync, rmSync, existsSync } from "no
 import { tmpdir } from "node:os";
 import net from "node:net";
 import path from "node:path";
+import { freePort } from "./redis.mjs";
 
 export const NGINX = process.env.GST_MESH_NGINX ?? "/usr/sbin/nginx";
 export const hasNginx = () => existsSync(NGINX);
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 // bindAddress: the address nginx connects to its upstreams from
 // (proxy_bind), so that on one machine the server can tell the proxy

@@ -10,49 +10,15 @@
 
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
-import { createServer } from "node:net";
+import { spawnSync } from "node:child_process";
 import { io } from "socket.io-client";
 import { createClient } from "redis";
 import { sleep, startRoomsReference, startServer } from "./server-helpers.mjs";
 import { startGstPeer } from "../browser/gst-peer.mjs";
 import { hasNginx, startNginx } from "../net/nginx.mjs";
+import { freePort, startRedis } from "../net/redis.mjs";
 import http from "node:http";
 
-const REDIS_BIN = "/usr/bin/redis-server";
-
-async function freePort() {
-  const srv = createServer();
-  await new Promise((r) => srv.listen(0, "127.0.0.1", r));
-  const { port } = srv.address();
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-// redis-server on @port, nothing saved; resolves once it takes commands.
-async function startRedis(port) {
-  const proc = spawn(REDIS_BIN, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  proc.stdout.on("data", (d) => (out += d));
-  proc.stderr.on("data", (d) => (out += d));
-  const exited = new Promise((r) => proc.on("exit", (code, sig) => r({ code, sig })));
-  for (let i = 0; i < 100; i++) {
-    if (/Ready to accept connections/.test(out)) break;
-    if (proc.exitCode !== null) throw new Error(`redis-server exited:\n${out}`);
-    await sleep(50);
-  }
-  return {
-    port,
-    url: `redis://127.0.0.1:${port}`,
-    output: () => out,
-    async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
-      return exited;
-    },
-  };
-}
 
 // a pipeline's output without its once-a-second status lines
 const brief = (p) =>
