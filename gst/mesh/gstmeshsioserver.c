@@ -848,19 +848,6 @@ socket_in_any (GstMeshSioNamespace * nsp, GstMeshSioSocket * s,
 }
 
 /**
- * gst_mesh_sio_namespace_deliver:
- * @nsp: the namespace
- * @rooms: (array zero-terminated=1) (nullable): to the sockets in any of
- *   these rooms (a socket is in the room named by its id); all when empty
- * @except: (array zero-terminated=1) (nullable): but not to those in any
- *   of these
- *
- * A broadcast that another server of the cluster made, given to the
- * sockets here; the adapter does not hear it again.
- *
- * Returns: the number of sockets it was sent to
- */
-/**
  * gst_mesh_sio_namespace_select:
  * @rooms: (array zero-terminated=1) (nullable): the sockets in any of these
  *   rooms (a socket is in the room named by its id); all when empty
@@ -906,6 +893,19 @@ gst_mesh_sio_namespace_select (GstMeshSioNamespace * nsp,
   return out;
 }
 
+/**
+ * gst_mesh_sio_namespace_deliver:
+ * @nsp: the namespace
+ * @rooms: (array zero-terminated=1) (nullable): to the sockets in any of
+ *   these rooms (a socket is in the room named by its id); all when empty
+ * @except: (array zero-terminated=1) (nullable): but not to those in any
+ *   of these
+ *
+ * A broadcast that another server of the cluster made, given to the
+ * sockets here; the adapter does not hear it again.
+ *
+ * Returns: the number of sockets it was sent to
+ */
 guint
 gst_mesh_sio_namespace_deliver (GstMeshSioNamespace * nsp,
     const gchar * const *rooms, const gchar * const *except,
