@@ -130,6 +130,7 @@ gboolean gst_mesh_peer_set_video_source (GstMeshPeer * peer, GstElement * tee,
 /* The encoding it sends video from: "main" (config.tee) or a name given to
  * gst_mesh_peer_set_video_source(); NULL when it sends none. */
 const gchar *gst_mesh_peer_get_video_source (GstMeshPeer * peer);
+guint gst_mesh_peer_get_jitter_latency (GstMeshPeer * peer);
 /* The remote's id, else the peer's name (call%u); thread-safe. */
 gchar *gst_mesh_peer_dup_label (GstMeshPeer * peer);
 /* Sends one message over the data channel (any size up to

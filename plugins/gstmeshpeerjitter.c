@@ -35,9 +35,18 @@ set_latency (GstMeshPeer * peer, GPtrArray * jbs, guint ms, const gchar * why)
 {
   GST_INFO ("%s: jitter buffers %u -> %u ms (%s)", peer->name,
       peer->jitter_latency, ms, why);
-  peer->jitter_latency = ms;
+  g_atomic_int_set (&peer->jitter_latency, ms);
   for (guint i = 0; i < jbs->len; i++)
     g_object_set (g_ptr_array_index (jbs, i), "latency", ms, NULL);
+}
+
+/* The jitter buffers' latency now (ms); read from any thread. */
+guint
+gst_mesh_peer_get_jitter_latency (GstMeshPeer * peer)
+{
+  guint ms = (guint) g_atomic_int_get (&peer->jitter_latency);
+
+  return ms ? ms : peer->config.latency;
 }
 
 void
@@ -77,7 +86,7 @@ gst_mesh_peer_jitter_tick (GstMeshPeer * peer, gint64 now)
   }
 
   if (!peer->jitter_latency)
-    peer->jitter_latency = base;
+    g_atomic_int_set (&peer->jitter_latency, base);
   cur = peer->jitter_latency;
   if (late > peer->jitter_late) {
     peer->jitter_calm_since = now;

@@ -1837,7 +1837,9 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
    * `application/x-mesh-peer-stats` structures (`peer-id`, `uid`,
    * `call-id`, `state`, `offerer`, `ice-connection-state` and
    * `connection-state` (webrtcbin's, as nicks), `video-frames-decoded`,
-   * `audio-buffers-decoded`, `bandwidth` with congestion control: an
+   * `audio-buffers-decoded`, `jitter-latency` (ms: the peer's jitter
+   * buffers now, between #GstMeshSignal:latency and
+   * #GstMeshSignal:max-latency), `bandwidth` with congestion control: an
    * `application/x-mesh-bwe` structure with `target-bitrate`,
    * `delay-bitrate`, `loss-bitrate`, `received-bitrate` (bit/s), `loss`,
    * `usage` and `feedbacks`; `video-encoding`: `main` or `low`, the

@@ -241,7 +241,9 @@ gst_mesh_stats_peer (GstMeshPeer * peer, const gchar * uid)
       "video-frames-decoded", G_TYPE_UINT, gst_mesh_peer_get_decoded (peer,
           GST_MESH_MEDIA_VIDEO),
       "audio-buffers-decoded", G_TYPE_UINT, gst_mesh_peer_get_decoded (peer,
-          GST_MESH_MEDIA_AUDIO), NULL);
+          GST_MESH_MEDIA_AUDIO),
+      "jitter-latency", G_TYPE_UINT, gst_mesh_peer_get_jitter_latency (peer),
+      NULL);
   GstStructure *webrtc = webrtc_stats (gst_mesh_peer_get_webrtcbin (peer));
   GstMeshBweStats bwe;
 
