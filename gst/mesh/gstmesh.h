@@ -13,5 +13,6 @@
 #include <gst/mesh/gstmeshiceserver.h>
 #include <gst/mesh/gstmeshturnprobe.h>
 #include <gst/mesh/gstmeshbwe.h>
+#include <gst/mesh/gstmeshtwcc.h>
 #include <gst/mesh/gstmeshdata.h>
 #include <gst/mesh/gstmeshmsgpack.h>
