@@ -951,6 +951,7 @@ gst_mesh_peer_new (const GstMeshPeerConfig * config, guint id,
     peer->sent_pt[k] = -1;
   }
   g_mutex_init (&peer->lock);
+  gst_mesh_peer_bwe_init (peer);
   g_mutex_init (&peer->data_lock);
   peer->assembler = gst_mesh_data_assembler_new (0);
   peer->elements = g_ptr_array_new_with_free_func (gst_object_unref);
@@ -1048,6 +1049,7 @@ gst_mesh_peer_unref (GstMeshPeer * peer)
   g_strfreev (peer->config.turn_servers);
   g_ptr_array_unref (peer->local_candidates);
   g_clear_pointer (&peer->bwe, gst_mesh_bwe_free);
+  gst_mesh_peer_bwe_clear (peer);
   g_ptr_array_unref (peer->jitterbuffers);
   g_main_context_unref (peer->config.context);
   gst_object_unref (peer->webrtc);
@@ -1089,6 +1091,7 @@ gst_mesh_peer_close (GstMeshPeer * peer)
 
   gst_mesh_clear_source (&peer->resend_source);
   gst_mesh_clear_source (&peer->watchdog_source);
+  gst_mesh_peer_bwe_close (peer);
   GST_INFO ("%s: tearing down", peer->name);
 
   /* 1. stop feeding it: the tees go on for everyone else */

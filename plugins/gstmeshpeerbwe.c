@@ -13,10 +13,240 @@
 #endif
 
 #include "gstmeshpeerprivate.h"
+#include "gst/mesh/gstmeshprivate.h"
 
 #include <gst/rtp/rtp.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* ---- the feedback we send ----------------------------------------------
+ *
+ * rtpsession 1.22 writes transport-cc feedback itself, but a packet that
+ * arrives after a feedback counted it missing is dropped for good
+ * ("Received out of order packet ... treating as lost"): on a path that
+ * reorders (40 +- 30 ms of jitter in tests/net's netimp) a fifth of the
+ * packets were reported lost, and Chromium's estimate, like ours, sank
+ * to 120-230 kbit/s on a 1 Mbit/s link. So the feedback is ours
+ * (gst/mesh/gstmeshtwcc.c, which says a late packet again, as libwebrtc
+ * does): arrivals stamped as nicesrc pushes them (RTP headers are clear
+ * under SRTP), an FCI every FEEDBACK_MS, as libwebrtc's receivers send
+ * theirs at 50-250 ms by rate; rtpsession's RTCP carries them, and its
+ * own transport-cc packets are taken out of it.
+ *
+ * The pace of that RTCP: under AVPF rtpsession lets a compound out early
+ * at most once per regular interval, and stretches that interval to
+ * rtcp-min-interval (5 s) times 0.5-1.5 (RFC 4585 3.5.3's T_rr_interval).
+ * With the floor at FEEDBACK_MS the RTCP bandwidth (5 % of the
+ * session's) sets the pace, as RFC 4585 allows (its T_rr_interval
+ * default is 0). twcc-feedback-interval is not used: its loop in
+ * rtptwcc.c (`while (running_time >= next) next += interval`) never ends
+ * for a packet without running time, and a call that replaced another
+ * spun at 100 % CPU with it. */
+#define FEEDBACK_MS 50
+/* sequence numbers per feedback: at most ~700 bytes of FCI */
+#define FEEDBACK_MAX_PACKETS 250
+#define FEEDBACK_MAX_PENDING 4
+
+void
+gst_mesh_peer_bwe_init (GstMeshPeer * peer)
+{
+  g_mutex_init (&peer->twcc_lock);
+  peer->twcc = gst_mesh_twcc_recorder_new ();
+  g_queue_init (&peer->twcc_out);
+}
+
+void
+gst_mesh_peer_bwe_close (GstMeshPeer * peer)
+{
+  g_mutex_lock (&peer->twcc_lock);
+  gst_mesh_clear_source (&peer->twcc_source);
+  g_mutex_unlock (&peer->twcc_lock);
+}
+
+void
+gst_mesh_peer_bwe_clear (GstMeshPeer * peer)
+{
+  if (peer->rtp_session)
+    g_signal_handlers_disconnect_by_data (peer->rtp_session, peer);
+  g_clear_object (&peer->rtp_session);
+  g_queue_clear_full (&peer->twcc_out, (GDestroyNotify) g_bytes_unref);
+  gst_mesh_twcc_recorder_free (peer->twcc);
+  g_mutex_clear (&peer->twcc_lock);
+}
+
+static void
+note_arrival (GstMeshPeer * peer, GstBuffer * buf, gint64 now)
+{
+  GstMapInfo map;
+  guint32 ssrc = 0;
+  guint id = g_atomic_int_get (&peer->twcc_recv_id);
+  gint seq;
+
+  if (!id || !gst_buffer_map (buf, &map, GST_MAP_READ))
+    return;
+  seq = gst_mesh_twcc_packet_seq (map.data, map.size, id, &ssrc);
+  gst_buffer_unmap (buf, &map);
+  if (seq < 0)
+    return;
+  g_mutex_lock (&peer->twcc_lock);
+  gst_mesh_twcc_recorder_add (peer->twcc, (guint16) seq, now);
+  peer->twcc_media_ssrc = ssrc;
+  g_mutex_unlock (&peer->twcc_lock);
+}
+
+/* nicesrc's thread */
+static GstPadProbeReturn
+arrival_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  GstMeshPeer *peer = user_data;
+  gint64 now = g_get_monotonic_time ();
+
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+    note_arrival (peer, GST_PAD_PROBE_INFO_BUFFER (info), now);
+  } else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+    GstBufferList *list = GST_PAD_PROBE_INFO_BUFFER_LIST (info);
+    for (guint i = 0; i < gst_buffer_list_length (list); i++)
+      note_arrival (peer, gst_buffer_list_get (list, i), now);
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+void
+gst_mesh_peer_bwe_watch_transport (GstMeshPeer * peer, GstPad * pad)
+{
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER |
+      GST_PAD_PROBE_TYPE_BUFFER_LIST, arrival_probe, peer, NULL);
+}
+
+/* The id the remote's description gives the extension (the one its
+ * packets carry, under BUNDLE the same in every m-line), or 0. */
+static guint
+remote_twcc_id (GstMeshPeer * peer)
+{
+  guint id = 0;
+
+  g_mutex_lock (&peer->lock);
+  for (guint i = 0; peer->remote_sdp && !id &&
+      i < gst_sdp_message_medias_len (peer->remote_sdp); i++)
+    id = gst_mesh_peer_twcc_id_in_media (gst_sdp_message_get_media
+        (peer->remote_sdp, i));
+  g_mutex_unlock (&peer->lock);
+  return id;
+}
+
+/* the peer context, every FEEDBACK_MS */
+static gboolean
+feedback_tick (gpointer user_data)
+{
+  GstMeshPeer *peer = user_data;
+  GObject *session = NULL;
+  guint id = remote_twcc_id (peer);
+
+  if (peer->closed)
+    return G_SOURCE_REMOVE;
+  if (id != (guint) g_atomic_int_get (&peer->twcc_recv_id))
+    g_atomic_int_set (&peer->twcc_recv_id, id);
+
+  g_mutex_lock (&peer->twcc_lock);
+  /* what the last RTCP did not take waits; new arrivals go in the next */
+  while (peer->twcc_out.length < FEEDBACK_MAX_PENDING) {
+    GBytes *fci = gst_mesh_twcc_recorder_feedback (peer->twcc,
+        FEEDBACK_MAX_PACKETS);
+    if (!fci)
+      break;
+    g_queue_push_tail (&peer->twcc_out, fci);
+  }
+  if (peer->twcc_out.length && peer->rtp_session)
+    session = g_object_ref (peer->rtp_session);
+  g_mutex_unlock (&peer->twcc_lock);
+
+  if (session) {
+    /* early RTCP, as soon as AVPF allows */
+    g_signal_emit_by_name (session, "send-rtcp",
+        (guint64) (FEEDBACK_MS * GST_MSECOND));
+    g_object_unref (session);
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+/* rtpsession's RTCP thread, for each compound it is about to send: its
+ * own transport-cc packets out, ours in (once per round: the first
+ * buffer with something left in it takes them all, as room allows). */
+static gboolean
+on_sending_rtcp (GObject * session, GstBuffer * buffer, gboolean early,
+    GstMeshPeer * peer)
+{
+  GstRTCPBuffer rtcp = GST_RTCP_BUFFER_INIT;
+  GstRTCPPacket p;
+  gboolean more, added = FALSE;
+  guint32 sender = 0;
+
+  if (!gst_rtcp_buffer_map (buffer, GST_MAP_READWRITE, &rtcp))
+    return FALSE;
+  more = gst_rtcp_buffer_get_first_packet (&rtcp, &p);
+  while (more) {
+    if (gst_rtcp_packet_get_type (&p) == GST_RTCP_TYPE_RTPFB &&
+        gst_rtcp_packet_fb_get_type (&p) == GST_RTCP_RTPFB_TYPE_TWCC)
+      more = gst_rtcp_packet_remove (&p);
+    else
+      more = gst_rtcp_packet_move_to_next (&p);
+  }
+  /* every RTCP packet has its sender's SSRC in bytes 4-7 */
+  if (rtcp.map.size >= 8)
+    sender = GST_READ_UINT32_BE (rtcp.map.data + 4);
+
+  g_mutex_lock (&peer->twcc_lock);
+  while (sender && peer->twcc_out.length) {
+    GBytes *fci = g_queue_peek_head (&peer->twcc_out);
+    gsize len;
+    const guint8 *data = g_bytes_get_data (fci, &len);
+
+    if (!gst_rtcp_buffer_add_packet (&rtcp, GST_RTCP_TYPE_RTPFB, &p))
+      break;                    /* full: the next RTCP takes the rest */
+    gst_rtcp_packet_fb_set_type (&p, GST_RTCP_RTPFB_TYPE_TWCC);
+    gst_rtcp_packet_fb_set_sender_ssrc (&p, sender);
+    gst_rtcp_packet_fb_set_media_ssrc (&p, peer->twcc_media_ssrc);
+    if (!gst_rtcp_packet_fb_set_fci_length (&p, len / 4)) {
+      gst_rtcp_packet_remove (&p);
+      break;
+    }
+    memcpy (gst_rtcp_packet_fb_get_fci (&p), data, len);
+    g_bytes_unref (g_queue_pop_head (&peer->twcc_out));
+    added = TRUE;
+  }
+  if (added)
+    GST_LOG ("%s: transport-cc feedback out (%s RTCP), %u waiting",
+        peer->name, early ? "early" : "regular", peer->twcc_out.length);
+  g_mutex_unlock (&peer->twcc_lock);
+  gst_rtcp_buffer_unmap (&rtcp);
+  return added;
+}
+
+void
+gst_mesh_peer_bwe_setup_session (GstMeshPeer * peer, GstElement * rtpsession)
+{
+  GObject *session = NULL;
+
+  g_object_get (rtpsession, "internal-session", &session, NULL);
+  if (!session)
+    return;
+  g_object_set (session, "rtcp-min-interval",
+      (guint64) (FEEDBACK_MS * GST_MSECOND), NULL);
+  g_mutex_lock (&peer->twcc_lock);
+  if (!peer->rtp_session) {
+    /* max-bundle: one transport, one session */
+    peer->rtp_session = g_object_ref (session);
+    g_signal_connect (session, "on-sending-rtcp",
+        G_CALLBACK (on_sending_rtcp), peer);
+    if (!peer->twcc_source && !peer->closed)
+      peer->twcc_source = gst_mesh_peer_timeout_add (peer, FEEDBACK_MS,
+          feedback_tick);
+  }
+  g_mutex_unlock (&peer->twcc_lock);
+  GST_DEBUG ("%s: %s: our transport-cc feedback, RTCP as its bandwidth "
+      "allows", peer->name, GST_OBJECT_NAME (rtpsession));
+  g_object_unref (session);
+}
 
 guint
 gst_mesh_peer_twcc_id (const GstCaps * caps)
@@ -102,14 +332,23 @@ parse_packet (const GstStructure * s, GstMeshBwePacket * p)
   guint64 local = GST_CLOCK_TIME_NONE, remote = GST_CLOCK_TIME_NONE;
   guint size = 0;
   gboolean lost = FALSE;
+  guint seq = 0;
 
-  if (!gst_structure_get_uint64 (s, "local-ts", &local) ||
-      !GST_CLOCK_TIME_IS_VALID (local))
-    return FALSE;
+  memset (p, 0, sizeof (*p));
+  gst_structure_get_uint64 (s, "local-ts", &local);
   gst_structure_get_uint64 (s, "remote-ts", &remote);
   gst_structure_get_uint (s, "size", &size);
   gst_structure_get_boolean (s, "lost", &lost);
-  p->send_us = (gint64) (local / GST_USECOND);
+  p->has_seq = gst_structure_get_uint (s, "seqnum", &seq);
+  p->seq = (guint16) seq;
+  /* rtpsession forgets a packet's send time once a feedback went past it:
+   * one that a receiver reports again (late) then has none, and can only
+   * take back its loss */
+  if (!GST_CLOCK_TIME_IS_VALID (local) &&
+      (!p->has_seq || lost || !GST_CLOCK_TIME_IS_VALID (remote)))
+    return FALSE;
+  p->send_us = GST_CLOCK_TIME_IS_VALID (local) ?
+      (gint64) (local / GST_USECOND) : -1;
   p->lost = lost || !GST_CLOCK_TIME_IS_VALID (remote);
   p->arrival_us = p->lost ? 0 : (gint64) (remote / GST_USECOND);
   p->size = size;
@@ -181,8 +420,15 @@ feedback_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
       changed = gst_mesh_bwe_feedback (peer->bwe,
           (GstMeshBwePacket *) packets->data, packets->len,
           g_get_monotonic_time ());
-    GST_LOG ("%s: feedback on %u packets, target %u bps", peer->name,
-        packets->len, gst_mesh_bwe_get_target (peer->bwe));
+    if (G_UNLIKELY (GST_LEVEL_LOG <= _gst_debug_min) &&
+        gst_debug_category_get_threshold (GST_CAT_DEFAULT) >= GST_LEVEL_LOG) {
+      GstMeshBweStats st;
+      gst_mesh_bwe_get_stats (peer->bwe, &st);
+      GST_LOG ("%s: feedback on %u packets, target %u bps (delay %u, loss "
+          "%u: %.3f, %s)", peer->name, packets->len, st.target_bps,
+          st.delay_bps, st.loss_bps, st.loss,
+          gst_mesh_bwe_usage_name (st.usage));
+    }
     g_array_unref (packets);
   }
   g_mutex_unlock (&peer->lock);

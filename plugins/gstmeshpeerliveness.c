@@ -51,6 +51,10 @@ gst_mesh_peer_on_deep_element_added (GstBin * webrtc, GstBin * sub_bin,
     gst_mesh_peer_tune_clocksync (peer, element);
     return;
   }
+  if (f && !g_strcmp0 (GST_OBJECT_NAME (f), "rtpsession")) {
+    gst_mesh_peer_bwe_setup_session (peer, element);
+    return;
+  }
   if (!f || g_strcmp0 (GST_OBJECT_NAME (f), "nicesrc") != 0)
     return;
   src = gst_element_get_static_pad (element, "src");
@@ -58,6 +62,7 @@ gst_mesh_peer_on_deep_element_added (GstBin * webrtc, GstBin * sub_bin,
     return;
   gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_BUFFER |
       GST_PAD_PROBE_TYPE_BUFFER_LIST, transport_activity_probe, peer, NULL);
+  gst_mesh_peer_bwe_watch_transport (peer, src);
   gst_object_unref (src);
   GST_DEBUG ("%s: watching %s for packets from the peer", peer->name,
       GST_OBJECT_NAME (element));

@@ -12,6 +12,7 @@
 #include <gst/webrtc/webrtc.h>
 #include <gst/sdp/sdp.h>
 #include <gst/mesh/gstmeshdata.h>
+#include <gst/mesh/gstmeshtwcc.h>
 
 G_BEGIN_DECLS
 
@@ -76,6 +77,16 @@ struct _GstMeshPeer
   /* congestion control, under lock (fed from rtpsession's thread) */
   GstMeshBwe *bwe;
   guint32 bwe_event_seqnum;
+  /* transport-cc feedback we send (gstmeshpeerbwe.c), under twcc_lock:
+   * arrivals come from nicesrc's thread, feedbacks are written on the
+   * peer context and go out with rtpsession's RTCP from its thread */
+  GMutex twcc_lock;
+  GstMeshTwccRecorder *twcc;
+  guint twcc_recv_id;           /* the extension's id; 0: not known yet */
+  guint32 twcc_media_ssrc;
+  GQueue twcc_out;              /* GBytes: FCIs for the next RTCP */
+  GObject *rtp_session;         /* the internal RTPSession (ref) */
+  GSource *twcc_source;
   gint64 start_time;
   /* data channel (gstmeshpeerdata.c): under data_lock, which senders hold
    * for all the chunks of a message; the assembler is webrtcbin's
@@ -129,6 +140,15 @@ void gst_mesh_peer_caps_add_twcc (GstCaps * caps, guint id);
  * branch's last pad before webrtcbin). Call with the lock held. */
 void gst_mesh_peer_bwe_setup_branch (GstMeshPeer * peer, GstElement * pay,
     GstPad * pad, guint twcc_id);
+/* webrtcbin's rtpsession: RTCP (and with it our transport-cc feedback,
+ * NACKs and PLIs) paced by its bandwidth, not held to 2.5-7.5 s. */
+void gst_mesh_peer_bwe_setup_session (GstMeshPeer * peer,
+    GstElement * rtpsession);
+/* Arrivals on the ICE transport (@pad: nicesrc's src) for our feedback. */
+void gst_mesh_peer_bwe_watch_transport (GstMeshPeer * peer, GstPad * pad);
+void gst_mesh_peer_bwe_init (GstMeshPeer * peer);
+void gst_mesh_peer_bwe_close (GstMeshPeer * peer);
+void gst_mesh_peer_bwe_clear (GstMeshPeer * peer);
 
 
 /* gstmeshpeerdata.c */

@@ -15,6 +15,8 @@
 /* Packets sent within 5 ms of a group's first are one group (a frame's
  * burst): draft-ietf-rmcat-gcc-02 §5.2. */
 #define GROUP_US 5000
+#define BURST_US 5000
+#define BURST_MAX_US 100000
 /* The trendline: 20 groups, smoothing 0.9, gain 4 (libwebrtc's
  * TrendlineEstimator defaults). */
 #define TREND_WINDOW 20
@@ -42,6 +44,10 @@
 #define LOSS_WINDOW_US 500000
 #define LOSS_MIN_PACKETS 20
 #define RING 4096
+#define SEQ_RING 2048
+#define SEQ_LOST (1u << 30)
+#define SEQ_RECEIVED (1u << 31)
+#define LATE_GRACE_US 250000
 
 typedef enum
 {
@@ -52,7 +58,7 @@ typedef enum
 
 typedef struct
 {
-  gint64 first_send, last_send, last_arrival;
+  gint64 first_send, last_send, first_arrival, last_arrival;
 } Group;
 
 typedef struct
@@ -95,6 +101,18 @@ struct _GstMeshBwe
   Arrival ring[RING];
   guint ring_head, ring_len;
   guint64 ring_bytes;
+
+  /* what each recent sequence number was counted as: SEQ_LOST or
+   * SEQ_RECEIVED in the high bits, the number + 1 in the low ones */
+  guint32 seq_state[SEQ_RING];
+  /* reported lost, judged LATE_GRACE_US later: a reordered packet is
+   * said again, received, before that (oldest first, a ring) */
+  struct
+  {
+    guint16 seq;
+    gint64 at;
+  } suspect[SEQ_RING];
+  guint suspect_head, suspect_len;
 
   /* loss */
   guint win_packets, win_lost;
@@ -297,6 +315,22 @@ trendline (GstMeshBwe * bwe, gdouble d_ms, gdouble send_delta_ms,
   detect (bwe, send_delta_ms, arrival);
 }
 
+/* A packet that came within BURST_US of the group's last, and sooner
+ * after it than it was sent after it, was held up together with it (a
+ * queue let both go at once): the same group, up to BURST_MAX_US
+ * (libwebrtc's InterArrival::BelongsToBurst). */
+static gboolean
+in_burst (const Group * g, const GstMeshBwePacket * p)
+{
+  gint64 arrival_delta = p->arrival_us - g->last_arrival;
+  gint64 send_delta = p->send_us - g->last_send;
+
+  if (send_delta == 0)
+    return TRUE;
+  return arrival_delta - send_delta < 0 && arrival_delta <= BURST_US &&
+      p->arrival_us - g->first_arrival < BURST_MAX_US;
+}
+
 static void
 on_received (GstMeshBwe * bwe, const GstMeshBwePacket * p)
 {
@@ -305,13 +339,13 @@ on_received (GstMeshBwe * bwe, const GstMeshBwePacket * p)
   note_arrival (bwe, p->arrival_us, p->size);
   if (!bwe->have_group) {
     cur->first_send = cur->last_send = p->send_us;
-    cur->last_arrival = p->arrival_us;
+    cur->first_arrival = cur->last_arrival = p->arrival_us;
     bwe->have_group = TRUE;
     return;
   }
   if (p->send_us < cur->first_send)
     return;                     /* sent before this group: reordered */
-  if (p->send_us - cur->first_send <= GROUP_US) {
+  if (p->send_us - cur->first_send <= GROUP_US || in_burst (cur, p)) {
     cur->last_send = MAX (cur->last_send, p->send_us);
     cur->last_arrival = MAX (cur->last_arrival, p->arrival_us);
     return;
@@ -329,7 +363,7 @@ on_received (GstMeshBwe * bwe, const GstMeshBwePacket * p)
   bwe->prev = *cur;
   bwe->have_prev = TRUE;
   cur->first_send = cur->last_send = p->send_us;
-  cur->last_arrival = p->arrival_us;
+  cur->first_arrival = cur->last_arrival = p->arrival_us;
 }
 
 /* ---- AIMD --------------------------------------------------------------- */
@@ -453,19 +487,80 @@ loss_control (GstMeshBwe * bwe, gint64 now)
   bwe->loss_window_start = now;
 }
 
+/* Packets reported lost up to @until: lost if nothing said otherwise
+ * since. */
+static void
+judge_suspects (GstMeshBwe * bwe, gint64 until)
+{
+  while (bwe->suspect_len &&
+      bwe->suspect[bwe->suspect_head].at <= until) {
+    guint16 seq = bwe->suspect[bwe->suspect_head].seq;
+    guint32 st = bwe->seq_state[seq % SEQ_RING];
+
+    bwe->win_packets++;
+    if ((st & 0xffff) != (guint32) seq + 1u || !(st & SEQ_RECEIVED))
+      bwe->win_lost++;
+    bwe->suspect_head = (bwe->suspect_head + 1) % SEQ_RING;
+    bwe->suspect_len--;
+  }
+}
+
+static gint
+by_arrival (gconstpointer a, gconstpointer b, gpointer unused)
+{
+  const GstMeshBwePacket *x = a, *y = b;
+
+  if (x->arrival_us != y->arrival_us)
+    return x->arrival_us < y->arrival_us ? -1 : 1;
+  return x->send_us < y->send_us ? -1 : x->send_us > y->send_us;
+}
+
 gboolean
 gst_mesh_bwe_feedback (GstMeshBwe * bwe, const GstMeshBwePacket * packets,
     guint n, gint64 now_us)
 {
   gdouble change;
 
+  GstMeshBwePacket *rx = g_new (GstMeshBwePacket, MAX (n, 1));
+  guint n_rx = 0;
+
   for (guint i = 0; i < n; i++) {
-    bwe->win_packets++;
-    if (packets[i].lost)
-      bwe->win_lost++;
-    else
-      on_received (bwe, &packets[i]);
+    const GstMeshBwePacket *p = &packets[i];
+    guint32 *st = p->has_seq ? &bwe->seq_state[p->seq % SEQ_RING] : NULL;
+    guint32 was = st && (*st & 0xffff) == (guint32) p->seq + 1u ?
+        *st & (SEQ_LOST | SEQ_RECEIVED) : 0;
+
+    if (was == SEQ_RECEIVED || (was == SEQ_LOST && p->lost))
+      continue;                 /* said again: counted already */
+    if (was == SEQ_LOST) {
+      /* reported lost, then received after all (reordered): its suspect
+       * entry will count it received */
+    } else if (p->send_us < 0) {
+      continue;                 /* nothing to learn from it */
+    } else if (p->lost && st) {
+      if (bwe->suspect_len == SEQ_RING)
+        judge_suspects (bwe, G_MAXINT64);
+      bwe->suspect[(bwe->suspect_head + bwe->suspect_len++) % SEQ_RING].seq =
+          p->seq;
+      bwe->suspect[(bwe->suspect_head + bwe->suspect_len - 1) % SEQ_RING].at =
+          now_us;
+    } else {
+      bwe->win_packets++;
+      if (p->lost)
+        bwe->win_lost++;
+    }
+    if (st)
+      *st = ((guint32) p->seq + 1u) | (p->lost ? SEQ_LOST : SEQ_RECEIVED);
+    if (!p->lost && p->send_us >= 0)
+      rx[n_rx++] = *p;
   }
+  /* in the order they arrived: one sent before another but come after it
+   * is reordering, not queueing, and the groups leave it out */
+  g_qsort_with_data (rx, n_rx, sizeof (GstMeshBwePacket), by_arrival, NULL);
+  for (guint i = 0; i < n_rx; i++)
+    on_received (bwe, &rx[i]);
+  g_free (rx);
+  judge_suspects (bwe, now_us - LATE_GRACE_US);
   bwe->feedbacks++;
   rate_control (bwe, now_us);
   loss_control (bwe, now_us);

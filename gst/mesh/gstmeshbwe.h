@@ -24,13 +24,19 @@ typedef struct _GstMeshBwe GstMeshBwe;
 
 /* One packet of a feedback report, in the order they were sent. Times in
  * µs: @send_us on the sender's clock, @arrival_us on the receiver's (any
- * base: only differences count). */
+ * base: only differences count). With @has_seq, @seq is its
+ * transport-wide sequence number: a receiver that reports a late packet
+ * again (as libwebrtc's do) then has it counted once, and a packet first
+ * reported lost and then received is not lost. @send_us < 0: the sender no
+ * longer knows when it sent it (it only takes back a loss). */
 typedef struct
 {
   gint64 send_us;
   gint64 arrival_us;            /* ignored when @lost */
   guint size;                   /* bytes */
   gboolean lost;
+  gboolean has_seq;
+  guint16 seq;
 } GstMeshBwePacket;
 
 typedef enum
