@@ -1852,7 +1852,9 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
    */
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
-          "Per-peer figures: state, decoded frames, webrtcbin statistics",
+          "Per-peer figures (peers[]): state, decoded frames, jitter-latency "
+          "(ms), bandwidth estimate, video-encoding, webrtcbin statistics; "
+          "the video encoders' rates",
           GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
   /**
    * GstMeshSignal:call-state:

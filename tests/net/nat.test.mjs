@@ -525,7 +525,14 @@ test("the seed's page sends to a pipeline over a path that reorders: on the pipe
     p = await seedPage("h2");
     await clickCall(p);
     await g.waitForMedia(T(30000));
-    await sleep(T(8000));
+    // The first seconds are the jitter buffer's: it starts at 10 ms and
+    // grows once a second while a keyframe's tail comes late through the
+    // cap. Judged from the first three seconds in a row at 10 fps or more.
+    const t0 = Date.now();
+    let good = 0;
+    await g.waitFor((e) => e.type === "fps" && (good = e.videoReceived >= 10 ? good + 1 : 0) >= 3, T(40000),
+      { from: g.mark(), what: "three seconds of video at 10 fps or more" });
+    const steady = (Date.now() - t0) / 1000;
     const from = g.mark();
     const rates = [];
     for (let i = 0; i < 10; i++) {
@@ -539,13 +546,13 @@ test("the seed's page sends to a pipeline over a path that reorders: on the pipe
       await sleep(1000);
     }
     const fps = g.all("fps", from).map((e) => e.videoReceived);
-    // Its estimate, seconds 8-18 of the call: 70-113 kbit/s (median 70) on
-    // rtpsession's feedback; 148-483 on ours, climbing (medians 286, 324
-    // and 185 in three runs, 2026-12-03). Its fake camera would take about
+    // Its estimate over these 10 s, 2026-12-03: sinking from 186 to 72
+    // kbit/s (median 91) on rtpsession's feedback; 209-587 (medians 266,
+    // 337 and 373 in three runs) on ours. Its fake camera would take about
     // 600 kbit/s.
-    assert.ok(median(rates) >= 130, `Chromium's estimate (kbit/s) each second: ${rates}`);
+    assert.ok(median(rates) >= 150, `Chromium's estimate (kbit/s) each second: ${rates}`);
     assert.ok(fps.length >= 5 && median(fps) >= 10, `the pipeline's video fps each second: ${fps}`);
-    console.log(`reordering path: Chromium's estimate ${rates} kbit/s, the pipeline's fps ${fps}`);
+    console.log(`reordering path: video steady ${steady.toFixed(1)} s after the first frame; then Chromium's estimate ${rates} kbit/s, the pipeline's fps ${fps}`);
   } catch (e) {
     await failReport([g], e);
   } finally {
