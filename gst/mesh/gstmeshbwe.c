@@ -47,6 +47,7 @@
 #define SEQ_RING 2048
 #define SEQ_LOST (1u << 30)
 #define SEQ_RECEIVED (1u << 31)
+#define SEQ_MASK 0x1ffffu          /* the number + 1: up to 65536 */
 #define LATE_GRACE_US 250000
 
 typedef enum
@@ -103,7 +104,7 @@ struct _GstMeshBwe
   guint64 ring_bytes;
 
   /* what each recent sequence number was counted as: SEQ_LOST or
-   * SEQ_RECEIVED in the high bits, the number + 1 in the low ones */
+   * SEQ_RECEIVED in the high bits, the number + 1 in SEQ_MASK */
   guint32 seq_state[SEQ_RING];
   /* reported lost, judged LATE_GRACE_US later: a reordered packet is
    * said again, received, before that (oldest first, a ring) */
@@ -498,7 +499,7 @@ judge_suspects (GstMeshBwe * bwe, gint64 until)
     guint32 st = bwe->seq_state[seq % SEQ_RING];
 
     bwe->win_packets++;
-    if ((st & 0xffff) != (guint32) seq + 1u || !(st & SEQ_RECEIVED))
+    if ((st & SEQ_MASK) != (guint32) seq + 1u || !(st & SEQ_RECEIVED))
       bwe->win_lost++;
     bwe->suspect_head = (bwe->suspect_head + 1) % SEQ_RING;
     bwe->suspect_len--;
@@ -519,15 +520,14 @@ gboolean
 gst_mesh_bwe_feedback (GstMeshBwe * bwe, const GstMeshBwePacket * packets,
     guint n, gint64 now_us)
 {
-  gdouble change;
-
   GstMeshBwePacket *rx = g_new (GstMeshBwePacket, MAX (n, 1));
   guint n_rx = 0;
+  gdouble change;
 
   for (guint i = 0; i < n; i++) {
     const GstMeshBwePacket *p = &packets[i];
     guint32 *st = p->has_seq ? &bwe->seq_state[p->seq % SEQ_RING] : NULL;
-    guint32 was = st && (*st & 0xffff) == (guint32) p->seq + 1u ?
+    guint32 was = st && (*st & SEQ_MASK) == (guint32) p->seq + 1u ?
         *st & (SEQ_LOST | SEQ_RECEIVED) : 0;
 
     if (was == SEQ_RECEIVED || (was == SEQ_LOST && p->lost))

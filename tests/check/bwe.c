@@ -322,6 +322,38 @@ GST_START_TEST (test_reordering_is_not_loss)
 
 GST_END_TEST;
 
+/* A packet reported lost and then received is not a loss, also where
+ * the sequence numbers wrap (65535). */
+GST_START_TEST (test_said_again_across_the_wrap)
+{
+  GstMeshBwe *bwe = gst_mesh_bwe_new (100000, 500000, 1000000);
+  GstMeshBwePacket p[40];
+  GstMeshBwePacket again = { -1, 160000, 1000, FALSE, TRUE, 65535 };
+  GstMeshBweStats st;
+
+  for (guint i = 0; i < 40; i++) {
+    GstMeshBwePacket x = { i * 3000, i * 3000 + 20000, 1000, FALSE, TRUE,
+      (guint16) (65506 + i)
+    };
+    p[i] = x;
+  }
+  p[29].lost = TRUE;            /* 65535 */
+  gst_mesh_bwe_feedback (bwe, p, 40, 100000);
+  gst_mesh_bwe_feedback (bwe, &again, 1, 150000);
+  for (guint i = 0; i < 40; i++) {
+    p[i].send_us += 600000;
+    p[i].arrival_us += 600000;
+    p[i].seq += 40;
+    p[i].lost = FALSE;
+  }
+  gst_mesh_bwe_feedback (bwe, p, 40, 700000);
+  gst_mesh_bwe_get_stats (bwe, &st);
+  fail_unless (st.loss == 0, "loss %.3f", st.loss);
+  gst_mesh_bwe_free (bwe);
+}
+
+GST_END_TEST;
+
 /* Nonsense in: no crash, the target stays within its bounds. */
 GST_START_TEST (test_odd_feedback)
 {
@@ -360,6 +392,7 @@ bwe_suite (void)
   tcase_add_test (tc, test_follows_a_step_down_and_up);
   tcase_add_test (tc, test_loss_bounds_the_rate);
   tcase_add_test (tc, test_reordering_is_not_loss);
+  tcase_add_test (tc, test_said_again_across_the_wrap);
   tcase_add_test (tc, test_odd_feedback);
   return s;
 }
