@@ -346,6 +346,26 @@ export class GstPeer {
     );
   }
 
+  /**
+   * A room pipeline receives video from `peers` peers: two status lines in
+   * a row ("video sent 30 fps; 2 peers: ID connected 30 fps ID ...") where
+   * each of them is at 1 fps or more.
+   */
+  waitForRoomVideo(peers, timeoutMs, { from = 0 } = {}) {
+    let good = 0;
+    return this.waitFor(
+      (e) => {
+        const m = e.type === "other" && /peers: (.*)$/.exec(e.text ?? "");
+        if (!m) return false;
+        const fps = [...m[1].matchAll(/(\S+) connected\s+(\d+) fps/g)].map((x) => Number(x[2]));
+        good = fps.length >= peers && fps.every((f) => f >= 1) ? good + 1 : 0;
+        return good >= 2;
+      },
+      timeoutMs,
+      { from, what: `video from ${peers} peers` },
+    );
+  }
+
   /** SIGTERM (gst-mesh-call hangs up and exits; SIGINT for gst-launch),
    * SIGKILL after graceMs. */
   async stop(graceMs = 10000) {

@@ -186,22 +186,8 @@ async function socketIds(peers) {
 /** The middle value (the upper one of an even count). */
 const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
 
-/** A room pipeline receives video from @n peers, two status lines in a
- * row ("video sent 30 fps; 2 peers: ID connected 30 fps ID ..."). */
-function roomMedia(p, n) {
-  let good = 0;
-  return p.waitFor(
-    (e) => {
-      const m = e.type === "other" && /peers: (.*)$/.exec(e.text ?? "");
-      if (!m) return false;
-      const fps = [...m[1].matchAll(/(\S+) connected\s+(\d+) fps/g)].map((x) => Number(x[2]));
-      good = fps.length >= n && fps.every((f) => f >= 1) ? good + 1 : 0;
-      return good >= 2;
-    },
-    T(20000),
-    { what: `video from ${n} peers` },
-  );
-}
+/** A room pipeline receives video from @n peers. */
+const roomMedia = (p, n) => p.waitForRoomVideo(n, T(20000));
 
 const REFLEXIVE = ["srflx", "prflx"];
 const noRelay = (...paths) => {

@@ -67,22 +67,8 @@ async function threeNodes(redis, cArgs = [], nodeArgs = []) {
   return servers;
 }
 
-// a room pipeline decodes video from @n peers: two status lines in a row,
-// from its event @from on
-function decoding(p, n, from = 0) {
-  let good = 0;
-  return p.waitFor(
-    (e) => {
-      const m = e.type === "other" && /peers: (.*)$/.exec(e.text ?? "");
-      if (!m) return false;
-      const fps = [...m[1].matchAll(/(\S+) connected\s+(\d+) fps/g)].map((x) => Number(x[2]));
-      good = fps.length >= n && fps.every((f) => f >= 1) ? good + 1 : 0;
-      return good >= 2;
-    },
-    40000,
-    { from, what: `video from ${n} peers` },
-  );
-}
+// a room pipeline decodes video from @n peers, from its event @from on
+const decoding = (p, n, from = 0) => p.waitForRoomVideo(n, 40000, { from });
 
 const offerFrom = (name, n) => ({ type: "offer", sdp: `v=0\r\no=- ${n} 2 IN IP4 127.0.0.1\r\ns=${name}\r\n`, n, name, nested: { a: [1, 2.5, null, true], "2": "index key" } });
 
