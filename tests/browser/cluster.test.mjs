@@ -8,8 +8,8 @@
 //   tools/netns-run node --test tests/browser/cluster.test.mjs
 // (it enters a private network namespace by itself when it can).
 
-import { existsSync } from "node:fs";
 import { test } from "node:test";
+import { skipUnlessPresent } from "./requires.mjs";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -24,16 +24,13 @@ const G = await import("./mesh-pipeline.mjs");
 const { startServer, startRoomsReference } = await import("../node/server-helpers.mjs");
 const { startRedis, REDIS_SERVER } = await import("../net/redis.mjs");
 
-const MISSING = [
+const SKIP = skipUnlessPresent([
   ["/usr/bin/chromium", "Chromium (tools/setup.sh)"],
   [REDIS_SERVER, "redis-server (tools/setup.sh)"],
   [R.CLIENT_SCRIPT, "tests/node_modules (tools/setup.sh)"],
   [R.meshServerBinary(), "gst-mesh-server (ninja -C build)"],
   [G.MESH_NODE, "tests/bench/mesh-node (ninja -C build)"],
-]
-  .filter(([p]) => !existsSync(p))
-  .map(([, what]) => what);
-const SKIP = MISSING.length ? `missing ${[...new Set(MISSING)].join(", ")}` : false;
+]);
 
 const SCALE = Number(process.env.GST_MESH_TEST_SCALE ?? 1) || 1;
 const ms = (n) => Math.round(n * SCALE);

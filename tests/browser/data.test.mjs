@@ -19,6 +19,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { test } from "node:test";
+import { skipUnlessPresent } from "./requires.mjs";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -32,15 +33,12 @@ const R = await import("./rooms-page.mjs");
 const G = await import("./mesh-pipeline.mjs");
 
 const PLUGIN = path.join(process.env.GST_PLUGIN_PATH ?? path.join(G.BUILD_DIR, "plugins"));
-const MISSING = [
+const SKIP = skipUnlessPresent([
   ["/usr/bin/chromium", "Chromium (tools/setup.sh)"],
   [path.join(ROOT, "tests", "node_modules", "playwright-core"), "tests/node_modules (tools/setup.sh)"],
   [R.meshServerBinary(), "gst-mesh-server (ninja -C build)"],
   [PLUGIN, "the plugin (ninja -C build)"],
-]
-  .filter(([p]) => !existsSync(p))
-  .map(([, what]) => what);
-const SKIP = MISSING.length ? `missing ${[...new Set(MISSING)].join(", ")}` : false;
+]);
 
 const SCALE = Number(process.env.GST_MESH_TEST_SCALE ?? 1) || 1;
 const ms = (n) => Math.round(n * SCALE);

@@ -23,6 +23,7 @@
 //         fps >= 1 and audio buffers > 0 while it sends video.
 
 import { test } from "node:test";
+import { skipUnlessPresent } from "./requires.mjs";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -34,8 +35,7 @@ await (await import("./netns.mjs")).runInNetns();
 
 // Without Chromium, the npm packages or the built pipeline there is nothing
 // to test: every test is reported as skipped, with the reason.
-const { existsSync } = await import("node:fs");
-const MISSING = [
+const SKIP = skipUnlessPresent([
   ["/usr/bin/chromium", "Chromium (tools/setup.sh)"],
   [path.join(ROOT, "tests", "node_modules", "playwright-core"), "tests/node_modules (tools/setup.sh)"],
   [path.join(ROOT, "tests", "node_modules", "tsx"), "tests/node_modules (tools/setup.sh)"],
@@ -44,10 +44,7 @@ const MISSING = [
       path.join(process.env.GST_MESH_BUILD_DIR ?? path.join(ROOT, "build"), "tools", "gst-mesh-call"),
     "gst-mesh-call (ninja -C build)",
   ],
-]
-  .filter(([p]) => !existsSync(p))
-  .map(([, what]) => what);
-const SKIP = MISSING.length ? `missing ${[...new Set(MISSING)].join(", ")}` : false;
+]);
 
 const { startGstPeer, startGstLaunch, startSeedServer, sleep } = await import("./gst-peer.mjs");
 let servePage, launch, installTimingHooks, clickStart, clickCall, waitForRemoteMedia, remoteStats;

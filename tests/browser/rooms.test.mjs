@@ -17,8 +17,8 @@
 // reports video framesDecoded, audio packetsReceived and
 // totalSamplesReceived that keep rising.
 
-import { existsSync } from "node:fs";
 import { test } from "node:test";
+import { skipUnlessPresent } from "./requires.mjs";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -30,15 +30,12 @@ await (await import("./netns.mjs")).runInNetns();
 
 const R = await import("./rooms-page.mjs");
 
-const MISSING = [
+const SKIP = skipUnlessPresent([
   ["/usr/bin/chromium", "Chromium (tools/setup.sh)"],
   [path.join(ROOT, "tests", "node_modules", "playwright-core"), "tests/node_modules (tools/setup.sh)"],
   [R.CLIENT_SCRIPT, "tests/node_modules (tools/setup.sh)"],
   [R.meshServerBinary(), "gst-mesh-server (ninja -C build)"],
-]
-  .filter(([p]) => !existsSync(p))
-  .map(([, what]) => what);
-const SKIP = MISSING.length ? `missing ${[...new Set(MISSING)].join(", ")}` : false;
+]);
 
 const SCALE = Number(process.env.GST_MESH_TEST_SCALE ?? 1) || 1;
 const ms = (n) => Math.round(n * SCALE);
