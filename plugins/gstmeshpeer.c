@@ -796,6 +796,20 @@ set_remote_offer (GstMeshPeer * peer)
   gst_webrtc_session_description_free (desc);
 }
 
+/* the peer context: the remote side's latest description, kept whole
+ * (for the answer's plan and the codec checks) and read once for what
+ * the feedback needs */
+static void
+keep_remote_description (GstMeshPeer * peer, const GstSDPMessage * sdp)
+{
+  if (peer->remote_sdp)
+    gst_sdp_message_free (peer->remote_sdp);
+  gst_sdp_message_copy (sdp, &peer->remote_sdp);
+  peer->remote_session_id = gst_mesh_signal_session_id (sdp);
+  peer->remote_session_version = gst_mesh_signal_session_version (sdp);
+  gst_mesh_peer_bwe_remote_description (peer, sdp);
+}
+
 gboolean
 gst_mesh_peer_answer (GstMeshPeer * peer, const GstMeshSignalMessage * offer,
     GError ** error)
@@ -807,11 +821,7 @@ gst_mesh_peer_answer (GstMeshPeer * peer, const GstMeshSignalMessage * offer,
         "cannot copy the offer");
     return FALSE;
   }
-  if (peer->remote_sdp)
-    gst_sdp_message_free (peer->remote_sdp);
-  gst_sdp_message_copy (sdp, &peer->remote_sdp);
-  peer->remote_session_id = gst_mesh_signal_session_id (sdp);
-  peer->remote_session_version = gst_mesh_signal_session_version (sdp);
+  keep_remote_description (peer, sdp);
   peer->offerer = FALSE;
 
   g_mutex_lock (&peer->lock);
@@ -870,11 +880,7 @@ gst_mesh_peer_set_answer (GstMeshPeer * peer,
     return FALSE;
   }
   gst_sdp_message_copy (answer->sdp_message, &sdp);
-  if (peer->remote_sdp)
-    gst_sdp_message_free (peer->remote_sdp);
-  gst_sdp_message_copy (sdp, &peer->remote_sdp);
-  peer->remote_session_id = gst_mesh_signal_session_id (sdp);
-  peer->remote_session_version = gst_mesh_signal_session_version (sdp);
+  keep_remote_description (peer, sdp);
   peer->awaiting_answer = FALSE;
   gst_mesh_clear_source (&peer->resend_source);
 

@@ -119,20 +119,18 @@ gst_mesh_peer_bwe_watch_transport (GstMeshPeer * peer, GstPad * pad)
       GST_PAD_PROBE_TYPE_BUFFER_LIST, arrival_probe, peer, NULL);
 }
 
-/* The id the remote's description gives the extension (the one its
- * packets carry, under BUNDLE the same in every m-line), or 0. */
-static guint
-remote_twcc_id (GstMeshPeer * peer)
+/* The transport-wide sequence number's extension id in @sdp (what the
+ * remote side's packets carry, under BUNDLE the same in every m-line),
+ * kept for the arrival probe; 0 while none is negotiated. */
+void
+gst_mesh_peer_bwe_remote_description (GstMeshPeer * peer,
+    const GstSDPMessage * sdp)
 {
   guint id = 0;
 
-  g_mutex_lock (&peer->lock);
-  for (guint i = 0; peer->remote_sdp && !id &&
-      i < gst_sdp_message_medias_len (peer->remote_sdp); i++)
-    id = gst_mesh_peer_twcc_id_in_media (gst_sdp_message_get_media
-        (peer->remote_sdp, i));
-  g_mutex_unlock (&peer->lock);
-  return id;
+  for (guint i = 0; !id && i < gst_sdp_message_medias_len (sdp); i++)
+    id = gst_mesh_peer_twcc_id_in_media (gst_sdp_message_get_media (sdp, i));
+  g_atomic_int_set (&peer->twcc_recv_id, id);
 }
 
 /* the peer context, every FEEDBACK_MS */
@@ -141,12 +139,9 @@ feedback_tick (gpointer user_data)
 {
   GstMeshPeer *peer = user_data;
   GObject *session = NULL;
-  guint id = remote_twcc_id (peer);
 
   if (peer->closed)
     return G_SOURCE_REMOVE;
-  if (id != (guint) g_atomic_int_get (&peer->twcc_recv_id))
-    g_atomic_int_set (&peer->twcc_recv_id, id);
 
   g_mutex_lock (&peer->twcc_lock);
   /* what the last RTCP did not take waits; new arrivals go in the next */

@@ -146,6 +146,8 @@ void gst_mesh_peer_bwe_setup_session (GstMeshPeer * peer,
     GstElement * rtpsession);
 /* Arrivals on the ICE transport (@pad: nicesrc's src) for our feedback. */
 void gst_mesh_peer_bwe_watch_transport (GstMeshPeer * peer, GstPad * pad);
+void gst_mesh_peer_bwe_remote_description (GstMeshPeer * peer,
+    const GstSDPMessage * sdp);
 void gst_mesh_peer_bwe_init (GstMeshPeer * peer);
 void gst_mesh_peer_bwe_close (GstMeshPeer * peer);
 void gst_mesh_peer_bwe_clear (GstMeshPeer * peer);
