@@ -655,6 +655,7 @@ GST_START_TEST (test_video_plays_through_loss_and_jitter)
   MeshTestNetem *netem = impaired_call_start (&c, 5, 50, 20);
   MeshTestCounter *vb = mesh_test_count_buffers (c.b, "vout");
   gint frames = 0, longest_gap = 0, gap = 0;
+  guint64 rtx, recovered;
   RecvStats r;
 
   /* frames decoded in each 100 ms, for 10 s: the longest stretch
@@ -668,16 +669,25 @@ GST_START_TEST (test_video_plays_through_loss_and_jitter)
     longest_gap = MAX (longest_gap, gap);
   }
   r = recv_stats (c.b);
+  rtx = jitterbuffer_stat (c.b, "rtx-count");
+  recovered = jitterbuffer_stat (c.b, "rtx-success-count");
   g_print ("faults: 5%% loss, 50 +- 20 ms: B decoded %d frames in 10 s, "
       "longest freeze %d ms; B's webrtcbin: %" G_GUINT64_FORMAT " lost, %"
       G_GUINT64_FORMAT " NACK, %" G_GUINT64_FORMAT " PLI, %"
-      G_GUINT64_FORMAT " FIR\n", frames, longest_gap, r.lost, r.nacks,
-      r.plis, r.firs);
+      G_GUINT64_FORMAT " FIR; %" G_GUINT64_FORMAT " packets asked for "
+      "again, %" G_GUINT64_FORMAT " in time; jitter buffers at %u ms\n",
+      frames, longest_gap, r.lost, r.nacks, r.plis, r.firs, rtx, recovered,
+      mesh_test_peer_jitter_latency (c.b));
   /* 300 frames were sent; with the default 20 ms jitter buffer this
    * jitter costs most of them, see tests/bench/netem.sh */
   fail_unless (frames >= 30, "only %d frames decoded in 10 s", frames);
   fail_unless (longest_gap <= 5000, "the video froze for %d ms",
       longest_gap);
+  /* lost packets with a round trip of 100 ms or more: the jitter buffers
+   * grew to wait for their retransmissions */
+  fail_unless (mesh_test_peer_jitter_latency (c.b) >= 100,
+      "B's jitter buffers are at %u ms, shorter than the round trip",
+      mesh_test_peer_jitter_latency (c.b));
   /* the receiver noticed the losses and asked for a picture */
   fail_unless (r.plis + r.firs + r.nacks > 0,
       "no NACK, PLI or FIR under 5%% loss");

@@ -87,24 +87,6 @@ sink_latency (MeshTestPipeline * p, const gchar * name)
   return min;
 }
 
-/* The first peer's `jitter-latency` (ms) in stats. */
-static guint
-peer_jitter_latency (MeshTestPipeline * p)
-{
-  GstStructure *s = NULL;
-  const GValue *peers;
-  guint ms = 0;
-
-  g_object_get (p->mesh, "stats", &s, NULL);
-  fail_unless (s != NULL);
-  peers = gst_structure_get_value (s, "peers");
-  fail_unless (peers && gst_value_array_get_size (peers) > 0);
-  fail_unless (gst_structure_get_uint (gst_value_get_structure
-          (gst_value_array_get_value (peers, 0)), "jitter-latency", &ms));
-  gst_structure_free (s);
-  return ms;
-}
-
 /* The ts-offset of every clocksync in @p (webrtcbin's, one per stream
  * sent), or FALSE if there is none. */
 static gboolean
@@ -179,11 +161,11 @@ GST_START_TEST (test_latency_is_the_jitter_buffer_and_the_sink)
      * grow (gstmeshpeerjitter.c); the pipeline then takes the new latency
      * on its next recalculation. Wait for a reading where both agree. */
     for (gint tries = 0; tries < 50; tries++) {
-      jitter = peer_jitter_latency (p) * GST_MSECOND;
+      jitter = mesh_test_peer_jitter_latency (p) * GST_MSECOND;
       vout = sink_latency (p, "vout");
       aout = sink_latency (p, "aout");
       if (vout == jitter + deadline && aout == jitter + deadline
-          && peer_jitter_latency (p) * GST_MSECOND == jitter)
+          && mesh_test_peer_jitter_latency (p) * GST_MSECOND == jitter)
         break;
       g_usleep (100 * 1000);
     }

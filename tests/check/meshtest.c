@@ -992,3 +992,21 @@ mesh_test_relay_free (MeshTestRelay * relay)
   g_mutex_clear (&relay->lock);
   g_free (relay);
 }
+
+/* The first peer's `jitter-latency` (ms) in stats. */
+guint
+mesh_test_peer_jitter_latency (MeshTestPipeline * p)
+{
+  GstStructure *s = NULL;
+  const GValue *peers;
+  guint ms = 0;
+
+  g_object_get (p->mesh, "stats", &s, NULL);
+  fail_unless (s != NULL);
+  peers = gst_structure_get_value (s, "peers");
+  fail_unless (peers && gst_value_array_get_size (peers) > 0);
+  fail_unless (gst_structure_get_uint (gst_value_get_structure
+          (gst_value_array_get_value (peers, 0)), "jitter-latency", &ms));
+  gst_structure_free (s);
+  return ms;
+}
