@@ -73,7 +73,6 @@ struct _GstMeshPeer
   GPtrArray *jitterbuffers;
   guint jitter_latency;         /* ms now, 0: config.latency */
   guint64 jitter_late;          /* num-late summed, at the last tick */
-  guint64 jitter_lost;          /* num-lost summed, at the last tick */
   gint64 jitter_changed, jitter_calm_since;
   /* congestion control, under lock (fed from rtpsession's thread) */
   GstMeshBwe *bwe;

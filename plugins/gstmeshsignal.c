@@ -1589,12 +1589,8 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
    *
    * How long in ms a call's jitter buffers may grow: when packets arrive
    * after their deadline (a bottleneck queue or a jittery path delayed
-   * them, or a retransmission came too late), all of the call's buffers
-   * are set to four times the measured jitter, or grow by half (at most
-   * once a second) if they have that already; when video packets are
-   * lost and a retransmission's round trip is known, to that round trip
-   * plus twice the jitter; up to this.
-   * After 10 s without a late or lost packet they shrink back towards
+   * them), all of the call's buffers grow by half, at most once a second,
+   * up to this; after 10 s without a late packet they shrink back towards
    * #GstMeshSignal:latency, never below four times the measured jitter.
    * Not above #GstMeshSignal:latency: they stay at that.
    *
