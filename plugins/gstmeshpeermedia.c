@@ -32,14 +32,30 @@ track_element (GstMeshPeer * peer, GstElement * e)
  * every packet we send (tests/bench/glass.c --trace). For live input a
  * ts-offset of minus that latency moves the deadline back to the
  * timestamp, which a live buffer has always passed; input that is not live
- * (a file) keeps its offset of 0 and is still paced to the clock. Set
- * where the pipeline's latency query passes on its way back. */
+ * (a file) keeps its offset of 0 and is still paced to the clock. */
+static void
+clocksync_set_offset (GstMeshPeer * peer, GstElement * clocksync,
+    gboolean live, GstClockTime min)
+{
+  gint64 offset = live && GST_CLOCK_TIME_IS_VALID (min) ? -(gint64) min : 0;
+  gint64 old;
+
+  g_object_get (clocksync, "ts-offset", &old, NULL);
+  if (old != offset) {
+    GST_DEBUG ("%s: %s ts-offset %" G_GINT64_FORMAT " ms (%s input)",
+        peer->name, GST_OBJECT_NAME (clocksync), offset / GST_MSECOND,
+        live ? "live" : "not live");
+    g_object_set (clocksync, "ts-offset", offset, NULL);
+  }
+}
+
+/* Where the pipeline's latency query passes on its way back: upstream's
+ * latency may change during the call. */
 static GstPadProbeReturn
 clocksync_latency_probe (GstPad * pad, GstPadProbeInfo * info,
     gpointer user_data)
 {
   GstQuery *q = GST_PAD_PROBE_INFO_QUERY (info);
-  GstMeshPeer *peer = user_data;
   gboolean live = FALSE;
   GstClockTime min = 0;
   GstElement *clocksync;
@@ -49,32 +65,52 @@ clocksync_latency_probe (GstPad * pad, GstPadProbeInfo * info,
   gst_query_parse_latency (q, &live, &min, NULL);
   clocksync = gst_pad_get_parent_element (pad);
   if (clocksync) {
-    gint64 offset = live && GST_CLOCK_TIME_IS_VALID (min) ? -(gint64) min : 0;
-    gint64 old;
-
-    g_object_get (clocksync, "ts-offset", &old, NULL);
-    if (old != offset) {
-      GST_DEBUG ("%s: %s ts-offset %" G_GINT64_FORMAT " ms (%s input)",
-          peer->name, GST_OBJECT_NAME (clocksync), offset / GST_MSECOND,
-          live ? "live" : "not live");
-      g_object_set (clocksync, "ts-offset", offset, NULL);
-    }
+    clocksync_set_offset (user_data, clocksync, live, min);
     gst_object_unref (clocksync);
   }
   return GST_PAD_PROBE_OK;
+}
+
+/* Before the first buffer is synced. The pipeline's last latency query
+ * may have passed before this branch was linked to its source (a peer
+ * that joins a playing pipeline), and answered "not live" then; no
+ * new query comes until something posts a latency message, and the
+ * clocksync would wait a frame on every packet until it does (seen once
+ * in meshsignal's test_latency_is_the_jitter_buffer_and_the_sink). */
+static GstPadProbeReturn
+clocksync_first_buffer (GstPad * pad, GstPadProbeInfo * info,
+    gpointer user_data)
+{
+  GstQuery *q = gst_query_new_latency ();
+  GstElement *clocksync = gst_pad_get_parent_element (pad);
+
+  if (clocksync && gst_pad_peer_query (pad, q)) {
+    gboolean live = FALSE;
+    GstClockTime min = 0;
+
+    gst_query_parse_latency (q, &live, &min, NULL);
+    clocksync_set_offset (user_data, clocksync, live, min);
+  }
+  gst_query_unref (q);
+  gst_clear_object (&clocksync);
+  return GST_PAD_PROBE_REMOVE;
 }
 
 void
 gst_mesh_peer_tune_clocksync (GstMeshPeer * peer, GstElement * clocksync)
 {
   GstPad *src = gst_element_get_static_pad (clocksync, "src");
+  GstPad *sink = gst_element_get_static_pad (clocksync, "sink");
 
-  if (!src)
-    return;
   /* PULL: after clocksync answered, with upstream's figures in it */
-  gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_QUERY_UPSTREAM |
-      GST_PAD_PROBE_TYPE_PULL, clocksync_latency_probe, peer, NULL);
-  gst_object_unref (src);
+  if (src)
+    gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_QUERY_UPSTREAM |
+        GST_PAD_PROBE_TYPE_PULL, clocksync_latency_probe, peer, NULL);
+  if (sink)
+    gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_BUFFER |
+        GST_PAD_PROBE_TYPE_BUFFER_LIST, clocksync_first_buffer, peer, NULL);
+  gst_clear_object (&src);
+  gst_clear_object (&sink);
 }
 
 /* Until the peer connection is up, a branch passes events (caps reach
