@@ -14,5 +14,6 @@
 #include <gst/mesh/gstmeshturnprobe.h>
 #include <gst/mesh/gstmeshbwe.h>
 #include <gst/mesh/gstmeshtwcc.h>
+#include <gst/mesh/gstmeshnack.h>
 #include <gst/mesh/gstmeshdata.h>
 #include <gst/mesh/gstmeshmsgpack.h>
