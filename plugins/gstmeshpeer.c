@@ -496,6 +496,38 @@ set_h264_profile (GstMeshPeer * peer, GstSDPMessage * sdp)
   g_free (prefix);
 }
 
+/* webrtcbin 1.22 copies only a few of the offer's attributes into its
+ * answers, and rtcp-rsize (RFC 5506) is not one: an offer from Chromium
+ * or from webrtcbin itself was answered without it, and NACKs then waited
+ * for compound RTCP (gstmeshpeernack.c). rtpsession reads reduced-size
+ * RTCP whatever was negotiated; say so where the offer asked. */
+static gboolean
+has_attribute (const GstSDPMedia * m, const gchar * key)
+{
+  for (guint i = 0; i < gst_sdp_media_attributes_len (m); i++)
+    if (!g_strcmp0 (gst_sdp_media_get_attribute (m, i)->key, key))
+      return TRUE;
+  return FALSE;
+}
+
+static void
+accept_rtcp_rsize (GstMeshPeer * peer, GstSDPMessage * answer)
+{
+  const GstSDPMessage *offer = peer->remote_sdp;
+
+  for (guint i = 0; offer && i < gst_sdp_message_medias_len (answer) &&
+      i < gst_sdp_message_medias_len (offer); i++) {
+    GstSDPMedia *m = (GstSDPMedia *) gst_sdp_message_get_media (answer, i);
+    const GstSDPMedia *o = gst_sdp_message_get_media (offer, i);
+
+    if (gst_sdp_media_get_port (m) != 0 &&
+        has_attribute (o, "rtcp-rsize") && !has_attribute (m, "rtcp-rsize"))
+      /* "", not NULL: webrtcbin reads the answer's attributes as caps,
+       * and a NULL value crashes gst_sdp_media_attributes_to_caps */
+      gst_sdp_media_add_attribute (m, "rtcp-rsize", "");
+  }
+}
+
 static void
 on_answer_created (GstMeshPeer * peer, gpointer data)
 {
@@ -509,6 +541,7 @@ on_answer_created (GstMeshPeer * peer, gpointer data)
     return;
   }
   set_h264_profile (peer, answer->sdp);
+  accept_rtcp_rsize (peer, answer->sdp);
   g_signal_emit_by_name (peer->webrtc, "set-local-description", answer, NULL);
   g_free (peer->local_sdp);
   peer->local_sdp = gst_sdp_message_as_text (answer->sdp);
@@ -958,6 +991,7 @@ gst_mesh_peer_new (const GstMeshPeerConfig * config, guint id,
   }
   g_mutex_init (&peer->lock);
   gst_mesh_peer_bwe_init (peer);
+  gst_mesh_peer_nack_init (peer);
   g_mutex_init (&peer->data_lock);
   peer->assembler = gst_mesh_data_assembler_new (0);
   peer->elements = g_ptr_array_new_with_free_func (gst_object_unref);
@@ -1056,6 +1090,7 @@ gst_mesh_peer_unref (GstMeshPeer * peer)
   g_ptr_array_unref (peer->local_candidates);
   g_clear_pointer (&peer->bwe, gst_mesh_bwe_free);
   gst_mesh_peer_bwe_clear (peer);
+  gst_mesh_peer_nack_clear (peer);
   g_ptr_array_unref (peer->jitterbuffers);
   g_main_context_unref (peer->config.context);
   gst_object_unref (peer->webrtc);
@@ -1098,6 +1133,7 @@ gst_mesh_peer_close (GstMeshPeer * peer)
   gst_mesh_clear_source (&peer->resend_source);
   gst_mesh_clear_source (&peer->watchdog_source);
   gst_mesh_peer_bwe_close (peer);
+  gst_mesh_peer_nack_close (peer);
   GST_INFO ("%s: tearing down", peer->name);
 
   /* 1. stop feeding it: the tees go on for everyone else */

@@ -411,6 +411,7 @@ gst_mesh_peer_on_new_jitterbuffer (GstElement * rtpbin,
   if (is_remote_video_ssrc (peer, ssrc)) {
     GST_DEBUG ("%s: NACKs for video SSRC %u", peer->name, ssrc);
     g_object_set (jitterbuffer, "do-retransmission", TRUE, NULL);
+    gst_mesh_peer_nack_watch_ssrc (peer, ssrc);
   }
   gst_mesh_peer_jitter_add (peer, jitterbuffer);
 }

@@ -87,6 +87,16 @@ struct _GstMeshPeer
   GQueue twcc_out;              /* GBytes: FCIs for the next RTCP */
   GObject *rtp_session;         /* the internal RTPSession (ref) */
   GSource *twcc_source;
+  /* NACKs we send (gstmeshpeernack.c), under nack_lock: requests come
+   * from the jitter buffers' threads, go out from the peer context */
+  GMutex nack_lock;
+  gboolean nack_closed;
+  GArray *nack_pending;         /* NackRequest */
+  GArray *nack_ssrcs;           /* guint32: the remote's video */
+  GSource *nack_source;         /* the batch's flush, when one waits */
+  GstPad *nack_pad;             /* rtpsession's send_rtcp_src (ref) */
+  guint32 nack_sender;          /* the SSRC of rtpsession's RTCP */
+  guint64 nacks_sent;           /* sequence numbers asked for */
   gint64 start_time;
   /* data channel (gstmeshpeerdata.c): under data_lock, which senders hold
    * for all the chunks of a message; the assembler is webrtcbin's
@@ -152,6 +162,17 @@ void gst_mesh_peer_bwe_init (GstMeshPeer * peer);
 void gst_mesh_peer_bwe_close (GstMeshPeer * peer);
 void gst_mesh_peer_bwe_clear (GstMeshPeer * peer);
 
+
+/* gstmeshpeernack.c */
+void gst_mesh_peer_nack_init (GstMeshPeer * peer);
+void gst_mesh_peer_nack_close (GstMeshPeer * peer);
+void gst_mesh_peer_nack_clear (GstMeshPeer * peer);
+/* the retransmission requests for @ssrc (the remote's video) are sent as
+ * NACKs at once */
+void gst_mesh_peer_nack_watch_ssrc (GstMeshPeer * peer, guint32 ssrc);
+/* where the NACKs go out: @rtpsession's send_rtcp_src */
+void gst_mesh_peer_nack_setup_session (GstMeshPeer * peer,
+    GstElement * rtpsession);
 
 /* gstmeshpeerdata.c */
 /* Opens the data channel when config.data says so; before the offer. */

@@ -993,20 +993,43 @@ mesh_test_relay_free (MeshTestRelay * relay)
   g_free (relay);
 }
 
-/* The first peer's `jitter-latency` (ms) in stats. */
-guint
-mesh_test_peer_jitter_latency (MeshTestPipeline * p)
+/* The first peer's stats (free them). */
+static GstStructure *
+first_peer_stats (MeshTestPipeline * p)
 {
-  GstStructure *s = NULL;
+  GstStructure *s = NULL, *peer;
   const GValue *peers;
-  guint ms = 0;
 
   g_object_get (p->mesh, "stats", &s, NULL);
   fail_unless (s != NULL);
   peers = gst_structure_get_value (s, "peers");
   fail_unless (peers && gst_value_array_get_size (peers) > 0);
-  fail_unless (gst_structure_get_uint (gst_value_get_structure
-          (gst_value_array_get_value (peers, 0)), "jitter-latency", &ms));
+  peer = gst_structure_copy (gst_value_get_structure
+      (gst_value_array_get_value (peers, 0)));
   gst_structure_free (s);
+  return peer;
+}
+
+/* The first peer's `jitter-latency` (ms) in stats. */
+guint
+mesh_test_peer_jitter_latency (MeshTestPipeline * p)
+{
+  GstStructure *peer = first_peer_stats (p);
+  guint ms = 0;
+
+  fail_unless (gst_structure_get_uint (peer, "jitter-latency", &ms));
+  gst_structure_free (peer);
   return ms;
+}
+
+/* The first peer's `nacks-sent` in stats. */
+guint64
+mesh_test_peer_nacks_sent (MeshTestPipeline * p)
+{
+  GstStructure *peer = first_peer_stats (p);
+  guint64 n = 0;
+
+  fail_unless (gst_structure_get_uint64 (peer, "nacks-sent", &n));
+  gst_structure_free (peer);
+  return n;
 }

@@ -140,6 +140,7 @@ GstElement *mesh_test_pipeline_get_webrtcbin (MeshTestPipeline * p);
 /* webrtcbin's "get-stats" answer (free it), NULL if it gave none. */
 GstStructure *mesh_test_webrtc_stats (GstElement * webrtcbin);
 guint mesh_test_peer_jitter_latency (MeshTestPipeline * p);
+guint64 mesh_test_peer_nacks_sent (MeshTestPipeline * p);
 /* Sum of the unsigned integer @field over the statistics of @type
  * ("inbound-rtp", "outbound-rtp", ...) in a get-stats answer. */
 guint64 mesh_test_stats_sum (const GstStructure * stats, const gchar * type,

@@ -1,0 +1,281 @@
+/* gst-mesh: a peer's NACKs, sent as soon as rtpjitterbuffer asks.
+ *
+ * rtpjitterbuffer asks for a missing packet with an upstream
+ * GstRTPRetransmissionRequest; rtpsession, left to itself, keeps the
+ * request until it may send an early RTCP, which AVPF allows once per
+ * regular interval (RFC 4585 §3.5.2): about 100 ms at our rates, more
+ * than the jitter buffers wait on a LAN. On the 5 % / 50 ms netem row
+ * it let 768 of 1028 NACKs expire unsent, and 7 of 416 retransmissions
+ * came in time (tests/bench/README.md). libwebrtc sends its NACKs at
+ * once, in reduced-size RTCP (RFC 5506), and so do we once webrtcbin has
+ * negotiated rtcp-rsize: the requests of a video jitter buffer are taken
+ * where they enter rtpsession, gathered for NACK_GATHER_MS (one loss burst, one
+ * packet) and pushed out of rtpsession's send_rtcp_src as one generic
+ * NACK per SSRC (gst/mesh/gstmeshnack.c), with the sender SSRC of
+ * rtpsession's own RTCP; SRTP and the transport take it from there.
+ * Without rtcp-rsize, or before rtpsession's first RTCP went out, a
+ * request goes to rtpsession as before. rtpjitterbuffer itself decides
+ * when to ask again (rtx-retry-timeout, from the round trips it sees).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstmeshpeerprivate.h"
+#include "gst/mesh/gstmeshprivate.h"
+#include <gst/mesh/gstmeshnack.h>
+
+#include <gst/rtp/rtp.h>
+#include <string.h>
+
+#define NACK_GATHER_MS 2
+/* FCI pairs per RTCP packet: a burst beyond this goes in several */
+#define NACK_MAX_SEQS 400
+
+typedef struct
+{
+  guint32 ssrc;
+  guint16 seq;
+} NackRequest;
+
+void
+gst_mesh_peer_nack_init (GstMeshPeer * peer)
+{
+  g_mutex_init (&peer->nack_lock);
+  peer->nack_pending = g_array_new (FALSE, FALSE, sizeof (NackRequest));
+  peer->nack_ssrcs = g_array_new (FALSE, FALSE, sizeof (guint32));
+}
+
+void
+gst_mesh_peer_nack_close (GstMeshPeer * peer)
+{
+  g_mutex_lock (&peer->nack_lock);
+  peer->nack_closed = TRUE;
+  gst_mesh_clear_source (&peer->nack_source);
+  g_array_set_size (peer->nack_pending, 0);
+  g_clear_object (&peer->nack_pad);
+  g_mutex_unlock (&peer->nack_lock);
+}
+
+void
+gst_mesh_peer_nack_clear (GstMeshPeer * peer)
+{
+  g_clear_object (&peer->nack_pad);
+  g_array_unref (peer->nack_pending);
+  g_array_unref (peer->nack_ssrcs);
+  g_mutex_clear (&peer->nack_lock);
+}
+
+guint64
+gst_mesh_peer_get_nacks_sent (GstMeshPeer * peer)
+{
+  guint64 n;
+
+  g_mutex_lock (&peer->nack_lock);
+  n = peer->nacks_sent;
+  g_mutex_unlock (&peer->nack_lock);
+  return n;
+}
+
+/* One RTCP buffer: a generic NACK for @ssrc asking for @seqs. */
+static GstBuffer *
+nack_packet (guint32 sender, guint32 ssrc, const guint16 * seqs, guint n)
+{
+  GBytes *fci = gst_mesh_nack_fci (seqs, n);
+  GstBuffer *buf = gst_rtcp_buffer_new (1400);
+  GstRTCPBuffer rtcp = GST_RTCP_BUFFER_INIT;
+  GstRTCPPacket p;
+  gsize len;
+  const guint8 *data = g_bytes_get_data (fci, &len);
+  gboolean ok;
+
+  gst_rtcp_buffer_map (buf, GST_MAP_READWRITE, &rtcp);
+  ok = gst_rtcp_buffer_add_packet (&rtcp, GST_RTCP_TYPE_RTPFB, &p);
+  if (ok) {
+    gst_rtcp_packet_fb_set_type (&p, GST_RTCP_RTPFB_TYPE_NACK);
+    gst_rtcp_packet_fb_set_sender_ssrc (&p, sender);
+    gst_rtcp_packet_fb_set_media_ssrc (&p, ssrc);
+    ok = gst_rtcp_packet_fb_set_fci_length (&p, len / 4);
+    if (ok)
+      memcpy (gst_rtcp_packet_fb_get_fci (&p), data, len);
+  }
+  gst_rtcp_buffer_unmap (&rtcp);
+  g_bytes_unref (fci);
+  if (!ok)
+    gst_clear_buffer (&buf);
+  return buf;
+}
+
+static gint
+by_ssrc (gconstpointer a, gconstpointer b)
+{
+  const NackRequest *x = a, *y = b;
+
+  return x->ssrc < y->ssrc ? -1 : x->ssrc > y->ssrc;
+}
+
+/* the peer context, NACK_GATHER_MS after the first request of a batch */
+static gboolean
+nack_flush (gpointer user_data)
+{
+  GstMeshPeer *peer = user_data;
+  GArray *batch;
+  GstPad *pad;
+  guint32 sender;
+  guint i = 0;
+
+  g_mutex_lock (&peer->nack_lock);
+  g_clear_pointer (&peer->nack_source, g_source_unref);
+  batch = peer->nack_pending;
+  peer->nack_pending = g_array_new (FALSE, FALSE, sizeof (NackRequest));
+  pad = peer->nack_pad ? gst_object_ref (peer->nack_pad) : NULL;
+  sender = peer->nack_sender;
+  g_mutex_unlock (&peer->nack_lock);
+
+  g_array_sort (batch, by_ssrc);
+  while (pad && i < batch->len) {
+    guint32 ssrc = g_array_index (batch, NackRequest, i).ssrc;
+    guint16 seqs[NACK_MAX_SEQS];
+    guint n = 0;
+    GstBuffer *buf;
+    GstFlowReturn ret;
+
+    while (i < batch->len && n < NACK_MAX_SEQS &&
+        g_array_index (batch, NackRequest, i).ssrc == ssrc)
+      seqs[n++] = g_array_index (batch, NackRequest, i++).seq;
+    buf = nack_packet (sender, ssrc, seqs, n);
+    if (!buf)
+      continue;
+    GST_LOG ("%s: NACK for %u packet(s) of SSRC %08x from %u", peer->name,
+        n, ssrc, seqs[0]);
+    ret = gst_pad_push (pad, buf);
+    if (ret != GST_FLOW_OK) {
+      GST_DEBUG ("%s: NACK not sent: %s", peer->name,
+          gst_flow_get_name (ret));
+      break;
+    }
+    g_mutex_lock (&peer->nack_lock);
+    peer->nacks_sent += n;
+    g_mutex_unlock (&peer->nack_lock);
+  }
+  g_array_unref (batch);
+  gst_clear_object (&pad);
+  return G_SOURCE_REMOVE;
+}
+
+/* A request on its way into rtpsession: rtpssrcdemux has added the SSRC
+ * and rtprtxreceive has seen it (it maps the retransmission that comes
+ * back to its stream by the requests it saw pass, so they are taken
+ * here, not at the jitter buffer). The jitter buffers' timer threads. */
+static GstPadProbeReturn
+request_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  GstMeshPeer *peer = user_data;
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+  const GstStructure *s;
+  NackRequest r;
+  guint ssrc, seq;
+  gboolean rsize = FALSE, video = FALSE;
+  GObject *session = NULL;
+
+  if (GST_EVENT_TYPE (event) != GST_EVENT_CUSTOM_UPSTREAM)
+    return GST_PAD_PROBE_OK;
+  s = gst_event_get_structure (event);
+  if (!gst_structure_has_name (s, "GstRTPRetransmissionRequest") ||
+      !gst_structure_get_uint (s, "ssrc", &ssrc) ||
+      !gst_structure_get_uint (s, "seqnum", &seq))
+    return GST_PAD_PROBE_OK;
+
+  g_mutex_lock (&peer->twcc_lock);
+  if (peer->rtp_session)
+    session = g_object_ref (peer->rtp_session);
+  g_mutex_unlock (&peer->twcc_lock);
+  if (session) {
+    /* what webrtcbin negotiated (rtcp-rsize on both sides) */
+    g_object_get (session, "rtcp-reduced-size", &rsize, NULL);
+    g_object_unref (session);
+  }
+
+  g_mutex_lock (&peer->nack_lock);
+  for (guint i = 0; i < peer->nack_ssrcs->len; i++)
+    video |= g_array_index (peer->nack_ssrcs, guint32, i) == ssrc;
+  if (!video || !rsize || !peer->nack_pad || !peer->nack_sender ||
+      peer->nack_closed) {
+    GST_LOG ("%s: request for %u of %08x to rtpsession (video %d, "
+        "rtcp-rsize %d, RTCP out %d)", peer->name, seq, ssrc, video, rsize,
+        peer->nack_pad != NULL);
+    g_mutex_unlock (&peer->nack_lock);
+    return GST_PAD_PROBE_OK;    /* rtpsession's way */
+  }
+  r.ssrc = ssrc;
+  r.seq = (guint16) seq;
+  g_array_append_val (peer->nack_pending, r);
+  if (!peer->nack_source)
+    peer->nack_source = gst_mesh_peer_timeout_add (peer, NACK_GATHER_MS,
+        nack_flush);
+  g_mutex_unlock (&peer->nack_lock);
+  return GST_PAD_PROBE_DROP;
+}
+
+void
+gst_mesh_peer_nack_watch_ssrc (GstMeshPeer * peer, guint32 ssrc)
+{
+  g_mutex_lock (&peer->nack_lock);
+  g_array_append_val (peer->nack_ssrcs, ssrc);
+  g_mutex_unlock (&peer->nack_lock);
+}
+
+/* rtpsession's RTCP thread: our SSRC as its RTCP gives it (bytes 4-7 of
+ * every RTCP packet), and the pad, once the stream's events went out */
+static GstPadProbeReturn
+rtcp_out_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  GstMeshPeer *peer = user_data;
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  guint8 head[8];
+
+  if (gst_buffer_extract (buf, 0, head, 8) != 8)
+    return GST_PAD_PROBE_OK;
+  g_mutex_lock (&peer->nack_lock);
+  peer->nack_sender = GST_READ_UINT32_BE (head + 4);
+  if (!peer->nack_pad && !peer->nack_closed)
+    peer->nack_pad = gst_object_ref (pad);
+  g_mutex_unlock (&peer->nack_lock);
+  return GST_PAD_PROBE_OK;
+}
+
+static void
+watch_pad (GstMeshPeer * peer, GstPad * pad)
+{
+  if (!g_strcmp0 (GST_PAD_NAME (pad), "send_rtcp_src"))
+    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, rtcp_out_probe, peer,
+        NULL);
+  else if (!g_strcmp0 (GST_PAD_NAME (pad), "recv_rtp_src"))
+    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, request_probe,
+        peer, NULL);
+}
+
+static void
+on_session_pad_added (GstElement * rtpsession, GstPad * pad,
+    GstMeshPeer * peer)
+{
+  watch_pad (peer, pad);
+}
+
+void
+gst_mesh_peer_nack_setup_session (GstMeshPeer * peer, GstElement * rtpsession)
+{
+  const gchar *names[] = { "send_rtcp_src", "recv_rtp_src" };
+
+  g_signal_connect (rtpsession, "pad-added",
+      G_CALLBACK (on_session_pad_added), peer);
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    GstPad *pad = gst_element_get_static_pad (rtpsession, names[i]);
+    if (pad) {
+      watch_pad (peer, pad);
+      gst_object_unref (pad);
+    }
+  }
+}
