@@ -131,9 +131,12 @@ gboolean gst_mesh_peer_set_video_source (GstMeshPeer * peer, GstElement * tee,
  * gst_mesh_peer_set_video_source(); NULL when it sends none. */
 const gchar *gst_mesh_peer_get_video_source (GstMeshPeer * peer);
 guint gst_mesh_peer_get_jitter_latency (GstMeshPeer * peer);
-/* Sequence numbers we asked for again in NACKs of our own (not counting
- * those left to rtpsession); thread-safe. */
-guint64 gst_mesh_peer_get_nacks_sent (GstMeshPeer * peer);
+/* @nacks_sent: sequence numbers we asked for again in NACKs of our own
+ * (not counting those left to rtpsession); @rtx_refused: retransmissions
+ * the remote asked for that were not sent, being over the budget
+ * congestion control gives them. Thread-safe. */
+void gst_mesh_peer_get_nack_counts (GstMeshPeer * peer,
+    guint64 * nacks_sent, guint64 * rtx_refused);
 /* The remote's id, else the peer's name (call%u); thread-safe. */
 gchar *gst_mesh_peer_dup_label (GstMeshPeer * peer);
 /* Sends one message over the data channel (any size up to

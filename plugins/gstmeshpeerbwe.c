@@ -31,15 +31,21 @@
  * (gst/mesh/gstmeshtwcc.c, which says a late packet again, as libwebrtc
  * does): arrivals stamped as nicesrc pushes them (RTP headers are clear
  * under SRTP), an FCI every FEEDBACK_MS, as libwebrtc's receivers send
- * theirs at 50-250 ms by rate; rtpsession's RTCP carries them, and its
- * own transport-cc packets are taken out of it.
+ * theirs at 50-250 ms by rate.
  *
- * The pace of that RTCP: under AVPF rtpsession lets a compound out early
- * at most once per regular interval, and stretches that interval to
- * rtcp-min-interval (5 s) times 0.5-1.5 (RFC 4585 3.5.3's T_rr_interval).
- * With the floor at FEEDBACK_MS the RTCP bandwidth (5 % of the
- * session's) sets the pace, as RFC 4585 allows (its T_rr_interval
- * default is 0). twcc-feedback-interval is not used: its loop in
+ * How they go out. With rtcp-rsize negotiated (our offers and answers
+ * have it), alone, in reduced-size RTCP of our own pushed out of
+ * rtpsession's send_rtcp_src (gst_mesh_peer_rtcp_out, as the NACKs of
+ * gstmeshpeernack.c), every FEEDBACK_MS. rtpsession's own RTCP could
+ * not keep that pace: under AVPF it lets a compound out early at most
+ * once per regular interval, which its RTCP bandwidth (5 % of the
+ * session's) sets; in meshsignal's congestion test the feedback went
+ * out about every 290 ms, four FCIs at a time. Without rtcp-rsize they
+ * ride rtpsession's RTCP as before (on-sending-rtcp, its own
+ * transport-cc packets taken out), an early one asked for each time,
+ * with rtcp-min-interval lowered from 5 s to FEEDBACK_MS (RFC 4585
+ * 3.5.3's T_rr_interval, whose default is 0).
+ * twcc-feedback-interval is not used: its loop in
  * rtptwcc.c (`while (running_time >= next) next += interval`) never ends
  * for a packet without running time, and a call that replaced another
  * spun at 100 % CPU with it. */
@@ -133,6 +139,35 @@ gst_mesh_peer_bwe_remote_description (GstMeshPeer * peer,
   g_atomic_int_set (&peer->twcc_recv_id, id);
 }
 
+/* Our transport-cc packets from what waits in twcc_out, into @rtcp
+ * (mapped) as room allows, from @sender. With the twcc_lock. */
+static gboolean
+add_feedback (GstMeshPeer * peer, GstRTCPBuffer * rtcp, guint32 sender)
+{
+  GstRTCPPacket p;
+  gboolean added = FALSE;
+
+  while (sender && peer->twcc_out.length) {
+    GBytes *fci = g_queue_peek_head (&peer->twcc_out);
+    gsize len;
+    const guint8 *data = g_bytes_get_data (fci, &len);
+
+    if (!gst_rtcp_buffer_add_packet (rtcp, GST_RTCP_TYPE_RTPFB, &p))
+      break;                    /* full: the next RTCP takes the rest */
+    gst_rtcp_packet_fb_set_type (&p, GST_RTCP_RTPFB_TYPE_TWCC);
+    gst_rtcp_packet_fb_set_sender_ssrc (&p, sender);
+    gst_rtcp_packet_fb_set_media_ssrc (&p, peer->twcc_media_ssrc);
+    if (!gst_rtcp_packet_fb_set_fci_length (&p, len / 4)) {
+      gst_rtcp_packet_remove (&p);
+      break;
+    }
+    memcpy (gst_rtcp_packet_fb_get_fci (&p), data, len);
+    g_bytes_unref (g_queue_pop_head (&peer->twcc_out));
+    added = TRUE;
+  }
+  return added;
+}
+
 /* the peer context, every FEEDBACK_MS */
 static gboolean
 feedback_tick (gpointer user_data)
@@ -155,7 +190,6 @@ feedback_tick (gpointer user_data)
   if (peer->twcc_out.length && peer->rtp_session)
     session = g_object_ref (peer->rtp_session);
   g_mutex_unlock (&peer->twcc_lock);
-
   if (session) {
     /* early RTCP, as soon as AVPF allows */
     g_signal_emit_by_name (session, "send-rtcp",
@@ -174,8 +208,7 @@ on_sending_rtcp (GObject * session, GstBuffer * buffer, gboolean early,
 {
   GstRTCPBuffer rtcp = GST_RTCP_BUFFER_INIT;
   GstRTCPPacket p;
-  gboolean more, added = FALSE;
-  guint32 sender = 0;
+  gboolean more, added;
 
   if (!gst_rtcp_buffer_map (buffer, GST_MAP_READWRITE, &rtcp))
     return FALSE;
@@ -187,29 +220,14 @@ on_sending_rtcp (GObject * session, GstBuffer * buffer, gboolean early,
     else
       more = gst_rtcp_packet_move_to_next (&p);
   }
-  /* every RTCP packet has its sender's SSRC in bytes 4-7 */
-  if (rtcp.map.size >= 8)
-    sender = GST_READ_UINT32_BE (rtcp.map.data + 4);
 
   g_mutex_lock (&peer->twcc_lock);
-  while (sender && peer->twcc_out.length) {
-    GBytes *fci = g_queue_peek_head (&peer->twcc_out);
-    gsize len;
-    const guint8 *data = g_bytes_get_data (fci, &len);
-
-    if (!gst_rtcp_buffer_add_packet (&rtcp, GST_RTCP_TYPE_RTPFB, &p))
-      break;                    /* full: the next RTCP takes the rest */
-    gst_rtcp_packet_fb_set_type (&p, GST_RTCP_RTPFB_TYPE_TWCC);
-    gst_rtcp_packet_fb_set_sender_ssrc (&p, sender);
-    gst_rtcp_packet_fb_set_media_ssrc (&p, peer->twcc_media_ssrc);
-    if (!gst_rtcp_packet_fb_set_fci_length (&p, len / 4)) {
-      gst_rtcp_packet_remove (&p);
-      break;
-    }
-    memcpy (gst_rtcp_packet_fb_get_fci (&p), data, len);
-    g_bytes_unref (g_queue_pop_head (&peer->twcc_out));
-    added = TRUE;
-  }
+  /* every RTCP packet has its sender's SSRC in bytes 4-7. With rtcp-rsize
+   * an early compound has no SR/RR or SDES and may be empty: ours then
+   * go alone, as the SSRC of the last report. */
+  if (rtcp.map.size >= 8)
+    peer->rtcp_sender = GST_READ_UINT32_BE (rtcp.map.data + 4);
+  added = add_feedback (peer, &rtcp, peer->rtcp_sender);
   if (added)
     GST_LOG ("%s: transport-cc feedback out (%s RTCP), %u waiting",
         peer->name, early ? "early" : "regular", peer->twcc_out.length);
@@ -314,10 +332,28 @@ report_bitrate (GstMeshPeer * peer, gpointer data)
   guint bps;
 
   g_mutex_lock (&peer->lock);
-  bps = peer->bwe ? gst_mesh_bwe_get_target (peer->bwe) : 0;
+  bps = peer->reported_bps;
   g_mutex_unlock (&peer->lock);
   if (bps && !peer->closed && peer->config.bitrate_changed)
     peer->config.bitrate_changed (peer, bps, peer->config.user_data);
+}
+
+/* What the encoder may use for this peer: the estimate less the
+ * retransmissions of the last second (gstmeshpeernack.c), at least half
+ * of it. TRUE when that moved by more than 1 % since last said. With the
+ * lock. */
+static gboolean
+update_reported (GstMeshPeer * peer)
+{
+  guint target = gst_mesh_bwe_get_target (peer->bwe);
+  guint rtx = gst_mesh_peer_get_rtx_bps (peer);
+  guint bps = MAX (target > rtx ? target - rtx : 0, target / 2);
+  guint old = peer->reported_bps;
+
+  if (old && bps >= old * 0.99 && bps <= old * 1.01)
+    return FALSE;
+  peer->reported_bps = bps;
+  return TRUE;
 }
 
 /* One packet of an RTPTWCCPackets event; FALSE for one that is not ours
@@ -413,9 +449,9 @@ feedback_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
     peer->bwe_event_seqnum = seqnum;
     packets = parse_feedback (s);
     if (packets->len)
-      changed = gst_mesh_bwe_feedback (peer->bwe,
-          (GstMeshBwePacket *) packets->data, packets->len,
-          g_get_monotonic_time ());
+      gst_mesh_bwe_feedback (peer->bwe, (GstMeshBwePacket *) packets->data,
+          packets->len, g_get_monotonic_time ());
+    changed = update_reported (peer);
     if (G_UNLIKELY (GST_LEVEL_LOG <= _gst_debug_min) &&
         gst_debug_category_get_threshold (GST_CAT_DEFAULT) >= GST_LEVEL_LOG) {
       GstMeshBweStats st;

@@ -1,4 +1,6 @@
-/* gst-mesh: a peer's NACKs, sent as soon as rtpjitterbuffer asks.
+/* gst-mesh: a peer's NACKs, sent as soon as rtpjitterbuffer asks, and
+ * the way out for RTCP of our own (gst_mesh_peer_rtcp_out: the NACKs,
+ * and the transport-cc feedback of gstmeshpeerbwe.c).
  *
  * rtpjitterbuffer asks for a missing packet with an upstream
  * GstRTPRetransmissionRequest; rtpsession, left to itself, keeps the
@@ -8,11 +10,14 @@
  * it let 768 of 1028 NACKs expire unsent, and 7 of 416 retransmissions
  * came in time (tests/bench/README.md). libwebrtc sends its NACKs at
  * once, in reduced-size RTCP (RFC 5506), and so do we once webrtcbin has
- * negotiated rtcp-rsize: the requests of a video jitter buffer are taken
- * where they enter rtpsession, gathered for NACK_GATHER_MS (one loss burst, one
- * packet) and pushed out of rtpsession's send_rtcp_src as one generic
- * NACK per SSRC (gst/mesh/gstmeshnack.c), with the sender SSRC of
- * rtpsession's own RTCP; SRTP and the transport take it from there.
+ * negotiated rtcp-rsize: the requests for the remote's video are taken
+ * where they enter rtpsession, gathered for NACK_GATHER_MS (one loss
+ * burst, one packet) and pushed out of rtpsession's send_rtcp_src as one
+ * generic NACK per SSRC (gst/mesh/gstmeshnack.c), with the sender SSRC
+ * of rtpsession's own RTCP (peer->rtcp_sender); SRTP and the transport
+ * take it from there. Pushing there from the peer context is safe: the
+ * pad it is linked to takes its stream lock for each buffer, so our
+ * packets and rtpsession's go downstream one at a time.
  * Without rtcp-rsize, or before rtpsession's first RTCP went out, a
  * request goes to rtpsession as before. rtpjitterbuffer itself decides
  * when to ask again (rtx-retry-timeout, from the round trips it sees).
@@ -68,15 +73,45 @@ gst_mesh_peer_nack_clear (GstMeshPeer * peer)
   g_mutex_clear (&peer->nack_lock);
 }
 
-guint64
-gst_mesh_peer_get_nacks_sent (GstMeshPeer * peer)
+void
+gst_mesh_peer_get_nack_counts (GstMeshPeer * peer, guint64 * nacks_sent,
+    guint64 * rtx_refused)
 {
-  guint64 n;
+  g_mutex_lock (&peer->nack_lock);
+  *nacks_sent = peer->nacks_sent;
+  *rtx_refused = peer->rtx_refused;
+  g_mutex_unlock (&peer->nack_lock);
+}
+
+GstPad *
+gst_mesh_peer_rtcp_out (GstMeshPeer * peer, guint32 * sender)
+{
+  GObject *session = NULL;
+  gboolean rsize = FALSE;
+  guint32 ssrc = 0;
+  GstPad *pad = NULL;
+
+  g_mutex_lock (&peer->twcc_lock);
+  if (peer->rtp_session && peer->rtcp_sender) {
+    session = g_object_ref (peer->rtp_session);
+    ssrc = peer->rtcp_sender;
+  }
+  g_mutex_unlock (&peer->twcc_lock);
+  if (!session)
+    return NULL;
+  /* what webrtcbin negotiated (rtcp-rsize on both sides) */
+  g_object_get (session, "rtcp-reduced-size", &rsize, NULL);
+  g_object_unref (session);
+  if (!rsize)
+    return NULL;
 
   g_mutex_lock (&peer->nack_lock);
-  n = peer->nacks_sent;
+  if (peer->nack_pad && !peer->nack_closed)
+    pad = gst_object_ref (peer->nack_pad);
   g_mutex_unlock (&peer->nack_lock);
-  return n;
+  if (pad && sender)
+    *sender = ssrc;
+  return pad;
 }
 
 /* One RTCP buffer: a generic NACK for @ssrc asking for @seqs. */
@@ -130,9 +165,8 @@ nack_flush (gpointer user_data)
   g_clear_pointer (&peer->nack_source, g_source_unref);
   batch = peer->nack_pending;
   peer->nack_pending = g_array_new (FALSE, FALSE, sizeof (NackRequest));
-  pad = peer->nack_pad ? gst_object_ref (peer->nack_pad) : NULL;
-  sender = peer->nack_sender;
   g_mutex_unlock (&peer->nack_lock);
+  pad = gst_mesh_peer_rtcp_out (peer, &sender);
 
   g_array_sort (batch, by_ssrc);
   while (pad && i < batch->len) {
@@ -177,8 +211,8 @@ request_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
   const GstStructure *s;
   NackRequest r;
   guint ssrc, seq;
-  gboolean rsize = FALSE, video = FALSE;
-  GObject *session = NULL;
+  gboolean video = FALSE;
+  GstPad *out;
 
   if (GST_EVENT_TYPE (event) != GST_EVENT_CUSTOM_UPSTREAM)
     return GST_PAD_PROBE_OK;
@@ -188,27 +222,18 @@ request_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
       !gst_structure_get_uint (s, "seqnum", &seq))
     return GST_PAD_PROBE_OK;
 
-  g_mutex_lock (&peer->twcc_lock);
-  if (peer->rtp_session)
-    session = g_object_ref (peer->rtp_session);
-  g_mutex_unlock (&peer->twcc_lock);
-  if (session) {
-    /* what webrtcbin negotiated (rtcp-rsize on both sides) */
-    g_object_get (session, "rtcp-reduced-size", &rsize, NULL);
-    g_object_unref (session);
-  }
-
   g_mutex_lock (&peer->nack_lock);
   for (guint i = 0; i < peer->nack_ssrcs->len; i++)
     video |= g_array_index (peer->nack_ssrcs, guint32, i) == ssrc;
-  if (!video || !rsize || !peer->nack_pad || !peer->nack_sender ||
-      peer->nack_closed) {
-    GST_LOG ("%s: request for %u of %08x to rtpsession (video %d, "
-        "rtcp-rsize %d, RTCP out %d)", peer->name, seq, ssrc, video, rsize,
-        peer->nack_pad != NULL);
-    g_mutex_unlock (&peer->nack_lock);
+  g_mutex_unlock (&peer->nack_lock);
+  out = video ? gst_mesh_peer_rtcp_out (peer, NULL) : NULL;
+  if (!out) {
+    GST_LOG ("%s: request for %u of %08x to rtpsession (video %d)",
+        peer->name, seq, ssrc, video);
     return GST_PAD_PROBE_OK;    /* rtpsession's way */
   }
+  gst_object_unref (out);
+  g_mutex_lock (&peer->nack_lock);
   r.ssrc = ssrc;
   r.seq = (guint16) seq;
   g_array_append_val (peer->nack_pending, r);
@@ -227,23 +252,18 @@ gst_mesh_peer_nack_watch_ssrc (GstMeshPeer * peer, guint32 ssrc)
   g_mutex_unlock (&peer->nack_lock);
 }
 
-/* rtpsession's RTCP thread: our SSRC as its RTCP gives it (bytes 4-7 of
- * every RTCP packet), and the pad, once the stream's events went out */
+/* rtpsession's RTCP thread, once: the pad, now that the stream's events
+ * went out on it (the sender SSRC is what gstmeshpeerbwe.c saw in it) */
 static GstPadProbeReturn
 rtcp_out_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
 {
   GstMeshPeer *peer = user_data;
-  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
-  guint8 head[8];
 
-  if (gst_buffer_extract (buf, 0, head, 8) != 8)
-    return GST_PAD_PROBE_OK;
   g_mutex_lock (&peer->nack_lock);
-  peer->nack_sender = GST_READ_UINT32_BE (head + 4);
   if (!peer->nack_pad && !peer->nack_closed)
     peer->nack_pad = gst_object_ref (pad);
   g_mutex_unlock (&peer->nack_lock);
-  return GST_PAD_PROBE_OK;
+  return GST_PAD_PROBE_REMOVE;
 }
 
 static void
@@ -278,4 +298,103 @@ gst_mesh_peer_nack_setup_session (GstMeshPeer * peer, GstElement * rtpsession)
       gst_object_unref (pad);
     }
   }
+}
+
+/* ---- the retransmissions we send ----------------------------------------
+ *
+ * Now that a receiver's NACKs come at once (ours, as libwebrtc's do), a
+ * bottleneck that drops a burst is asked for the burst again at once:
+ * on the 1 Mbit/s link of tests/bench/capped-link.mjs the retransmissions
+ * went into the queue that had just overflowed, and it dropped 18-93
+ * packets a run where it had dropped 0-5 with NACKs left to rtpsession.
+ * libwebrtc keeps retransmissions within a rate limiter and takes what
+ * they use out of the encoder's target (its protection bitrate). So do
+ * we, with congestion control on: a token bucket of RTX_SHARE of the
+ * target refills for each peer (at most RTX_BURST_S of the target
+ * saved up), a request it cannot pay for is not passed to rtprtxsend
+ * (the receiver asks again, or asks for a keyframe), and what was
+ * granted over the last RTX_WINDOW_US is taken out of the rate the
+ * encoder is given (gstmeshpeerbwe.c). A request is paid for as a full
+ * packet. */
+#define RTX_SHARE 0.25
+#define RTX_BURST_S 0.1
+#define RTX_PACKET_BITS (1200 * 8)
+#define RTX_WINDOW_US G_USEC_PER_SEC
+
+/* rtpsession's thread, as it parses a NACK: the requests on their way
+ * to rtprtxsend */
+static GstPadProbeReturn
+rtx_request_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  GstMeshPeer *peer = user_data;
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+  const GstStructure *s;
+  guint target = 0;
+  gint64 now;
+  gboolean granted;
+
+  if (GST_EVENT_TYPE (event) != GST_EVENT_CUSTOM_UPSTREAM)
+    return GST_PAD_PROBE_OK;
+  s = gst_event_get_structure (event);
+  if (!gst_structure_has_name (s, "GstRTPRetransmissionRequest"))
+    return GST_PAD_PROBE_OK;
+
+  g_mutex_lock (&peer->lock);
+  if (peer->bwe)
+    target = gst_mesh_bwe_get_target (peer->bwe);
+  g_mutex_unlock (&peer->lock);
+  if (!target)
+    return GST_PAD_PROBE_OK;    /* no congestion control: no budget */
+
+  now = g_get_monotonic_time ();
+  g_mutex_lock (&peer->nack_lock);
+  if (peer->rtx_refilled) {
+    peer->rtx_tokens += RTX_SHARE * target *
+        (now - peer->rtx_refilled) / (gdouble) G_USEC_PER_SEC;
+  } else {
+    peer->rtx_tokens = RTX_BURST_S * target;
+  }
+  peer->rtx_tokens = MIN (peer->rtx_tokens, RTX_BURST_S * target);
+  peer->rtx_refilled = now;
+  granted = peer->rtx_tokens >= RTX_PACKET_BITS;
+  if (granted) {
+    peer->rtx_tokens -= RTX_PACKET_BITS;
+    peer->rtx_granted[peer->rtx_granted_head] = now;
+    peer->rtx_granted_head = (peer->rtx_granted_head + 1) %
+        G_N_ELEMENTS (peer->rtx_granted);
+  } else {
+    peer->rtx_refused++;
+  }
+  g_mutex_unlock (&peer->nack_lock);
+  if (!granted)
+    GST_LOG ("%s: retransmission refused: over %.0f %% of %u bps",
+        peer->name, RTX_SHARE * 100, target);
+  return granted ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
+}
+
+void
+gst_mesh_peer_nack_watch_rtx_sender (GstMeshPeer * peer,
+    GstElement * rtprtxsend)
+{
+  GstPad *src = gst_element_get_static_pad (rtprtxsend, "src");
+
+  if (!src)
+    return;
+  gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM,
+      rtx_request_probe, peer, NULL);
+  gst_object_unref (src);
+}
+
+guint
+gst_mesh_peer_get_rtx_bps (GstMeshPeer * peer)
+{
+  gint64 now = g_get_monotonic_time ();
+  guint n = 0;
+
+  g_mutex_lock (&peer->nack_lock);
+  for (guint i = 0; i < G_N_ELEMENTS (peer->rtx_granted); i++)
+    n += peer->rtx_granted[i] && now - peer->rtx_granted[i] < RTX_WINDOW_US;
+  g_mutex_unlock (&peer->nack_lock);
+  return (guint) ((guint64) n * RTX_PACKET_BITS * G_USEC_PER_SEC /
+      RTX_WINDOW_US);
 }

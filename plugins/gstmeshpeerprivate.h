@@ -76,6 +76,7 @@ struct _GstMeshPeer
   gint64 jitter_changed, jitter_calm_since;
   /* congestion control, under lock (fed from rtpsession's thread) */
   GstMeshBwe *bwe;
+  guint reported_bps;           /* what config.bitrate_changed was told */
   guint32 bwe_event_seqnum;
   /* transport-cc feedback we send (gstmeshpeerbwe.c), under twcc_lock:
    * arrivals come from nicesrc's thread, feedbacks are written on the
@@ -86,6 +87,7 @@ struct _GstMeshPeer
   guint32 twcc_media_ssrc;
   GQueue twcc_out;              /* GBytes: FCIs for the next RTCP */
   GObject *rtp_session;         /* the internal RTPSession (ref) */
+  guint32 rtcp_sender;          /* the SSRC of its RTCP, 0 before any */
   GSource *twcc_source;
   /* NACKs we send (gstmeshpeernack.c), under nack_lock: requests come
    * from the jitter buffers' threads, go out from the peer context */
@@ -95,8 +97,14 @@ struct _GstMeshPeer
   GArray *nack_ssrcs;           /* guint32: the remote's video */
   GSource *nack_source;         /* the batch's flush, when one waits */
   GstPad *nack_pad;             /* rtpsession's send_rtcp_src (ref) */
-  guint32 nack_sender;          /* the SSRC of rtpsession's RTCP */
   guint64 nacks_sent;           /* sequence numbers asked for */
+  /* the retransmissions we send: their budget, and when the last
+   * granted ones were (µs, a ring: a second of them at 30 Mbit/s) */
+  gdouble rtx_tokens;           /* bits */
+  gint64 rtx_refilled;
+  gint64 rtx_granted[1024];
+  guint rtx_granted_head;
+  guint64 rtx_refused;
   gint64 start_time;
   /* data channel (gstmeshpeerdata.c): under data_lock, which senders hold
    * for all the chunks of a message; the assembler is webrtcbin's
@@ -173,6 +181,17 @@ void gst_mesh_peer_nack_watch_ssrc (GstMeshPeer * peer, guint32 ssrc);
 /* where the NACKs go out: @rtpsession's send_rtcp_src */
 void gst_mesh_peer_nack_setup_session (GstMeshPeer * peer,
     GstElement * rtpsession);
+/* Where RTCP of our own may go now, alone (reduced size): rtpsession's
+ * send_rtcp_src (a ref; push on it from any thread), with the sender
+ * SSRC of rtpsession's RTCP in @sender; NULL without rtcp-rsize on both
+ * sides or before rtpsession's first RTCP. */
+GstPad *gst_mesh_peer_rtcp_out (GstMeshPeer * peer, guint32 * sender);
+/* The remote's NACKs, as they reach @rtprtxsend: kept within a budget
+ * with congestion control on */
+void gst_mesh_peer_nack_watch_rtx_sender (GstMeshPeer * peer,
+    GstElement * rtprtxsend);
+/* bit/s of retransmissions granted over the last second */
+guint gst_mesh_peer_get_rtx_bps (GstMeshPeer * peer);
 
 /* gstmeshpeerdata.c */
 /* Opens the data channel when config.data says so; before the offer. */

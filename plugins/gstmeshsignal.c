@@ -1839,8 +1839,13 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
    * `connection-state` (webrtcbin's, as nicks), `video-frames-decoded`,
    * `audio-buffers-decoded`, `jitter-latency` (ms: the peer's jitter
    * buffers now, between #GstMeshSignal:latency and
-   * #GstMeshSignal:max-latency), `bandwidth` with congestion control: an
-   * `application/x-mesh-bwe` structure with `target-bitrate`,
+   * #GstMeshSignal:max-latency), `nacks-sent` (lost packets of the
+   * peer's video asked for again in NACKs the element sent itself, at
+   * once: all of them once `rtcp-rsize` is negotiated, which the element
+   * does in its offers and answers), `rtx-refused` (retransmissions the
+   * peer asked for that were not sent: with congestion control they are
+   * kept within a quarter of the estimate), `bandwidth` with congestion
+   * control: an `application/x-mesh-bwe` structure with `target-bitrate`,
    * `delay-bitrate`, `loss-bitrate`, `received-bitrate` (bit/s), `loss`,
    * `usage` and `feedbacks`; `video-encoding`: `main` or `low`, the
    * encoding the peer is sent (see #GstMeshSignal:video-encodings); and
@@ -1853,8 +1858,8 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
           "Per-peer figures (peers[]): state, decoded frames, jitter-latency "
-          "(ms), bandwidth estimate, video-encoding, webrtcbin statistics; "
-          "the video encoders' rates",
+          "(ms), nacks-sent, rtx-refused, bandwidth estimate, video-encoding, "
+          "webrtcbin statistics; the video encoders' rates",
           GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
   /**
    * GstMeshSignal:call-state:

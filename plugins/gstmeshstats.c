@@ -243,11 +243,18 @@ gst_mesh_stats_peer (GstMeshPeer * peer, const gchar * uid)
       "audio-buffers-decoded", G_TYPE_UINT, gst_mesh_peer_get_decoded (peer,
           GST_MESH_MEDIA_AUDIO),
       "jitter-latency", G_TYPE_UINT, gst_mesh_peer_get_jitter_latency (peer),
-      "nacks-sent", G_TYPE_UINT64, gst_mesh_peer_get_nacks_sent (peer),
       NULL);
   GstStructure *webrtc = webrtc_stats (gst_mesh_peer_get_webrtcbin (peer));
   GstMeshBweStats bwe;
 
+  /* what became of lost packets (gstmeshpeernack.c) */
+  {
+    guint64 nacks_sent, rtx_refused;
+
+    gst_mesh_peer_get_nack_counts (peer, &nacks_sent, &rtx_refused);
+    gst_structure_set (s, "nacks-sent", G_TYPE_UINT64, nacks_sent,
+        "rtx-refused", G_TYPE_UINT64, rtx_refused, NULL);
+  }
   /* how far the connection got, in webrtcbin's words */
   {
     GstWebRTCICEConnectionState ice;

@@ -1022,14 +1022,15 @@ mesh_test_peer_jitter_latency (MeshTestPipeline * p)
   return ms;
 }
 
-/* The first peer's `nacks-sent` in stats. */
+/* A guint64 @field of the first peer's stats (nacks-sent, rtx-refused). */
 guint64
-mesh_test_peer_nacks_sent (MeshTestPipeline * p)
+mesh_test_peer_stat_uint64 (MeshTestPipeline * p, const gchar * field)
 {
   GstStructure *peer = first_peer_stats (p);
   guint64 n = 0;
 
-  fail_unless (gst_structure_get_uint64 (peer, "nacks-sent", &n));
+  fail_unless (gst_structure_get_uint64 (peer, field, &n), "no %s in the "
+      "peer's stats", field);
   gst_structure_free (peer);
   return n;
 }

@@ -140,7 +140,8 @@ GstElement *mesh_test_pipeline_get_webrtcbin (MeshTestPipeline * p);
 /* webrtcbin's "get-stats" answer (free it), NULL if it gave none. */
 GstStructure *mesh_test_webrtc_stats (GstElement * webrtcbin);
 guint mesh_test_peer_jitter_latency (MeshTestPipeline * p);
-guint64 mesh_test_peer_nacks_sent (MeshTestPipeline * p);
+guint64 mesh_test_peer_stat_uint64 (MeshTestPipeline * p,
+    const gchar * field);
 /* Sum of the unsigned integer @field over the statistics of @type
  * ("inbound-rtp", "outbound-rtp", ...) in a get-stats answer. */
 guint64 mesh_test_stats_sum (const GstStructure * stats, const gchar * type,
