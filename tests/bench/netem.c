@@ -22,7 +22,8 @@
  * Figures per run: fps (frames decoded per second on B, 30 sent), freezes
  * (stretches of 500 ms or more without a frame), the longest one, and
  * from B's inbound-rtp statistics: packets lost (after retransmission),
- * NACKs, PLIs and FIRs sent. The impairer's own count of dropped packets
+ * NACKs (the packets rtpsession asked for, plus those meshsignal asked
+ * for in NACKs of its own: its stats' nacks-sent), PLIs and FIRs sent. The impairer's own count of dropped packets
  * is given as a check.
  *
  * Usage: netem [--server-url URL] [--seconds S] [--latencies LIST]
@@ -218,6 +219,28 @@ add_inbound (GQuark id, const GValue * value, gpointer user_data)
   return TRUE;
 }
 
+/* what meshsignal asked for itself (gstmeshpeernack.c); 0 before it did */
+static guint64
+own_nacks (Side * b)
+{
+  GstElement *m = gst_bin_get_by_name (GST_BIN (b->pipeline), "m");
+  GstStructure *s = NULL;
+  const GValue *peers;
+  guint64 n = 0;
+
+  if (!m)
+    return 0;
+  g_object_get (m, "stats", &s, NULL);
+  peers = s ? gst_structure_get_value (s, "peers") : NULL;
+  if (peers && gst_value_array_get_size (peers) > 0)
+    gst_structure_get_uint64 (gst_value_get_structure
+        (gst_value_array_get_value (peers, 0)), "nacks-sent", &n);
+  if (s)
+    gst_structure_free (s);
+  gst_object_unref (m);
+  return n;
+}
+
 static Stats
 receiver_stats (Side * b)
 {
@@ -234,6 +257,7 @@ receiver_stats (Side * b)
     gst_structure_foreach (gst_promise_get_reply (p), add_inbound, &st);
   gst_promise_unref (p);
   gst_object_unref (webrtc);
+  st.nacks += own_nacks (b);
   return st;
 }
 
