@@ -309,7 +309,8 @@ gst_mesh_peer_nack_setup_session (GstMeshPeer * peer, GstElement * rtpsession)
  * packets a run where it had dropped 0-5 with NACKs left to rtpsession.
  * libwebrtc keeps retransmissions within a rate limiter and takes what
  * they use out of the encoder's target (its protection bitrate). So do
- * we, with congestion control on: a token bucket of RTX_SHARE of the
+ * we, with congestion control on (the figures are ours, measured in
+ * tests/bench/README.md): a token bucket of RTX_SHARE of the
  * target refills for each peer (at most RTX_BURST_S of the target
  * saved up), a request it cannot pay for is not passed to rtprtxsend
  * (the receiver asks again, or asks for a keyframe), and what was
