@@ -33,18 +33,19 @@
  * under SRTP), an FCI every FEEDBACK_MS, as libwebrtc's receivers send
  * theirs at 50-250 ms by rate.
  *
- * How they go out. With rtcp-rsize negotiated (our offers and answers
- * have it), alone, in reduced-size RTCP of our own pushed out of
- * rtpsession's send_rtcp_src (gst_mesh_peer_rtcp_out, as the NACKs of
- * gstmeshpeernack.c), every FEEDBACK_MS. rtpsession's own RTCP could
- * not keep that pace: under AVPF it lets a compound out early at most
- * once per regular interval, which its RTCP bandwidth (5 % of the
- * session's) sets; in meshsignal's congestion test the feedback went
- * out about every 290 ms, four FCIs at a time. Without rtcp-rsize they
- * ride rtpsession's RTCP as before (on-sending-rtcp, its own
- * transport-cc packets taken out), an early one asked for each time,
- * with rtcp-min-interval lowered from 5 s to FEEDBACK_MS (RFC 4585
- * 3.5.3's T_rr_interval, whose default is 0).
+ * rtpsession's RTCP carries them (on-sending-rtcp), and its own
+ * transport-cc packets are taken out of it. Under AVPF rtpsession lets a
+ * compound out early at most once per regular interval, and stretches
+ * that interval to rtcp-min-interval (5 s) times 0.5-1.5 (RFC 4585
+ * 3.5.3's T_rr_interval); with the floor at FEEDBACK_MS the RTCP
+ * bandwidth (5 % of the session's) sets the pace, as RFC 4585 allows
+ * (its T_rr_interval default is 0): in meshsignal's congestion test
+ * about every 250-290 ms, the FCIs of several ticks at a time. With
+ * rtcp-rsize an early compound has no SR/RR and may be empty: ours then
+ * go alone.
+ * Sending each FCI at once in RTCP of our own (as gstmeshpeernack.c
+ * sends NACKs) was tried: the estimator then ran the sender at a
+ * bottleneck's rate and it dropped packets (tests/bench/README.md).
  * twcc-feedback-interval is not used: its loop in
  * rtptwcc.c (`while (running_time >= next) next += interval`) never ends
  * for a packet without running time, and a call that replaced another

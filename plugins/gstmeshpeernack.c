@@ -1,6 +1,6 @@
-/* gst-mesh: a peer's NACKs, sent as soon as rtpjitterbuffer asks, and
- * the way out for RTCP of our own (gst_mesh_peer_rtcp_out: the NACKs,
- * and the transport-cc feedback of gstmeshpeerbwe.c).
+/* gst-mesh: a peer's NACKs, sent as soon as rtpjitterbuffer asks (in
+ * RTCP of our own: gst_mesh_peer_rtcp_out), and a budget for the
+ * retransmissions the remote asks of us.
  *
  * rtpjitterbuffer asks for a missing packet with an upstream
  * GstRTPRetransmissionRequest; rtpsession, left to itself, keeps the
