@@ -44,8 +44,8 @@
  * rtcp-rsize an early compound has no SR/RR and may be empty: ours then
  * go alone.
  * Sending each FCI at once in RTCP of our own (as gstmeshpeernack.c
- * sends NACKs) was tried before the retransmission budget existed, and a
- * bottleneck dropped packets (tests/bench/README.md).
+ * sends NACKs) was tried, with and without the retransmission budget: a
+ * capped link showed fewer frames with it (tests/bench/README.md).
  * twcc-feedback-interval is not used: its loop in
  * rtptwcc.c (`while (running_time >= next) next += interval`) never ends
  * for a packet without running time, and a call that replaced another
