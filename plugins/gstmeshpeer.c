@@ -112,6 +112,18 @@ gst_mesh_peer_timeout_add (GstMeshPeer * peer, guint ms, GSourceFunc func)
   return s;
 }
 
+const GstStructure *
+gst_mesh_peer_custom_upstream (GstPadProbeInfo * info, const gchar * name)
+{
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+  const GstStructure *s;
+
+  if (GST_EVENT_TYPE (event) != GST_EVENT_CUSTOM_UPSTREAM)
+    return NULL;
+  s = gst_event_get_structure (event);
+  return s && gst_structure_has_name (s, name) ? s : NULL;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Sending to the remote                                                    */
 

@@ -438,10 +438,8 @@ feedback_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
   gboolean changed = FALSE;
   guint32 seqnum;
 
-  if (GST_EVENT_TYPE (event) != GST_EVENT_CUSTOM_UPSTREAM)
-    return GST_PAD_PROBE_OK;
-  s = gst_event_get_structure (event);
-  if (!s || !gst_structure_has_name (s, "RTPTWCCPackets"))
+  s = gst_mesh_peer_custom_upstream (info, "RTPTWCCPackets");
+  if (!s)
     return GST_PAD_PROBE_OK;
 
   seqnum = gst_event_get_seqnum (event);

@@ -207,18 +207,14 @@ static GstPadProbeReturn
 request_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
 {
   GstMeshPeer *peer = user_data;
-  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
   const GstStructure *s;
   NackRequest r;
   guint ssrc, seq;
   gboolean video = FALSE;
   GstPad *out;
 
-  if (GST_EVENT_TYPE (event) != GST_EVENT_CUSTOM_UPSTREAM)
-    return GST_PAD_PROBE_OK;
-  s = gst_event_get_structure (event);
-  if (!gst_structure_has_name (s, "GstRTPRetransmissionRequest") ||
-      !gst_structure_get_uint (s, "ssrc", &ssrc) ||
+  s = gst_mesh_peer_custom_upstream (info, "GstRTPRetransmissionRequest");
+  if (!s || !gst_structure_get_uint (s, "ssrc", &ssrc) ||
       !gst_structure_get_uint (s, "seqnum", &seq))
     return GST_PAD_PROBE_OK;
 
@@ -328,16 +324,11 @@ static GstPadProbeReturn
 rtx_request_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
 {
   GstMeshPeer *peer = user_data;
-  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
-  const GstStructure *s;
   guint target = 0;
   gint64 now;
   gboolean granted;
 
-  if (GST_EVENT_TYPE (event) != GST_EVENT_CUSTOM_UPSTREAM)
-    return GST_PAD_PROBE_OK;
-  s = gst_event_get_structure (event);
-  if (!gst_structure_has_name (s, "GstRTPRetransmissionRequest"))
+  if (!gst_mesh_peer_custom_upstream (info, "GstRTPRetransmissionRequest"))
     return GST_PAD_PROBE_OK;
 
   g_mutex_lock (&peer->lock);

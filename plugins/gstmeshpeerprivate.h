@@ -127,6 +127,10 @@ void gst_mesh_peer_defer (GstMeshPeer * peer,
     GDestroyNotify notify);
 GSource *gst_mesh_peer_timeout_add (GstMeshPeer * peer, guint ms,
     GSourceFunc func);
+/* In an event probe: the structure of the custom upstream event @name
+ * (RTPTWCCPackets, GstRTPRetransmissionRequest), else NULL. */
+const GstStructure *gst_mesh_peer_custom_upstream (GstPadProbeInfo * info,
+    const gchar * name);
 
 /* gstmeshpeermedia.c */
 gboolean gst_mesh_peer_add_send_branch (GstMeshPeer * peer,
