@@ -36,8 +36,11 @@
 #include <string.h>
 
 #define NACK_GATHER_MS 2
-/* FCI pairs per RTCP packet: a burst beyond this goes in several */
-#define NACK_MAX_SEQS 400
+/* sequence numbers per RTCP packet: at worst one FCI pair each, 12 +
+ * 4 x 300 bytes, within NACK_PACKET_BYTES; a burst beyond goes in
+ * several packets */
+#define NACK_MAX_SEQS 300
+#define NACK_PACKET_BYTES 1400
 
 typedef struct
 {
@@ -119,7 +122,7 @@ static GstBuffer *
 nack_packet (guint32 sender, guint32 ssrc, const guint16 * seqs, guint n)
 {
   GBytes *fci = gst_mesh_nack_fci (seqs, n);
-  GstBuffer *buf = gst_rtcp_buffer_new (1400);
+  GstBuffer *buf = gst_rtcp_buffer_new (NACK_PACKET_BYTES);
   GstRTCPBuffer rtcp = GST_RTCP_BUFFER_INIT;
   GstRTCPPacket p;
   gsize len;

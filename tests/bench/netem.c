@@ -23,8 +23,8 @@
  * (stretches of 500 ms or more without a frame), the longest one, and
  * from B's inbound-rtp statistics: packets lost (after retransmission),
  * NACKs (the packets rtpsession asked for, plus those meshsignal asked
- * for in NACKs of its own: its stats' nacks-sent), PLIs and FIRs sent. The impairer's own count of dropped packets
- * is given as a check.
+ * for in NACKs of its own: its stats' nacks-sent), PLIs and FIRs sent.
+ * The impairer's own count of dropped packets is given as a check.
  *
  * Usage: netem [--server-url URL] [--seconds S] [--latencies LIST]
  *              [--scenarios LIST]
