@@ -1002,3 +1002,21 @@ gst_mesh_request_tee_pad_idle (GstElement * tee, GstPad * sink)
   gst_object_unref (tee_sink);
   return src;
 }
+
+/* Releasing a src pad of the running tee has the same window the other
+ * way: deactivating the pad clears its sticky events, and a push that was
+ * handing them to the branch (stream-start and caps gone through, the
+ * segment next) finds the list empty, goes on with the buffer, and the
+ * branch's queue gets data before any segment (seen when offers came a
+ * few milliseconds apart, each call torn down as its first frame
+ * arrived). Under the sink pad's stream lock no push is under way. */
+void
+gst_mesh_release_tee_pad_idle (GstElement * tee, GstPad * pad)
+{
+  GstPad *tee_sink = gst_element_get_static_pad (tee, "sink");
+
+  GST_PAD_STREAM_LOCK (tee_sink);
+  gst_element_release_request_pad (tee, pad);
+  GST_PAD_STREAM_UNLOCK (tee_sink);
+  gst_object_unref (tee_sink);
+}

@@ -113,5 +113,7 @@ void gst_mesh_media_prewarm_dtls_wait (void);
  * running tee gets its sticky events before its first buffer. Returns
  * the pad. */
 GstPad *gst_mesh_request_tee_pad_idle (GstElement * tee, GstPad * sink);
+/* Releases @pad of @tee between two pushes through it, likewise. */
+void gst_mesh_release_tee_pad_idle (GstElement * tee, GstPad * pad);
 
 G_END_DECLS

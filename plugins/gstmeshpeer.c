@@ -1153,7 +1153,7 @@ gst_mesh_peer_close (GstMeshPeer * peer)
     GstPad *pad = g_ptr_array_index (tee_pads, i);
     GstElement *tee = gst_pad_get_parent_element (pad);
     if (tee) {
-      gst_element_release_request_pad (tee, pad);
+      gst_mesh_release_tee_pad_idle (tee, pad);
       gst_object_unref (tee);
     }
     gst_object_unref (pad);

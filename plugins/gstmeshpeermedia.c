@@ -275,7 +275,7 @@ gst_mesh_peer_set_video_source (GstMeshPeer * peer, GstElement * tee,
     }
     /* the old tee stops pushing here; a push under way ends first */
     if (old_tee) {
-      gst_element_release_request_pad (old_tee, old);
+      gst_mesh_release_tee_pad_idle (old_tee, old);
       gst_object_unref (old_tee);
     }
     gst_object_unref (old);
@@ -289,7 +289,7 @@ gst_mesh_peer_set_video_source (GstMeshPeer * peer, GstElement * tee,
   if (peer->closed) {
     /* closed meanwhile: its pads were released without this one */
     g_mutex_unlock (&peer->lock);
-    gst_element_release_request_pad (tee, pad);
+    gst_mesh_release_tee_pad_idle (tee, pad);
     gst_object_unref (pad);
     gst_object_unref (sink);
     return FALSE;
