@@ -360,35 +360,112 @@ promise_data_free (gpointer p)
   g_free (d);
 }
 
+/* A promise the peer keeps until it is answered. */
+typedef struct
+{
+  GstMeshPeer *peer;
+  GstPromiseChangeFunc func;
+  gpointer data;
+  GDestroyNotify notify;
+} Kept;
+
+static void
+kept_free (gpointer p)
+{
+  Kept *k = p;
+
+  if (k->notify)
+    k->notify (k->data);
+  gst_mesh_peer_unref (k->peer);
+  g_free (k);
+}
+
+static void
+on_kept_promise (GstPromise * promise, gpointer user_data)
+{
+  Kept *k = user_data;
+  gboolean kept;
+
+  g_mutex_lock (&k->peer->lock);
+  kept = g_ptr_array_remove_fast (k->peer->promises, promise);
+  g_mutex_unlock (&k->peer->lock);
+  k->func (promise, k->data);
+  /* whoever answered holds its own reference */
+  if (kept)
+    gst_promise_unref (promise);
+}
+
+void
+gst_mesh_peer_emit_promise (GstMeshPeer * peer, const gchar * signal,
+    gpointer arg, GstPromiseChangeFunc func, gpointer data,
+    GDestroyNotify notify)
+{
+  Kept *k = g_new0 (Kept, 1);
+  GstPromise *promise;
+
+  k->peer = gst_mesh_peer_ref (peer);
+  k->func = func;
+  k->data = data;
+  k->notify = notify;
+  promise = gst_promise_new_with_change_func (on_kept_promise, k, kept_free);
+  /* kept before the emission: a closed webrtcbin answers inside it */
+  g_mutex_lock (&peer->lock);
+  g_ptr_array_add (peer->promises, gst_promise_ref (promise));
+  g_mutex_unlock (&peer->lock);
+  g_signal_emit_by_name (peer->webrtc, signal, arg, promise);
+  gst_promise_unref (promise);
+}
+
+/* After webrtcbin stopped: what it never answered is interrupted (its
+ * function is told so) and freed. Not gst_promise_expire(): in GStreamer
+ * 1.22 it forgets the change data but not the notify, which is then
+ * called with NULL. */
+static void
+expire_promises (GstMeshPeer * peer)
+{
+  GPtrArray *promises;
+
+  g_mutex_lock (&peer->lock);
+  promises = peer->promises;
+  peer->promises = g_ptr_array_new ();
+  g_mutex_unlock (&peer->lock);
+  if (promises->len)
+    GST_DEBUG ("%s: %u webrtcbin operations never ran", peer->name,
+        promises->len);
+  for (guint i = 0; i < promises->len; i++) {
+    GstPromise *promise = g_ptr_array_index (promises, i);
+    gst_promise_interrupt (promise);
+    gst_promise_unref (promise);
+  }
+  g_ptr_array_unref (promises);
+}
+
 /* Hands a webrtcbin promise's reply to @func in the context. */
 static void
 on_promise (GstPromise * promise, gpointer user_data)
 {
   Work *w = user_data;
-  PromiseData *d = g_new0 (PromiseData, 1);
+  PromiseData *d;
 
+  if (gst_promise_wait (promise) == GST_PROMISE_RESULT_INTERRUPTED)
+    return;                     /* the peer closed */
+  d = g_new0 (PromiseData, 1);
   d->promise = gst_promise_ref (promise);
   gst_mesh_peer_defer (w->peer, w->func, d, promise_data_free);
 }
 
 /* Emits webrtcbin's action @signal with @arg (a description, or NULL for
- * create-offer/create-answer options) and a promise whose reply goes to
- * @func. The action takes its own reference to the promise: ours goes at
- * once, so the promise, and the peer its callback holds, are freed once
- * answered (they used to leak a webrtcbin per call). */
+ * create-offer/create-answer options), its reply going to @func in the
+ * context. */
 static void
 emit_with_promise (GstMeshPeer * peer, const gchar * signal, gpointer arg,
     void (*func) (GstMeshPeer *, gpointer))
 {
   Work *w = g_new0 (Work, 1);
-  GstPromise *promise;
 
   w->peer = gst_mesh_peer_ref (peer);
   w->func = func;
-  promise = gst_promise_new_with_change_func (on_promise, w,
-      (GDestroyNotify) free_work);
-  g_signal_emit_by_name (peer->webrtc, signal, arg, promise);
-  gst_promise_unref (promise);
+  gst_mesh_peer_emit_promise (peer, signal, arg, on_promise, w, free_work);
 }
 
 /* The description in a create-offer / create-answer reply, or NULL with a
@@ -1012,6 +1089,7 @@ gst_mesh_peer_new (const GstMeshPeerConfig * config, guint id,
   peer->jitterbuffers = g_ptr_array_new_with_free_func (gst_object_unref);
   peer->peer_pads = g_ptr_array_new ();
   peer->remote_ssrcs = g_array_new (FALSE, FALSE, sizeof (guint));
+  peer->promises = g_ptr_array_new ();
   g_queue_init (&peer->pending_candidates);
 
   peer->webrtc = gst_element_factory_make ("webrtcbin", peer->name);
@@ -1085,6 +1163,7 @@ gst_mesh_peer_unref (GstMeshPeer * peer)
   g_ptr_array_unref (peer->out_pads);
   g_ptr_array_unref (peer->peer_pads);
   g_array_unref (peer->remote_ssrcs);
+  g_ptr_array_unref (peer->promises);
   g_queue_clear_full (&peer->pending_candidates,
       (GDestroyNotify) pending_candidate_free);
   for (gint k = 0; k < GST_MESH_N_MEDIA; k++) {
@@ -1208,6 +1287,7 @@ gst_mesh_peer_close (GstMeshPeer * peer)
   gst_element_set_state (peer->webrtc, GST_STATE_NULL);
   for (guint i = 0; i < elements->len; i++)
     gst_element_set_state (g_ptr_array_index (elements, i), GST_STATE_NULL);
+  expire_promises (peer);
   /* 5. webrtcbin's thread is gone: no channel handler runs any more */
   gst_mesh_peer_data_close (peer);
 

@@ -98,6 +98,16 @@ guint gst_mesh_peer_get_id (GstMeshPeer * peer);
 const gchar *gst_mesh_peer_get_remote_id (GstMeshPeer * peer);
 void gst_mesh_peer_set_remote_id (GstMeshPeer * peer,
     const gchar * remote_id);
+/* Emits webrtcbin's action @signal (get-stats, create-offer, ...) with
+ * @arg and a promise answered to @func, from whichever thread answers;
+ * @notify frees @data after. The peer keeps the promise until then: a
+ * webrtcbin 1.22 that stops drops the operations it has not run, and so
+ * would free a promise nobody answered (a critical). What is not answered
+ * when the peer closes is interrupted: @func sees
+ * GST_PROMISE_RESULT_INTERRUPTED. */
+void gst_mesh_peer_emit_promise (GstMeshPeer * peer, const gchar * signal,
+    gpointer arg, GstPromiseChangeFunc func, gpointer data,
+    GDestroyNotify notify);
 /* (transfer none) */
 GstElement *gst_mesh_peer_get_webrtcbin (GstMeshPeer * peer);
 /* (transfer none) what the peer was made with */

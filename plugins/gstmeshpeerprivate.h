@@ -48,6 +48,7 @@ struct _GstMeshPeer
   gint sent_pt[GST_MESH_N_MEDIA];
   gulong gate_probe[GST_MESH_N_MEDIA];
   const gchar *video_source;    /* the encoding it sends (static) */
+  GPtrArray *promises;          /* emitted to webrtcbin, not answered */
 
   /* touched only in the context */
   GstMeshCallState state;

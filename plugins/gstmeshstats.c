@@ -50,20 +50,17 @@ on_stats_reply (GstPromise * promise, gpointer user_data)
 }
 
 static GstStructure *
-webrtc_stats (GstElement * webrtc)
+webrtc_stats (GstMeshPeer * peer)
 {
   StatsWait *w = g_new0 (StatsWait, 1);
   gint64 deadline = g_get_monotonic_time () + STATS_TIMEOUT_MS * 1000;
   GstStructure *reply;
-  GstPromise *promise;
 
   w->ref_count = 2;             /* ours, and the promise's */
   g_mutex_init (&w->lock);
   g_cond_init (&w->cond);
-  promise = gst_promise_new_with_change_func (on_stats_reply, w,
+  gst_mesh_peer_emit_promise (peer, "get-stats", NULL, on_stats_reply, w,
       (GDestroyNotify) stats_wait_unref);
-  g_signal_emit_by_name (webrtc, "get-stats", NULL, promise);
-  gst_promise_unref (promise);
 
   g_mutex_lock (&w->lock);
   while (!w->done && g_cond_wait_until (&w->cond, &w->lock, deadline));
@@ -212,17 +209,13 @@ void
 gst_mesh_stats_post_ice_path (GstMeshSignal * self, GstMeshPeer * peer)
 {
   PathPost *p = g_new0 (PathPost, 1);
-  GstPromise *promise;
 
   p->element = gst_object_ref (GST_ELEMENT (self));
   p->peer_id = g_strdup (gst_mesh_peer_get_remote_id (peer) ?
       gst_mesh_peer_get_remote_id (peer) : "");
   p->call_id = gst_mesh_peer_get_id (peer);
-  promise = gst_promise_new_with_change_func (on_path_stats, p,
+  gst_mesh_peer_emit_promise (peer, "get-stats", NULL, on_path_stats, p,
       (GDestroyNotify) path_post_free);
-  g_signal_emit_by_name (gst_mesh_peer_get_webrtcbin (peer), "get-stats",
-      NULL, promise);
-  gst_promise_unref (promise);
 }
 
 /* One peer's figures: ours, and webrtcbin's get-stats. @uid: the
@@ -244,7 +237,7 @@ gst_mesh_stats_peer (GstMeshPeer * peer, const gchar * uid)
           GST_MESH_MEDIA_AUDIO),
       "jitter-latency", G_TYPE_UINT, gst_mesh_peer_get_jitter_latency (peer),
       NULL);
-  GstStructure *webrtc = webrtc_stats (gst_mesh_peer_get_webrtcbin (peer));
+  GstStructure *webrtc = webrtc_stats (peer);
   GstMeshBweStats bwe;
 
   /* what became of lost packets (gstmeshpeernack.c) */
