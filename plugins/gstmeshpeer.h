@@ -147,6 +147,9 @@ guint gst_mesh_peer_get_jitter_latency (GstMeshPeer * peer);
  * congestion control gives them. Thread-safe. */
 void gst_mesh_peer_get_nack_counts (GstMeshPeer * peer,
     guint64 * nacks_sent, guint64 * rtx_refused);
+/* From a NACK we sent to its retransmission coming in, smoothed (ms, 0:
+ * none came yet); any thread. */
+guint gst_mesh_peer_get_nack_rtt (GstMeshPeer * peer);
 /* The remote's id, else the peer's name (call%u); thread-safe. */
 gchar *gst_mesh_peer_dup_label (GstMeshPeer * peer);
 /* Sends one message over the data channel (any size up to

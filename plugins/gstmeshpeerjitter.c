@@ -3,6 +3,8 @@
  * (rtpjitterbuffer's num-late: a bottleneck queue or a jittery link
  * delayed them, and they were counted lost), every jitter buffer of the
  * peer grows by half, at most once a second, up to config.max_latency;
+ * and at once to the NACKs' round trip plus a quarter (at least 20 ms)
+ * when that is more, so that retransmissions can come in time;
  * after 10 s without a late packet they shrink by a tenth every 2 s, back
  * towards config.latency, never below four times the measured jitter.
  * All of a peer's buffers move together: audio and video stay in sync.
@@ -93,7 +95,15 @@ gst_mesh_peer_jitter_tick (GstMeshPeer * peer, gint64 now)
     if (cur < top && now - peer->jitter_changed >= GROW_INTERVAL_US) {
       gchar *why = g_strdup_printf ("%" G_GUINT64_FORMAT " packets late",
           late - peer->jitter_late);
-      set_latency (peer, jbs, MIN (top, MAX (cur + cur / 2, cur + 20)), why);
+      guint next = MAX (cur + cur / 2, cur + 20);
+      guint rtt = gst_mesh_peer_get_nack_rtt (peer);
+
+      /* a lost packet comes back a NACK's round trip later: a buffer
+       * shorter than that counts every retransmission late, so it goes
+       * there at once rather than by halves */
+      if (rtt)
+        next = MAX (next, rtt + MAX (rtt / 4, 20));
+      set_latency (peer, jbs, MIN (top, next), why);
       peer->jitter_changed = now;
       g_free (why);
     }

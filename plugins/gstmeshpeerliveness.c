@@ -55,6 +55,10 @@ gst_mesh_peer_on_deep_element_added (GstBin * webrtc, GstBin * sub_bin,
     gst_mesh_peer_nack_watch_rtx_sender (peer, element);
     return;
   }
+  if (f && !g_strcmp0 (GST_OBJECT_NAME (f), "rtprtxreceive")) {
+    gst_mesh_peer_nack_watch_rtx_receiver (peer, element);
+    return;
+  }
   if (f && !g_strcmp0 (GST_OBJECT_NAME (f), "rtpsession")) {
     gst_mesh_peer_bwe_setup_session (peer, element);
     gst_mesh_peer_nack_setup_session (peer, element);

@@ -195,6 +195,12 @@ nack_flush (gpointer user_data)
     }
     g_mutex_lock (&peer->nack_lock);
     peer->nacks_sent += n;
+    for (guint k = 0; k < n; k++) {
+      guint at = peer->nack_sent_head++ % G_N_ELEMENTS (peer->nack_sent);
+      peer->nack_sent[at].ssrc = ssrc;
+      peer->nack_sent[at].seq = seqs[k];
+      peer->nack_sent[at].at = g_get_monotonic_time ();
+    }
     g_mutex_unlock (&peer->nack_lock);
   }
   g_array_unref (batch);
@@ -241,6 +247,76 @@ request_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
         nack_flush);
   g_mutex_unlock (&peer->nack_lock);
   return GST_PAD_PROBE_DROP;
+}
+
+/* rtprtxreceive's output: a retransmission, back under its stream's SSRC
+ * and number, answers one of our NACKs; its round trip is smoothed as
+ * TCP smooths its RTT (RFC 6298, 1/8). rtpjitterbuffer's own rtx-rtt
+ * counts only retransmissions that come before it gives up on the
+ * packet: with a buffer shorter than the round trip, none. */
+static GstPadProbeReturn
+rtx_in_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  GstMeshPeer *peer = user_data;
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+  guint32 ssrc;
+  guint16 seq;
+  gint64 sample = 0;
+
+  if (!GST_BUFFER_FLAG_IS_SET (buf, GST_RTP_BUFFER_FLAG_RETRANSMISSION) ||
+      !gst_rtp_buffer_map (buf, GST_MAP_READ, &rtp))
+    return GST_PAD_PROBE_OK;
+  ssrc = gst_rtp_buffer_get_ssrc (&rtp);
+  seq = gst_rtp_buffer_get_seq (&rtp);
+  gst_rtp_buffer_unmap (&rtp);
+
+  g_mutex_lock (&peer->nack_lock);
+  for (guint k = 0; k < G_N_ELEMENTS (peer->nack_sent); k++) {
+    /* newest first: a number asked for twice is timed from the last ask */
+    guint at = (peer->nack_sent_head - 1 - k) % G_N_ELEMENTS (peer->nack_sent);
+    if (peer->nack_sent[at].at && peer->nack_sent[at].ssrc == ssrc &&
+        peer->nack_sent[at].seq == seq) {
+      sample = g_get_monotonic_time () - peer->nack_sent[at].at;
+      peer->nack_sent[at].at = 0;
+      break;
+    }
+  }
+  g_mutex_unlock (&peer->nack_lock);
+  if (sample > 0) {
+    gint ms = (gint) MAX (1, sample / 1000);
+    gint rtt = g_atomic_int_get (&peer->nack_rtt_ms);
+
+    g_atomic_int_set (&peer->nack_rtt_ms, rtt ? rtt + (ms - rtt) / 8 : ms);
+    GST_LOG ("%s: retransmission of %u after %d ms", peer->name, seq, ms);
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+/* a probe on @element's src pad, for as long as the peer's webrtcbin */
+static void
+probe_src (GstElement * element, GstPadProbeType type,
+    GstPadProbeCallback probe, GstMeshPeer * peer)
+{
+  GstPad *src = gst_element_get_static_pad (element, "src");
+
+  if (!src)
+    return;
+  gst_pad_add_probe (src, type, probe, peer, NULL);
+  gst_object_unref (src);
+}
+
+void
+gst_mesh_peer_nack_watch_rtx_receiver (GstMeshPeer * peer,
+    GstElement * rtprtxreceive)
+{
+  probe_src (rtprtxreceive, GST_PAD_PROBE_TYPE_BUFFER, rtx_in_probe, peer);
+}
+
+guint
+gst_mesh_peer_get_nack_rtt (GstMeshPeer * peer)
+{
+  return (guint) g_atomic_int_get (&peer->nack_rtt_ms);
 }
 
 void
@@ -371,13 +447,8 @@ void
 gst_mesh_peer_nack_watch_rtx_sender (GstMeshPeer * peer,
     GstElement * rtprtxsend)
 {
-  GstPad *src = gst_element_get_static_pad (rtprtxsend, "src");
-
-  if (!src)
-    return;
-  gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM,
-      rtx_request_probe, peer, NULL);
-  gst_object_unref (src);
+  probe_src (rtprtxsend, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, rtx_request_probe,
+      peer);
 }
 
 guint

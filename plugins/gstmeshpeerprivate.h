@@ -99,6 +99,17 @@ struct _GstMeshPeer
   GSource *nack_source;         /* the batch's flush, when one waits */
   GstPad *nack_pad;             /* rtpsession's send_rtcp_src (ref) */
   guint64 nacks_sent;           /* sequence numbers asked for */
+  /* the NACKs' round trip: when the last numbers asked for went out (a
+   * ring; µs, 0: answered), and the smoothed time until their
+   * retransmissions came (ms, atomic: the jitter buffers' tick reads it) */
+  struct
+  {
+    guint32 ssrc;
+    guint16 seq;
+    gint64 at;
+  } nack_sent[512];
+  guint nack_sent_head;
+  gint nack_rtt_ms;
   /* the retransmissions we send: their budget, and when the last
    * granted ones were (µs, a ring: a second of them at 30 Mbit/s) */
   gdouble rtx_tokens;           /* bits */
@@ -193,6 +204,10 @@ void gst_mesh_peer_nack_setup_session (GstMeshPeer * peer,
 GstPad *gst_mesh_peer_rtcp_out (GstMeshPeer * peer, guint32 * sender);
 /* The remote's NACKs, as they reach @rtprtxsend: kept within a budget
  * with congestion control on */
+/* rtprtxreceive: its retransmissions, matched to our NACKs, time the
+ * round trip gst_mesh_peer_get_nack_rtt() gives. */
+void gst_mesh_peer_nack_watch_rtx_receiver (GstMeshPeer * peer,
+    GstElement * rtprtxreceive);
 void gst_mesh_peer_nack_watch_rtx_sender (GstMeshPeer * peer,
     GstElement * rtprtxsend);
 /* bit/s of retransmissions granted over the last second */

@@ -1842,7 +1842,9 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
    * #GstMeshSignal:max-latency), `nacks-sent` (lost packets of the
    * peer's video asked for again in NACKs the element sent itself, at
    * once: all of them once `rtcp-rsize` is negotiated, which the element
-   * does in its offers and answers), `rtx-refused` (retransmissions the
+   * does in its offers and answers), `nack-rtt` (ms from such a NACK
+   * to the retransmission coming in, smoothed; 0 before any; the jitter
+   * buffers grow to it when packets come late), `rtx-refused` (retransmissions the
    * peer asked for that were not sent: with congestion control they are
    * kept within a quarter of the estimate), `bandwidth` with congestion
    * control: an `application/x-mesh-bwe` structure with `target-bitrate`,
@@ -1858,7 +1860,8 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
           "Per-peer figures (peers[]): state, decoded frames, jitter-latency "
-          "(ms), nacks-sent, rtx-refused, bandwidth estimate, video-encoding, "
+          "(ms), nacks-sent, nack-rtt (ms), rtx-refused, bandwidth estimate, "
+          "video-encoding, "
           "webrtcbin statistics; the video encoders' rates",
           GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
   /**

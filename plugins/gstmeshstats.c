@@ -246,7 +246,8 @@ gst_mesh_stats_peer (GstMeshPeer * peer, const gchar * uid)
 
     gst_mesh_peer_get_nack_counts (peer, &nacks_sent, &rtx_refused);
     gst_structure_set (s, "nacks-sent", G_TYPE_UINT64, nacks_sent,
-        "rtx-refused", G_TYPE_UINT64, rtx_refused, NULL);
+        "rtx-refused", G_TYPE_UINT64, rtx_refused,
+        "nack-rtt", G_TYPE_UINT, gst_mesh_peer_get_nack_rtt (peer), NULL);
   }
   /* how far the connection got, in webrtcbin's words */
   {

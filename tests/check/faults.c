@@ -661,7 +661,7 @@ GST_START_TEST (test_video_plays_through_loss_and_jitter)
   MeshTestCounter *vb = mesh_test_count_buffers (c.b, "vout");
   gint frames = 0, longest_gap = 0, gap = 0;
   guint64 rtx, recovered;
-  guint jitter_ms;
+  guint jitter_ms, nack_rtt;
   RecvStats r;
 
   /* frames decoded in each 100 ms, for 10 s: the longest stretch
@@ -678,14 +678,15 @@ GST_START_TEST (test_video_plays_through_loss_and_jitter)
   rtx = jitterbuffer_stat (c.b, "rtx-count");
   recovered = jitterbuffer_stat (c.b, "rtx-success-count");
   jitter_ms = mesh_test_peer_jitter_latency (c.b);
+  nack_rtt = mesh_test_peer_stat_uint (c.b, "nack-rtt");
   g_print ("faults: 5%% loss, 50 +- 20 ms: B decoded %d frames in 10 s, "
       "longest freeze %d ms; B's webrtcbin: %" G_GUINT64_FORMAT " lost, %"
       G_GUINT64_FORMAT " NACK, %" G_GUINT64_FORMAT " PLI, %"
       G_GUINT64_FORMAT " FIR; %" G_GUINT64_FORMAT " packets asked for "
       "again (%" G_GUINT64_FORMAT " in meshsignal's NACKs), %"
-      G_GUINT64_FORMAT " in time; jitter buffers at %u ms\n",
-      frames, longest_gap, r.lost, r.nacks, r.plis, r.firs, rtx,
-      r.own_nacks, recovered, jitter_ms);
+      G_GUINT64_FORMAT " in time; jitter buffers at %u ms, NACKs answered "
+      "in %u ms\n", frames, longest_gap, r.lost, r.nacks, r.plis, r.firs,
+      rtx, r.own_nacks, recovered, jitter_ms, nack_rtt);
   /* 300 frames were sent; with the default 20 ms jitter buffer this
    * jitter costs most of them, see tests/bench/netem.sh */
   fail_unless (frames >= 30, "only %d frames decoded in 10 s", frames);
@@ -696,6 +697,9 @@ GST_START_TEST (test_video_plays_through_loss_and_jitter)
   fail_unless (jitter_ms >= 100,
       "B's jitter buffers are at %u ms, shorter than the round trip",
       jitter_ms);
+  /* B timed its NACKs' answers: 50 +- 20 ms each way */
+  fail_unless (nack_rtt >= 50, "B's NACKs were answered in %u ms on a "
+      "path of 100 +- 40 ms", nack_rtt);
   /* the receiver noticed the losses and asked for a picture */
   fail_unless (r.plis + r.firs + r.nacks + r.own_nacks > 0,
       "no NACK, PLI or FIR under 5%% loss");

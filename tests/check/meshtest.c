@@ -1014,12 +1014,20 @@ first_peer_stats (MeshTestPipeline * p)
 guint
 mesh_test_peer_jitter_latency (MeshTestPipeline * p)
 {
-  GstStructure *peer = first_peer_stats (p);
-  guint ms = 0;
+  return mesh_test_peer_stat_uint (p, "jitter-latency");
+}
 
-  fail_unless (gst_structure_get_uint (peer, "jitter-latency", &ms));
+/* A guint @field of the first peer's stats (jitter-latency, nack-rtt). */
+guint
+mesh_test_peer_stat_uint (MeshTestPipeline * p, const gchar * field)
+{
+  GstStructure *peer = first_peer_stats (p);
+  guint n = 0;
+
+  fail_unless (gst_structure_get_uint (peer, field, &n), "no %s in the "
+      "peer's stats", field);
   gst_structure_free (peer);
-  return ms;
+  return n;
 }
 
 /* A guint64 @field of the first peer's stats (nacks-sent, rtx-refused). */

@@ -140,6 +140,7 @@ GstElement *mesh_test_pipeline_get_webrtcbin (MeshTestPipeline * p);
 /* webrtcbin's "get-stats" answer (free it), NULL if it gave none. */
 GstStructure *mesh_test_webrtc_stats (GstElement * webrtcbin);
 guint mesh_test_peer_jitter_latency (MeshTestPipeline * p);
+guint mesh_test_peer_stat_uint (MeshTestPipeline * p, const gchar * field);
 guint64 mesh_test_peer_stat_uint64 (MeshTestPipeline * p,
     const gchar * field);
 /* Sum of the unsigned integer @field over the statistics of @type
