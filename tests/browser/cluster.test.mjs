@@ -13,6 +13,7 @@ import { skipUnlessPresent } from "./requires.mjs";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { ms } from "./scale.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, "..", "..");
@@ -32,8 +33,6 @@ const SKIP = skipUnlessPresent([
   [G.MESH_NODE, "tests/bench/mesh-node (ninja -C build)"],
 ]);
 
-const SCALE = Number(process.env.GST_MESH_TEST_SCALE ?? 1) || 1;
-const ms = (n) => Math.round(n * SCALE);
 // five members, twenty media streams each way, on two loaded cores
 const JOIN_TIMEOUT = ms(30000);
 const MEDIA_TIMEOUT = ms(150000);

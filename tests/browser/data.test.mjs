@@ -23,6 +23,7 @@ import { skipUnlessPresent } from "./requires.mjs";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { ms } from "./scale.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, "..", "..");
@@ -40,8 +41,6 @@ const SKIP = skipUnlessPresent([
   [PLUGIN, "the plugin (ninja -C build)"],
 ]);
 
-const SCALE = Number(process.env.GST_MESH_TEST_SCALE ?? 1) || 1;
-const ms = (n) => Math.round(n * SCALE);
 const OPEN_TIMEOUT = ms(45000);
 const TRANSFER_TIMEOUT = ms(60000);
 

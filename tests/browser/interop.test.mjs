@@ -27,6 +27,7 @@ import { skipUnlessPresent } from "./requires.mjs";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { ms } from "./scale.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, "..", "..");
@@ -55,8 +56,6 @@ if (!SKIP) {
   ));
 }
 
-const SCALE = Number(process.env.GST_MESH_TEST_SCALE ?? 1) || 1;
-const ms = (n) => Math.round(n * SCALE);
 // Generous: a loaded 2-CPU machine takes seconds where an idle one takes
 // a few hundred ms. Every wait is bounded by one of these.
 const MEDIA_TIMEOUT = ms(45000);

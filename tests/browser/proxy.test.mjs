@@ -15,6 +15,7 @@ import http from "node:http";
 import path from "node:path";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { SCALE } from "./scale.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, "..", "..");
@@ -29,7 +30,6 @@ const { io } = await import("socket.io-client");
 
 const CLIENT_SCRIPT = path.join(ROOT, "tests", "node_modules", "socket.io", "client-dist", "socket.io.js");
 const SKIP = !hasNginx() ? "nginx is not installed (tools/setup.sh)" : !existsSync("/usr/bin/chromium") ? "no Chromium (tools/setup.sh)" : false;
-const SCALE = Number(process.env.GST_MESH_TEST_SCALE ?? 1) || 1;
 const MEDIA_TIMEOUT = 45000 * SCALE;
 
 const once = (s, ev, ms = 10000) => onceWithin(s, ev, ms);

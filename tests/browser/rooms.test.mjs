@@ -22,6 +22,7 @@ import { skipUnlessPresent } from "./requires.mjs";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { ms } from "./scale.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, "..", "..");
@@ -37,8 +38,6 @@ const SKIP = skipUnlessPresent([
   [R.meshServerBinary(), "gst-mesh-server (ninja -C build)"],
 ]);
 
-const SCALE = Number(process.env.GST_MESH_TEST_SCALE ?? 1) || 1;
-const ms = (n) => Math.round(n * SCALE);
 // Generous: up to four Chromium pages share two loaded cores.
 const MEDIA_TIMEOUT = ms(90000);
 const TEST_TIMEOUT = ms(420000);

@@ -21,6 +21,7 @@ import assert from "node:assert/strict";
 import { existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { ms } from "../browser/scale.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, "..", "..");
@@ -37,8 +38,6 @@ const { clickStart, clickCall, waitForRemoteMedia, installTimingHooks, timing } 
 );
 const { startMeshServer, openRoomsPage, waitForMesh, meshId, meshStats } = await import("../browser/rooms-page.mjs");
 
-const SCALE = Number(process.env.GST_MESH_TEST_SCALE ?? 1);
-const T = (ms) => ms * SCALE;
 const SEED = `http://${PUBLIC}:4000`;
 const STUN = `stun:${PUBLIC}:3478`;
 const TURN_UDP = `turn://u:p@${PUBLIC}:3478?transport=udp`;
@@ -89,7 +88,7 @@ async function seedPage(home, ice, { url = pageServer.url, ...opts } = {}) {
   await installTimingHooks(page);
   await page.goto(url);
   await page.waitForFunction(() => typeof socket !== "undefined" && socket.connected, null, {
-    timeout: T(15000),
+    timeout: ms(15000),
     polling: 50,
   });
   await clickStart(page);
@@ -109,13 +108,13 @@ async function failReport(gsts, e) {
   throw e;
 }
 
-const pathOf = (g) => g.waitFor((e) => e.type === "path", T(30000), { what: "ICE path" });
-const firstFrame = (g) => g.waitFor((e) => e.type === "first-frame" && e.media === "video", T(30000));
+const pathOf = (g) => g.waitFor((e) => e.type === "path", ms(30000), { what: "ICE path" });
+const firstFrame = (g) => g.waitFor((e) => e.type === "first-frame" && e.media === "video", ms(30000));
 
 /** Two pipelines call; returns the caller's path and first frame. */
 async function gstPair(cell, homes, props, check, { callerVia443 = false, server = null, pair = "meshsignal -> meshsignal" } = {}) {
   const a = server ? gst(homes[0], "wait", props[0], { server }) : gst(homes[0], "wait", props[0]);
-  await a.waitFor((e) => e.type === "signalling" && e.state === "connected", T(15000));
+  await a.waitFor((e) => e.type === "signalling" && e.state === "connected", ms(15000));
   const b = server
     ? gst(homes[1], "call", props[1], { server })
     : (callerVia443 ? gst443 : gst)(homes[1], "call", props[1]);
@@ -123,8 +122,8 @@ async function gstPair(cell, homes, props, check, { callerVia443 = false, server
     const pb = await pathOf(b);
     const pa = await pathOf(a);
     const ff = await firstFrame(b);
-    await a.waitForMedia(T(20000));
-    await b.waitForMedia(T(20000));
+    await a.waitForMedia(ms(20000));
+    await b.waitForMedia(ms(20000));
     check(pb, pa);
     record(cell, pair, ff.sinceCallMs, pb.localType, pb.remoteType, pb.relayProtocol);
   } catch (e) {
@@ -140,8 +139,8 @@ async function pagePair(cell, homes, ice, check, opts = {}) {
   const b = await seedPage(homes[1], ice[1], opts);
   try {
     await clickCall(b);
-    await waitForRemoteMedia(b, T(30000));
-    await waitForRemoteMedia(a, T(30000));
+    await waitForRemoteMedia(b, ms(30000));
+    await waitForRemoteMedia(a, ms(30000));
     const pb = await pageIcePath(b);
     const pa = await pageIcePath(a);
     check(pb, pa);
@@ -155,12 +154,12 @@ async function pagePair(cell, homes, ice, check, opts = {}) {
 /** The seed page on homes[1] calls a pipeline waiting on homes[0]. */
 async function mixedPair(cell, homes, props, ice, check, opts = {}) {
   const g = gst(homes[0], "wait", props);
-  await g.waitFor((e) => e.type === "signalling" && e.state === "connected", T(15000));
+  await g.waitFor((e) => e.type === "signalling" && e.state === "connected", ms(15000));
   const p = await seedPage(homes[1], ice, opts);
   try {
     await clickCall(p);
-    await waitForRemoteMedia(p, T(30000));
-    await g.waitForMedia(T(20000));
+    await waitForRemoteMedia(p, ms(30000));
+    await g.waitForMedia(ms(20000));
     const pp = await pageIcePath(p);
     const pg = await pathOf(g);
     check(pp, pg);
@@ -177,7 +176,7 @@ async function mixedPair(cell, homes, props, ice, check, opts = {}) {
 async function socketIds(peers) {
   const ids = [];
   for (const p of peers) {
-    const e = await p.waitFor((e) => e.type === "signalling" && e.state === "connected", T(15000));
+    const e = await p.waitFor((e) => e.type === "signalling" && e.state === "connected", ms(15000));
     ids.push(/ as (\S+)$/.exec(e.detail)[1]);
   }
   return ids;
@@ -187,7 +186,7 @@ async function socketIds(peers) {
 const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
 
 /** A room pipeline receives video from @n peers. */
-const roomMedia = (p, n) => p.waitForRoomVideo(n, T(20000));
+const roomMedia = (p, n) => p.waitForRoomVideo(n, ms(20000));
 
 const REFLEXIVE = ["srflx", "prflx"];
 const noRelay = (...paths) => {
@@ -331,9 +330,9 @@ test("a room of three (two pipelines behind symmetric NATs, a rooms page) throug
     const browser = await launchChromiumIn("h3", [url]);
     browsers.h3room = browser;
     page = await openRoomsPage(browser, `${url}/`, { room: "nat" });
-    await waitForMesh(page, ids, T(40000));
+    await waitForMesh(page, ids, ms(40000));
     const calls = (p) => new Set(p.all("path").map((e) => e.id)).size;
-    for (const p of peers) await p.waitFor(() => calls(p) >= 2, T(40000), { what: "paths of two calls" });
+    for (const p of peers) await p.waitFor(() => calls(p) >= 2, ms(40000), { what: "paths of two calls" });
     for (const p of peers) await roomMedia(p, 2);
     const paths = peers.map((p) => p.all("path"));
     // h1 and h2 are both symmetric: their call is relayed
@@ -395,7 +394,7 @@ test("a room of three, one member behind a 500 kbit/s link: it is sent a low enc
           const s = roomStatus(p).at(-1);
           return s && s.peers[ids.h1]?.low && s.peers[ids[other]] && !s.peers[ids[other]].low;
         },
-        T(40000),
+        ms(40000),
         { what: "h1 on the low encoding" },
       );
     }
@@ -408,12 +407,12 @@ test("a room of three, one member behind a 500 kbit/s link: it is sent a low enc
         good = fps.every((f) => f >= 10) ? good + 1 : 0;
         return good >= 3;
       },
-      T(40000),
+      ms(40000),
       { what: "video from both at h1" },
     );
     const from = roomStatus(h1).length;
     const fromMain = roomStatus(h2).length;
-    await sleep(T(10000));
+    await sleep(ms(10000));
     const h1s = roomStatus(h1).slice(from);
     const h2s = roomStatus(h2).slice(fromMain);
     assert.ok(h1s.length >= 8, `${h1s.length} status lines from h1 in 10 s`);
@@ -456,24 +455,24 @@ test("the slow member is a rooms page in Chromium: the pipelines send it the low
     browsers.h1cap = browser;
     page = await openRoomsPage(browser, `${url}/`, { room: "cap-page" });
     const pageId = await meshId(page);
-    await waitForMesh(page, ids, T(40000));
+    await waitForMesh(page, ids, ms(40000));
     // Chromium's transport-cc feedback is what tells each pipeline that
     // the page's link is narrow
     for (const p of peers)
-      await p.waitFor(() => roomStatus(p).at(-1)?.peers[pageId]?.low, T(40000), { what: "the page on the low encoding" });
+      await p.waitFor(() => roomStatus(p).at(-1)?.peers[pageId]?.low, ms(40000), { what: "the page on the low encoding" });
     // The main encoder followed the page down until the page left it; from
     // there it climbs back as h3's estimate grows (at most 8 %/s when the
     // estimate itself was pulled down, as on a loaded machine). The claim is
     // that it gets back up, not how fast: the settling time is printed.
     const lowAt = Date.now();
-    await peers[0].waitFor(() => (roomStatus(peers[0]).at(-1)?.main ?? 0) >= 800, T(40000),
+    await peers[0].waitFor(() => (roomStatus(peers[0]).at(-1)?.main ?? 0) >= 800, ms(40000),
       { what: "h2's main encoder back over 800 kbit/s" }).catch((e) => {
       throw new Error(`${e.message}; its last rates (kbit/s): ${roomStatus(peers[0]).slice(-15).map((s) => s.main)}`);
     });
     const settled = (Date.now() - lowAt) / 1000;
     const from = roomStatus(peers[0]).length;
     const before = await meshStats(page);
-    await sleep(T(10000));
+    await sleep(ms(10000));
     const after = await meshStats(page);
     for (const id of ids) {
       const frames = (after[id]?.framesDecoded ?? 0) - (before[id]?.framesDecoded ?? 0);
@@ -507,16 +506,16 @@ test("the seed's page sends to a pipeline over a path that reorders: on the pipe
   const g = gst("h1", "wait", "");
   let p = null;
   try {
-    await g.waitFor((e) => e.type === "signalling" && e.state === "connected", T(15000));
+    await g.waitFor((e) => e.type === "signalling" && e.state === "connected", ms(15000));
     p = await seedPage("h2");
     await clickCall(p);
-    await g.waitForMedia(T(30000));
+    await g.waitForMedia(ms(30000));
     // The first seconds are the jitter buffer's: it starts at 10 ms and
     // grows once a second while a keyframe's tail comes late through the
     // cap. Judged from the first three seconds in a row at 10 fps or more.
     const t0 = Date.now();
     let good = 0;
-    await g.waitFor((e) => e.type === "fps" && (good = e.videoReceived >= 10 ? good + 1 : 0) >= 3, T(40000),
+    await g.waitFor((e) => e.type === "fps" && (good = e.videoReceived >= 10 ? good + 1 : 0) >= 3, ms(40000),
       { from: g.mark(), what: "three seconds of video at 10 fps or more" });
     const steady = (Date.now() - t0) / 1000;
     const from = g.mark();
@@ -584,11 +583,11 @@ test("meshsignal refreshes handed-out TURN credentials before they expire", asyn
   const g = startGstPeer({ prefix: inHome("h1"), server: url, role: "wait", name: "h1-refresh" });
   try {
     // the warning's detail (on the line after its message) names the entry
-    await g.waitFor(() => /ice-servers[\s\S]*turn:bad-url:port/.test(g.output()), T(10000), {
+    await g.waitFor(() => /ice-servers[\s\S]*turn:bad-url:port/.test(g.output()), ms(10000), {
       what: "the bad entry's warning",
     });
     const t0 = Date.now();
-    while (asked < 2 && Date.now() - t0 < T(15000)) await sleep(100);
+    while (asked < 2 && Date.now() - t0 < ms(15000)) await sleep(100);
     assert.ok(asked >= 2, `asked for fresh credentials ${asked} times in ${Date.now() - t0} ms`);
   } catch (e) {
     await failReport([g], e);
@@ -610,12 +609,12 @@ test("a call comes back after a cut, a NAT rebinding and a host address change",
   setNat("h2", "cone");
   const props = `stun-server=${STUN} turn-server=${TURN_UDP}`;
   const a = gst("h1", "wait", props);
-  await a.waitFor((e) => e.type === "signalling" && e.state === "connected", T(15000));
+  await a.waitFor((e) => e.type === "signalling" && e.state === "connected", ms(15000));
   const b = gst("h2", "call", props);
-  const LIMIT = T(25000);
+  const LIMIT = ms(25000);
   try {
-    await a.waitForMedia(T(20000));
-    await b.waitForMedia(T(20000));
+    await a.waitForMedia(ms(20000));
+    await b.waitForMedia(ms(20000));
     // After a rebinding or a new address the signalling connection broke
     // too; the caller, hearing nothing from the peer for 1 s, probes it,
     // reconnects at once, and calls again then, rather than waiting for
@@ -644,8 +643,8 @@ test("a call comes back after a cut, a NAT rebinding and a host address change",
           `after ${what} the caller called again because the network changed, ` +
           `not after peer-timeout; its calls ended: ${JSON.stringify(ended.map((e) => e.reason))}`);
       }
-      await a.waitForMedia(T(20000));
-      await b.waitForMedia(T(20000));
+      await a.waitForMedia(ms(20000));
+      await b.waitForMedia(ms(20000));
     }
   } catch (e) {
     await failReport([a, b], e);
@@ -662,24 +661,24 @@ test("a page's call to a waiting pipeline comes back after the pipeline's NAT re
   setNat("h1", "cone");
   setNat("h2", "cone");
   const g = gst("h1", "wait", `stun-server=${STUN}`);
-  await g.waitFor((e) => e.type === "signalling" && e.state === "connected", T(15000));
+  await g.waitFor((e) => e.type === "signalling" && e.state === "connected", ms(15000));
   const p = await seedPage("h2", [{ urls: STUN }]);
   try {
     await clickCall(p);
-    await waitForRemoteMedia(p, T(30000));
-    await g.waitForMedia(T(20000));
+    await waitForRemoteMedia(p, ms(30000));
+    await g.waitForMedia(ms(20000));
     await sleep(1000);
     const from = g.mark();
     rebind("h1");
     const back = Date.now();
-    const e = await g.waitFor((e) => e.type === "gap", T(25000), { from, what: "video back at the pipeline" });
+    const e = await g.waitFor((e) => e.type === "gap", ms(25000), { from, what: "video back at the pipeline" });
     record("recovery (cone/cone)", "meshsignal (waiting) after its NAT rebinding, from a page", e.t - back, "-", "-");
     const ended = g.all("call", from).filter((e) => e.state === "ended");
     assert.ok(ended.some((e) => /the network changed/.test(e.reason)),
       `the waiting pipeline called again; its calls ended: ${JSON.stringify(ended.map((e) => e.reason))}`);
     // the page's old connection is dead: frames rising now are the new one's
     await sleep(1500);
-    await waitForRemoteMedia(p, T(20000));
+    await waitForRemoteMedia(p, ms(20000));
   } catch (e) {
     await failReport([g], e);
   } finally {
@@ -702,18 +701,18 @@ test("a wrong TURN password, expired TURN credentials, no TURN server, an unreac
   const bad = `stun-server=stun:${PUBLIC}:3999 turn-server=turn://u:wrong@${PUBLIC}:3478 turn-servers=<"turn:nowhere:x","${expired}","${closed}">`;
   const good = `stun-server=${STUN}`;
   const a = gst("h1", "wait", good);
-  await a.waitFor((e) => e.type === "signalling" && e.state === "connected", T(15000));
+  await a.waitFor((e) => e.type === "signalling" && e.state === "connected", ms(15000));
   const b = gst("h2", "call", bad);
   try {
-    await b.waitFor((e) => e.type === "warning" && /turn-servers/.test(e.text) && /port 'x'/.test(e.text), T(10000), { what: "the bad URL warning" });
-    await b.waitForMedia(T(30000));
-    await b.waitFor((e) => e.type === "warning" && /TURN server turn:\/\/u:\*\*\*@203\.0\.113\.1:3478/.test(e.text), T(60000), { what: "the TURN warning" });
-    await b.waitFor((e) => e.type === "warning" && /STUN server stun:\/\/203\.0\.113\.1:3999/.test(e.text), T(60000), { what: "the STUN warning" });
-    await b.waitFor((e) => e.type === "warning" && /TURN server turn:\/\/\d+%3Alate:\*\*\*@203\.0\.113\.1:3479/.test(e.text), T(60000), { what: "the expired credentials' warning" });
+    await b.waitFor((e) => e.type === "warning" && /turn-servers/.test(e.text) && /port 'x'/.test(e.text), ms(10000), { what: "the bad URL warning" });
+    await b.waitForMedia(ms(30000));
+    await b.waitFor((e) => e.type === "warning" && /TURN server turn:\/\/u:\*\*\*@203\.0\.113\.1:3478/.test(e.text), ms(60000), { what: "the TURN warning" });
+    await b.waitFor((e) => e.type === "warning" && /STUN server stun:\/\/203\.0\.113\.1:3999/.test(e.text), ms(60000), { what: "the STUN warning" });
+    await b.waitFor((e) => e.type === "warning" && /TURN server turn:\/\/\d+%3Alate:\*\*\*@203\.0\.113\.1:3479/.test(e.text), ms(60000), { what: "the expired credentials' warning" });
     // each says what the server answered when asked directly (the detail,
     // on the line after the message)
     const said = (server, what) =>
-      b.waitFor(() => new RegExp(`TURN server ${server}[^\n]*\n[^\n]*\n?[^\n]*${what}`).test(b.output()), T(20000), {
+      b.waitFor(() => new RegExp(`TURN server ${server}[^\n]*\n[^\n]*\n?[^\n]*${what}`).test(b.output()), ms(20000), {
         what: `${server}: ${what}`,
       });
     await said("turn://u:\\*\\*\\*@203\\.0\\.113\\.1:3478", "answered 401");
