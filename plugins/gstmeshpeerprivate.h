@@ -202,12 +202,12 @@ void gst_mesh_peer_nack_setup_session (GstMeshPeer * peer,
  * SSRC of rtpsession's RTCP in @sender; NULL without rtcp-rsize on both
  * sides or before rtpsession's first RTCP. */
 GstPad *gst_mesh_peer_rtcp_out (GstMeshPeer * peer, guint32 * sender);
-/* The remote's NACKs, as they reach @rtprtxsend: kept within a budget
- * with congestion control on */
 /* rtprtxreceive: its retransmissions, matched to our NACKs, time the
  * round trip gst_mesh_peer_get_nack_rtt() gives. */
 void gst_mesh_peer_nack_watch_rtx_receiver (GstMeshPeer * peer,
     GstElement * rtprtxreceive);
+/* The remote's NACKs, as they reach @rtprtxsend: kept within a budget
+ * with congestion control on */
 void gst_mesh_peer_nack_watch_rtx_sender (GstMeshPeer * peer,
     GstElement * rtprtxsend);
 /* bit/s of retransmissions granted over the last second */

@@ -1844,9 +1844,10 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
    * once: all of them once `rtcp-rsize` is negotiated, which the element
    * does in its offers and answers), `nack-rtt` (ms from such a NACK
    * to the retransmission coming in, smoothed; 0 before any; the jitter
-   * buffers grow to it when packets come late), `rtx-refused` (retransmissions the
-   * peer asked for that were not sent: with congestion control they are
-   * kept within a quarter of the estimate), `bandwidth` with congestion
+   * buffers grow to it when packets come late), `rtx-refused`
+   * (retransmissions the peer asked for that were not sent: with
+   * congestion control they are kept within a quarter of the estimate),
+   * `bandwidth` with congestion
    * control: an `application/x-mesh-bwe` structure with `target-bitrate`,
    * `delay-bitrate`, `loss-bitrate`, `received-bitrate` (bit/s), `loss`,
    * `usage` and `feedbacks`; `video-encoding`: `main` or `low`, the
@@ -1861,8 +1862,7 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
       g_param_spec_boxed ("stats", "Statistics",
           "Per-peer figures (peers[]): state, decoded frames, jitter-latency "
           "(ms), nacks-sent, nack-rtt (ms), rtx-refused, bandwidth estimate, "
-          "video-encoding, "
-          "webrtcbin statistics; the video encoders' rates",
+          "video-encoding, webrtcbin statistics; the video encoders' rates",
           GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
   /**
    * GstMeshSignal:call-state:

@@ -603,23 +603,13 @@ GST_START_TEST (test_offers_in_a_burst_replace_each_other)
   for (guint i = 0; i < n; i++) {
     gchar *id = g_strdup_printf ("%u", 1000 + i);
     gchar *text;
-    JsonBuilder *b = json_builder_new ();
-    JsonNode *node;
-    JsonArray *args = json_array_new ();
+    JsonArray *args;
 
     gst_sdp_message_set_origin (sdp, "-", id, "0", "IN", "IP4", "127.0.0.1");
     text = gst_sdp_message_as_text (sdp);
-    json_builder_begin_object (b);
-    json_builder_set_member_name (b, "type");
-    json_builder_add_string_value (b, "offer");
-    json_builder_set_member_name (b, "sdp");
-    json_builder_add_string_value (b, text);
-    json_builder_end_object (b);
-    node = json_builder_get_root (b);
-    json_array_add_element (args, node);
+    args = gst_mesh_signal_description_args (GST_MESH_SIGNAL_OFFER, text, NULL);
     gst_mesh_sio_client_emit (stranger, "offer", args);
     json_array_unref (args);
-    g_object_unref (b);
     g_free (text);
     g_free (id);
     /* a few milliseconds apart: inside webrtcbin's work on the last one */
