@@ -160,6 +160,11 @@ on_bus (GstBus * bus, GstMessage * msg, gpointer user_data)
       gst_message_parse_warning (msg, &err, &dbg);
       say (app, "warning: %s (%s)", err->message, dbg ? dbg : "");
       break;
+    case GST_MESSAGE_LATENCY:
+      /* the jitter buffers grew (or shrank) with the network: the sinks
+       * take the new latency, as gst-launch-1.0 does */
+      gst_bin_recalculate_latency (GST_BIN (app->pipeline));
+      break;
     case GST_MESSAGE_ELEMENT:
       s = gst_message_get_structure (msg);
       if (gst_structure_has_name (s, "mesh-signalling")) {
