@@ -402,12 +402,22 @@ is_remote_video_ssrc (GstMeshPeer * peer, guint ssrc)
 /* webrtcbin 1.22 sets each bundled jitter buffer's do-retransmission from
  * one transceiver, the last (audio), so video never sent a NACK (found by
  * tests/check/faults.c). This runs after webrtcbin's own handler: video
- * jitter buffers ask for what they lose. */
+ * jitter buffers ask for what they lose.
+ *
+ * And only for what they lose: with rtx-next-seqnum (its default)
+ * rtpjitterbuffer also asks for the next packet when it is later than
+ * its timestamp says, before any later packet showed it missing. Behind a
+ * filling queue every packet is late: Chromium sending to us at 300
+ * kbit/s had each of its packets asked for and sent twice, on the link
+ * that was already full (tests/bench/README.md). Without it a packet is
+ * asked for once a later one came, as libwebrtc's NACK module does; a
+ * frame's lost last packet waits for the next frame to show it. */
 void
 gst_mesh_peer_on_new_jitterbuffer (GstElement * rtpbin,
     GstElement * jitterbuffer,
     guint session, guint ssrc, GstMeshPeer * peer)
 {
+  g_object_set (jitterbuffer, "rtx-next-seqnum", FALSE, NULL);
   if (is_remote_video_ssrc (peer, ssrc)) {
     GST_DEBUG ("%s: NACKs for video SSRC %u", peer->name, ssrc);
     g_object_set (jitterbuffer, "do-retransmission", TRUE, NULL);

@@ -631,6 +631,25 @@ jitterbuffer_stat (MeshTestPipeline * p, const gchar * field)
   return sum;
 }
 
+/* Frames @vb counts in each 100 ms, for @ms: their sum, and the longest
+ * stretch without any (the longest freeze) in @longest_gap. */
+static gint
+count_frames (MeshTestCounter * vb, gint ms, gint * longest_gap)
+{
+  gint frames = 0, gap = 0;
+
+  *longest_gap = 0;
+  for (gint t = 0; t < ms; t += 100) {
+    gint before = g_atomic_int_get (&vb->buffers), got;
+    g_usleep (100 * 1000);
+    got = g_atomic_int_get (&vb->buffers) - before;
+    frames += got;
+    gap = got ? 0 : gap + 100;
+    *longest_gap = MAX (*longest_gap, gap);
+  }
+  return frames;
+}
+
 static void
 impaired_call_stop (Call * c, MeshTestNetem * netem)
 {
@@ -659,21 +678,12 @@ GST_START_TEST (test_video_plays_through_loss_and_jitter)
   Call c = { 0, };
   MeshTestNetem *netem = impaired_call_start (&c, 5, 50, 20);
   MeshTestCounter *vb = mesh_test_count_buffers (c.b, "vout");
-  gint frames = 0, longest_gap = 0, gap = 0;
+  gint frames, longest_gap;
   guint64 rtx, recovered;
   guint jitter_ms, nack_rtt;
   RecvStats r;
 
-  /* frames decoded in each 100 ms, for 10 s: the longest stretch
-   * without any is the longest freeze */
-  for (gint i = 0; i < 100; i++) {
-    gint before = g_atomic_int_get (&vb->buffers), got;
-    g_usleep (100 * 1000);
-    got = g_atomic_int_get (&vb->buffers) - before;
-    frames += got;
-    gap = got ? 0 : gap + 100;
-    longest_gap = MAX (longest_gap, gap);
-  }
+  frames = count_frames (vb, 10000, &longest_gap);
   r = recv_stats (c.b);
   rtx = jitterbuffer_stat (c.b, "rtx-count");
   recovered = jitterbuffer_stat (c.b, "rtx-success-count");
@@ -789,6 +799,50 @@ GST_START_TEST (test_lost_packets_recovered_at_default_latency)
 
 GST_END_TEST;
 
+/* A queue fills before a bottleneck (a sender overshooting a narrow link,
+ * as Chromium does to us at 300 kbit/s, tests/bench/README.md): every
+ * packet comes later than the one before, here 0 to 300 ms over 0.6 s,
+ * and nothing is lost. Late is not lost: B must not ask for packets that
+ * are only late (each retransmission would cross the full link again,
+ * doubling what fills it), and the picture must not stop. */
+GST_START_TEST (test_late_packets_are_not_asked_for)
+{
+  Call c = { 0, };
+  MeshTestNetem *netem;
+  MeshTestCounter *vb;
+  gint frames, longest_gap;
+  guint64 rtx_before, rtx, lost_before, lost;
+  RecvStats before, after;
+
+  mesh_test_net_ipv4_only ();
+  c.server = mesh_test_seed_server_start ();
+  c.url = mesh_test_server_get_url (c.server);
+  call_start (&c, "role=call", "");
+  vb = mesh_test_count_buffers (c.b, "vout");
+  before = recv_stats (c.b);
+  rtx_before = jitterbuffer_stat (c.b, "rtx-count");
+  lost_before = jitterbuffer_stat (c.b, "num-lost");
+  netem = mesh_test_netem_start_ramp (300, 600);
+  /* the ramp and 5 s at its top */
+  frames = count_frames (vb, 5600, &longest_gap);
+  after = recv_stats (c.b);
+  rtx = jitterbuffer_stat (c.b, "rtx-count") - rtx_before;
+  lost = jitterbuffer_stat (c.b, "num-lost") - lost_before;
+  g_print ("faults: delay 0 -> 300 ms over 0.6 s: B decoded %d frames in "
+      "5.6 s, longest freeze %d ms; its jitter buffers asked for %"
+      G_GUINT64_FORMAT " packets again and counted %" G_GUINT64_FORMAT
+      " lost; %" G_GUINT64_FORMAT " NACK sent\n", frames, longest_gap, rtx,
+      lost, after.nacks + after.own_nacks - before.nacks - before.own_nacks);
+  fail_unless (rtx == 0, "B asked for %" G_GUINT64_FORMAT " packets that "
+      "were only late", rtx);
+  fail_unless (lost == 0, "B counted %" G_GUINT64_FORMAT " late packets "
+      "lost", lost);
+  fail_unless (longest_gap < 500, "the video froze for %d ms", longest_gap);
+  impaired_call_stop (&c, netem);
+}
+
+GST_END_TEST;
+
 /* A failed test exits without its teardown: the next test, and the next
  * suite in the same namespace, must find a clean network. */
 static void
@@ -833,6 +887,7 @@ faults_suite (void)
   tcase_add_test (net, test_video_plays_through_loss_and_jitter);
   tcase_add_test (net, test_lost_video_packets_are_nacked);
   tcase_add_test (net, test_lost_packets_recovered_at_default_latency);
+  tcase_add_test (net, test_late_packets_are_not_asked_for);
   return s;
 }
 

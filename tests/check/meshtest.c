@@ -736,8 +736,8 @@ struct _MeshTestNetem
   GDataInputStream *out;
 };
 
-MeshTestNetem *
-mesh_test_netem_start (gdouble loss, guint delay_ms, guint jitter_ms)
+static MeshTestNetem *
+netem_start (gdouble loss, guint delay_ms, guint jitter_ms, guint ramp_ms)
 {
   GSubprocessLauncher *l =
       g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
@@ -747,9 +747,10 @@ mesh_test_netem_start (gdouble loss, guint delay_ms, guint jitter_ms)
   gchar loss_s[G_ASCII_DTOSTR_BUF_SIZE];
   gchar *delay_s = g_strdup_printf ("%u", delay_ms);
   gchar *jitter_s = g_strdup_printf ("%u", jitter_ms);
+  gchar *ramp_s = g_strdup_printf ("%u", ramp_ms);
   const gchar *argv[] = { prog, "--dev", NETIMP_DEV, "--loss",
     g_ascii_dtostr (loss_s, sizeof loss_s, loss), "--delay", delay_s,
-    "--jitter", jitter_s, NULL
+    "--jitter", jitter_s, "--ramp", ramp_s, NULL
   };
   GError *error = NULL;
   gchar *line;
@@ -771,7 +772,20 @@ mesh_test_netem_start (gdouble loss, guint delay_ms, guint jitter_ms)
   g_free (prog);
   g_free (delay_s);
   g_free (jitter_s);
+  g_free (ramp_s);
   return n;
+}
+
+MeshTestNetem *
+mesh_test_netem_start (gdouble loss, guint delay_ms, guint jitter_ms)
+{
+  return netem_start (loss, delay_ms, jitter_ms, 0);
+}
+
+MeshTestNetem *
+mesh_test_netem_start_ramp (guint delay_ms, guint ramp_ms)
+{
+  return netem_start (0, delay_ms, 0, ramp_ms);
 }
 
 void

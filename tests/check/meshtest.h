@@ -160,10 +160,12 @@ void mesh_test_net_ipv4_only (void);
 void mesh_test_net_clear (void);
 /* Loss in percent and a delay of @delay_ms ± @jitter_ms on every IPv4
  * UDP packet (tests/faults/netimp.c), IPv6 UDP dropped, until
- * mesh_test_netem_stop(). */
+ * mesh_test_netem_stop(). _ramp: no loss, and a delay that grows from 0
+ * to @delay_ms over @ramp_ms, as a queue fills before a bottleneck. */
 typedef struct _MeshTestNetem MeshTestNetem;
 MeshTestNetem *mesh_test_netem_start (gdouble loss, guint delay_ms,
     guint jitter_ms);
+MeshTestNetem *mesh_test_netem_start_ramp (guint delay_ms, guint ramp_ms);
 /* Removes the impairment; the number of packets it saw and dropped. */
 void mesh_test_netem_stop (MeshTestNetem * netem, guint64 * packets,
     guint64 * dropped);

@@ -8,9 +8,13 @@
  * kernel receives them as if they came from the network. Like netem
  * without a distribution table, each packet's delay is drawn uniformly
  * from [delay - jitter, delay + jitter], so jitter reorders packets.
+ * With --ramp, the delay grows from 0 to --delay over the first RAMP ms
+ * and stays there, as the queue before a bottleneck that a sender
+ * overshoots builds up: the path gets slower without losing or
+ * reordering anything.
  *
  * Usage: netimp --dev TUN [--loss PERCENT] [--delay MS] [--jitter MS]
- *               [--duration S]
+ *               [--ramp MS] [--duration S]
  * Runs until SIGTERM/SIGINT or --duration seconds (default 600), then
  * prints one line of counters: "netimp: in N dropped N out N".
  *
@@ -106,7 +110,7 @@ static void
 usage (void)
 {
   fprintf (stderr, "usage: netimp --dev TUN [--loss PERCENT] [--delay MS] "
-      "[--jitter MS] [--duration S]\n");
+      "[--jitter MS] [--ramp MS] [--duration S]\n");
   exit (2);
 }
 
@@ -115,11 +119,11 @@ main (int argc, char **argv)
 {
   const char *dev = NULL;
   double loss = 0;
-  int delay_ms = 0, jitter_ms = 0, duration_s = 600;
+  int delay_ms = 0, jitter_ms = 0, ramp_ms = 0, duration_s = 600;
   struct ifreq ifr;
   unsigned char buf[MAX_PACKET];
   uint64_t n_in = 0, n_dropped = 0, n_out = 0, seq = 0;
-  int64_t end;
+  int64_t start, end;
   int fd;
 
   for (int i = 1; i < argc; i++) {
@@ -133,15 +137,17 @@ main (int argc, char **argv)
       delay_ms = atoi (argv[++i]);
     else if (!strcmp (argv[i], "--jitter"))
       jitter_ms = atoi (argv[++i]);
+    else if (!strcmp (argv[i], "--ramp"))
+      ramp_ms = atoi (argv[++i]);
     else if (!strcmp (argv[i], "--duration"))
       duration_s = atoi (argv[++i]);
     else
       usage ();
   }
   if (!dev || loss < 0 || loss > 100 || delay_ms < 0 || jitter_ms < 0 ||
-      jitter_ms > delay_ms || duration_s <= 0) {
+      jitter_ms > delay_ms || ramp_ms < 0 || duration_s <= 0) {
     fprintf (stderr, "netimp: need --dev, 0 <= loss <= 100, "
-        "0 <= jitter <= delay, duration > 0\n");
+        "0 <= jitter <= delay, ramp >= 0, duration > 0\n");
     return 2;
   }
 
@@ -162,9 +168,10 @@ main (int argc, char **argv)
   signal (SIGTERM, on_signal);
   signal (SIGINT, on_signal);
   srand48 ((long) now_us ());
-  end = now_us () + (int64_t) duration_s * 1000000;
-  printf ("netimp: %s loss %.1f%% delay %d ms jitter %d ms\n", dev, loss,
-      delay_ms, jitter_ms);
+  start = now_us ();
+  end = start + (int64_t) duration_s * 1000000;
+  printf ("netimp: %s loss %.1f%% delay %d ms jitter %d ms ramp %d ms\n",
+      dev, loss, delay_ms, jitter_ms, ramp_ms);
   fflush (stdout);
 
   while (!stop && now_us () < end) {
@@ -198,6 +205,9 @@ main (int argc, char **argv)
     {
       Held h;
       int d = delay_ms;
+      int64_t since = now_us () - start;
+      if (ramp_ms && since < (int64_t) ramp_ms * 1000)
+        d = (int) (delay_ms * since / ((int64_t) ramp_ms * 1000));
       if (jitter_ms)
         d += (int) (drand48 () * (2 * jitter_ms + 1)) - jitter_ms;
       h.due_us = now_us () + (int64_t) d * 1000;
