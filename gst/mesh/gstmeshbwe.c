@@ -102,10 +102,17 @@ struct _GstMeshBwe
   Arrival ring[RING];
   guint ring_head, ring_len;
   guint64 ring_bytes;
+  gint64 ring_newest;           /* the latest arrival in it (a late packet
+                                 * is noted after later ones) */
 
   /* what each recent sequence number was counted as: SEQ_LOST or
    * SEQ_RECEIVED in the high bits, the number + 1 in SEQ_MASK */
   guint32 seq_state[SEQ_RING];
+  /* and when it was sent, and its size, as the first report said: a
+   * packet reported lost comes with them, but its report as received,
+   * later, comes without once rtpsession has forgotten it */
+  gint64 seq_send_us[SEQ_RING];
+  guint seq_size[SEQ_RING];
   /* reported lost, judged LATE_GRACE_US later: a reordered packet is
    * said again, received, before that (oldest first, a ring) */
   struct
@@ -192,11 +199,14 @@ note_arrival (GstMeshBwe * bwe, gint64 arrival, guint size)
   a = &bwe->ring[(bwe->ring_head + bwe->ring_len) % RING];
   a->arrival = arrival;
   a->size = size;
+  if (!bwe->ring_len || arrival > bwe->ring_newest)
+    bwe->ring_newest = arrival;
   bwe->ring_len++;
   bwe->ring_bytes += size;
-  /* forget what arrived over a window before this */
+  /* forget what arrived over a window before the latest */
   while (bwe->ring_len > 1 &&
-      arrival - bwe->ring[bwe->ring_head].arrival > RECEIVED_WINDOW_US) {
+      bwe->ring_newest - bwe->ring[bwe->ring_head].arrival >
+      RECEIVED_WINDOW_US) {
     bwe->ring_bytes -= bwe->ring[bwe->ring_head].size;
     bwe->ring_head = (bwe->ring_head + 1) % RING;
     bwe->ring_len--;
@@ -210,8 +220,7 @@ received_bps (GstMeshBwe * bwe)
 
   if (bwe->ring_len < 2)
     return 0;
-  span = bwe->ring[(bwe->ring_head + bwe->ring_len - 1) % RING].arrival -
-      bwe->ring[bwe->ring_head].arrival;
+  span = bwe->ring_newest - bwe->ring[bwe->ring_head].arrival;
   /* a short span overstates the rate: count at least 100 ms */
   span = MAX (span, 100000);
   return bwe->ring_bytes * 8.0 * G_USEC_PER_SEC / span;
@@ -525,8 +534,10 @@ gst_mesh_bwe_feedback (GstMeshBwe * bwe, const GstMeshBwePacket * packets,
   gdouble change;
 
   for (guint i = 0; i < n; i++) {
-    const GstMeshBwePacket *p = &packets[i];
-    guint32 *st = p->has_seq ? &bwe->seq_state[p->seq % SEQ_RING] : NULL;
+    GstMeshBwePacket q = packets[i];
+    const GstMeshBwePacket *p = &q;
+    guint slot = p->seq % SEQ_RING;
+    guint32 *st = p->has_seq ? &bwe->seq_state[slot] : NULL;
     guint32 was = st && (*st & SEQ_MASK) == (guint32) p->seq + 1u ?
         *st & (SEQ_LOST | SEQ_RECEIVED) : 0;
 
@@ -534,7 +545,14 @@ gst_mesh_bwe_feedback (GstMeshBwe * bwe, const GstMeshBwePacket * packets,
       continue;                 /* said again: counted already */
     if (was == SEQ_LOST) {
       /* reported lost, then received after all (reordered): its suspect
-       * entry will count it received */
+       * entry will count it received, and it counts in the rate that got
+       * through, with what the first report said of it (on a path that
+       * reorders that rate was about half of what came, and each decrease
+       * went to 0.85 of it) */
+      if (q.send_us < 0) {
+        q.send_us = bwe->seq_send_us[slot];
+        q.size = bwe->seq_size[slot];
+      }
     } else if (p->send_us < 0) {
       continue;                 /* nothing to learn from it */
     } else if (p->lost && st) {
@@ -549,8 +567,11 @@ gst_mesh_bwe_feedback (GstMeshBwe * bwe, const GstMeshBwePacket * packets,
       if (p->lost)
         bwe->win_lost++;
     }
-    if (st)
+    if (st) {
       *st = ((guint32) p->seq + 1u) | (p->lost ? SEQ_LOST : SEQ_RECEIVED);
+      bwe->seq_send_us[slot] = p->send_us;
+      bwe->seq_size[slot] = p->size;
+    }
     if (!p->lost && p->send_us >= 0)
       rx[n_rx++] = *p;
   }
