@@ -33,19 +33,27 @@
  * under SRTP), an FCI every FEEDBACK_MS, as libwebrtc's receivers send
  * theirs at 50-250 ms by rate.
  *
- * rtpsession's RTCP carries them (on-sending-rtcp), and its own
- * transport-cc packets are taken out of it. Under AVPF rtpsession lets a
- * compound out early at most once per regular interval, and stretches
- * that interval to rtcp-min-interval (5 s) times 0.5-1.5 (RFC 4585
- * 3.5.3's T_rr_interval); with the floor at FEEDBACK_MS the RTCP
- * bandwidth (5 % of the session's) sets the pace, as RFC 4585 allows
- * (its T_rr_interval default is 0): in meshsignal's congestion test
- * about every 250-290 ms, the FCIs of several ticks at a time. With
- * rtcp-rsize an early compound has no SR/RR and may be empty: ours then
- * go alone.
- * Sending each FCI at once in RTCP of our own (as gstmeshpeernack.c
- * sends NACKs) was tried, with and without the retransmission budget: a
- * capped link showed fewer frames with it (tests/bench/README.md).
+ * One FCI goes in each RTCP compound: libwebrtc's RTCPReceiver keeps one
+ * transport-cc packet per compound (the last), so the others in it were
+ * never acknowledged. With four in a compound, as rtpsession's pace
+ * gathered them, Chromium sending to us counted three quarters of its
+ * packets in flight for good: its congestion window cut its encoder to
+ * 70 kbit/s in the call's first second, and the feedback on its probes
+ * at the start was lost, so its estimate climbed from 300 kbit/s at 8 %
+ * a second where between two pages the probes took it to 3.5 Mbit/s in
+ * 3 s (tests/bench/README.md).
+ *
+ * Once rtpsession has sent its first RTCP (its SSRC is then known) and
+ * rtcp-rsize is negotiated, as with browsers and between our elements,
+ * each tick's FCI goes at once in a reduced-size RTCP of our own, as
+ * gstmeshpeernack.c sends NACKs (libwebrtc's receivers send theirs every
+ * 50-250 ms by rate). Until then, and without rtcp-rsize, the FCIs ride
+ * in rtpsession's RTCP (on-sending-rtcp; its own transport-cc packets are
+ * taken out), one per compound, with an early RTCP asked for each tick;
+ * rtcp-min-interval is lowered from 5 s to 50 ms so that AVPF lets them
+ * out as its RTCP bandwidth allows (RFC 4585 allows a T_rr_interval of
+ * 0). With rtcp-rsize an early compound has no SR/RR and may be empty:
+ * ours then goes alone, with the SSRC of the last report.
  * twcc-feedback-interval is not used: its loop in
  * rtptwcc.c (`while (running_time >= next) next += interval`) never ends
  * for a packet without running time, and a call that replaced another
@@ -53,14 +61,14 @@
 #define FEEDBACK_MS 50
 /* sequence numbers per feedback: at most ~700 bytes of FCI */
 #define FEEDBACK_MAX_PACKETS 250
-#define FEEDBACK_MAX_PENDING 4
+/* our own RTCP packets per tick, at most */
+#define FEEDBACK_MAX_PER_TICK 4
 
 void
 gst_mesh_peer_bwe_init (GstMeshPeer * peer)
 {
   g_mutex_init (&peer->twcc_lock);
   peer->twcc = gst_mesh_twcc_recorder_new ();
-  g_queue_init (&peer->twcc_out);
 }
 
 void
@@ -77,7 +85,7 @@ gst_mesh_peer_bwe_clear (GstMeshPeer * peer)
   if (peer->rtp_session)
     g_signal_handlers_disconnect_by_data (peer->rtp_session, peer);
   g_clear_object (&peer->rtp_session);
-  g_queue_clear_full (&peer->twcc_out, (GDestroyNotify) g_bytes_unref);
+  g_clear_pointer (&peer->twcc_out, g_bytes_unref);
   gst_mesh_twcc_recorder_free (peer->twcc);
   g_mutex_clear (&peer->twcc_lock);
 }
@@ -140,33 +148,76 @@ gst_mesh_peer_bwe_remote_description (GstMeshPeer * peer,
   g_atomic_int_set (&peer->twcc_recv_id, id);
 }
 
-/* Our transport-cc packets from what waits in twcc_out, into @rtcp
- * (mapped) as room allows, from @sender. With the twcc_lock. */
+/* The next FCI: the one that waits, else what arrived since the last.
+ * With the twcc_lock. */
+static GBytes *
+next_feedback (GstMeshPeer * peer)
+{
+  GBytes *fci = g_steal_pointer (&peer->twcc_out);
+
+  return fci ? fci : gst_mesh_twcc_recorder_feedback (peer->twcc,
+      FEEDBACK_MAX_PACKETS);
+}
+
+/* @fci into @rtcp (mapped) as a transport-cc packet from @sender about
+ * @media; FALSE when it has no room. */
 static gboolean
-add_feedback (GstMeshPeer * peer, GstRTCPBuffer * rtcp, guint32 sender)
+add_feedback (GstRTCPBuffer * rtcp, guint32 sender, guint32 media,
+    GBytes * fci)
 {
   GstRTCPPacket p;
-  gboolean added = FALSE;
+  gsize len;
+  const guint8 *data = g_bytes_get_data (fci, &len);
 
-  while (sender && peer->twcc_out.length) {
-    GBytes *fci = g_queue_peek_head (&peer->twcc_out);
-    gsize len;
-    const guint8 *data = g_bytes_get_data (fci, &len);
-
-    if (!gst_rtcp_buffer_add_packet (rtcp, GST_RTCP_TYPE_RTPFB, &p))
-      break;                    /* full: the next RTCP takes the rest */
-    gst_rtcp_packet_fb_set_type (&p, GST_RTCP_RTPFB_TYPE_TWCC);
-    gst_rtcp_packet_fb_set_sender_ssrc (&p, sender);
-    gst_rtcp_packet_fb_set_media_ssrc (&p, peer->twcc_media_ssrc);
-    if (!gst_rtcp_packet_fb_set_fci_length (&p, len / 4)) {
-      gst_rtcp_packet_remove (&p);
-      break;
-    }
-    memcpy (gst_rtcp_packet_fb_get_fci (&p), data, len);
-    g_bytes_unref (g_queue_pop_head (&peer->twcc_out));
-    added = TRUE;
+  if (!gst_rtcp_buffer_add_packet (rtcp, GST_RTCP_TYPE_RTPFB, &p))
+    return FALSE;
+  gst_rtcp_packet_fb_set_type (&p, GST_RTCP_RTPFB_TYPE_TWCC);
+  gst_rtcp_packet_fb_set_sender_ssrc (&p, sender);
+  gst_rtcp_packet_fb_set_media_ssrc (&p, media);
+  if (!gst_rtcp_packet_fb_set_fci_length (&p, len / 4)) {
+    gst_rtcp_packet_remove (&p);
+    return FALSE;
   }
-  return added;
+  memcpy (gst_rtcp_packet_fb_get_fci (&p), data, len);
+  return TRUE;
+}
+
+/* The peer context, with RTCP of our own (@pad): each FCI in its own
+ * compound, at once. */
+static void
+send_feedback (GstMeshPeer * peer, GstPad * pad, guint32 sender)
+{
+  for (guint i = 0; i < FEEDBACK_MAX_PER_TICK; i++) {
+    GstRTCPBuffer rtcp = GST_RTCP_BUFFER_INIT;
+    GstBuffer *buf;
+    GBytes *fci;
+    guint32 media;
+    gboolean ok;
+    GstFlowReturn ret;
+
+    g_mutex_lock (&peer->twcc_lock);
+    fci = next_feedback (peer);
+    media = peer->twcc_media_ssrc;
+    g_mutex_unlock (&peer->twcc_lock);
+    if (!fci)
+      return;
+    buf = gst_rtcp_buffer_new (16 + g_bytes_get_size (fci));
+    gst_rtcp_buffer_map (buf, GST_MAP_READWRITE, &rtcp);
+    ok = add_feedback (&rtcp, sender, media, fci);
+    gst_rtcp_buffer_unmap (&rtcp);
+    g_bytes_unref (fci);
+    if (!ok) {
+      gst_buffer_unref (buf);
+      return;
+    }
+    ret = gst_pad_push (pad, buf);
+    if (ret != GST_FLOW_OK) {
+      GST_DEBUG ("%s: transport-cc feedback not sent: %s", peer->name,
+          gst_flow_get_name (ret));
+      return;
+    }
+    GST_LOG ("%s: transport-cc feedback out (our RTCP)", peer->name);
+  }
 }
 
 /* the peer context, every FEEDBACK_MS */
@@ -175,20 +226,21 @@ feedback_tick (gpointer user_data)
 {
   GstMeshPeer *peer = user_data;
   GObject *session = NULL;
+  GstPad *pad;
+  guint32 sender = 0;
 
   if (peer->closed)
     return G_SOURCE_REMOVE;
 
-  g_mutex_lock (&peer->twcc_lock);
-  /* what the last RTCP did not take waits; new arrivals go in the next */
-  while (peer->twcc_out.length < FEEDBACK_MAX_PENDING) {
-    GBytes *fci = gst_mesh_twcc_recorder_feedback (peer->twcc,
-        FEEDBACK_MAX_PACKETS);
-    if (!fci)
-      break;
-    g_queue_push_tail (&peer->twcc_out, fci);
+  pad = gst_mesh_peer_rtcp_out (peer, &sender);
+  if (pad) {
+    send_feedback (peer, pad, sender);
+    gst_object_unref (pad);
+    return G_SOURCE_CONTINUE;
   }
-  if (peer->twcc_out.length && peer->rtp_session)
+  g_mutex_lock (&peer->twcc_lock);
+  if ((peer->twcc_out || gst_mesh_twcc_recorder_pending (peer->twcc))
+      && peer->rtp_session)
     session = g_object_ref (peer->rtp_session);
   g_mutex_unlock (&peer->twcc_lock);
   if (session) {
@@ -201,15 +253,15 @@ feedback_tick (gpointer user_data)
 }
 
 /* rtpsession's RTCP thread, for each compound it is about to send: its
- * own transport-cc packets out, ours in (once per round: the first
- * buffer with something left in it takes them all, as room allows). */
+ * own transport-cc packets out, ours in (one per compound). */
 static gboolean
 on_sending_rtcp (GObject * session, GstBuffer * buffer, gboolean early,
     GstMeshPeer * peer)
 {
   GstRTCPBuffer rtcp = GST_RTCP_BUFFER_INIT;
   GstRTCPPacket p;
-  gboolean more, added;
+  gboolean more, added = FALSE;
+  GBytes *fci;
 
   if (!gst_rtcp_buffer_map (buffer, GST_MAP_READWRITE, &rtcp))
     return FALSE;
@@ -225,13 +277,20 @@ on_sending_rtcp (GObject * session, GstBuffer * buffer, gboolean early,
   g_mutex_lock (&peer->twcc_lock);
   /* every RTCP packet has its sender's SSRC in bytes 4-7. With rtcp-rsize
    * an early compound has no SR/RR or SDES and may be empty: ours then
-   * go alone, as the SSRC of the last report. */
+   * goes alone, as the SSRC of the last report. */
   if (rtcp.map.size >= 8)
     peer->rtcp_sender = GST_READ_UINT32_BE (rtcp.map.data + 4);
-  added = add_feedback (peer, &rtcp, peer->rtcp_sender);
+  if (peer->rtcp_sender && (fci = next_feedback (peer))) {
+    added = add_feedback (&rtcp, peer->rtcp_sender, peer->twcc_media_ssrc,
+        fci);
+    if (added)
+      g_bytes_unref (fci);
+    else
+      peer->twcc_out = fci;     /* full: the next RTCP takes it */
+  }
   if (added)
-    GST_LOG ("%s: transport-cc feedback out (%s RTCP), %u waiting",
-        peer->name, early ? "early" : "regular", peer->twcc_out.length);
+    GST_LOG ("%s: transport-cc feedback out (%s RTCP)", peer->name,
+        early ? "early" : "regular");
   g_mutex_unlock (&peer->twcc_lock);
   gst_rtcp_buffer_unmap (&rtcp);
   return added;
@@ -456,9 +515,9 @@ feedback_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
       GstMeshBweStats st;
       gst_mesh_bwe_get_stats (peer->bwe, &st);
       GST_LOG ("%s: feedback on %u packets, target %u bps (delay %u, loss "
-          "%u: %.3f, %s)", peer->name, packets->len, st.target_bps,
-          st.delay_bps, st.loss_bps, st.loss,
-          gst_mesh_bwe_usage_name (st.usage));
+          "%u: %.3f, %s; received %u)", peer->name, packets->len,
+          st.target_bps, st.delay_bps, st.loss_bps, st.loss,
+          gst_mesh_bwe_usage_name (st.usage), st.received_bps);
     }
     g_array_unref (packets);
   }

@@ -86,7 +86,7 @@ struct _GstMeshPeer
   GstMeshTwccRecorder *twcc;
   guint twcc_recv_id;           /* the extension's id; 0: not known yet */
   guint32 twcc_media_ssrc;
-  GQueue twcc_out;              /* GBytes: FCIs for the next RTCP */
+  GBytes *twcc_out;             /* an FCI the last RTCP had no room for */
   GObject *rtp_session;         /* the internal RTPSession (ref) */
   guint32 rtcp_sender;          /* the SSRC of its RTCP, 0 before any */
   GSource *twcc_source;

@@ -146,6 +146,12 @@ put_chunks (GByteArray * out, const guint8 * sym, guint n)
   }
 }
 
+gboolean
+gst_mesh_twcc_recorder_pending (GstMeshTwccRecorder * rec)
+{
+  return rec->next_seq >= 0 && rec->next_seq <= rec->max_seq;
+}
+
 GBytes *
 gst_mesh_twcc_recorder_feedback (GstMeshTwccRecorder * rec,
     guint max_packets)

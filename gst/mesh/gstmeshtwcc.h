@@ -33,6 +33,9 @@ void gst_mesh_twcc_recorder_add (GstMeshTwccRecorder * rec, guint16 seq,
 GBytes *gst_mesh_twcc_recorder_feedback (GstMeshTwccRecorder * rec,
     guint max_packets);
 
+/* Whether something arrived that no feedback has reported yet. */
+gboolean gst_mesh_twcc_recorder_pending (GstMeshTwccRecorder * rec);
+
 /* The transport-wide sequence number in an RTP or SRTP packet (@d, @len:
  * SRTP leaves the header clear) whose header carries extension @id
  * (one- or two-byte elements, RFC 8285), and its SSRC in @ssrc; -1 for
