@@ -4,7 +4,8 @@
 //
 //   node tests/bench/capped-link.mjs [RUNS] [--caps 300,500,1000,3000]
 //        [--no-step] [--no-impair] [--no-pages] [--seconds S]
-//        [--setups gcc,none]
+//        [--setups gcc,none] [--page-camera fake|bars] [--only TEXT]
+//        [--impair-only TEXT]
 //                                                            (as root)
 //
 // In the simulated Internet (tests/net/internet, two homes, no NAT), h2
@@ -24,6 +25,12 @@
 // "defaults" meant before it was gcc); two seed pages in Debian's
 // Chromium (its fake camera, 640x480); and the seed's page sending to a
 // meshsignal pipeline, with and without congestion control there.
+// `--only TEXT` keeps the setups whose name has TEXT in it, and
+// `--impair-only TEXT` the impaired rows ("loss", "40 +- 30").
+// `--page-camera bars` gives the pages meshsignal's source instead of the
+// fake camera (a 640x480 canvas, captureStream(30), of colour bars moving
+// 4 pixels a frame, beside Chromium's fake microphone): Chromium then
+// sends about 1.5 Mbit/s where it can, so the step can be compared.
 // Impaired: 1000 kbit/s with 2 % loss, with 5 % loss (20 ms delay), and
 // with 40 +- 30 ms of delay (netimp in h1's router: `internet impair`).
 // The step scenario: 3000 kbit/s, 500 from second 15, 3000 from second
@@ -41,18 +48,19 @@ const opt = (name, dflt) => {
   return i >= 0 ? argv[i + 1] : dflt;
 };
 const RUNS = Number(argv.find((a) => /^\d+$/.test(a)) ?? 1);
-const CAPS = opt("--caps", "300,500,1000,3000").split(",").map(Number);
+const CAPS = opt("--caps", "300,500,1000,3000").split(",").filter(Boolean).map(Number);
 const SECONDS = Number(opt("--seconds", "30"));
 const SETUPS = opt("--setups", "gcc,none").split(",").filter(Boolean);
 const WITH_PAGES = !argv.includes("--no-pages");
 const WITH_STEP = !argv.includes("--no-step");
 const WITH_IMPAIR = !argv.includes("--no-impair");
+const PAGE_CAMERA = opt("--page-camera", "fake");
 // [name, cap, loss %, delay ms, jitter ms]
 const IMPAIRS = [
   ["1000, 2 % loss", 1000, 2, 20, 0],
   ["1000, 5 % loss", 1000, 5, 20, 0],
   ["1000, 40 +- 30 ms", 1000, 0, 40, 30],
-];
+].filter(([name]) => name.includes(opt("--impair-only", "")));
 const SKIP = 5;
 
 await runInInternet({ homes: 2, nat: "none" });
@@ -128,9 +136,49 @@ async function gstRun(props, seconds, onSecond) {
 
 // ---- the seed's page in Chromium -----------------------------------------
 
+// The pages' camera with --page-camera bars: bars like videotestsrc's
+// smpte, moved 4 pixels every 1/30 s, on a canvas; the microphone stays
+// Chromium's fake one.
+function barsCamera() {
+  const W = 640,
+    H = 480;
+  const top = ["#c0c0c0", "#c0c000", "#00c0c0", "#00c000", "#c000c0", "#c00000", "#0000c0"];
+  const mid = ["#0000c0", "#131313", "#c000c0", "#131313", "#00c0c0", "#131313", "#c0c0c0"];
+  const low = ["#00214c", "#ffffff", "#32006a", "#131313", "#090909", "#131313", "#1d1d1d", "#131313"];
+  const gum = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  navigator.mediaDevices.getUserMedia = async (c = {}) => {
+    const canvas = document.createElement("canvas");
+    canvas.width = W;
+    canvas.height = H;
+    const g = canvas.getContext("2d");
+    // scrolled to the right and wrapped round, as videotestsrc does
+    const row = (colours, y, h, shift) => {
+      const w = W / colours.length;
+      colours.forEach((colour, i) => {
+        const x = (i * w + shift) % W;
+        g.fillStyle = colour;
+        g.fillRect(Math.floor(x), y, Math.ceil(w), h);
+        if (x + w > W) g.fillRect(Math.floor(x - W), y, Math.ceil(w), h);
+      });
+    };
+    const tick = () => {
+      const shift = (Math.floor(performance.now() / (1000 / 30)) * 4) % W;
+      row(top, 0, (H * 2) / 3, shift);
+      row(mid, (H * 2) / 3, H / 12, shift);
+      row(low, (H * 3) / 4, H / 4, shift);
+      requestAnimationFrame(tick);
+    };
+    tick();
+    const stream = canvas.captureStream(30);
+    if (c.audio) for (const t of (await gum({ audio: true })).getAudioTracks()) stream.addTrack(t);
+    return stream;
+  };
+}
+
 function seedPage(home) {
+  const camera = PAGE_CAMERA === "bars" ? `(${barsCamera})();\n` : "";
   return openSeedPageIn(browsers, home, pageServer.url, {
-    initScript: () => {
+    initScript: camera + `(${() => {
       window.__frames = [];
       const watch = () => {
         const v = document.getElementById("remoteVideo");
@@ -142,16 +190,19 @@ function seedPage(home) {
         v.requestVideoFrameCallback(tick);
       };
       document.addEventListener("DOMContentLoaded", watch);
-    },
+    }})();`,
   });
 }
 
 const pageStats = (page) =>
   page.evaluate(async () => {
-    const out = { sourceFrames: 0, freezeCount: 0 };
+    const out = { sourceFrames: 0, freezeCount: 0, estimate: NaN };
     if (typeof peerConnection === "undefined" || !peerConnection) return out;
     (await peerConnection.getStats()).forEach((s) => {
       if (s.type === "media-source" && s.kind === "video") out.sourceFrames += s.frames ?? 0;
+      // the sending side's bandwidth estimate, kbit/s
+      if (s.type === "candidate-pair" && s.nominated && s.availableOutgoingBitrate)
+        out.estimate = s.availableOutgoingBitrate / 1000;
       if (s.type === "inbound-rtp" && s.kind === "video") out.freezeCount += s.freezeCount ?? 0;
     });
     return out;
@@ -165,11 +216,14 @@ async function pageRun(seconds, onSecond) {
     await waitForRemoteMedia(a, 30000);
     const t0 = Date.now();
     const srcBefore = [];
+    const estimate = [];
     const rxStart = await a.evaluate(() => window.__frames.length);
     const freezeBefore = (await pageStats(a)).freezeCount;
     const link = await sampleSeconds(seconds, async (i) => {
       onSecond(i);
-      srcBefore.push((await pageStats(b)).sourceFrames);
+      const st = await pageStats(b);
+      srcBefore.push(st.sourceFrames);
+      estimate.push(st.estimate);
     });
     srcBefore.push((await pageStats(b)).sourceFrames);
     const frames = (await a.evaluate(() => window.__frames)).slice(rxStart);
@@ -181,7 +235,7 @@ async function pageRun(seconds, onSecond) {
       if (frames[i] - t0 > SKIP * 1000 && frames[i] - frames[i - 1] > 500) freezes++;
     if (!frames.length || t0 + seconds * 1000 - frames[frames.length - 1] > 500) freezes++;
     const chromeFreezes = (await pageStats(a)).freezeCount - freezeBefore;
-    return { rx, tx, freezes, chromeFreezes, link };
+    return { rx, tx, freezes, chromeFreezes, link, estimate };
   } finally {
     await a.context().close().catch(() => {});
     await b.context().close().catch(() => {});
@@ -203,9 +257,12 @@ async function pageToGstRun(props, seconds, onSecond) {
     const fromA = a.mark();
     const t0 = Date.now();
     const src = [];
+    const estimate = [];
     const link = await sampleSeconds(seconds, async (i) => {
       onSecond(i);
-      src.push((await pageStats(b)).sourceFrames);
+      const st = await pageStats(b);
+      src.push(st.sourceFrames);
+      estimate.push(st.estimate);
     });
     src.push((await pageStats(b)).sourceFrames);
     const fpsA = a.all("fps", fromA);
@@ -217,6 +274,7 @@ async function pageToGstRun(props, seconds, onSecond) {
       freezes: gaps.length + (tail && tail.videoReceived === 0 ? 1 : 0),
       chromeFreezes: null,
       link,
+      estimate,
     };
   } finally {
     await a.stop();
@@ -239,16 +297,19 @@ function summary(r) {
     chromeFreezes: r.chromeFreezes,
     kbps: median(link.map((s) => s.kbps)),
     dropped: sum(link.map((s) => s.dropped)),
+    // a sending page's estimate, kbit/s: its first seconds, and its median
+    ...(r.estimate ? { estimateStart: r.estimate.slice(0, 4).map(Math.round), estimate: median(r.estimate.slice(SKIP)) } : {}),
   };
 }
 
+const ONLY = opt("--only", "");
 const setups = [
   ...SETUPS.map((s) => ({ name: `meshsignal congestion-control=${s}`, run: (sec, on) => gstRun(`congestion-control=${s}`, sec, on) })),
   ...(WITH_PAGES ? [{ name: "seed pages (Chromium)", run: pageRun }] : []),
   ...(WITH_PAGES
     ? SETUPS.map((s) => ({ name: `seed page -> meshsignal congestion-control=${s}`, run: (sec, on) => pageToGstRun(`congestion-control=${s}`, sec, on) }))
     : []),
-];
+].filter((s) => s.name.includes(ONLY));
 
 const capResults = {};
 try {
@@ -293,6 +354,7 @@ try {
       });
       stepResults[s.name] = r;
       console.error(`step, ${s.name}: rx ${r.rx.join(" ")}; kbit/s ${r.link.map((x) => Math.round(x.kbps)).join(" ")}`);
+      if (r.estimate) console.error(`step, ${s.name}: Chromium's estimate ${r.estimate.map((x) => Math.round(x)).join(" ")}`);
     }
   }
 
@@ -322,6 +384,8 @@ try {
       };
       console.log(`| ${name} | ${r.rx.join(" ")} | ${r.link.map((x) => Math.round(x.kbps)).join(" ")} | ${settle(15, 0)} | ${settle(30, 1000)} |`);
     }
+    for (const [name, r] of Object.entries(stepResults))
+      if (r.estimate) console.log(`\n${name}: the sending page's estimate (availableOutgoingBitrate), kbit/s per second: ${r.estimate.map((x) => Math.round(x)).join(" ")}`);
   }
 } finally {
   for (const b of Object.values(browsers)) await b.close().catch(() => {});

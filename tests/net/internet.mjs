@@ -86,6 +86,9 @@ export async function launchChromiumIn(home, origins = []) {
   }
   const args = [...CHROMIUM_ARGS];
   if (origins.length) args.push(`--unsafely-treat-insecure-origin-as-secure=${origins.join(",")}`);
+  // a debugging aid: more flags, e.g. "--enable-logging=stderr
+  // --vmodule=*/goog_cc/*=1" (its lines show with DEBUG=pw:browser)
+  if (process.env.MESH_CHROMIUM_ARGS) args.push(...process.env.MESH_CHROMIUM_ARGS.split(" ").filter(Boolean));
   return chromium.launch({ executablePath: wrapper, headless: true, args, env });
 }
 
