@@ -5,7 +5,7 @@
 //   node tests/bench/capped-link.mjs [RUNS] [--caps 300,500,1000,3000]
 //        [--no-step] [--no-impair] [--no-pages] [--seconds S]
 //        [--setups gcc,none] [--page-camera fake|bars] [--only TEXT]
-//        [--impair-only TEXT]
+//        [--impair-only TEXT] [--glass]
 //                                                            (as root)
 //
 // In the simulated Internet (tests/net/internet, two homes, no NAT), h2
@@ -27,6 +27,8 @@
 // meshsignal pipeline, with and without congestion control there.
 // `--only TEXT` keeps the setups whose name has TEXT in it, and
 // `--impair-only TEXT` the impaired rows ("loss", "40 +- 30").
+// `--glass` adds glass to glass at each cap and impairment, meshsignal ->
+// meshsignal (tests/bench/glass.c, below).
 // `--page-camera bars` gives the pages meshsignal's source instead of the
 // fake camera (a 640x480 canvas, captureStream(30), of colour bars moving
 // 4 pixels a frame, beside Chromium's fake microphone): Chromium then
@@ -39,7 +41,8 @@
 // 3 s in a row with no freeze, and, after the step up, the throughput is
 // over 1 Mbit/s).
 
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import path from "node:path";
 import { runInInternet, net, inHome, openSeedPageIn, PUBLIC } from "../net/internet.mjs";
 
 const argv = process.argv.slice(2);
@@ -55,6 +58,7 @@ const WITH_PAGES = !argv.includes("--no-pages");
 const WITH_STEP = !argv.includes("--no-step");
 const WITH_IMPAIR = !argv.includes("--no-impair");
 const PAGE_CAMERA = opt("--page-camera", "fake");
+const WITH_GLASS = argv.includes("--glass");
 // [name, cap, loss %, delay ms, jitter ms]
 const IMPAIRS = [
   ["1000, 2 % loss", 1000, 2, 20, 0],
@@ -65,7 +69,7 @@ const SKIP = 5;
 
 await runInInternet({ homes: 2, nat: "none" });
 
-const { startGstPeer, startSeedServer, sleep } = await import("../browser/gst-peer.mjs");
+const { startGstPeer, startSeedServer, sleep, BUILD_DIR } = await import("../browser/gst-peer.mjs");
 const { servePage } = await import("../seed/serve-page.mjs");
 const { clickCall, waitForRemoteMedia } = await import("../browser/seed-page.mjs");
 
@@ -75,6 +79,10 @@ function bottleneck() {
   const m = /Sent (\d+) bytes (\d+) pkt \(dropped (\d+)/.exec(r.stdout ?? "");
   return m ? { bytes: Number(m[1]), packets: Number(m[2]), dropped: Number(m[3]) } : { bytes: 0, packets: 0, dropped: 0 };
 }
+const quantile = (a, q) => {
+  const s = a.filter((x) => Number.isFinite(x)).sort((x, y) => x - y);
+  return s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))] : NaN;
+};
 const median = (a) => {
   const s = a.filter((x) => Number.isFinite(x)).sort((x, y) => x - y);
   return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN;
@@ -130,6 +138,58 @@ async function gstRun(props, seconds, onSecond) {
   } finally {
     await a.stop();
     await b.stop();
+    await sleep(300);
+  }
+}
+
+// ---- glass to glass through the link ---------------------------------------
+// tests/bench/glass.c on each side (`--role wait` on h1, `--role call` on
+// h2): its source writes the wall-clock time into the picture and a tone
+// burst every 250 ms, and h1 reads them as its sinks render (the latency
+// issue's method). Its picture (16 black and white blocks) is easier to
+// encode than the bars, so the link is less full than in the other rows.
+
+function spawnGlass(home, role, seconds) {
+  const bin = path.join(BUILD_DIR, "tests", "bench", "glass");
+  const env = { ...process.env };
+  if (!env.GST_PLUGIN_PATH) env.GST_PLUGIN_PATH = path.join(BUILD_DIR, "plugins");
+  const proc = spawn(inHome(home)[0], [...inHome(home).slice(1), bin, "--role", role, "--server", `http://${PUBLIC}:4000`, "--seconds", String(seconds)], {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const lines = [];
+  let buf = "";
+  proc.stdout.on("data", (d) => {
+    buf += d;
+    let i;
+    while ((i = buf.indexOf("\n")) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      if (line.startsWith("{")) lines.push({ t: Date.now(), ...JSON.parse(line) });
+    }
+  });
+  proc.stderr.on("data", () => {});
+  const exited = new Promise((resolve) => proc.on("exit", resolve));
+  return { proc, lines, exited };
+}
+
+async function glassRun(seconds, onSecond) {
+  const a = spawnGlass("h1", "wait", seconds + 2);
+  await sleep(1500);
+  const b = spawnGlass("h2", "call", seconds + 2);
+  try {
+    const t = Date.now();
+    while (!a.lines.some((l) => l.kind === "video") && Date.now() - t < 30000) await sleep(100);
+    const t0 = Date.now();
+    const link = await sampleSeconds(seconds, onSecond);
+    const after = (kind) => a.lines.filter((l) => l.kind === kind && l.t - t0 > SKIP * 1000).map((l) => l.ms);
+    return { video: after("video"), audio: after("audio"), link };
+  } finally {
+    for (const g of [a, b]) {
+      g.proc.kill("SIGTERM");
+      await Promise.race([g.exited, sleep(3000)]);
+      g.proc.kill("SIGKILL");
+    }
     await sleep(300);
   }
 }
@@ -344,6 +404,28 @@ try {
       }
     }
   }
+  // glass to glass at each row: every delay of every run pooled
+  const glassResults = [];
+  if (WITH_GLASS) {
+    const rows = [...CAPS.map((c) => [`${c}`, c, 0, 0, 0]), ...IMPAIRS];
+    for (const [name, cap, loss, delay, jitter] of rows) {
+      const pooled = { video: [], audio: [], kbps: [] };
+      for (let i = 0; i < RUNS; i++) {
+        setRate("h1", cap);
+        if (loss || delay || jitter) net("impair", "h1", String(loss), String(delay), String(jitter));
+        try {
+          const r = await glassRun(SECONDS, () => {});
+          pooled.video.push(...r.video);
+          pooled.audio.push(...r.audio);
+          pooled.kbps.push(median(r.link.slice(SKIP).map((x) => x.kbps)));
+          console.error(`${name}, glass, run ${i + 1}: video p50 ${quantile(r.video, 0.5)} ms of ${r.video.length} frames, audio p50 ${quantile(r.audio, 0.5)} ms`);
+        } finally {
+          if (loss || delay || jitter) net("impair", "h1", "off");
+        }
+      }
+      glassResults.push({ name, ...pooled });
+    }
+  }
   const stepResults = {};
   if (WITH_STEP) {
     for (const s of setups) {
@@ -363,7 +445,7 @@ try {
   console.log("| cap (kbit/s) | setup | frames shown / made | fps at h1 | freezes > 500 ms | Chromium freezeCount | kbit/s through | packets dropped |");
   console.log("|---|---|---|---|---|---|---|---|");
   for (const cap of CAPS)
-    for (const [name, runs] of Object.entries(capResults[cap])) {
+    for (const [name, runs] of Object.entries(capResults[cap] ?? {})) {
       const m = (k) => median(runs.map((r) => r[k]));
       console.log(`| ${cap} | ${name} | ${f(100 * m("share"))} % | ${f(m("fps"))} | ${f(m("freezes"))} | ${runs[0].chromeFreezes === null ? "-" : f(m("chromeFreezes"))} | ${f(m("kbps"))} | ${f(m("dropped"))} |`);
     }
@@ -372,6 +454,13 @@ try {
       const m = (k) => median(r.map((x) => x[k]));
       console.log(`| ${cap} | ${name} | ${f(100 * m("share"))} % | ${f(m("fps"))} | ${f(m("freezes"))} | ${r[0].chromeFreezes === null ? "-" : f(m("chromeFreezes"))} | ${f(m("kbps"))} | ${f(m("dropped"))} |`);
     }
+  if (WITH_GLASS) {
+    console.log(`\nGlass to glass h2 -> h1 (glass.c on both sides, its time-coded source), ms, all frames and bursts of ${RUNS} run(s) after the first ${SKIP} s`);
+    console.log("| link h2 -> h1 | video p50 | video p95 | frames | audio p50 | audio p95 | bursts | kbit/s through |");
+    console.log("|---|---|---|---|---|---|---|---|");
+    for (const g of glassResults)
+      console.log(`| ${g.name} | ${f(quantile(g.video, 0.5), 1)} | ${f(quantile(g.video, 0.95), 1)} | ${g.video.length} | ${f(quantile(g.audio, 0.5), 1)} | ${f(quantile(g.audio, 0.95), 1)} | ${g.audio.length} | ${f(median(g.kbps))} |`);
+  }
   if (WITH_STEP) {
     console.log("\nStep: 3000 kbit/s, 500 from second 15, 3000 from second 30 (one run)");
     console.log("| setup | fps at h1, per second | kbit/s through, per second | settled after the step down | after the step up |");
