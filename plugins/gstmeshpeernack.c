@@ -33,6 +33,7 @@
 #include <gst/mesh/gstmeshnack.h>
 
 #include <gst/rtp/rtp.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define NACK_GATHER_MS 2
@@ -250,10 +251,41 @@ request_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
 }
 
 /* rtprtxreceive's output: a retransmission, back under its stream's SSRC
- * and number, answers one of our NACKs; its round trip is smoothed as
- * TCP smooths its RTT (RFC 6298, 1/8). rtpjitterbuffer's own rtx-rtt
- * counts only retransmissions that come before it gives up on the
- * packet: with a buffer shorter than the round trip, none. */
+ * and number, answers one of our NACKs. The round trip is the median of
+ * the last seven, and none before three: one retransmission that took
+ * 420 ms (its first ask, at a call's start, on a 20 ms path whose other
+ * answers took 20-21) had set the jitter buffers to their 400 ms ceiling
+ * at once, and glass to glass went from 107 to 440 ms for the next 20 s
+ * (tests/bench/README.md). rtpjitterbuffer's own rtx-rtt counts only
+ * retransmissions that come before it gives up on the packet: with a
+ * buffer shorter than the round trip, none. */
+#define NACK_RTT_MIN 3
+
+static gint
+by_value (gconstpointer a, gconstpointer b)
+{
+  guint x = *(const guint *) a, y = *(const guint *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+/* with nack_lock */
+static void
+add_rtt_sample (GstMeshPeer * peer, guint ms)
+{
+  guint n = G_N_ELEMENTS (peer->nack_rtt_samples);
+  guint sorted[G_N_ELEMENTS (peer->nack_rtt_samples)];
+  guint have;
+
+  peer->nack_rtt_samples[peer->nack_rtt_count++ % n] = ms;
+  have = MIN (peer->nack_rtt_count, n);
+  if (have < NACK_RTT_MIN)
+    return;
+  memcpy (sorted, peer->nack_rtt_samples, have * sizeof (guint));
+  qsort (sorted, have, sizeof (guint), by_value);
+  g_atomic_int_set (&peer->nack_rtt_ms, (gint) sorted[have / 2]);
+}
+
 static GstPadProbeReturn
 rtx_in_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
 {
@@ -282,14 +314,12 @@ rtx_in_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
       break;
     }
   }
+  if (sample > 0)
+    add_rtt_sample (peer, (guint) MAX (1, sample / 1000));
   g_mutex_unlock (&peer->nack_lock);
-  if (sample > 0) {
-    gint ms = (gint) MAX (1, sample / 1000);
-    gint rtt = g_atomic_int_get (&peer->nack_rtt_ms);
-
-    g_atomic_int_set (&peer->nack_rtt_ms, rtt ? rtt + (ms - rtt) / 8 : ms);
-    GST_LOG ("%s: retransmission of %u after %d ms", peer->name, seq, ms);
-  }
+  if (sample > 0)
+    GST_LOG ("%s: retransmission of %u after %d ms", peer->name, seq,
+        (gint) MAX (1, sample / 1000));
   return GST_PAD_PROBE_OK;
 }
 

@@ -109,7 +109,9 @@ struct _GstMeshPeer
     gint64 at;
   } nack_sent[512];
   guint nack_sent_head;
-  gint nack_rtt_ms;
+  gint nack_rtt_ms;              /* atomic; 0 until NACK_RTT_MIN samples */
+  guint nack_rtt_samples[7];    /* the last round trips (ms), nack_lock */
+  guint nack_rtt_count;
   /* the retransmissions we send: their budget, and when the last
    * granted ones were (µs, a ring: a second of them at 30 Mbit/s) */
   gdouble rtx_tokens;           /* bits */

@@ -1843,7 +1843,8 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
    * peer's video asked for again in NACKs the element sent itself, at
    * once: all of them once `rtcp-rsize` is negotiated, which the element
    * does in its offers and answers), `nack-rtt` (ms from such a NACK
-   * to the retransmission coming in, smoothed; 0 before any; the jitter
+   * to the retransmission coming in, the median of the last seven; 0
+   * before three; the jitter
    * buffers grow to it when packets come late), `rtx-refused`
    * (retransmissions the peer asked for that were not sent: with
    * congestion control they are kept within a quarter of the estimate),
