@@ -43,6 +43,7 @@
 
 import { spawn, spawnSync } from "node:child_process";
 import path from "node:path";
+import { createWriteStream } from "node:fs";
 import { runInInternet, net, inHome, openSeedPageIn, PUBLIC } from "../net/internet.mjs";
 
 const argv = process.argv.slice(2);
@@ -168,7 +169,11 @@ function spawnGlass(home, role, seconds) {
       if (line.startsWith("{")) lines.push({ t: Date.now(), ...JSON.parse(line) });
     }
   });
-  proc.stderr.on("data", () => {});
+  // a debugging aid: MESH_GLASS_LOG=DIR keeps each side's stderr (with
+  // GST_DEBUG, its log) in DIR/glass-HOME-TIME.log
+  const log = process.env.MESH_GLASS_LOG ? createWriteStream(path.join(process.env.MESH_GLASS_LOG, `glass-${home}-${Date.now()}.log`)) : null;
+  proc.stderr.on("data", (d) => log?.write(d));
+  proc.on("exit", () => log?.end());
   const exited = new Promise((resolve) => proc.on("exit", resolve));
   return { proc, lines, exited };
 }

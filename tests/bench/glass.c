@@ -486,6 +486,13 @@ on_bus (GstBus * bus, GstMessage * m, gpointer data)
       g_main_loop_quit (loop);
       break;
     }
+    case GST_MESSAGE_LATENCY:
+      /* the jitter buffers grew or shrank: as gst-launch-1.0 does, and as
+       * README asks of an application (without it, the sinks kept the
+       * first latency, and audio, waiting in a grown buffer for packets
+       * that never come back, was counted late against its video) */
+      gst_bin_recalculate_latency (GST_BIN (p->pipeline));
+      break;
     case GST_MESSAGE_ELEMENT:
       if (gst_message_has_name (m, "mesh-first-frame") && !started) {
         const gchar *media =
