@@ -44,6 +44,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import path from "node:path";
 import { createWriteStream } from "node:fs";
+import { createInterface } from "node:readline";
 import { runInInternet, net, inHome, openSeedPageIn, PUBLIC } from "../net/internet.mjs";
 
 const argv = process.argv.slice(2);
@@ -159,15 +160,8 @@ function spawnGlass(home, role, seconds) {
     stdio: ["ignore", "pipe", "pipe"],
   });
   const lines = [];
-  let buf = "";
-  proc.stdout.on("data", (d) => {
-    buf += d;
-    let i;
-    while ((i = buf.indexOf("\n")) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      if (line.startsWith("{")) lines.push({ t: Date.now(), ...JSON.parse(line) });
-    }
+  createInterface({ input: proc.stdout }).on("line", (line) => {
+    if (line.startsWith("{")) lines.push({ t: Date.now(), ...JSON.parse(line) });
   });
   // a debugging aid: MESH_GLASS_LOG=DIR keeps each side's stderr (with
   // GST_DEBUG, its log) in DIR/glass-HOME-TIME.log
@@ -412,7 +406,7 @@ try {
   // glass to glass at each row: every delay of every run pooled
   const glassResults = [];
   if (WITH_GLASS) {
-    const rows = [...CAPS.map((c) => [`${c}`, c, 0, 0, 0]), ...IMPAIRS];
+    const rows = [...CAPS.map((c) => [`${c}`, c, 0, 0, 0]), ...(WITH_IMPAIR ? IMPAIRS : [])];
     for (const [name, cap, loss, delay, jitter] of rows) {
       const pooled = { video: [], audio: [], kbps: [] };
       for (let i = 0; i < RUNS; i++) {
