@@ -71,7 +71,7 @@ const SKIP = 5;
 
 await runInInternet({ homes: 2, nat: "none" });
 
-const { startGstPeer, startSeedServer, sleep, BUILD_DIR } = await import("../browser/gst-peer.mjs");
+const { startGstPeer, startSeedServer, sleep, BUILD_DIR, gstEnv } = await import("../browser/gst-peer.mjs");
 const { servePage } = await import("../seed/serve-page.mjs");
 const { clickCall, waitForRemoteMedia } = await import("../browser/seed-page.mjs");
 
@@ -153,10 +153,9 @@ async function gstRun(props, seconds, onSecond) {
 
 function spawnGlass(home, role, seconds) {
   const bin = path.join(BUILD_DIR, "tests", "bench", "glass");
-  const env = { ...process.env };
-  if (!env.GST_PLUGIN_PATH) env.GST_PLUGIN_PATH = path.join(BUILD_DIR, "plugins");
-  const proc = spawn(inHome(home)[0], [...inHome(home).slice(1), bin, "--role", role, "--server", `http://${PUBLIC}:4000`, "--seconds", String(seconds)], {
-    env,
+  const [cmd, ...prefix] = inHome(home);
+  const proc = spawn(cmd, [...prefix, bin, "--role", role, "--server", `http://${PUBLIC}:4000`, "--seconds", String(seconds)], {
+    env: gstEnv(),
     stdio: ["ignore", "pipe", "pipe"],
   });
   const lines = [];

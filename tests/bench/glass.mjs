@@ -226,7 +226,7 @@ async function main() {
 
   const { servePage } = await import("../seed/serve-page.mjs");
   const { CHROMIUM_ARGS, CHROMIUM_PATH, clickStart, clickCall } = await import("../browser/seed-page.mjs");
-  const { startSeedServer, sleep, BUILD_DIR } = await import("../browser/gst-peer.mjs");
+  const { startSeedServer, sleep, BUILD_DIR, gstEnv } = await import("../browser/gst-peer.mjs");
   const { chromium } = await import("playwright-core");
   const GLASS = path.join(BUILD_DIR, "tests", "bench", "glass");
 
@@ -297,8 +297,7 @@ async function main() {
 
   // glass.c as a child; resolves to its JSON lines when it exits
   function runGlass(args) {
-    const env = { ...process.env };
-    if (!env.GST_PLUGIN_PATH) env.GST_PLUGIN_PATH = path.join(BUILD_DIR, "plugins");
+    const env = gstEnv();
     const extra = [...(PROPS ? ["--props", PROPS] : []), ...(DEADLINE !== null ? ["--deadline", DEADLINE] : [])];
     const proc = spawn(GLASS, [...args, ...extra], {
       env,

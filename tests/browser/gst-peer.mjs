@@ -41,6 +41,14 @@ export const GST_MESH_CALL = process.env.GST_MESH_CALL ?? path.join(BUILD_DIR, "
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** The environment for a child that loads our plugin: ours plus @extra,
+ * with GST_PLUGIN_PATH at the build's plugins unless already set. */
+export function gstEnv(extra = {}) {
+  const env = { ...process.env, ...extra };
+  if (!env.GST_PLUGIN_PATH) env.GST_PLUGIN_PATH = path.join(BUILD_DIR, "plugins");
+  return env;
+}
+
 // "[name   1.23s] text"
 const LINE = /^\[(.+?)\s+(\d+\.\d+)s\] (.*)$/;
 
@@ -112,8 +120,7 @@ export function startGstPeer({
   if (speed !== null) args.push("--horizontal-speed", String(speed));
   if (props) args.push("--props", props);
   if (duration) args.push("--duration", String(duration));
-  const childEnv = { ...process.env, ...env };
-  if (!childEnv.GST_PLUGIN_PATH) childEnv.GST_PLUGIN_PATH = path.join(BUILD_DIR, "plugins");
+  const childEnv = gstEnv(env);
   const cats = [debug, trackChildren ? "GST_PARENTAGE:5" : null].filter(Boolean);
   if (cats.length) {
     childEnv.GST_DEBUG = cats.join(",");
@@ -195,8 +202,7 @@ export function startGstLaunch({
     `${audio} ! m.audio_sink ` +
     "m.video_src ! fakesink sync=true m.audio_src ! fakesink sync=true";
   const args = ["-m", ...desc.split(/\s+/).filter(Boolean)];
-  const childEnv = { ...process.env, ...env };
-  if (!childEnv.GST_PLUGIN_PATH) childEnv.GST_PLUGIN_PATH = path.join(BUILD_DIR, "plugins");
+  const childEnv = gstEnv(env);
   const proc = spawn("gst-launch-1.0", args, { env: childEnv, stdio: ["ignore", "pipe", "pipe"] });
   return new GstPeer(proc, name, args, { parse: parseLaunchLine, stopSignal: "SIGINT" });
 }
