@@ -1118,6 +1118,9 @@ gst_mesh_peer_new (const GstMeshPeerConfig * config, guint id,
     g_signal_connect (peer->rtpbin, "on-bye-ssrc",
         G_CALLBACK (gst_mesh_peer_on_bye_ssrc),
         peer);
+    if (config->fec)
+      g_signal_connect (peer->rtpbin, "pad-added",
+          G_CALLBACK (gst_mesh_peer_fec_on_rtpbin_pad), peer);
     g_signal_connect (peer->rtpbin, "new-jitterbuffer",
         G_CALLBACK (gst_mesh_peer_on_new_jitterbuffer), peer);
   }
@@ -1180,6 +1183,7 @@ gst_mesh_peer_unref (GstMeshPeer * peer)
   g_strfreev (peer->config.turn_servers);
   g_ptr_array_unref (peer->local_candidates);
   g_clear_pointer (&peer->bwe, gst_mesh_bwe_free);
+  g_clear_object (&peer->fec_trans);
   gst_mesh_peer_bwe_clear (peer);
   gst_mesh_peer_nack_clear (peer);
   g_ptr_array_unref (peer->jitterbuffers);

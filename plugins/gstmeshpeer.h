@@ -70,6 +70,10 @@ typedef struct
   gboolean congestion_control;
   guint min_bitrate, start_bitrate, max_bitrate;
   void (*bitrate_changed) (GstMeshPeer * peer, guint bps, gpointer user_data);
+  /* ULPFEC/RED on video (gstmeshpeerbwe.c): @fec_percentage FEC packets
+   * per 100, or 0 to follow the loss the feedback reports */
+  gboolean fec;
+  guint fec_percentage;
   /* a connected peer that sent us media fell silent (nothing for
    * GST_MESH_PEER_QUIET_MS): once per silence, well before peer_timeout.
    * A hint to check what else may have broken with the network. */
@@ -150,6 +154,10 @@ void gst_mesh_peer_get_nack_counts (GstMeshPeer * peer,
 /* From a NACK we sent to its retransmission coming in, smoothed (ms, 0:
  * none came yet); any thread. */
 guint gst_mesh_peer_get_nack_rtt (GstMeshPeer * peer);
+/* With config.fec: the FEC packets sent per 100 media packets now, and
+ * the packets rtpulpfecdec rebuilt, or could not, of what we receive. */
+gboolean gst_mesh_peer_get_fec_stats (GstMeshPeer * peer, guint * percentage,
+    guint * recovered, guint * unrecovered);
 /* The remote's id, else the peer's name (call%u); thread-safe. */
 gchar *gst_mesh_peer_dup_label (GstMeshPeer * peer);
 /* Sends one message over the data channel (any size up to

@@ -398,10 +398,222 @@ report_bitrate (GstMeshPeer * peer, gpointer data)
     peer->config.bitrate_changed (peer, bps, peer->config.user_data);
 }
 
+/* ---- FEC ----------------------------------------------------------------
+ *
+ * webrtcbin 1.22 puts rtpulpfecenc and rtpredenc between each transceiver's
+ * sink pad and rtpbin when its fec-type is ulp-red, and on the receiving
+ * side rtpreddec ahead of the jitter buffers and rtpulpfecdec after them:
+ * when a jitter buffer gives a packet up for lost, rtpulpfecdec rebuilds
+ * it from rtpbin's rtpstorage, if a FEC packet covers it and the others it
+ * covers came. Three things in 1.22 keep that from working as given, and
+ * are mended here:
+ *
+ * - rtpredenc copies no header extension but the transport-cc one, which
+ *   it writes under id 1 whatever the SDP says (gstrtpredenc.c, 1.22.0),
+ *   so what it sends is not numbered, has no feedback, and the estimate
+ *   falls to min-bitrate (seen: 94 kbit/s, received 17). And rtpreddec
+ *   rebuilds media packets with no extension at all, while rtpulpfecenc
+ *   protected them with theirs: the lengths do not add up and nothing is
+ *   recovered (a rebuilt length 16 bytes off, "Unrecovered" for a single
+ *   loss). So the video payloader writes no extension when FEC is on; a
+ *   probe on rtpbin's send_rtp_sink pads (after the FEC encoder) gives
+ *   each packet that has none a transport-cc placeholder for rtpsession
+ *   to number. FEC is then computed over what the receiver rebuilds.
+ * - rtpstorage keeps webrtcbin's latency plus 50 ms (60 ms at ours), and
+ *   our jitter buffers grow past it on long paths (gstmeshpeerjitter.c):
+ *   by the time a packet is given up, its neighbours were gone. It keeps
+ *   max-latency plus 100 ms instead.
+ * - The FEC packets share the estimate: the encoder gets what is left
+ *   (update_reported).
+ *
+ * The share follows the loss the feedback reports (libwebrtc's
+ * protection tables also weigh the round trip; this is simpler): none
+ * below 1 %, then five times the loss, 10 to 50 %; up at once, down by 5
+ * points a second at most. */
+#define FEC_AUTO_FIXED 25       /* without congestion control */
+#define FEC_STEP_DOWN 5
+#define FEC_STORAGE_EXTRA_MS 100
+
+static guint
+fec_wanted (gdouble loss)
+{
+  if (loss < 0.01)
+    return 0;
+  return CLAMP ((guint) (loss * 500 + 0.5), 10, 50);
+}
+
+void
+gst_mesh_peer_fec_setup_transceiver (GstMeshPeer * peer,
+    GstWebRTCRTPTransceiver * trans, gboolean sending)
+{
+  guint pct = peer->config.fec_percentage;
+
+  if (!peer->config.fec)
+    return;
+  if (!pct && !peer->config.congestion_control)
+    pct = FEC_AUTO_FIXED;
+  g_object_set (trans, "fec-type", GST_WEBRTC_FEC_TYPE_ULP_RED,
+      "fec-percentage", pct, NULL);
+  if (sending) {
+    gst_object_replace ((GstObject **) & peer->fec_trans, GST_OBJECT (trans));
+    peer->fec_percentage = pct;
+  }
+  GST_INFO ("%s: ULPFEC/RED on the video transceiver, %u %%%s", peer->name,
+      pct, peer->config.fec_percentage || !peer->config.congestion_control ?
+      "" : " (following the loss)");
+}
+
+/* rtpbin's send_rtp_sink, behind webrtcbin's FEC encoder (any thread) */
+static gboolean
+add_placeholder (GstBuffer ** buf, guint idx, gpointer user_data)
+{
+  guint id = GPOINTER_TO_UINT (user_data);
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+  guint8 zero[2] = { 0, 0 };
+  gpointer data;
+
+  if (!gst_rtp_buffer_map (*buf, GST_MAP_READ, &rtp))
+    return TRUE;
+  if (gst_rtp_buffer_get_extension_onebyte_header (&rtp, id, 0, &data, NULL)
+      || gst_rtp_buffer_get_extension_twobytes_header (&rtp, NULL, id, 0,
+          &data, NULL)) {
+    gst_rtp_buffer_unmap (&rtp);
+    return TRUE;
+  }
+  gst_rtp_buffer_unmap (&rtp);
+  *buf = gst_buffer_make_writable (*buf);
+  if (gst_rtp_buffer_map (*buf, GST_MAP_READWRITE, &rtp)) {
+    gst_rtp_buffer_add_extension_onebyte_header (&rtp, id, zero, 2);
+    gst_rtp_buffer_unmap (&rtp);
+  }
+  return TRUE;
+}
+
+static GstPadProbeReturn
+send_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  GstMeshPeer *peer = user_data;
+  guint id = g_atomic_int_get (&peer->twcc_after_fec_id);
+
+  if (!id)
+    return GST_PAD_PROBE_OK;
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+    GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+    add_placeholder (&buf, 0, GUINT_TO_POINTER (id));
+    info->data = buf;
+  } else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+    GstBufferList *list =
+        gst_buffer_list_make_writable (GST_PAD_PROBE_INFO_BUFFER_LIST (info));
+    gst_buffer_list_foreach (list, add_placeholder, GUINT_TO_POINTER (id));
+    info->data = list;
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+void
+gst_mesh_peer_fec_on_rtpbin_pad (GstElement * rtpbin, GstPad * pad,
+    GstMeshPeer * peer)
+{
+  if (!g_str_has_prefix (GST_PAD_NAME (pad), "send_rtp_sink_"))
+    return;
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER |
+      GST_PAD_PROBE_TYPE_BUFFER_LIST, send_probe, peer, NULL);
+}
+
+void
+gst_mesh_peer_fec_setup_storage (GstMeshPeer * peer, GstElement * rtpbin,
+    guint session)
+{
+  GObject *storage = NULL;
+
+  if (!peer->config.fec)
+    return;
+  g_signal_emit_by_name (rtpbin, "get-storage", session, &storage);
+  if (!storage)
+    return;
+  g_object_set (storage, "size-time", (guint64) (MAX (peer->config.max_latency,
+              peer->config.latency) + FEC_STORAGE_EXTRA_MS) * GST_MSECOND,
+      NULL);
+  g_object_unref (storage);
+}
+
+static void
+set_fec_percentage (GstMeshPeer * peer, gpointer data)
+{
+  GstWebRTCRTPTransceiver *trans = NULL;
+  guint pct;
+
+  g_mutex_lock (&peer->lock);
+  if (peer->fec_trans)
+    trans = gst_object_ref (peer->fec_trans);
+  pct = peer->fec_percentage;
+  g_mutex_unlock (&peer->lock);
+  if (!trans)
+    return;
+  GST_DEBUG ("%s: FEC at %u %%", peer->name, pct);
+  g_object_set (trans, "fec-percentage", pct, NULL);
+  gst_object_unref (trans);
+}
+
+gboolean
+gst_mesh_peer_get_fec_stats (GstMeshPeer * peer, guint * percentage,
+    guint * recovered, guint * unrecovered)
+{
+  GstIterator *it;
+  GValue v = G_VALUE_INIT;
+
+  *percentage = *recovered = *unrecovered = 0;
+  if (!peer->config.fec)
+    return FALSE;
+  g_mutex_lock (&peer->lock);
+  *percentage = peer->fec_percentage;
+  g_mutex_unlock (&peer->lock);
+  /* webrtcbin makes one per received stream (rtpbin's request-fec-decoder) */
+  it = gst_bin_iterate_recurse (GST_BIN (peer->webrtc));
+  while (gst_iterator_next (it, &v) == GST_ITERATOR_OK) {
+    GstElement *e = g_value_get_object (&v);
+    GstElementFactory *f = gst_element_get_factory (e);
+    guint r = 0, u = 0;
+
+    if (f && !g_strcmp0 (GST_OBJECT_NAME (f), "rtpulpfecdec")) {
+      g_object_get (e, "recovered", &r, "unrecovered", &u, NULL);
+      *recovered += r;
+      *unrecovered += u;
+    }
+    g_value_reset (&v);
+  }
+  g_value_unset (&v);
+  gst_iterator_free (it);
+  return TRUE;
+}
+
+/* The share of FEC after a feedback: TRUE when it moved. With the lock. */
+static gboolean
+update_fec (GstMeshPeer * peer)
+{
+  GstMeshBweStats st;
+  gint64 now = g_get_monotonic_time ();
+  guint want, pct = peer->fec_percentage;
+
+  if (!peer->fec_trans || peer->config.fec_percentage)
+    return FALSE;
+  gst_mesh_bwe_get_stats (peer->bwe, &st);
+  want = fec_wanted (st.loss);
+  if (want > pct)
+    pct = want;
+  else if (want < pct && now - peer->fec_changed >= G_USEC_PER_SEC)
+    pct = MAX (want, pct > FEC_STEP_DOWN ? pct - FEC_STEP_DOWN : 0);
+  if (pct == peer->fec_percentage)
+    return FALSE;
+  peer->fec_percentage = pct;
+  peer->fec_changed = now;
+  return TRUE;
+}
+
 /* What the encoder may use for this peer: the estimate less the
  * retransmissions of the last second (gstmeshpeernack.c), at least half
- * of it. TRUE when that moved by more than 1 % since last said. With the
- * lock. */
+ * of it, and less the FEC packets' share. TRUE when that moved by more
+ * than 1 % since last said. With the lock. */
 static gboolean
 update_reported (GstMeshPeer * peer)
 {
@@ -409,6 +621,9 @@ update_reported (GstMeshPeer * peer)
   guint rtx = gst_mesh_peer_get_rtx_bps (peer);
   guint bps = MAX (target > rtx ? target - rtx : 0, target / 2);
   guint old = peer->reported_bps;
+
+  if (peer->fec_trans)
+    bps = (guint) ((guint64) bps * 100 / (100 + peer->fec_percentage));
 
   if (old && bps >= old * 0.99 && bps <= old * 1.01)
     return FALSE;
@@ -494,7 +709,7 @@ feedback_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
   GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
   const GstStructure *s;
   GArray *packets;
-  gboolean changed = FALSE;
+  gboolean changed = FALSE, fec_changed = FALSE;
   guint32 seqnum;
 
   s = gst_mesh_peer_custom_upstream (info, "RTPTWCCPackets");
@@ -509,6 +724,7 @@ feedback_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
     if (packets->len)
       gst_mesh_bwe_feedback (peer->bwe, (GstMeshBwePacket *) packets->data,
           packets->len, g_get_monotonic_time ());
+    fec_changed = update_fec (peer);
     changed = update_reported (peer);
     if (G_UNLIKELY (GST_LEVEL_LOG <= _gst_debug_min) &&
         gst_debug_category_get_threshold (GST_CAT_DEFAULT) >= GST_LEVEL_LOG) {
@@ -522,6 +738,8 @@ feedback_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
     g_array_unref (packets);
   }
   g_mutex_unlock (&peer->lock);
+  if (fec_changed)
+    gst_mesh_peer_defer (peer, set_fec_percentage, NULL, NULL);
   if (changed)
     gst_mesh_peer_defer (peer, report_bitrate, NULL, NULL);
   /* ours: the payloader and the encoder have nothing to do with it */
@@ -530,7 +748,7 @@ feedback_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
 
 void
 gst_mesh_peer_bwe_setup_branch (GstMeshPeer * peer, GstElement * pay,
-    GstPad * pad, guint twcc_id)
+    GstPad * pad, guint twcc_id, gboolean fec)
 {
   GstRTPHeaderExtension *ext;
 
@@ -543,7 +761,14 @@ gst_mesh_peer_bwe_setup_branch (GstMeshPeer * peer, GstElement * pay,
     return;
   }
   gst_rtp_header_extension_set_id (ext, twcc_id);
-  g_signal_emit_by_name (pay, "add-extension", ext);
+  if (fec) {
+    /* numbered after the FEC encoder (above); and not from the caps'
+     * extmap either, as rtpbasepayload would by itself */
+    g_object_set (pay, "auto-header-extension", FALSE, NULL);
+    g_atomic_int_set (&peer->twcc_after_fec_id, twcc_id);
+  } else {
+    g_signal_emit_by_name (pay, "add-extension", ext);
+  }
   gst_object_unref (ext);
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, feedback_probe,
       peer, NULL);

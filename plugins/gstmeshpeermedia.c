@@ -179,7 +179,8 @@ gst_mesh_peer_add_send_branch (GstMeshPeer * peer, GstMeshMediaKind kind,
   filter_src = gst_element_get_static_pad (filter, "src");
   gst_pad_link (filter_src, webrtc_sink);
   gst_mesh_peer_bwe_setup_branch (peer, pay, filter_src,
-      gst_mesh_peer_twcc_id (caps));
+      gst_mesh_peer_twcc_id (caps), peer->config.fec
+      && kind == GST_MESH_MEDIA_VIDEO);
   gst_object_unref (filter_src);
   g_object_get (webrtc_sink, "transceiver", &trans, NULL);
   if (trans) {
@@ -203,8 +204,10 @@ gst_mesh_peer_add_send_branch (GstMeshPeer * peer, GstMeshMediaKind kind,
     g_object_set (trans, "direction", direction, "codec-preferences", prefs,
         NULL);
     gst_caps_unref (prefs);
-    if (kind == GST_MESH_MEDIA_VIDEO)
+    if (kind == GST_MESH_MEDIA_VIDEO) {
       g_object_set (trans, "do-nack", TRUE, NULL);
+      gst_mesh_peer_fec_setup_transceiver (peer, trans, TRUE);
+    }
     gst_object_unref (trans);
   }
   gst_object_unref (webrtc_sink);
@@ -325,8 +328,10 @@ gst_mesh_peer_add_recv_transceiver (GstMeshPeer * peer, GstMeshMediaKind kind,
   g_signal_emit_by_name (peer->webrtc, "add-transceiver",
       GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, caps, &trans);
   if (trans) {
-    if (kind == GST_MESH_MEDIA_VIDEO)
+    if (kind == GST_MESH_MEDIA_VIDEO) {
       g_object_set (trans, "do-nack", TRUE, NULL);
+      gst_mesh_peer_fec_setup_transceiver (peer, trans, FALSE);
+    }
     gst_object_unref (trans);
   }
   GST_INFO ("%s: receiving %s only", peer->name,
@@ -418,6 +423,7 @@ gst_mesh_peer_on_new_jitterbuffer (GstElement * rtpbin,
     guint session, guint ssrc, GstMeshPeer * peer)
 {
   g_object_set (jitterbuffer, "rtx-next-seqnum", FALSE, NULL);
+  gst_mesh_peer_fec_setup_storage (peer, rtpbin, session);
   if (is_remote_video_ssrc (peer, ssrc)) {
     GST_DEBUG ("%s: NACKs for video SSRC %u", peer->name, ssrc);
     g_object_set (jitterbuffer, "do-retransmission", TRUE, NULL);

@@ -78,6 +78,14 @@ struct _GstMeshPeer
   /* congestion control, under lock (fed from rtpsession's thread) */
   GstMeshBwe *bwe;
   guint reported_bps;           /* what config.bitrate_changed was told */
+  /* FEC (config.fec): the video transceiver we send on (ref), its
+   * fec-percentage now and when it last moved; the transport-cc id that
+   * rtpbin_send_probe writes into what webrtcbin's FEC encoder sends
+   * (atomic; 0 until the video branch is made) */
+  GstWebRTCRTPTransceiver *fec_trans;
+  guint fec_percentage;
+  gint64 fec_changed;
+  guint twcc_after_fec_id;
   guint32 bwe_event_seqnum;
   /* transport-cc feedback we send (gstmeshpeerbwe.c), under twcc_lock:
    * arrivals come from nicesrc's thread, feedbacks are written on the
@@ -175,7 +183,18 @@ void gst_mesh_peer_caps_add_twcc (GstCaps * caps, guint id);
 /* A send branch: the extension on @pay, the feedback caught at @pad (the
  * branch's last pad before webrtcbin). Call with the lock held. */
 void gst_mesh_peer_bwe_setup_branch (GstMeshPeer * peer, GstElement * pay,
-    GstPad * pad, guint twcc_id);
+    GstPad * pad, guint twcc_id, gboolean fec);
+/* With config.fec: ULPFEC/RED on the video transceiver @trans; for the
+ * one we send on (@sending), keeps it to set its percentage. With the
+ * lock held. */
+void gst_mesh_peer_fec_setup_transceiver (GstMeshPeer * peer,
+    GstWebRTCRTPTransceiver * trans, gboolean sending);
+/* rtpbin's pad-added: what goes into its send_rtp_sink pads */
+void gst_mesh_peer_fec_on_rtpbin_pad (GstElement * rtpbin, GstPad * pad,
+    GstMeshPeer * peer);
+/* A new jitter buffer's session: rtpstorage keeps what FEC needs. */
+void gst_mesh_peer_fec_setup_storage (GstMeshPeer * peer,
+    GstElement * rtpbin, guint session);
 /* webrtcbin's rtpsession: RTCP (and with it our transport-cc feedback,
  * NACKs and PLIs) paced by its bandwidth, not held to 2.5-7.5 s. */
 void gst_mesh_peer_bwe_setup_session (GstMeshPeer * peer,

@@ -91,6 +91,8 @@ GST_DEBUG_CATEGORY (mesh_signal_debug);
 #define DEFAULT_MIN_BITRATE 30
 #define DEFAULT_MAX_BITRATE 2500
 #define DEFAULT_START_BITRATE 0
+#define DEFAULT_FEC FALSE
+#define DEFAULT_FEC_PERCENTAGE 0
 /* webrtcbin's 200 ms suits streaming; a call wants the picture now, and
  * on a LAN (RTT below 1 ms) NACK still has time for retransmissions. The
  * first frame of a call waits this long too (tests/bench/README.md). */
@@ -128,6 +130,8 @@ enum
   PROP_MIN_BITRATE,
   PROP_MAX_BITRATE,
   PROP_START_BITRATE,
+  PROP_FEC,
+  PROP_FEC_PERCENTAGE,
   PROP_LATENCY,
   PROP_MAX_LATENCY,
   PROP_VIDEO_ENCODINGS,
@@ -770,6 +774,8 @@ gst_mesh_signal_new_peer (GstMeshSignal * self, const gchar * remote_id)
     config.max_bitrate = (max + audio) * 1000;
     config.start_bitrate = (CLAMP (start, min, max) + audio) * 1000;
   }
+  config.fec = self->fec;
+  config.fec_percentage = self->fec_percentage;
   GST_OBJECT_UNLOCK (self);
   config.send = peer_send_cb;
   config.state_changed = peer_state_cb;
@@ -1048,6 +1054,12 @@ gst_mesh_signal_set_property (GObject * object, guint prop_id,
     case PROP_MAX_BITRATE:
       self->max_bitrate = g_value_get_uint (value);
       break;
+    case PROP_FEC:
+      self->fec = g_value_get_boolean (value);
+      break;
+    case PROP_FEC_PERCENTAGE:
+      self->fec_percentage = g_value_get_uint (value);
+      break;
     case PROP_START_BITRATE:
       self->start_bitrate = g_value_get_uint (value);
       break;
@@ -1184,6 +1196,12 @@ gst_mesh_signal_get_property (GObject * object, guint prop_id,
     case PROP_MAX_BITRATE:
       g_value_set_uint (value, self->max_bitrate);
       break;
+    case PROP_FEC:
+      g_value_set_boolean (value, self->fec);
+      break;
+    case PROP_FEC_PERCENTAGE:
+      g_value_set_uint (value, self->fec_percentage);
+      break;
     case PROP_START_BITRATE:
       g_value_set_uint (value, self->start_bitrate);
       break;
@@ -1294,6 +1312,8 @@ gst_mesh_signal_init (GstMeshSignal * self)
   self->min_bitrate = DEFAULT_MIN_BITRATE;
   self->max_bitrate = DEFAULT_MAX_BITRATE;
   self->start_bitrate = DEFAULT_START_BITRATE;
+  self->fec = DEFAULT_FEC;
+  self->fec_percentage = DEFAULT_FEC_PERCENTAGE;
   self->latency = DEFAULT_LATENCY;
   self->max_latency = DEFAULT_MAX_LATENCY;
   self->video_encodings = DEFAULT_VIDEO_ENCODINGS;
@@ -1556,6 +1576,41 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
       g_param_spec_uint ("start-bitrate", "Start bitrate",
           "Video bitrate in kbit/s a peer starts at with congestion control "
           "(0 = video-bitrate)", 0, 50000, DEFAULT_START_BITRATE, ready));
+  /**
+   * GstMeshSignal:fec:
+   *
+   * Forward error correction on video: ULPFEC in RED (RFC 5109, RFC 2198),
+   * as webrtcbin's transceivers offer it, for paths whose round trip is
+   * too long for a retransmission to come in time. The receiver rebuilds
+   * a lost packet from the FEC packets once its jitter buffer gives up
+   * waiting for it: after the NACKs, not instead of them. For calls
+   * between meshsignal elements: webrtcbin 1.22 rebuilds a packet without
+   * the header extensions the sender protected, so a browser's FEC is not
+   * recovered, and ours protects packets without extensions, as a browser
+   * does not expect (docs/design.md, **FEC**). Opus has its in-band FEC
+   * either way.
+   *
+   * Since: 0.2
+   */
+  g_object_class_install_property (gobject_class, PROP_FEC,
+      g_param_spec_boolean ("fec", "FEC",
+          "ULPFEC/RED on video, between meshsignal elements", DEFAULT_FEC,
+          ready));
+  /**
+   * GstMeshSignal:fec-percentage:
+   *
+   * With #GstMeshSignal:fec, FEC packets per 100 media packets; 0 follows
+   * the loss each peer's transport-cc feedback reports: none below 1 %,
+   * then five times the loss, from 10 to 50 (25 at 5 % loss). Without
+   * congestion control 0 means 25. The FEC packets count against the
+   * peer's estimate: the encoder gets what is left.
+   *
+   * Since: 0.2
+   */
+  g_object_class_install_property (gobject_class, PROP_FEC_PERCENTAGE,
+      g_param_spec_uint ("fec-percentage", "FEC percentage",
+          "FEC packets per 100 media packets with fec (0 = follow the loss)",
+          0, 100, DEFAULT_FEC_PERCENTAGE, ready));
   /**
    * GstMeshSignal:audio-bitrate:
    *
@@ -1848,6 +1903,10 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
    * buffers grow to it when packets come late), `rtx-refused`
    * (retransmissions the peer asked for that were not sent: with
    * congestion control they are kept within a quarter of the estimate),
+   * with #GstMeshSignal:fec `fec-percentage` (FEC packets sent per 100
+   * media packets now), `fec-recovered` and `fec-unrecovered` (lost
+   * packets of the peer's media that FEC rebuilt, or could not: a lost
+   * FEC packet counts there too),
    * `bandwidth` with congestion
    * control: an `application/x-mesh-bwe` structure with `target-bitrate`,
    * `delay-bitrate`, `loss-bitrate`, `received-bitrate` (bit/s), `loss`,
@@ -1862,7 +1921,7 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
           "Per-peer figures (peers[]): state, decoded frames, jitter-latency "
-          "(ms), nacks-sent, nack-rtt (ms), rtx-refused, bandwidth estimate, "
+          "(ms), nacks-sent, nack-rtt (ms), rtx-refused, fec-*, bandwidth estimate, "
           "video-encoding, webrtcbin statistics; the video encoders' rates",
           GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
   /**

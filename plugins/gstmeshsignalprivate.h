@@ -102,6 +102,8 @@ struct _GstMeshSignal
   guint audio_bitrate;
   GstMeshCongestionControl congestion_control;
   guint min_bitrate, max_bitrate, start_bitrate;       /* kbit/s */
+  gboolean fec;
+  guint fec_percentage;
   guint video_encodings;        /* 1, or 2: a low one for slow peers */
   guint latency;
   guint max_latency;

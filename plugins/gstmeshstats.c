@@ -249,6 +249,15 @@ gst_mesh_stats_peer (GstMeshPeer * peer, const gchar * uid)
         "rtx-refused", G_TYPE_UINT64, rtx_refused,
         "nack-rtt", G_TYPE_UINT, gst_mesh_peer_get_nack_rtt (peer), NULL);
   }
+  /* FEC (gstmeshpeerbwe.c) */
+  {
+    guint pct, recovered, unrecovered;
+
+    if (gst_mesh_peer_get_fec_stats (peer, &pct, &recovered, &unrecovered))
+      gst_structure_set (s, "fec-percentage", G_TYPE_UINT, pct,
+          "fec-recovered", G_TYPE_UINT, recovered, "fec-unrecovered",
+          G_TYPE_UINT, unrecovered, NULL);
+  }
   /* how far the connection got, in webrtcbin's words */
   {
     GstWebRTCICEConnectionState ice;

@@ -1056,3 +1056,15 @@ mesh_test_peer_stat_uint64 (MeshTestPipeline * p, const gchar * field)
   gst_structure_free (peer);
   return n;
 }
+
+GstStructure *
+mesh_test_peer_stat_structure (MeshTestPipeline * p, const gchar * field)
+{
+  GstStructure *peer = first_peer_stats (p);
+  const GValue *v = gst_structure_get_value (peer, field);
+  GstStructure *s = v && GST_VALUE_HOLDS_STRUCTURE (v) ?
+      gst_structure_copy (gst_value_get_structure (v)) : NULL;
+
+  gst_structure_free (peer);
+  return s;
+}

@@ -143,6 +143,9 @@ guint mesh_test_peer_jitter_latency (MeshTestPipeline * p);
 guint mesh_test_peer_stat_uint (MeshTestPipeline * p, const gchar * field);
 guint64 mesh_test_peer_stat_uint64 (MeshTestPipeline * p,
     const gchar * field);
+/* A copy of the structure @field of the first peer's stats, or NULL. */
+GstStructure *mesh_test_peer_stat_structure (MeshTestPipeline * p,
+    const gchar * field);
 /* Sum of the unsigned integer @field over the statistics of @type
  * ("inbound-rtp", "outbound-rtp", ...) in a get-stats answer. */
 guint64 mesh_test_stats_sum (const GstStructure * stats, const gchar * type,
