@@ -632,6 +632,7 @@ on_answer_created (GstMeshPeer * peer, gpointer data)
   set_h264_profile (peer, answer->sdp);
   accept_rtcp_rsize (peer, answer->sdp);
   g_signal_emit_by_name (peer->webrtc, "set-local-description", answer, NULL);
+  gst_sdp_message_add_attribute (answer->sdp, "tool", GST_MESH_SDP_TOOL);
   g_free (peer->local_sdp);
   peer->local_sdp = gst_sdp_message_as_text (answer->sdp);
   g_strfreev (peer->local_mids);
@@ -665,6 +666,9 @@ on_offer_created (GstMeshPeer * peer, gpointer data)
   }
   set_h264_profile (peer, offer->sdp);
   g_signal_emit_by_name (peer->webrtc, "set-local-description", offer, NULL);
+  /* the remote's description is then known as ours (gstmeshpeerbwe.c:
+   * FEC); webrtcbin has its copy without it */
+  gst_sdp_message_add_attribute (offer->sdp, "tool", GST_MESH_SDP_TOOL);
   g_free (peer->local_sdp);
   peer->local_sdp = gst_sdp_message_as_text (offer->sdp);
   peer->local_session_id = gst_mesh_signal_session_id (offer->sdp);
@@ -1003,6 +1007,7 @@ gst_mesh_peer_set_answer (GstMeshPeer * peer,
   }
   gst_sdp_message_copy (answer->sdp_message, &sdp);
   keep_remote_description (peer, sdp);
+  gst_mesh_peer_fec_remote_answer (peer);
   peer->awaiting_answer = FALSE;
   gst_mesh_clear_source (&peer->resend_source);
 

@@ -179,8 +179,8 @@ gst_mesh_peer_add_send_branch (GstMeshPeer * peer, GstMeshMediaKind kind,
   filter_src = gst_element_get_static_pad (filter, "src");
   gst_pad_link (filter_src, webrtc_sink);
   gst_mesh_peer_bwe_setup_branch (peer, pay, filter_src,
-      gst_mesh_peer_twcc_id (caps), peer->config.fec
-      && kind == GST_MESH_MEDIA_VIDEO);
+      gst_mesh_peer_twcc_id (caps), kind == GST_MESH_MEDIA_VIDEO
+      && gst_mesh_peer_fec_on (peer));
   gst_object_unref (filter_src);
   g_object_get (webrtc_sink, "transceiver", &trans, NULL);
   if (trans) {

@@ -184,6 +184,12 @@ void gst_mesh_peer_caps_add_twcc (GstCaps * caps, guint id);
  * branch's last pad before webrtcbin). Call with the lock held. */
 void gst_mesh_peer_bwe_setup_branch (GstMeshPeer * peer, GstElement * pay,
     GstPad * pad, guint twcc_id, gboolean fec);
+/* What our offers and answers name as their tool (a=tool:gst-mesh). */
+#define GST_MESH_SDP_TOOL "gst-mesh"
+/* config.fec, and the call may use it: we offer, or the offer is ours. */
+gboolean gst_mesh_peer_fec_on (GstMeshPeer * peer);
+/* An answer came: one not from gst-mesh gets no FEC packets from us. */
+void gst_mesh_peer_fec_remote_answer (GstMeshPeer * peer);
 /* With config.fec: ULPFEC/RED on the video transceiver @trans; for the
  * one we send on (@sending), keeps it to set its percentage. With the
  * lock held. */

@@ -1587,8 +1587,10 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
    * between meshsignal elements: webrtcbin 1.22 rebuilds a packet without
    * the header extensions the sender protected, so a browser's FEC is not
    * recovered, and ours protects packets without extensions, as a browser
-   * does not expect (docs/design.md, **FEC**). Opus has its in-band FEC
-   * either way.
+   * does not expect (docs/design.md, **FEC**). So an answer takes FEC
+   * only from an offer of ours (`a=tool:gst-mesh`), and a call we offer
+   * that a browser answers gets no FEC packets from us (the browser may
+   * still send its own). Opus has its in-band FEC either way.
    *
    * Since: 0.2
    */

@@ -5,7 +5,7 @@
 //   node tests/bench/capped-link.mjs [RUNS] [--caps 300,500,1000,3000]
 //        [--no-step] [--no-impair] [--no-pages] [--seconds S]
 //        [--setups gcc,none] [--page-camera fake|bars] [--only TEXT]
-//        [--impair-only TEXT] [--glass]
+//        [--impair-only TEXT] [--glass] [--props "K=V ..."]
 //                                                            (as root)
 //
 // In the simulated Internet (tests/net/internet, two homes, no NAT), h2
@@ -27,6 +27,7 @@
 // meshsignal pipeline, with and without congestion control there.
 // `--only TEXT` keeps the setups whose name has TEXT in it, and
 // `--impair-only TEXT` the impaired rows ("loss", "40 +- 30").
+// `--props` adds meshsignal properties to every pipeline (e.g. "fec=true").
 // `--glass` adds glass to glass at each cap and impairment, meshsignal ->
 // meshsignal (tests/bench/glass.c, below).
 // `--page-camera bars` gives the pages meshsignal's source instead of the
@@ -154,7 +155,8 @@ async function gstRun(props, seconds, onSecond) {
 function spawnGlass(home, role, seconds) {
   const bin = path.join(BUILD_DIR, "tests", "bench", "glass");
   const [cmd, ...prefix] = inHome(home);
-  const proc = spawn(cmd, [...prefix, bin, "--role", role, "--server", `http://${PUBLIC}:4000`, "--seconds", String(seconds)], {
+  const extra = EXTRA ? ["--props", EXTRA] : [];
+  const proc = spawn(cmd, [...prefix, bin, "--role", role, "--server", `http://${PUBLIC}:4000`, "--seconds", String(seconds), ...extra], {
     env: gstEnv(),
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -361,11 +363,13 @@ function summary(r) {
 }
 
 const ONLY = opt("--only", "");
+const EXTRA = opt("--props", "");
+const gstProps = (s) => `congestion-control=${s}${EXTRA ? ` ${EXTRA}` : ""}`;
 const setups = [
-  ...SETUPS.map((s) => ({ name: `meshsignal congestion-control=${s}`, run: (sec, on) => gstRun(`congestion-control=${s}`, sec, on) })),
+  ...SETUPS.map((s) => ({ name: `meshsignal ${gstProps(s)}`, run: (sec, on) => gstRun(gstProps(s), sec, on) })),
   ...(WITH_PAGES ? [{ name: "seed pages (Chromium)", run: pageRun }] : []),
   ...(WITH_PAGES
-    ? SETUPS.map((s) => ({ name: `seed page -> meshsignal congestion-control=${s}`, run: (sec, on) => pageToGstRun(`congestion-control=${s}`, sec, on) }))
+    ? SETUPS.map((s) => ({ name: `seed page -> meshsignal ${gstProps(s)}`, run: (sec, on) => pageToGstRun(gstProps(s), sec, on) }))
     : []),
 ].filter((s) => s.name.includes(ONLY));
 

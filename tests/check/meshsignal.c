@@ -895,6 +895,105 @@ GST_START_TEST (test_candidates_before_offer_are_kept)
 
 GST_END_TEST;
 
+/* What meshsignal answers to a bare webrtcbin's video offer with ULPFEC
+ * and RED in it (as a browser's has), the offer naming gst-mesh as its
+ * tool or not. */
+static gchar *
+answer_to_fec_offer (Call * c, gboolean ours)
+{
+  RawPeer r = { 0, };
+  GMainContext *ctx = g_main_context_new ();
+  GstMeshSioClient *client;
+  GstWebRTCSessionDescription *offer;
+  GstWebRTCRTPTransceiver *trans = NULL;
+  gchar *offer_text, *answer;
+  gint64 deadline;
+
+  g_main_context_push_thread_default (ctx);
+  client = gst_mesh_sio_client_new (c->url, NULL);
+  g_signal_connect (client, "event", G_CALLBACK (raw_on_event), &r);
+  gst_mesh_sio_client_connect (client);
+  fail_unless (iterate_until_connected (client, ctx));
+  g_mutex_init (&r.lock);
+  r.pipeline = gst_parse_launch ("webrtcbin name=w bundle-policy=max-bundle "
+      "videotestsrc is-live=true ! video/x-raw,width=320,height=240,"
+      "framerate=30/1 ! vp8enc deadline=1 ! rtpvp8pay pt=96 ! "
+      "application/x-rtp,media=video,encoding-name=VP8,payload=96,"
+      "clock-rate=90000 ! w.", NULL);
+  fail_unless (r.pipeline != NULL);
+  r.webrtc = gst_bin_get_by_name (GST_BIN (r.pipeline), "w");
+  gst_element_set_state (r.pipeline, GST_STATE_PLAYING);
+  g_signal_emit_by_name (r.webrtc, "get-transceiver", 0, &trans);
+  fail_unless (trans != NULL);
+  g_object_set (trans, "fec-type", GST_WEBRTC_FEC_TYPE_ULP_RED, NULL);
+  gst_object_unref (trans);
+  {
+    GstPromise *p = gst_promise_new ();
+    g_signal_emit_by_name (r.webrtc, "create-offer", NULL, p);
+    offer = raw_wait_promise (p, "offer");
+  }
+  if (ours)
+    gst_sdp_message_add_attribute (offer->sdp, "tool", "gst-mesh");
+  offer_text = gst_sdp_message_as_text (offer->sdp);
+  fail_unless (strstr (offer_text, "ulpfec/90000") != NULL, "no ULPFEC in "
+      "the raw offer:\n%s", offer_text);
+  gst_webrtc_session_description_free (offer);
+  {
+    gchar *escaped = g_strescape (offer_text, NULL);
+    gchar *json = g_strdup_printf ("{\"type\":\"offer\",\"sdp\":\"%s\"}",
+        escaped);
+    emit_json (client, "offer", json);
+    g_free (json);
+    g_free (escaped);
+  }
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while (!r.answer && g_get_monotonic_time () < deadline)
+    iterate_for (ctx, 10);
+  fail_unless (r.answer != NULL, "no answer to the offer");
+  answer = r.answer;
+
+  gst_element_set_state (r.pipeline, GST_STATE_NULL);
+  gst_object_unref (r.webrtc);
+  gst_object_unref (r.pipeline);
+  g_free (offer_text);
+  gst_mesh_sio_client_disconnect (client);
+  g_object_unref (client);
+  g_main_context_pop_thread_default (ctx);
+  g_main_context_unref (ctx);
+  return answer;
+}
+
+/* fec=true takes ULPFEC/RED from an offer of ours only: a browser's FEC
+ * and webrtcbin's do not rebuild each other's packets (gstmeshpeerbwe.c),
+ * and Chromium sending us its own cost frames under loss. Our answers
+ * name the tool either way. */
+GST_START_TEST (test_fec_only_with_our_own_offers)
+{
+  Call c = { 0, };
+  gchar *answer;
+
+  call_setup (&c);
+  c.b = mesh_test_call_peer (&c, "fec=true");
+  mesh_test_pipeline_play (c.b);
+  fail_unless (mesh_test_pipeline_wait_message (c.b, 0, CALL_TIMEOUT_MS,
+          "mesh-signalling", "state", "connected") >= 0);
+
+  answer = answer_to_fec_offer (&c, FALSE);
+  fail_unless (strstr (answer, "a=tool:gst-mesh") != NULL, "%s", answer);
+  fail_unless (strstr (answer, "ulpfec") == NULL && strstr (answer, "red/")
+      == NULL, "FEC in the answer to an offer not ours:\n%s", answer);
+  g_free (answer);
+
+  answer = answer_to_fec_offer (&c, TRUE);
+  fail_unless (strstr (answer, "ulpfec/90000") != NULL &&
+      strstr (answer, "red/90000") != NULL, "no FEC in the answer to an "
+      "offer of ours:\n%s", answer);
+  g_free (answer);
+  mesh_test_call_teardown (&c);
+}
+
+GST_END_TEST;
+
 /* ------------------------------------------------------------------------ */
 /* Encoder choice                                                           */
 
@@ -1490,6 +1589,7 @@ meshsignal_suite (void)
   tcase_add_test (tc, test_malformed_messages_do_not_stop_the_call);
   tcase_add_test (tc, test_offers_in_a_burst_replace_each_other);
   tcase_add_test (tc, test_candidates_before_offer_are_kept);
+  tcase_add_test (tc, test_fec_only_with_our_own_offers);
   tcase_add_test (tc, test_peer_leaving_ends_the_call);
   tcase_add_test (tc, test_call_through_gst_mesh_server);
   tcase_add_test (tc, test_in_process_server);
