@@ -769,6 +769,28 @@ iterate_for (GMainContext * ctx, guint ms)
   }
 }
 
+/* A Socket.IO client on @url (connected, its answers into @r) and @r's
+ * bare webrtcbin sending VP8, playing; with @ctx as the thread default. */
+static GstMeshSioClient *
+raw_peer_start (RawPeer * r, const gchar * url, GMainContext * ctx)
+{
+  GstMeshSioClient *client = gst_mesh_sio_client_new (url, NULL);
+
+  g_signal_connect (client, "event", G_CALLBACK (raw_on_event), r);
+  gst_mesh_sio_client_connect (client);
+  fail_unless (iterate_until_connected (client, ctx));
+  g_mutex_init (&r->lock);
+  r->pipeline = gst_parse_launch ("webrtcbin name=w bundle-policy=max-bundle "
+      "videotestsrc is-live=true ! video/x-raw,width=320,height=240,"
+      "framerate=30/1 ! vp8enc deadline=1 ! rtpvp8pay pt=96 ! "
+      "application/x-rtp,media=video,encoding-name=VP8,payload=96,"
+      "clock-rate=90000 ! w.", NULL);
+  fail_unless (r->pipeline != NULL);
+  r->webrtc = gst_bin_get_by_name (GST_BIN (r->pipeline), "w");
+  gst_element_set_state (r->pipeline, GST_STATE_PLAYING);
+  return client;
+}
+
 /* Every candidate of the caller arrives before its offer, which carries
  * none; the caller never learns meshsignal's candidates either. The call
  * can only connect if meshsignal kept the early candidates for the
@@ -793,23 +815,10 @@ GST_START_TEST (test_candidates_before_offer_are_kept)
           "mesh-signalling", "state", "connected") >= 0);
 
   g_main_context_push_thread_default (ctx);
-  client = gst_mesh_sio_client_new (c.url, NULL);
-  g_signal_connect (client, "event", G_CALLBACK (raw_on_event), &r);
-  gst_mesh_sio_client_connect (client);
-  fail_unless (iterate_until_connected (client, ctx));
-
-  g_mutex_init (&r.lock);
+  client = raw_peer_start (&r, c.url, ctx);
   r.candidates = g_ptr_array_new_with_free_func (g_free);
-  r.pipeline = gst_parse_launch ("webrtcbin name=w bundle-policy=max-bundle "
-      "videotestsrc is-live=true ! video/x-raw,width=320,height=240,"
-      "framerate=30/1 ! vp8enc deadline=1 ! rtpvp8pay pt=96 ! "
-      "application/x-rtp,media=video,encoding-name=VP8,payload=96,"
-      "clock-rate=90000 ! w.", NULL);
-  fail_unless (r.pipeline != NULL);
-  r.webrtc = gst_bin_get_by_name (GST_BIN (r.pipeline), "w");
   g_signal_connect (r.webrtc, "on-ice-candidate",
       G_CALLBACK (raw_on_candidate), &r);
-  gst_element_set_state (r.pipeline, GST_STATE_PLAYING);
   g_signal_emit_by_name (r.webrtc, "get-transceiver", 0, &trans);
   if (trans) {
     g_object_set (trans, "direction",
@@ -910,19 +919,7 @@ answer_to_fec_offer (Call * c, gboolean ours)
   gint64 deadline;
 
   g_main_context_push_thread_default (ctx);
-  client = gst_mesh_sio_client_new (c->url, NULL);
-  g_signal_connect (client, "event", G_CALLBACK (raw_on_event), &r);
-  gst_mesh_sio_client_connect (client);
-  fail_unless (iterate_until_connected (client, ctx));
-  g_mutex_init (&r.lock);
-  r.pipeline = gst_parse_launch ("webrtcbin name=w bundle-policy=max-bundle "
-      "videotestsrc is-live=true ! video/x-raw,width=320,height=240,"
-      "framerate=30/1 ! vp8enc deadline=1 ! rtpvp8pay pt=96 ! "
-      "application/x-rtp,media=video,encoding-name=VP8,payload=96,"
-      "clock-rate=90000 ! w.", NULL);
-  fail_unless (r.pipeline != NULL);
-  r.webrtc = gst_bin_get_by_name (GST_BIN (r.pipeline), "w");
-  gst_element_set_state (r.pipeline, GST_STATE_PLAYING);
+  client = raw_peer_start (&r, c->url, ctx);
   g_signal_emit_by_name (r.webrtc, "get-transceiver", 0, &trans);
   fail_unless (trans != NULL);
   g_object_set (trans, "fec-type", GST_WEBRTC_FEC_TYPE_ULP_RED, NULL);
