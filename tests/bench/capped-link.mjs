@@ -29,7 +29,8 @@
 // `--impair-only TEXT` the impaired rows ("loss", "40 +- 30").
 // `--props` adds meshsignal properties to every pipeline (e.g. "fec=true").
 // `--glass` adds glass to glass at each cap and impairment, meshsignal ->
-// meshsignal (tests/bench/glass.c, below).
+// meshsignal (tests/bench/glass.c, below) and, unless --no-pages, seed
+// page -> seed page (glass-page.mjs's time-coded camera and microphone).
 // `--page-camera bars` gives the pages meshsignal's source instead of the
 // fake camera (a 640x480 canvas, captureStream(30), of colour bars moving
 // 4 pixels a frame, beside Chromium's fake microphone): Chromium then
@@ -47,6 +48,7 @@ import path from "node:path";
 import { createWriteStream } from "node:fs";
 import { createInterface } from "node:readline";
 import { runInInternet, net, inHome, openSeedPageIn, PUBLIC } from "../net/internet.mjs";
+import { pageHooks } from "./glass-page.mjs";
 
 const argv = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -254,6 +256,31 @@ function seedPage(home) {
   });
 }
 
+// Two seed pages with glass-page.mjs's time-coded camera and microphone
+// (in browsers of their own: the audio graph needs the autoplay flag),
+// h2 calling h1; the delays h1 read after the first SKIP s.
+const glassBrowsers = {};
+async function glassPageRun(seconds, onSecond) {
+  const opts = { initScript: pageHooks, chromiumArgs: ["--autoplay-policy=no-user-gesture-required"] };
+  const a = await openSeedPageIn(glassBrowsers, "h1", pageServer.url, opts);
+  const b = await openSeedPageIn(glassBrowsers, "h2", pageServer.url, opts);
+  try {
+    await clickCall(b);
+    await a.waitForFunction(() => window.__glass.video.length > 0, null, { timeout: 30000, polling: 100 });
+    let from = null;
+    const link = await sampleSeconds(seconds, async (i) => {
+      onSecond(i);
+      if (i === SKIP) from = await a.evaluate(() => ({ video: window.__glass.video.length, audio: window.__glass.audio.length }));
+    });
+    const g = await a.evaluate(() => window.__glass);
+    return { video: g.video.slice(from?.video ?? 0), audio: g.audio.slice(from?.audio ?? 0), link };
+  } finally {
+    await a.context().close().catch(() => {});
+    await b.context().close().catch(() => {});
+    await sleep(300);
+  }
+}
+
 const pageStats = (page) =>
   page.evaluate(async () => {
     const out = { sourceFrames: 0, freezeCount: 0, estimate: NaN };
@@ -410,22 +437,28 @@ try {
   const glassResults = [];
   if (WITH_GLASS) {
     const rows = [...CAPS.map((c) => [`${c}`, c, 0, 0, 0]), ...(WITH_IMPAIR ? IMPAIRS : [])];
+    const glassSetups = [
+      ["meshsignal", glassRun],
+      ...(WITH_PAGES ? [["seed pages (Chromium)", glassPageRun]] : []),
+    ];
     for (const [name, cap, loss, delay, jitter] of rows) {
-      const pooled = { video: [], audio: [], kbps: [] };
-      for (let i = 0; i < RUNS; i++) {
-        setRate("h1", cap);
-        if (loss || delay || jitter) net("impair", "h1", String(loss), String(delay), String(jitter));
-        try {
-          const r = await glassRun(SECONDS, () => {});
-          pooled.video.push(...r.video);
-          pooled.audio.push(...r.audio);
-          pooled.kbps.push(median(r.link.slice(SKIP).map((x) => x.kbps)));
-          console.error(`${name}, glass, run ${i + 1}: video p50 ${quantile(r.video, 0.5)} ms of ${r.video.length} frames, audio p50 ${quantile(r.audio, 0.5)} ms`);
-        } finally {
-          if (loss || delay || jitter) net("impair", "h1", "off");
+      for (const [who, run] of glassSetups) {
+        const pooled = { video: [], audio: [], kbps: [] };
+        for (let i = 0; i < RUNS; i++) {
+          setRate("h1", cap);
+          if (loss || delay || jitter) net("impair", "h1", String(loss), String(delay), String(jitter));
+          try {
+            const r = await run(SECONDS, () => {});
+            pooled.video.push(...r.video);
+            pooled.audio.push(...r.audio);
+            pooled.kbps.push(median(r.link.slice(SKIP).map((x) => x.kbps)));
+            console.error(`${name}, glass, ${who}, run ${i + 1}: video p50 ${quantile(r.video, 0.5)} ms of ${r.video.length} frames, audio p50 ${quantile(r.audio, 0.5)} ms`);
+          } finally {
+            if (loss || delay || jitter) net("impair", "h1", "off");
+          }
         }
+        glassResults.push({ name, who, ...pooled });
       }
-      glassResults.push({ name, ...pooled });
     }
   }
   const stepResults = {};
@@ -457,11 +490,11 @@ try {
       console.log(`| ${cap} | ${name} | ${f(100 * m("share"))} % | ${f(m("fps"))} | ${f(m("freezes"))} | ${r[0].chromeFreezes === null ? "-" : f(m("chromeFreezes"))} | ${f(m("kbps"))} | ${f(m("dropped"))} |`);
     }
   if (WITH_GLASS) {
-    console.log(`\nGlass to glass h2 -> h1 (glass.c on both sides, its time-coded source), ms, all frames and bursts of ${RUNS} run(s) after the first ${SKIP} s`);
-    console.log("| link h2 -> h1 | video p50 | video p95 | frames | audio p50 | audio p95 | bursts | kbit/s through |");
-    console.log("|---|---|---|---|---|---|---|---|");
+    console.log(`\nGlass to glass h2 -> h1 (time-coded sources: glass.c, glass-page.mjs), ms, all frames and bursts of ${RUNS} run(s) after the first ${SKIP} s`);
+    console.log("| link h2 -> h1 | setup | video p50 | video p95 | frames | audio p50 | audio p95 | bursts | kbit/s through |");
+    console.log("|---|---|---|---|---|---|---|---|---|");
     for (const g of glassResults)
-      console.log(`| ${g.name} | ${f(quantile(g.video, 0.5), 1)} | ${f(quantile(g.video, 0.95), 1)} | ${g.video.length} | ${f(quantile(g.audio, 0.5), 1)} | ${f(quantile(g.audio, 0.95), 1)} | ${g.audio.length} | ${f(median(g.kbps))} |`);
+      console.log(`| ${g.name} | ${g.who} | ${f(quantile(g.video, 0.5), 1)} | ${f(quantile(g.video, 0.95), 1)} | ${g.video.length} | ${f(quantile(g.audio, 0.5), 1)} | ${f(quantile(g.audio, 0.95), 1)} | ${g.audio.length} | ${f(median(g.kbps))} |`);
   }
   if (WITH_STEP) {
     console.log("\nStep: 3000 kbit/s, 500 from second 15, 3000 from second 30 (one run)");
@@ -479,7 +512,7 @@ try {
       if (r.estimate) console.log(`\n${name}: the sending page's estimate (availableOutgoingBitrate), kbit/s per second: ${r.estimate.map((x) => Math.round(x)).join(" ")}`);
   }
 } finally {
-  for (const b of Object.values(browsers)) await b.close().catch(() => {});
+  for (const b of [...Object.values(browsers), ...Object.values(glassBrowsers)]) await b.close().catch(() => {});
   await pageServer?.close();
   await seed.stop();
 }

@@ -61,7 +61,7 @@ export const inHome = (home) => ["ip", "netns", "exec", home];
  * it gets a HOME of its own whose NSS database trusts the test
  * certificate of the tool's coturn (certutil, from libnss3-tools).
  */
-export async function launchChromiumIn(home, origins = []) {
+export async function launchChromiumIn(home, origins = [], extraArgs = []) {
   const state = process.env.MESH_NET_STATE;
   const wrapper = path.join(state, `chromium-${home}`);
   writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${home} ${CHROMIUM_PATH} "$@"\n`);
@@ -86,6 +86,7 @@ export async function launchChromiumIn(home, origins = []) {
   }
   const args = [...CHROMIUM_ARGS];
   if (origins.length) args.push(`--unsafely-treat-insecure-origin-as-secure=${origins.join(",")}`);
+  args.push(...extraArgs);
   // a debugging aid: more flags, e.g. "--enable-logging=stderr
   // --vmodule=*/goog_cc/*=1" (its lines show with DEBUG=pw:browser)
   if (process.env.MESH_CHROMIUM_ARGS) args.push(...process.env.MESH_CHROMIUM_ARGS.split(" ").filter(Boolean));
@@ -97,10 +98,11 @@ export async function launchChromiumIn(home, origins = []) {
  * per home, kept in @browsers) from @url, connected to its server and
  * Start pressed. @iceServers replace the page's own (useIceServers);
  * @initScript (a function) runs in the page before its script: the
- * benchmarks' frame counters.
+ * benchmarks' frame counters. @chromiumArgs go to the browser if this
+ * opens it (the first page of @home in @browsers).
  */
-export async function openSeedPageIn(browsers, home, url, { iceServers = null, initScript = null } = {}) {
-  browsers[home] ??= await launchChromiumIn(home, [url.replace(/\/$/, "")]);
+export async function openSeedPageIn(browsers, home, url, { iceServers = null, initScript = null, chromiumArgs = [] } = {}) {
+  browsers[home] ??= await launchChromiumIn(home, [url.replace(/\/$/, "")], chromiumArgs);
   const page = await (await browsers[home].newContext()).newPage();
   if (iceServers) await useIceServers(page, iceServers);
   if (initScript) await page.addInitScript(initScript);
