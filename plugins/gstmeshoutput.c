@@ -302,3 +302,156 @@ gst_mesh_output_free (GstMeshOutput * out)
   remove (out, out->out_caps);
   g_free (out);
 }
+
+/* ---- the jitter buffers' wait within the sink's processing deadline -----
+ *
+ * A live pipeline renders a buffer at its running time plus the pipeline
+ * latency: here the jitter buffers' (10 ms at the defaults) plus the
+ * sink's processing-deadline (GStreamer's default 20 ms), whose use is to
+ * cover the processing between the last latency-reporting element and the
+ * sink. Decoding happens inside the element, and takes 1-2 ms for a
+ * 640x480 VP8 frame here (tests/bench/README.md, glass --trace), so most
+ * of those 30 ms were spent waiting: a pipeline showed the picture 8-10
+ * ms later than Chromium did. The two waits may overlap: a packet the
+ * jitter buffer waits for until its deadline still leaves the sink's
+ * deadline less the overlap for decoding. So each media src pad of the
+ * element runs OVERLAP_MAX early (a negative pad offset), as long as the
+ * sink's share of the latency (what the LATENCY event gives, less what
+ * the pad answered to the latency query) keeps DEADLINE_KEPT beyond it;
+ * a sink with a smaller processing-deadline gets less, down to none. The
+ * latency reported is unchanged, and all media pads take the smallest
+ * overlap any of them allows: audio and video stay in sync. */
+#define OVERLAP_MAX (10 * GST_MSECOND)
+#define DEADLINE_KEPT (10 * GST_MSECOND)
+
+static GQuark
+reported_quark (void)
+{
+  static GQuark q;
+
+  if (!q)
+    q = g_quark_from_static_string ("gst-mesh-reported-latency");
+  return q;
+}
+
+static GQuark
+overlap_quark (void)
+{
+  static GQuark q;
+
+  if (!q)
+    q = g_quark_from_static_string ("gst-mesh-overlap");
+  return q;
+}
+
+static gboolean
+is_media_pad (GstPad * pad)
+{
+  const gchar *name = GST_PAD_NAME (pad);
+
+  return GST_PAD_IS_SRC (pad) && (g_str_has_prefix (name, "video_src") ||
+      g_str_has_prefix (name, "audio_src") ||
+      g_str_has_prefix (name, "peer_video_") ||
+      g_str_has_prefix (name, "peer_audio_"));
+}
+
+/* The smallest overlap a media pad of @element allows (what the last
+ * LATENCY event let it), applied to all of them. */
+static void
+apply_overlap (GstElement * element)
+{
+  GstIterator *it = gst_element_iterate_src_pads (element);
+  GValue v = G_VALUE_INIT;
+  GPtrArray *pads = g_ptr_array_new_with_free_func (gst_object_unref);
+  GstClockTime overlap = OVERLAP_MAX;
+  gboolean known = FALSE;
+
+  while (gst_iterator_next (it, &v) == GST_ITERATOR_OK) {
+    GstPad *pad = g_value_get_object (&v);
+    const GstClockTime *o = g_object_get_qdata (G_OBJECT (pad),
+        overlap_quark ());
+
+    if (is_media_pad (pad)) {
+      g_ptr_array_add (pads, gst_object_ref (pad));
+      if (o) {
+        overlap = MIN (overlap, *o);
+        known = TRUE;
+      }
+    }
+    g_value_reset (&v);
+  }
+  g_value_unset (&v);
+  gst_iterator_free (it);
+  if (!known)
+    overlap = 0;
+  for (guint i = 0; i < pads->len; i++) {
+    GstPad *pad = g_ptr_array_index (pads, i);
+
+    if (gst_pad_get_offset (pad) != -(gint64) overlap) {
+      GST_INFO_OBJECT (pad, "running %" GST_TIME_FORMAT " early, within the "
+          "sink's processing deadline", GST_TIME_ARGS (overlap));
+      gst_pad_set_offset (pad, -(gint64) overlap);
+    }
+  }
+  g_ptr_array_unref (pads);
+}
+
+static GstPadProbeReturn
+latency_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  GstElement *element = user_data;
+
+  if ((info->type & GST_PAD_PROBE_TYPE_QUERY_UPSTREAM) &&
+      (info->type & GST_PAD_PROBE_TYPE_PULL)) {
+    GstQuery *query = GST_PAD_PROBE_INFO_QUERY (info);
+    gboolean live;
+    GstClockTime min;
+
+    if (GST_QUERY_TYPE (query) != GST_QUERY_LATENCY)
+      return GST_PAD_PROBE_OK;
+    gst_query_parse_latency (query, &live, &min, NULL);
+    if (live) {
+      GstClockTime *m = g_new (GstClockTime, 1);
+      *m = min;
+      g_object_set_qdata_full (G_OBJECT (pad), reported_quark (), m, g_free);
+    }
+  } else if (info->type & GST_PAD_PROBE_TYPE_EVENT_UPSTREAM) {
+    GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+    const GstClockTime *min = g_object_get_qdata (G_OBJECT (pad),
+        reported_quark ());
+    GstClockTime total, budget, *overlap;
+
+    if (GST_EVENT_TYPE (event) != GST_EVENT_LATENCY || !min)
+      return GST_PAD_PROBE_OK;
+    gst_event_parse_latency (event, &total);
+    budget = total > *min ? total - *min : 0;
+    overlap = g_new (GstClockTime, 1);
+    *overlap = budget > DEADLINE_KEPT ?
+        MIN (OVERLAP_MAX, budget - DEADLINE_KEPT) : 0;
+    GST_DEBUG_OBJECT (pad, "latency %" GST_TIME_FORMAT ", ours %"
+        GST_TIME_FORMAT ": overlap %" GST_TIME_FORMAT, GST_TIME_ARGS (total),
+        GST_TIME_ARGS (*min), GST_TIME_ARGS (*overlap));
+    g_object_set_qdata_full (G_OBJECT (pad), overlap_quark (), overlap,
+        g_free);
+    apply_overlap (element);
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+static void
+on_element_pad_added (GstElement * element, GstPad * pad, gpointer data)
+{
+  if (!is_media_pad (pad))
+    return;
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_QUERY_UPSTREAM |
+      GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, latency_probe, element, NULL);
+  apply_overlap (element);
+}
+
+void
+gst_mesh_output_overlap_deadline (GstElement * element)
+{
+  ensure_debug ();
+  g_signal_connect (element, "pad-added", G_CALLBACK (on_element_pad_added),
+      NULL);
+}

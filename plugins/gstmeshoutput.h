@@ -38,4 +38,9 @@ void gst_mesh_output_sync_state (GstMeshOutput * out);
 /* Removes the elements from the bin and frees @out. */
 void gst_mesh_output_free (GstMeshOutput * out);
 
+/* The media src pads of @element (meshsignal) run early by as much of
+ * their sinks' processing deadline as decoding does not need, at most
+ * 10 ms: the jitter buffers' wait and the deadline overlap. */
+void gst_mesh_output_overlap_deadline (GstElement * element);
+
 G_END_DECLS

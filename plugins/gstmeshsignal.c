@@ -1313,6 +1313,7 @@ gst_mesh_signal_init (GstMeshSignal * self)
   self->max_bitrate = DEFAULT_MAX_BITRATE;
   self->start_bitrate = DEFAULT_START_BITRATE;
   self->fec = DEFAULT_FEC;
+  gst_mesh_output_overlap_deadline (GST_ELEMENT (self));
   self->fec_percentage = DEFAULT_FEC_PERCENTAGE;
   self->latency = DEFAULT_LATENCY;
   self->max_latency = DEFAULT_MAX_LATENCY;

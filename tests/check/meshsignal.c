@@ -121,6 +121,19 @@ clocksync_offsets (MeshTestPipeline * p, GArray * offsets)
  * late packets made them grow: stats' `jitter-latency`) plus the sink's
  * own processing deadline, and each clocksync of a live input waits for
  * nothing (a negative ts-offset that cancels the upstream latency). */
+/* The offset of meshsignal's pad @name in @p. */
+static gint64
+src_offset (MeshTestPipeline * p, const gchar * name)
+{
+  GstPad *pad = gst_element_get_static_pad (p->mesh, name);
+  gint64 offset;
+
+  fail_unless (pad != NULL, "no %s", name);
+  offset = gst_pad_get_offset (pad);
+  gst_object_unref (pad);
+  return offset;
+}
+
 GST_START_TEST (test_latency_is_the_jitter_buffer_and_the_sink)
 {
 #define SYNCED_PEER "meshsignal name=m server-url=%s %s " \
@@ -174,6 +187,12 @@ GST_START_TEST (test_latency_is_the_jitter_buffer_and_the_sink)
         GST_TIME_ARGS (jitter));
     fail_unless_equals_uint64 (vout, jitter + deadline);
     fail_unless_equals_uint64 (aout, jitter + deadline);
+    /* the jitter buffers' wait and the sink's deadline overlap by 10 ms
+     * (gstmeshoutput.c), the same for audio and video */
+    fail_unless_equals_int64 (src_offset (p, "video_src"),
+        -10 * GST_MSECOND);
+    fail_unless_equals_int64 (src_offset (p, "audio_src"),
+        -10 * GST_MSECOND);
     g_array_set_size (offsets, 0);
     fail_unless (clocksync_offsets (p, offsets), "no clocksync in %s: "
         "is this still webrtcbin 1.22?", i ? "B" : "A");
@@ -186,6 +205,38 @@ GST_START_TEST (test_latency_is_the_jitter_buffer_and_the_sink)
   g_array_unref (offsets);
   mesh_test_call_teardown (&c);
 #undef SYNCED_PEER
+}
+
+GST_END_TEST;
+
+/* Sinks that keep no processing deadline beyond what decoding needs:
+ * the pads do not run early (a frame the jitter buffer waited for would
+ * come late). */
+GST_START_TEST (test_no_overlap_without_a_sink_deadline)
+{
+#define TIGHT_PEER "meshsignal name=m server-url=%s %s " \
+      "videotestsrc is-live=true ! video/x-raw,width=320,height=240," \
+      "framerate=30/1 ! m.video_sink " \
+      "audiotestsrc is-live=true wave=ticks ! m.audio_sink " \
+      "m.video_src ! fakesink name=vout sync=true processing-deadline=0 " \
+      "m.audio_src ! fakesink name=aout sync=true processing-deadline=0"
+  Call c = { 0, };
+  gchar *desc;
+
+  call_setup (&c);
+  desc = g_strdup_printf (TIGHT_PEER, c.url, "");
+  c.b = mesh_test_pipeline_new (desc);
+  g_free (desc);
+  desc = g_strdup_printf (TIGHT_PEER, c.url, "role=call");
+  c.a = mesh_test_pipeline_new (desc);
+  g_free (desc);
+  mesh_test_pipeline_play (c.b);
+  mesh_test_pipeline_play (c.a);
+  assert_media_both_ways (&c);
+  fail_unless_equals_int64 (src_offset (c.b, "video_src"), 0);
+  fail_unless_equals_int64 (src_offset (c.b, "audio_src"), 0);
+  mesh_test_call_teardown (&c);
+#undef TIGHT_PEER
 }
 
 GST_END_TEST;
@@ -1576,6 +1627,7 @@ meshsignal_suite (void)
   tcase_add_test (tc, test_video_encoder_that_cannot_serve_is_an_error);
   tcase_add_test (tc, test_caller_and_waiter_decode_each_other);
   tcase_add_test (tc, test_latency_is_the_jitter_buffer_and_the_sink);
+  tcase_add_test (tc, test_no_overlap_without_a_sink_deadline);
   tcase_add_test (tc, test_congestion_control_gets_feedback_and_moves_the_encoder);
   tcase_add_test (tc, test_no_congestion_control);
   tcase_add_test (tc, test_send_only_to_receive_only);
