@@ -134,31 +134,41 @@ src_offset (MeshTestPipeline * p, const gchar * name)
   return offset;
 }
 
+/* A call between two pipelines whose sinks sync to the clock, with
+ * @sink_props on both sinks; B waits, A calls. */
+static void
+synced_call_start (Call * c, const gchar * sink_props)
+{
+  for (gint i = 0; i < 2; i++) {
+    gchar *desc = g_strdup_printf ("meshsignal name=m server-url=%s %s "
+        "videotestsrc is-live=true ! video/x-raw,width=320,height=240,"
+        "framerate=30/1 ! m.video_sink "
+        "audiotestsrc is-live=true wave=ticks ! m.audio_sink "
+        "m.video_src ! fakesink name=vout sync=true %s "
+        "m.audio_src ! fakesink name=aout sync=true %s", c->url,
+        i ? "role=call" : "", sink_props, sink_props);
+
+    if (i)
+      c->a = mesh_test_pipeline_new (desc);
+    else
+      c->b = mesh_test_pipeline_new (desc);
+    g_free (desc);
+  }
+  mesh_test_pipeline_play (c->b);
+  mesh_test_pipeline_play (c->a);
+  assert_media_both_ways (c);
+}
+
 GST_START_TEST (test_latency_is_the_jitter_buffer_and_the_sink)
 {
-#define SYNCED_PEER "meshsignal name=m server-url=%s %s " \
-      "videotestsrc is-live=true ! video/x-raw,width=320,height=240," \
-      "framerate=30/1 ! m.video_sink " \
-      "audiotestsrc is-live=true wave=ticks ! m.audio_sink " \
-      "m.video_src ! fakesink name=vout sync=true " \
-      "m.audio_src ! fakesink name=aout sync=true"
   Call c = { 0, };
-  gchar *desc;
   guint latency_ms;
   guint64 deadline;
   GArray *offsets = g_array_new (FALSE, FALSE, sizeof (gint64));
   GstElement *sink;
 
   call_setup (&c);
-  desc = g_strdup_printf (SYNCED_PEER, c.url, "");
-  c.b = mesh_test_pipeline_new (desc);
-  g_free (desc);
-  desc = g_strdup_printf (SYNCED_PEER, c.url, "role=call");
-  c.a = mesh_test_pipeline_new (desc);
-  g_free (desc);
-  mesh_test_pipeline_play (c.b);
-  mesh_test_pipeline_play (c.a);
-  assert_media_both_ways (&c);
+  synced_call_start (&c, "");
 
   g_object_get (c.b->mesh, "latency", &latency_ms, NULL);
   fail_unless_equals_int (latency_ms, 10);
@@ -204,7 +214,6 @@ GST_START_TEST (test_latency_is_the_jitter_buffer_and_the_sink)
   }
   g_array_unref (offsets);
   mesh_test_call_teardown (&c);
-#undef SYNCED_PEER
 }
 
 GST_END_TEST;
@@ -214,29 +223,13 @@ GST_END_TEST;
  * come late). */
 GST_START_TEST (test_no_overlap_without_a_sink_deadline)
 {
-#define TIGHT_PEER "meshsignal name=m server-url=%s %s " \
-      "videotestsrc is-live=true ! video/x-raw,width=320,height=240," \
-      "framerate=30/1 ! m.video_sink " \
-      "audiotestsrc is-live=true wave=ticks ! m.audio_sink " \
-      "m.video_src ! fakesink name=vout sync=true processing-deadline=0 " \
-      "m.audio_src ! fakesink name=aout sync=true processing-deadline=0"
   Call c = { 0, };
-  gchar *desc;
 
   call_setup (&c);
-  desc = g_strdup_printf (TIGHT_PEER, c.url, "");
-  c.b = mesh_test_pipeline_new (desc);
-  g_free (desc);
-  desc = g_strdup_printf (TIGHT_PEER, c.url, "role=call");
-  c.a = mesh_test_pipeline_new (desc);
-  g_free (desc);
-  mesh_test_pipeline_play (c.b);
-  mesh_test_pipeline_play (c.a);
-  assert_media_both_ways (&c);
+  synced_call_start (&c, "processing-deadline=0");
   fail_unless_equals_int64 (src_offset (c.b, "video_src"), 0);
   fail_unless_equals_int64 (src_offset (c.b, "audio_src"), 0);
   mesh_test_call_teardown (&c);
-#undef TIGHT_PEER
 }
 
 GST_END_TEST;
