@@ -661,25 +661,50 @@ gst_mesh_codec_set_encoder_bitrate (GstElement * encoder, guint kbps)
  * through lip sync, the video's too (tests/bench/README.md, glass). They
  * cost 50 more packets a second, about 20 kbit/s of headers, which a
  * narrow link should spend on the picture: the element goes back to 20 ms
- * frames there (gst_mesh_input_update_video_rates). */
+ * frames there (gst_mesh_input_update_video_rates). The change is made
+ * in the encoder's streaming thread: see set_frame_size_probe. */
+/* opusenc's streaming thread, before its next input: the frame size
+ * changes between frames. Set from another thread it raced the base
+ * class, which cut a 20 ms frame that opusenc then encoded as 10 ms and
+ * aborted on (gstopusenc.c: "assertion failed: (size == bytes)"; seen in
+ * net-nat's NAT rebinding test, as the estimate came back over 1.3
+ * Mbit/s). */
+static GstPadProbeReturn
+set_frame_size_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  GstObject *enc = gst_pad_get_parent (pad);
+  gchar *value = g_strdup_printf ("%u", GPOINTER_TO_UINT (data));
+
+  if (enc) {
+    gst_util_set_object_arg (G_OBJECT (enc), "frame-size", value);
+    gst_object_unref (enc);
+  }
+  g_free (value);
+  return GST_PAD_PROBE_REMOVE;
+}
+
 void
 gst_mesh_codec_set_audio_frame_ms (GstElement * encoder, guint ms)
 {
   GstIterator *it = gst_bin_iterate_elements (GST_BIN (encoder));
   GValue v = G_VALUE_INIT;
-  gchar *value = g_strdup_printf ("%u", ms);
 
   while (gst_iterator_next (it, &v) == GST_ITERATOR_OK) {
     GstElement *e = g_value_get_object (&v);
     GstElementFactory *f = gst_element_get_factory (e);
+    GstPad *sink;
 
-    if (f && !strcmp (GST_OBJECT_NAME (f), "opusenc"))
-      gst_util_set_object_arg (G_OBJECT (e), "frame-size", value);
+    if (f && !strcmp (GST_OBJECT_NAME (f), "opusenc") &&
+        (sink = gst_element_get_static_pad (e, "sink"))) {
+      gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_BUFFER |
+          GST_PAD_PROBE_TYPE_BUFFER_LIST, set_frame_size_probe,
+          GUINT_TO_POINTER (ms), NULL);
+      gst_object_unref (sink);
+    }
     g_value_reset (&v);
   }
   g_value_unset (&v);
   gst_iterator_free (it);
-  g_free (value);
 }
 
 GstElement *
