@@ -835,6 +835,36 @@ raw_peer_start (RawPeer * r, const gchar * url, GMainContext * ctx)
   return client;
 }
 
+/* Sends @offer_text as the seed's offer event and waits (10 s at most)
+ * for meshsignal's answer in @r. */
+static void
+raw_offer_and_wait_answer (RawPeer * r, GstMeshSioClient * client,
+    GMainContext * ctx, const gchar * offer_text)
+{
+  JsonBuilder *b = json_builder_new ();
+  JsonNode *node;
+  gchar *json;
+  gint64 deadline;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "offer");
+  json_builder_set_member_name (b, "sdp");
+  json_builder_add_string_value (b, offer_text);
+  json_builder_end_object (b);
+  node = json_builder_get_root (b);
+  json = json_to_string (node, FALSE);
+  emit_json (client, "offer", json);
+  g_free (json);
+  json_node_unref (node);
+  g_object_unref (b);
+
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while (!r->answer && g_get_monotonic_time () < deadline)
+    iterate_for (ctx, 10);
+  fail_unless (r->answer != NULL, "no answer to the offer");
+}
+
 /* Every candidate of the caller arrives before its offer, which carries
  * none; the caller never learns meshsignal's candidates either. The call
  * can only connect if meshsignal kept the early candidates for the
@@ -900,29 +930,7 @@ GST_START_TEST (test_candidates_before_offer_are_kept)
   g_mutex_unlock (&r.lock);
   /* let them all arrive, well before the offer */
   iterate_for (ctx, 500);
-  {
-    JsonBuilder *b = json_builder_new ();
-    JsonNode *node;
-    json_builder_begin_object (b);
-    json_builder_set_member_name (b, "type");
-    json_builder_add_string_value (b, "offer");
-    json_builder_set_member_name (b, "sdp");
-    json_builder_add_string_value (b, offer_text);
-    json_builder_end_object (b);
-    node = json_builder_get_root (b);
-    {
-      gchar *json = json_to_string (node, FALSE);
-      emit_json (client, "offer", json);
-      g_free (json);
-    }
-    json_node_unref (node);
-    g_object_unref (b);
-  }
-
-  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
-  while (!r.answer && g_get_monotonic_time () < deadline)
-    iterate_for (ctx, 10);
-  fail_unless (r.answer != NULL, "no answer to the offer");
+  raw_offer_and_wait_answer (&r, client, ctx, offer_text);
   gst_sdp_message_new_from_text (r.answer, &sdp);
   answer = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_ANSWER,
       sdp);
@@ -960,7 +968,6 @@ answer_to_fec_offer (Call * c, gboolean ours)
   GstWebRTCSessionDescription *offer;
   GstWebRTCRTPTransceiver *trans = NULL;
   gchar *offer_text, *answer;
-  gint64 deadline;
 
   g_main_context_push_thread_default (ctx);
   client = raw_peer_start (&r, c->url, ctx);
@@ -979,18 +986,7 @@ answer_to_fec_offer (Call * c, gboolean ours)
   fail_unless (strstr (offer_text, "ulpfec/90000") != NULL, "no ULPFEC in "
       "the raw offer:\n%s", offer_text);
   gst_webrtc_session_description_free (offer);
-  {
-    gchar *escaped = g_strescape (offer_text, NULL);
-    gchar *json = g_strdup_printf ("{\"type\":\"offer\",\"sdp\":\"%s\"}",
-        escaped);
-    emit_json (client, "offer", json);
-    g_free (json);
-    g_free (escaped);
-  }
-  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
-  while (!r.answer && g_get_monotonic_time () < deadline)
-    iterate_for (ctx, 10);
-  fail_unless (r.answer != NULL, "no answer to the offer");
+  raw_offer_and_wait_answer (&r, client, ctx, offer_text);
   answer = r.answer;
 
   gst_element_set_state (r.pipeline, GST_STATE_NULL);
