@@ -144,10 +144,12 @@ count_frames (PictureSteps * ps, GstElement * tee)
  * (libwebrtc bounds them too). A request within the interval after the
  * last one let through is held, and the ones after it fold into it; it
  * goes up with the first frame after the interval. Never dropped: a peer
- * that just changed encodings waits for it. The encoder's own keyframes
- * (its first one) do not count: a call's first request comes right after
- * the encoder's first keyframe, which the peer did not get, and holding it
- * made the first picture of every call 450 ms late (tests/bench/run.sh). */
+ * that just changed encodings waits for it. A request made ahead of a
+ * call's connection (gst_mesh_keyframe_request_new) does not count, nor
+ * do the encoder's own keyframes (its first one): a call's first request
+ * comes right after the encoder's first keyframe, which the peer did not
+ * get, and holding it made the first picture of every call 450 ms late
+ * (tests/bench/run.sh). */
 #define KEYFRAME_MIN_INTERVAL_US (500 * 1000)
 
 typedef struct
@@ -198,6 +200,9 @@ keyframe_limit_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
   }
 
   if (!gst_video_event_is_force_key_unit (GST_PAD_PROBE_INFO_EVENT (info)))
+    return GST_PAD_PROBE_OK;
+  /* a call about to connect: its keyframe is what the peer starts with */
+  if (gst_mesh_keyframe_request_is_ahead (GST_PAD_PROBE_INFO_EVENT (info)))
     return GST_PAD_PROBE_OK;
   g_mutex_lock (&k->lock);
   if (k->sending == g_thread_self ()) {

@@ -13,6 +13,7 @@
 
 #include "gstmeshmedia.h"
 
+#include <gst/video/video.h>
 #include <openssl/crypto.h>
 
 #include <stdlib.h>
@@ -1044,4 +1045,28 @@ gst_mesh_release_tee_pad_idle (GstElement * tee, GstPad * pad)
   gst_element_release_request_pad (tee, pad);
   GST_PAD_STREAM_UNLOCK (tee_sink);
   gst_object_unref (tee_sink);
+}
+
+#define KEYFRAME_AHEAD_FIELD "gst-mesh-ahead"
+
+GstEvent *
+gst_mesh_keyframe_request_new (gboolean ahead)
+{
+  GstEvent *event = gst_video_event_new_upstream_force_key_unit
+      (GST_CLOCK_TIME_NONE, TRUE, 0);
+
+  if (ahead)
+    gst_structure_set (gst_event_writable_structure (event),
+        KEYFRAME_AHEAD_FIELD, G_TYPE_BOOLEAN, TRUE, NULL);
+  return event;
+}
+
+gboolean
+gst_mesh_keyframe_request_is_ahead (GstEvent * event)
+{
+  const GstStructure *s = gst_event_get_structure (event);
+  gboolean ahead = FALSE;
+
+  return s && gst_structure_get_boolean (s, KEYFRAME_AHEAD_FIELD, &ahead)
+      && ahead;
 }

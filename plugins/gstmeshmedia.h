@@ -116,4 +116,11 @@ GstPad *gst_mesh_request_tee_pad_idle (GstElement * tee, GstPad * sink);
 /* Releases @pad of @tee between two pushes through it, likewise. */
 void gst_mesh_release_tee_pad_idle (GstElement * tee, GstPad * pad);
 
+/* An upstream force-key-unit event. @ahead: asked for before it is
+ * needed (a call's ICE checks began; its keyframe waits at the branch's
+ * gate for the connection), which the encodings' keyframe limit lets
+ * up without counting it. */
+GstEvent *gst_mesh_keyframe_request_new (gboolean ahead);
+gboolean gst_mesh_keyframe_request_is_ahead (GstEvent * event);
+
 G_END_DECLS

@@ -1136,6 +1136,8 @@ gst_mesh_peer_new (const GstMeshPeerConfig * config, guint id,
   g_signal_connect (peer->webrtc, "pad-added",
       G_CALLBACK (gst_mesh_peer_on_pad_added),
       peer);
+  g_signal_connect (peer->webrtc, "notify::ice-connection-state",
+      G_CALLBACK (gst_mesh_peer_on_ice_connection_state_notify), peer);
   g_signal_connect (peer->webrtc, "notify::connection-state",
       G_CALLBACK (gst_mesh_peer_on_connection_state_notify), peer);
   g_signal_connect (peer->webrtc, "on-data-channel",
@@ -1209,6 +1211,7 @@ gst_mesh_peer_close (GstMeshPeer * peer)
 {
   GPtrArray *elements, *tee_pads, *out_pads, *peer_pads;
 
+  gst_mesh_peer_close_gates (peer);
   g_mutex_lock (&peer->lock);
   if (peer->closed) {
     g_mutex_unlock (&peer->lock);
@@ -1225,7 +1228,6 @@ gst_mesh_peer_close (GstMeshPeer * peer)
   peer->peer_pads = g_ptr_array_new ();
   for (gint k = 0; k < GST_MESH_N_MEDIA; k++) {
     g_clear_object (&peer->send_pad[k]);
-    g_clear_object (&peer->gate_pad[k]);
   }
   g_ptr_array_set_size (peer->jitterbuffers, 0);
   g_mutex_unlock (&peer->lock);
@@ -1263,7 +1265,7 @@ gst_mesh_peer_close (GstMeshPeer * peer)
     GstElement *out = gst_pad_get_parent_element (pad);
     if (src) {
       gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_BUFFER |
-          GST_PAD_PROBE_TYPE_BUFFER_LIST, gst_mesh_peer_gate_probe, NULL, NULL);
+          GST_PAD_PROBE_TYPE_BUFFER_LIST, gst_mesh_peer_drop_probe, NULL, NULL);
       gst_object_unref (src);
     }
     if (out) {

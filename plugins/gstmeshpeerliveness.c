@@ -130,19 +130,18 @@ gst_mesh_peer_rtp_activity_probe (GstPad * pad, GstPadProbeInfo * info,
 }
 
 static void
-request_keyframes (GstMeshPeer * peer)
+request_keyframe (GstMeshPeer * peer)
 {
+  GstPad *pad = NULL;
+
   g_mutex_lock (&peer->lock);
-  for (gint k = 0; k < GST_MESH_N_MEDIA; k++) {
-    if (k == GST_MESH_MEDIA_VIDEO && peer->send_pad[k]) {
-      /* what was encoded before DTLS was up never reached the peer: start
-       * it with a keyframe instead of letting it wait for one */
-      gst_pad_push_event (peer->send_pad[k],
-          gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE,
-              TRUE, 0));
-    }
-  }
+  if (peer->send_pad[GST_MESH_MEDIA_VIDEO])
+    pad = gst_object_ref (peer->send_pad[GST_MESH_MEDIA_VIDEO]);
   g_mutex_unlock (&peer->lock);
+  if (pad) {
+    gst_pad_push_event (pad, gst_mesh_keyframe_request_new (FALSE));
+    gst_object_unref (pad);
+  }
 }
 
 static void
@@ -156,8 +155,10 @@ on_connection_state (GstMeshPeer * peer, gpointer data)
     case GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED:
       peer->disconnected_since = 0;
       if (peer->state != GST_MESH_CALL_STATE_CONNECTED) {
-        gst_mesh_peer_open_gates (peer);
-        request_keyframes (peer);
+        /* what was encoded before DTLS was up never reached the peer:
+         * it starts with a keyframe held at the gate, or one asked for */
+        if (gst_mesh_peer_open_gates (peer))
+          request_keyframe (peer);
         gst_mesh_peer_change_state (peer, GST_MESH_CALL_STATE_CONNECTED,
             "connected");
       }
@@ -177,6 +178,23 @@ on_connection_state (GstMeshPeer * peer, gpointer data)
     default:
       break;
   }
+}
+
+static void
+on_ice_connection_state (GstMeshPeer * peer, gpointer data)
+{
+  GstWebRTCICEConnectionState state;
+
+  g_object_get (peer->webrtc, "ice-connection-state", &state, NULL);
+  if (state == GST_WEBRTC_ICE_CONNECTION_STATE_CHECKING)
+    gst_mesh_peer_keyframe_ahead (peer);
+}
+
+void
+gst_mesh_peer_on_ice_connection_state_notify (GObject * webrtc,
+    GParamSpec * pspec, GstMeshPeer * peer)
+{
+  gst_mesh_peer_defer (peer, on_ice_connection_state, NULL, NULL);
 }
 
 void

@@ -113,29 +113,92 @@ gst_mesh_peer_tune_clocksync (GstMeshPeer * peer, GstElement * clocksync)
   gst_clear_object (&sink);
 }
 
-/* Until the peer connection is up, a branch passes events (caps reach
- * webrtcbin) but drops buffers. webrtcbin's
- * sink pads can answer FLUSHING while it sets up its transports; a queue
- * that got FLUSHING pauses for good and hands FLUSHING to the tee, which
- * hands it to the application's source, and the source stops: one peer's
- * negotiation must not end everyone's media. */
 GstPadProbeReturn
-gst_mesh_peer_gate_probe (GstPad * pad, GstPadProbeInfo * info,
+gst_mesh_peer_drop_probe (GstPad * pad, GstPadProbeInfo * info,
     gpointer user_data)
 {
   return GST_PAD_PROBE_DROP;
 }
 
+/* The gates (gst/mesh/gstmeshgate.h). Until the peer connection is up, a
+ * branch passes events but no buffers: webrtcbin's sink pads can answer
+ * FLUSHING while it sets up its transports; a queue that got FLUSHING
+ * pauses for good and hands FLUSHING to the tee, which hands it to the
+ * application's source, and the source stops: one peer's negotiation must
+ * not end everyone's media. The gate is the branch queue's sink pad.
+ *
+ * A peer's picture starts with a keyframe. Asked for when the connection
+ * comes up, it came with the encoder's next frame, up to a frame interval
+ * later (33 ms at 30 fps; tests/bench/run.sh --trace). So one is asked
+ * for ahead, when ICE starts its checks, and the video's gate keeps it
+ * for the moment the connection is up. */
+/* how long after the request ahead its keyframe may still come */
+#define KEYFRAME_AHEAD_WAIT_US (100 * 1000)
+
+/* ICE began its checks: the connection may be up within a few ms. */
 void
-gst_mesh_peer_open_gates (GstMeshPeer * peer)
+gst_mesh_peer_keyframe_ahead (GstMeshPeer * peer)
 {
+  GstPad *pad = NULL;
+
   g_mutex_lock (&peer->lock);
-  for (gint k = 0; k < GST_MESH_N_MEDIA; k++) {
-    if (peer->gate_pad[k] && peer->gate_probe[k])
-      gst_pad_remove_probe (peer->gate_pad[k], peer->gate_probe[k]);
-    peer->gate_probe[k] = 0;
+  if (!peer->closed && !peer->gates_open && !peer->keyframe_ahead_at
+      && peer->send_pad[GST_MESH_MEDIA_VIDEO]) {
+    peer->keyframe_ahead_at = g_get_monotonic_time ();
+    pad = gst_object_ref (peer->send_pad[GST_MESH_MEDIA_VIDEO]);
   }
   g_mutex_unlock (&peer->lock);
+  if (!pad)
+    return;
+  GST_DEBUG ("%s: ICE checks began, asking for a keyframe ahead",
+      peer->name);
+  gst_pad_push_event (pad, gst_mesh_keyframe_request_new (TRUE));
+  gst_object_unref (pad);
+}
+
+/* The connection is up. Returns TRUE when the video still needs a
+ * keyframe asked for: its gate held none fresh and none asked for ahead
+ * is due. */
+gboolean
+gst_mesh_peer_open_gates (GstMeshPeer * peer)
+{
+  GstMeshGate *gate[GST_MESH_N_MEDIA] = { NULL, };
+  gboolean ask = FALSE;
+
+  g_mutex_lock (&peer->lock);
+  peer->gates_open = TRUE;
+  for (gint k = 0; k < GST_MESH_N_MEDIA; k++)
+    gate[k] = peer->gate[k] ? gst_mesh_gate_ref (peer->gate[k]) : NULL;
+  g_mutex_unlock (&peer->lock);
+  for (gint k = 0; k < GST_MESH_N_MEDIA; k++) {
+    if (gate[k] && gst_mesh_gate_open (gate[k]) ==
+        GST_MESH_GATE_AWAITS_KEYFRAME) {
+      gint64 now = g_get_monotonic_time ();
+      ask = !peer->keyframe_ahead_at
+          || now - peer->keyframe_ahead_at > KEYFRAME_AHEAD_WAIT_US;
+      GST_DEBUG ("%s: video %s", peer->name, ask ? "needs a keyframe" :
+          "awaits the keyframe asked for ahead");
+    }
+    if (gate[k])
+      gst_mesh_gate_unref (gate[k]);
+  }
+  return ask;
+}
+
+/* The call is over: its branches are let go of. */
+void
+gst_mesh_peer_close_gates (GstMeshPeer * peer)
+{
+  GstMeshGate *gate[GST_MESH_N_MEDIA];
+
+  g_mutex_lock (&peer->lock);
+  for (gint k = 0; k < GST_MESH_N_MEDIA; k++) {
+    gate[k] = peer->gate[k];
+    peer->gate[k] = NULL;
+  }
+  g_mutex_unlock (&peer->lock);
+  for (gint k = 0; k < GST_MESH_N_MEDIA; k++)
+    gst_mesh_gate_release (gate[k]);
 }
 
 /* tee ! queue ! payloader ! capsfilter ! webrtcbin.sink_%u, with the
@@ -170,10 +233,6 @@ gst_mesh_peer_add_send_branch (GstMeshPeer * peer, GstMeshMediaKind kind,
   track_element (peer, pay);
   track_element (peer, filter);
   gst_element_link_many (queue, pay, filter, NULL);
-  peer->gate_pad[kind] = gst_element_get_static_pad (queue, "src");
-  peer->gate_probe[kind] = gst_pad_add_probe (peer->gate_pad[kind],
-      GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
-      gst_mesh_peer_gate_probe, NULL, NULL);
 
   webrtc_sink = gst_element_request_pad_simple (peer->webrtc, "sink_%u");
   filter_src = gst_element_get_static_pad (filter, "src");
@@ -217,9 +276,14 @@ gst_mesh_peer_add_send_branch (GstMeshPeer * peer, GstMeshMediaKind kind,
   gst_element_sync_state_with_parent (queue);
 
   queue_sink = gst_element_get_static_pad (queue, "sink");
+  gst_mesh_gate_release (peer->gate[kind]);
+  peer->gate[kind] = gst_mesh_gate_new (queue_sink,
+      kind == GST_MESH_MEDIA_VIDEO, peer->gates_open);
   tee_pad = gst_mesh_request_tee_pad_idle (peer->config.tee[kind], queue_sink);
   g_ptr_array_add (peer->tee_pads, tee_pad);
   peer->send_pad[kind] = queue_sink;
+  if (peer->gates_open && kind == GST_MESH_MEDIA_VIDEO)
+    gst_pad_push_event (queue_sink, gst_mesh_keyframe_request_new (FALSE));
 
   peer->sent_codec[kind] = codec;
   peer->sent_pt[kind] = pt;
@@ -299,10 +363,10 @@ gst_mesh_peer_set_video_source (GstMeshPeer * peer, GstElement * tee,
   }
   g_ptr_array_add (peer->tee_pads, pad);
   peer->video_source = name;
+  if (peer->gate[kind])
+    gst_mesh_gate_forget (peer->gate[kind]);    /* the other encoding's */
   g_mutex_unlock (&peer->lock);
-  gst_pad_push_event (sink,
-      gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, TRUE,
-          0));
+  gst_pad_push_event (sink, gst_mesh_keyframe_request_new (FALSE));
   GST_INFO ("%s: video from the %s encoding", peer->name, name);
   gst_object_unref (sink);
   return TRUE;

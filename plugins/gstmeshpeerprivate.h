@@ -13,6 +13,7 @@
 #include <gst/sdp/sdp.h>
 #include <gst/mesh/gstmeshdata.h>
 #include <gst/mesh/gstmeshtwcc.h>
+#include <gst/mesh/gstmeshgate.h>
 
 G_BEGIN_DECLS
 
@@ -42,11 +43,14 @@ struct _GstMeshPeer
   GPtrArray *peer_pads;         /* our ghost pads on the element */
   gboolean receiving[GST_MESH_N_MEDIA];
   GArray *remote_ssrcs;         /* guint: SSRCs the remote sends media on */
-  GstPad *send_pad[GST_MESH_N_MEDIA];   /* branch entry, for keyframe asks */
-  GstPad *gate_pad[GST_MESH_N_MEDIA];   /* branch exit, gated */
+  GstPad *send_pad[GST_MESH_N_MEDIA];   /* branch entry: keyframe asks, gate */
   GstMeshCodec sent_codec[GST_MESH_N_MEDIA];
   gint sent_pt[GST_MESH_N_MEDIA];
-  gulong gate_probe[GST_MESH_N_MEDIA];
+  /* the branches' gates (gst/mesh/gstmeshgate.h): shut until the
+   * connection is up, the video's keeping a keyframe to send first */
+  GstMeshGate *gate[GST_MESH_N_MEDIA];
+  gboolean gates_open;
+  gint64 keyframe_ahead_at;     /* monotonic µs one was asked for, 0: not */
   const gchar *video_source;    /* the encoding it sends (static) */
   GPtrArray *promises;          /* emitted to webrtcbin, not answered */
 
@@ -161,8 +165,10 @@ gboolean gst_mesh_peer_add_send_branch (GstMeshPeer * peer,
 void gst_mesh_peer_add_recv_transceiver (GstMeshPeer * peer,
     GstMeshMediaKind kind, GstCaps * caps);
 GstCaps *gst_mesh_peer_receivable_caps (GstMeshMediaKind kind);
-void gst_mesh_peer_open_gates (GstMeshPeer * peer);
-GstPadProbeReturn gst_mesh_peer_gate_probe (GstPad * pad,
+void gst_mesh_peer_keyframe_ahead (GstMeshPeer * peer);
+gboolean gst_mesh_peer_open_gates (GstMeshPeer * peer);
+void gst_mesh_peer_close_gates (GstMeshPeer * peer);
+GstPadProbeReturn gst_mesh_peer_drop_probe (GstPad * pad,
     GstPadProbeInfo * info, gpointer user_data);
 void gst_mesh_peer_on_new_jitterbuffer (GstElement * rtpbin,
     GstElement * jitterbuffer, guint session, guint ssrc, GstMeshPeer * peer);
@@ -266,6 +272,8 @@ void gst_mesh_peer_on_deep_element_added (GstBin * webrtc, GstBin * sub_bin,
     GstElement * element, GstMeshPeer * peer);
 void gst_mesh_peer_on_bye_ssrc (GstElement * rtpbin, guint session,
     guint ssrc, GstMeshPeer * peer);
+void gst_mesh_peer_on_ice_connection_state_notify (GObject * webrtc,
+    GParamSpec * pspec, GstMeshPeer * peer);
 void gst_mesh_peer_on_connection_state_notify (GObject * webrtc,
     GParamSpec * pspec, GstMeshPeer * peer);
 gboolean gst_mesh_peer_watchdog (gpointer user_data);

@@ -17,3 +17,4 @@
 #include <gst/mesh/gstmeshnack.h>
 #include <gst/mesh/gstmeshdata.h>
 #include <gst/mesh/gstmeshmsgpack.h>
+#include <gst/mesh/gstmeshgate.h>
