@@ -59,6 +59,7 @@
  * for a packet without running time, and a call that replaced another
  * spun at 100 % CPU with it. */
 #define FEEDBACK_MS 50
+#define REGULAR_RTCP_MS 1000
 /* sequence numbers per feedback: at most ~700 bytes of FCI */
 #define FEEDBACK_MAX_PACKETS 250
 /* our own RTCP packets per tick, at most */
@@ -234,6 +235,20 @@ feedback_tick (gpointer user_data)
 
   pad = gst_mesh_peer_rtcp_out (peer, &sender);
   if (pad) {
+    if (!peer->regular_rtcp_set) {
+      /* the FCIs no longer need rtpsession's RTCP: its regular RTCP (the
+       * sender reports) goes back to a cadence like libwebrtc's video */
+      g_mutex_lock (&peer->twcc_lock);
+      if (peer->rtp_session)
+        session = g_object_ref (peer->rtp_session);
+      g_mutex_unlock (&peer->twcc_lock);
+      if (session) {
+        g_object_set (session, "rtcp-min-interval",
+            (guint64) (REGULAR_RTCP_MS * GST_MSECOND), NULL);
+        g_clear_object (&session);
+      }
+      peer->regular_rtcp_set = TRUE;
+    }
     send_feedback (peer, pad, sender);
     gst_object_unref (pad);
     return G_SOURCE_CONTINUE;
@@ -296,6 +311,76 @@ on_sending_rtcp (GObject * session, GstBuffer * buffer, gboolean early,
   return added;
 }
 
+/* A received packet's running time as rtpsession takes it: its PTS in
+ * the pad's segment, or without a PTS the clock's time now. A packet
+ * that would have none (a PTS before the segment, or no clock yet) goes
+ * on without its PTS when there is a clock, and is dropped when there is
+ * none (the session is not running). */
+static gboolean
+give_running_time (GstBuffer ** buf, guint idx, gpointer user_data)
+{
+  GstPad *pad = user_data;
+  GstElement *e;
+  gboolean clock;
+
+  if (GST_BUFFER_PTS_IS_VALID (*buf)) {
+    GstEvent *ev = gst_pad_get_sticky_event (pad, GST_EVENT_SEGMENT, 0);
+    const GstSegment *segment;
+    GstClockTime rt = GST_CLOCK_TIME_NONE;
+
+    if (ev) {
+      gst_event_parse_segment (ev, &segment);
+      if (segment->format == GST_FORMAT_TIME)
+        rt = gst_segment_to_running_time (segment, GST_FORMAT_TIME,
+            GST_BUFFER_PTS (*buf));
+      gst_event_unref (ev);
+    }
+    if (GST_CLOCK_TIME_IS_VALID (rt))
+      return TRUE;
+  }
+  e = gst_pad_get_parent_element (pad);
+  clock = e && GST_ELEMENT_CLOCK (e) != NULL;
+  gst_clear_object (&e);
+  if (!clock) {
+    gst_clear_buffer (buf);
+    return TRUE;
+  }
+  if (GST_BUFFER_PTS_IS_VALID (*buf)) {
+    *buf = gst_buffer_make_writable (*buf);
+    GST_BUFFER_PTS (*buf) = GST_CLOCK_TIME_NONE;
+  }
+  return TRUE;
+}
+
+static GstPadProbeReturn
+running_time_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+    GstBufferList *list = gst_buffer_list_make_writable
+        (GST_PAD_PROBE_INFO_BUFFER_LIST (info));
+
+    gst_buffer_list_foreach (list, give_running_time, pad);
+    GST_PAD_PROBE_INFO_DATA (info) = list;
+    return gst_buffer_list_length (list) ? GST_PAD_PROBE_OK :
+        GST_PAD_PROBE_DROP;
+  } else {
+    GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+
+    give_running_time (&buf, 0, pad);
+    GST_PAD_PROBE_INFO_DATA (info) = buf;
+    /* dropped: already let go of, so HANDLED, not DROP */
+    return buf ? GST_PAD_PROBE_OK : GST_PAD_PROBE_HANDLED;
+  }
+}
+
+static void
+on_session_pad_added (GstElement * rtpsession, GstPad * pad, gpointer data)
+{
+  if (g_str_has_prefix (GST_PAD_NAME (pad), "recv_rtp_sink"))
+    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER |
+        GST_PAD_PROBE_TYPE_BUFFER_LIST, running_time_probe, NULL, NULL);
+}
+
 void
 gst_mesh_peer_bwe_setup_session (GstMeshPeer * peer, GstElement * rtpsession)
 {
@@ -306,6 +391,24 @@ gst_mesh_peer_bwe_setup_session (GstMeshPeer * peer, GstElement * rtpsession)
     return;
   g_object_set (session, "rtcp-min-interval",
       (guint64) (FEEDBACK_MS * GST_MSECOND), NULL);
+  /* rtpsession makes transport-cc feedback of its own, which
+   * on_sending_rtcp replaces with ours, and by default asks for early
+   * RTCP at every video frame's last packet (its marker bit) to send it.
+   * Each early RTCP puts the next regular one off (forward
+   * reconsideration from the last RTCP of any kind): a call sent its
+   * sender reports every 5-7 s (Chromium counted 2-3 in 15 s,
+   * tests/bench/glass.mjs), and a receiver's lip sync needs two of each
+   * stream before it starts. On an hour's interval it makes feedback only
+   * when its packets would overflow one (about 600 packets); feedback_tick
+   * sets the regular cadence. Its interval loop never ends for a packet
+   * without a running time, which running_time_probe keeps out. */
+  if (g_object_class_find_property (G_OBJECT_GET_CLASS (session),
+          "twcc-feedback-interval")) {
+    g_signal_connect (rtpsession, "pad-added",
+        G_CALLBACK (on_session_pad_added), NULL);
+    g_object_set (session, "twcc-feedback-interval",
+        (guint64) (3600 * GST_SECOND), NULL);
+  }
   g_mutex_lock (&peer->twcc_lock);
   if (!peer->rtp_session) {
     /* max-bundle: one transport, one session */

@@ -209,6 +209,68 @@ nack_flush (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* Keyframe requests (PLI, RFC 4585 §6.3.1) go the same way. rtpsession
+ * sends one in an early RTCP, which AVPF allows once per regular
+ * interval (1 s once our feedback has its own way out,
+ * gstmeshpeerbwe.c), so a picture broken by a loss could wait that long
+ * for its keyframe; libwebrtc sends them at once. One per PLI_MIN_MS per
+ * SSRC: the decoder asks on every broken frame, and the sender makes one
+ * keyframe per 500 ms at most anyway. */
+#define PLI_MIN_MS 200
+
+static GstBuffer *
+pli_packet (guint32 sender, guint32 ssrc)
+{
+  GstBuffer *buf = gst_rtcp_buffer_new (64);
+  GstRTCPBuffer rtcp = GST_RTCP_BUFFER_INIT;
+  GstRTCPPacket p;
+  gboolean ok;
+
+  gst_rtcp_buffer_map (buf, GST_MAP_READWRITE, &rtcp);
+  ok = gst_rtcp_buffer_add_packet (&rtcp, GST_RTCP_TYPE_PSFB, &p);
+  if (ok) {
+    gst_rtcp_packet_fb_set_type (&p, GST_RTCP_PSFB_TYPE_PLI);
+    gst_rtcp_packet_fb_set_sender_ssrc (&p, sender);
+    gst_rtcp_packet_fb_set_media_ssrc (&p, ssrc);
+  }
+  gst_rtcp_buffer_unmap (&rtcp);
+  if (!ok)
+    gst_clear_buffer (&buf);
+  return buf;
+}
+
+/* TRUE when it went (or one went less than PLI_MIN_MS ago) */
+static gboolean
+send_pli (GstMeshPeer * peer, guint32 ssrc)
+{
+  guint32 sender = 0;
+  GstPad *out = gst_mesh_peer_rtcp_out (peer, &sender);
+  gint64 now = g_get_monotonic_time ();
+  GstBuffer *buf;
+  gboolean recent;
+  GstFlowReturn ret;
+
+  if (!out)
+    return FALSE;
+  g_mutex_lock (&peer->nack_lock);
+  recent = peer->pli_ssrc == ssrc && now - peer->pli_at < PLI_MIN_MS * 1000;
+  if (!recent) {
+    peer->pli_ssrc = ssrc;
+    peer->pli_at = now;
+  }
+  g_mutex_unlock (&peer->nack_lock);
+  if (recent) {
+    gst_object_unref (out);
+    return TRUE;
+  }
+  buf = pli_packet (sender, ssrc);
+  ret = buf ? gst_pad_push (out, buf) : GST_FLOW_ERROR;
+  gst_object_unref (out);
+  GST_DEBUG ("%s: PLI for SSRC %08x: %s", peer->name, ssrc,
+      gst_flow_get_name (ret));
+  return ret == GST_FLOW_OK;
+}
+
 /* A request on its way into rtpsession: rtpssrcdemux has added the SSRC
  * and rtprtxreceive has seen it (it maps the retransmission that comes
  * back to its stream by the requests it saw pass, so they are taken
@@ -223,6 +285,15 @@ request_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
   gboolean video = FALSE;
   GstPad *out;
 
+  s = gst_mesh_peer_custom_upstream (info, "GstForceKeyUnit");
+  if (s && gst_structure_get_uint (s, "ssrc", &ssrc)) {
+    g_mutex_lock (&peer->nack_lock);
+    for (guint i = 0; i < peer->nack_ssrcs->len; i++)
+      video |= g_array_index (peer->nack_ssrcs, guint32, i) == ssrc;
+    g_mutex_unlock (&peer->nack_lock);
+    return video && send_pli (peer, ssrc) ? GST_PAD_PROBE_DROP :
+        GST_PAD_PROBE_OK;
+  }
   s = gst_mesh_peer_custom_upstream (info, "GstRTPRetransmissionRequest");
   if (!s || !gst_structure_get_uint (s, "ssrc", &ssrc) ||
       !gst_structure_get_uint (s, "seqnum", &seq))

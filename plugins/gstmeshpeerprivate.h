@@ -102,6 +102,7 @@ struct _GstMeshPeer
   GObject *rtp_session;         /* the internal RTPSession (ref) */
   guint32 rtcp_sender;          /* the SSRC of its RTCP, 0 before any */
   GSource *twcc_source;
+  gboolean regular_rtcp_set;    /* the peer context's */
   /* NACKs we send (gstmeshpeernack.c), under nack_lock: requests come
    * from the jitter buffers' threads, go out from the peer context */
   GMutex nack_lock;
@@ -131,6 +132,8 @@ struct _GstMeshPeer
   gint64 rtx_granted[1024];
   guint rtx_granted_head;
   guint64 rtx_refused;
+  guint32 pli_ssrc;             /* the last PLI we sent, and when */
+  gint64 pli_at;
   gint64 start_time;
   /* data channel (gstmeshpeerdata.c): under data_lock, which senders hold
    * for all the chunks of a message; the assembler is webrtcbin's

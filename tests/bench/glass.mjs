@@ -104,12 +104,18 @@ async function main() {
       const g = { ...window.__glass, jb: {} };
       if (typeof peerConnection !== "undefined" && peerConnection) {
         const stats = await peerConnection.getStats();
+        const srs = {};
+        stats.forEach((r) => {
+          if (r.type === "remote-outbound-rtp") srs[r.kind] = r.reportsSent;
+        });
         stats.forEach((r) => {
           if (r.type !== "inbound-rtp" || !r.jitterBufferEmittedCount) return;
           g.jb[r.kind] = {
             jitterBuffer: (1000 * r.jitterBufferDelay) / r.jitterBufferEmittedCount,
             target: (1000 * (r.jitterBufferTargetDelay ?? 0)) / r.jitterBufferEmittedCount,
             decode: r.framesDecoded ? (1000 * r.totalDecodeTime) / r.framesDecoded : null,
+            // the sender reports it got: lip sync needs two of each kind
+            senderReports: srs[r.kind] ?? 0,
           };
         });
       }
@@ -119,7 +125,8 @@ async function main() {
     for (const [kind, v] of Object.entries(g.jb ?? {}))
       console.error(
         `  ${key} ${kind}: Chromium's jitter buffer ${v.jitterBuffer.toFixed(1)} ms (target ` +
-          `${v.target.toFixed(1)})${v.decode !== null ? `, decode ${v.decode.toFixed(1)} ms` : ""}`,
+          `${v.target.toFixed(1)})${v.decode !== null ? `, decode ${v.decode.toFixed(1)} ms` : ""}` +
+          `, ${v.senderReports} sender reports`,
       );
   };
   async function waitVideo(page, timeoutMs) {
