@@ -148,9 +148,10 @@ guint gst_mesh_peer_get_jitter_latency (GstMeshPeer * peer);
 /* @nacks_sent: sequence numbers we asked for again in NACKs of our own
  * (not counting those left to rtpsession); @rtx_refused: retransmissions
  * the remote asked for that were not sent, being over the budget
- * congestion control gives them. Thread-safe. */
+ * congestion control gives them; @plis_sent: keyframe requests of our
+ * own. Thread-safe. */
 void gst_mesh_peer_get_nack_counts (GstMeshPeer * peer,
-    guint64 * nacks_sent, guint64 * rtx_refused);
+    guint64 * nacks_sent, guint64 * rtx_refused, guint64 * plis_sent);
 /* From a NACK we sent to its retransmission coming in, smoothed (ms, 0:
  * none came yet); any thread. */
 guint gst_mesh_peer_get_nack_rtt (GstMeshPeer * peer);

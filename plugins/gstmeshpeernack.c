@@ -79,11 +79,12 @@ gst_mesh_peer_nack_clear (GstMeshPeer * peer)
 
 void
 gst_mesh_peer_get_nack_counts (GstMeshPeer * peer, guint64 * nacks_sent,
-    guint64 * rtx_refused)
+    guint64 * rtx_refused, guint64 * plis_sent)
 {
   g_mutex_lock (&peer->nack_lock);
   *nacks_sent = peer->nacks_sent;
   *rtx_refused = peer->rtx_refused;
+  *plis_sent = peer->plis_sent;
   g_mutex_unlock (&peer->nack_lock);
 }
 
@@ -268,7 +269,12 @@ send_pli (GstMeshPeer * peer, guint32 ssrc)
   gst_object_unref (out);
   GST_DEBUG ("%s: PLI for SSRC %08x: %s", peer->name, ssrc,
       gst_flow_get_name (ret));
-  return ret == GST_FLOW_OK;
+  if (ret != GST_FLOW_OK)
+    return FALSE;
+  g_mutex_lock (&peer->nack_lock);
+  peer->plis_sent++;
+  g_mutex_unlock (&peer->nack_lock);
+  return TRUE;
 }
 
 /* A request on its way into rtpsession: rtpssrcdemux has added the SSRC

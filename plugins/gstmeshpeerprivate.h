@@ -134,6 +134,7 @@ struct _GstMeshPeer
   guint64 rtx_refused;
   guint32 pli_ssrc;             /* the last PLI we sent, and when */
   gint64 pli_at;
+  guint64 plis_sent;
   gint64 start_time;
   /* data channel (gstmeshpeerdata.c): under data_lock, which senders hold
    * for all the chunks of a message; the assembler is webrtcbin's

@@ -1903,7 +1903,9 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
    * does in its offers and answers), `nack-rtt` (ms from such a NACK
    * to the retransmission coming in, the median of the last seven; 0
    * before three; the jitter
-   * buffers grow to it when packets come late), `rtx-refused`
+   * buffers grow to it when packets come late), `plis-sent` (keyframe
+   * requests for the peer's video the element sent itself, at once, at
+   * most one per 200 ms), `rtx-refused`
    * (retransmissions the peer asked for that were not sent: with
    * congestion control they are kept within a quarter of the estimate),
    * with #GstMeshSignal:fec `fec-percentage` (FEC packets sent per 100
@@ -1924,7 +1926,8 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
           "Per-peer figures (peers[]): state, decoded frames, jitter-latency "
-          "(ms), nacks-sent, nack-rtt (ms), rtx-refused, fec-*, bandwidth estimate, "
+          "(ms), nacks-sent, nack-rtt (ms), plis-sent, rtx-refused, fec-*, "
+          "bandwidth estimate, "
           "video-encoding, webrtcbin statistics; the video encoders' rates",
           GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
   /**

@@ -242,11 +242,13 @@ gst_mesh_stats_peer (GstMeshPeer * peer, const gchar * uid)
 
   /* what became of lost packets (gstmeshpeernack.c) */
   {
-    guint64 nacks_sent, rtx_refused;
+    guint64 nacks_sent, rtx_refused, plis_sent;
 
-    gst_mesh_peer_get_nack_counts (peer, &nacks_sent, &rtx_refused);
+    gst_mesh_peer_get_nack_counts (peer, &nacks_sent, &rtx_refused,
+        &plis_sent);
     gst_structure_set (s, "nacks-sent", G_TYPE_UINT64, nacks_sent,
         "rtx-refused", G_TYPE_UINT64, rtx_refused,
+        "plis-sent", G_TYPE_UINT64, plis_sent,
         "nack-rtt", G_TYPE_UINT, gst_mesh_peer_get_nack_rtt (peer), NULL);
   }
   /* FEC (gstmeshpeerbwe.c) */

@@ -373,6 +373,24 @@ GST_START_TEST (test_send_only_to_receive_only)
 
 GST_END_TEST;
 
+/* rtpbin's internal session of the call's webrtcbin in @p */
+static GObject *
+call_session (MeshTestPipeline * p)
+{
+  GstElement *webrtc = gst_bin_get_by_name (GST_BIN (p->mesh), "call1");
+  GstElement *rtpbin;
+  GObject *session = NULL;
+
+  fail_unless (webrtc != NULL);
+  rtpbin = gst_bin_get_by_name (GST_BIN (webrtc), "rtpbin");
+  fail_unless (rtpbin != NULL);
+  g_signal_emit_by_name (rtpbin, "get-internal-session", 0, &session);
+  fail_unless (session != NULL);
+  gst_object_unref (rtpbin);
+  gst_object_unref (webrtc);
+  return session;
+}
+
 /* Sender reports per SSRC, counted as RTCP comes in. */
 typedef struct
 {
@@ -416,8 +434,7 @@ GST_START_TEST (test_sender_reports_keep_coming)
 {
   Call c = { 0, };
   SrCount sr = { 0, };
-  GstElement *webrtc, *rtpbin;
-  GObject *session = NULL;
+  GObject *session;
   GHashTableIter it;
   gpointer ssrc, n;
   guint streams = 0;
@@ -426,12 +443,7 @@ GST_START_TEST (test_sender_reports_keep_coming)
   sr.srs = g_hash_table_new (NULL, NULL);
   call_setup (&c);
   call_start (&c, "role=call", NULL);
-  webrtc = gst_bin_get_by_name (GST_BIN (c.b->mesh), "call1");
-  fail_unless (webrtc != NULL);
-  rtpbin = gst_bin_get_by_name (GST_BIN (webrtc), "rtpbin");
-  fail_unless (rtpbin != NULL);
-  g_signal_emit_by_name (rtpbin, "get-internal-session", 0, &session);
-  fail_unless (session != NULL);
+  session = call_session (c.b);
   g_signal_connect (session, "on-receiving-rtcp",
       G_CALLBACK (on_receiving_rtcp), &sr);
   g_usleep (6 * G_USEC_PER_SEC);
@@ -449,11 +461,86 @@ GST_START_TEST (test_sender_reports_keep_coming)
   g_mutex_unlock (&sr.lock);
   fail_unless (streams >= 2, "sender reports from %u streams", streams);
   g_object_unref (session);
-  gst_object_unref (rtpbin);
-  gst_object_unref (webrtc);
   mesh_test_call_teardown (&c);
   g_hash_table_unref (sr.srs);
   g_mutex_clear (&sr.lock);
+}
+
+GST_END_TEST;
+
+/* Keyframe requests that reached the sender, and how many came in a
+ * reduced-size RTCP packet (a compound without SR or RR first: ours). */
+typedef struct
+{
+  gint plis, reduced;
+} PliCount;
+
+static void
+on_receiving_pli (GObject * session, GstBuffer * buffer, PliCount * c)
+{
+  GstRTCPBuffer rtcp = GST_RTCP_BUFFER_INIT;
+  GstRTCPPacket p;
+  gboolean more, first = TRUE, reduced = FALSE;
+
+  if (!gst_rtcp_buffer_map (buffer, GST_MAP_READ, &rtcp))
+    return;
+  for (more = gst_rtcp_buffer_get_first_packet (&rtcp, &p); more;
+      more = gst_rtcp_packet_move_to_next (&p), first = FALSE) {
+    GstRTCPType type = gst_rtcp_packet_get_type (&p);
+
+    if (first)
+      reduced = type != GST_RTCP_TYPE_SR && type != GST_RTCP_TYPE_RR;
+    if (type == GST_RTCP_TYPE_PSFB &&
+        gst_rtcp_packet_fb_get_type (&p) == GST_RTCP_PSFB_TYPE_PLI) {
+      g_atomic_int_inc (&c->plis);
+      if (reduced)
+        g_atomic_int_inc (&c->reduced);
+    }
+  }
+  gst_rtcp_buffer_unmap (&rtcp);
+}
+
+/* A decoder that asks for a keyframe (the application's sink here) has
+ * it asked of the sender in a PLI of our own, reduced-size RTCP, as the
+ * NACKs: rtpsession's would wait for AVPF's one early RTCP per regular
+ * interval, now a second (gstmeshpeernack.c). Requests close together
+ * make one PLI. */
+GST_START_TEST (test_keyframe_request_goes_at_once)
+{
+  Call c = { 0, };
+  PliCount count = { 0, };
+  GObject *session;
+  GstElement *vout;
+  GstPad *pad;
+  gint64 end;
+
+  call_setup (&c);
+  call_start (&c, "role=call", NULL);
+  session = call_session (c.a);
+  g_signal_connect (session, "on-receiving-rtcp",
+      G_CALLBACK (on_receiving_pli), &count);
+  g_usleep (G_USEC_PER_SEC);    /* the receiver's first RTCP has gone */
+  vout = gst_bin_get_by_name (GST_BIN (c.b->pipeline), "vout");
+  pad = gst_element_get_static_pad (vout, "sink");
+  for (gint i = 0; i < 3; i++)
+    gst_pad_push_event (pad,
+        gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE,
+            TRUE, 0));
+  end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  while (!g_atomic_int_get (&count.plis) && g_get_monotonic_time () < end)
+    g_usleep (10000);
+  g_usleep (100000);            /* any more that were coming */
+  g_signal_handlers_disconnect_by_data (session, &count);
+  g_print ("meshsignal: %d PLI(s) for 3 requests, %d in reduced-size RTCP\n",
+      count.plis, count.reduced);
+  fail_unless_equals_int (count.plis, 1);
+  fail_unless_equals_int (count.reduced, 1);
+  /* B's own, not rtpsession's */
+  fail_unless_equals_int (mesh_test_peer_stat_uint64 (c.b, "plis-sent"), 1);
+  gst_object_unref (pad);
+  gst_object_unref (vout);
+  g_object_unref (session);
+  mesh_test_call_teardown (&c);
 }
 
 GST_END_TEST;
@@ -1707,6 +1794,7 @@ meshsignal_suite (void)
   tcase_add_test (tc, test_no_congestion_control);
   tcase_add_test (tc, test_send_only_to_receive_only);
   tcase_add_test (tc, test_sender_reports_keep_coming);
+  tcase_add_test (tc, test_keyframe_request_goes_at_once);
   tcase_add_test (tc, test_caller_started_first);
   tcase_add_test (tc, test_waiter_started_first);
   tcase_add_test (tc, test_both_calling_end_in_one_call);
