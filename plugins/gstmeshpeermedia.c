@@ -158,14 +158,16 @@ gst_mesh_peer_keyframe_ahead (GstMeshPeer * peer)
 
 /* The connection is up. Returns TRUE when the video still needs a
  * keyframe asked for: its gate held none fresh and none asked for ahead
- * is due. */
+ * is due, or the connection comes back (what was sent meanwhile was
+ * lost). */
 gboolean
 gst_mesh_peer_open_gates (GstMeshPeer * peer)
 {
   GstMeshGate *gate[GST_MESH_N_MEDIA] = { NULL, };
-  gboolean ask = FALSE;
+  gboolean ask;
 
   g_mutex_lock (&peer->lock);
+  ask = peer->gates_open;
   peer->gates_open = TRUE;
   for (gint k = 0; k < GST_MESH_N_MEDIA; k++)
     gate[k] = peer->gate[k] ? gst_mesh_gate_ref (peer->gate[k]) : NULL;

@@ -240,19 +240,43 @@ pli_packet (guint32 sender, guint32 ssrc)
   return buf;
 }
 
-/* TRUE when it went (or one went less than PLI_MIN_MS ago) */
-static gboolean
-send_pli (GstMeshPeer * peer, guint32 ssrc)
+/* The peer context, as the NACKs: a push from the decoder's thread, in
+ * the middle of its upstream event, would wait there for the transport's
+ * stream locks. */
+static void
+pli_flush (GstMeshPeer * peer, gpointer data)
 {
-  guint32 sender = 0;
+  guint32 ssrc = GPOINTER_TO_UINT (data), sender = 0;
   GstPad *out = gst_mesh_peer_rtcp_out (peer, &sender);
-  gint64 now = g_get_monotonic_time ();
   GstBuffer *buf;
-  gboolean recent;
   GstFlowReturn ret;
 
   if (!out)
+    return;
+  buf = pli_packet (sender, ssrc);
+  ret = buf ? gst_pad_push (out, buf) : GST_FLOW_ERROR;
+  gst_object_unref (out);
+  GST_DEBUG ("%s: PLI for SSRC %08x: %s", peer->name, ssrc,
+      gst_flow_get_name (ret));
+  if (ret != GST_FLOW_OK)
+    return;
+  g_mutex_lock (&peer->nack_lock);
+  peer->plis_sent++;
+  g_mutex_unlock (&peer->nack_lock);
+}
+
+/* TRUE when it is on its way (or one went less than PLI_MIN_MS ago);
+ * FALSE: rtpsession's way (no RTCP of our own yet) */
+static gboolean
+send_pli (GstMeshPeer * peer, guint32 ssrc)
+{
+  GstPad *out = gst_mesh_peer_rtcp_out (peer, NULL);
+  gint64 now = g_get_monotonic_time ();
+  gboolean recent;
+
+  if (!out)
     return FALSE;
+  gst_object_unref (out);
   g_mutex_lock (&peer->nack_lock);
   recent = peer->pli_ssrc == ssrc && now - peer->pli_at < PLI_MIN_MS * 1000;
   if (!recent) {
@@ -260,20 +284,8 @@ send_pli (GstMeshPeer * peer, guint32 ssrc)
     peer->pli_at = now;
   }
   g_mutex_unlock (&peer->nack_lock);
-  if (recent) {
-    gst_object_unref (out);
-    return TRUE;
-  }
-  buf = pli_packet (sender, ssrc);
-  ret = buf ? gst_pad_push (out, buf) : GST_FLOW_ERROR;
-  gst_object_unref (out);
-  GST_DEBUG ("%s: PLI for SSRC %08x: %s", peer->name, ssrc,
-      gst_flow_get_name (ret));
-  if (ret != GST_FLOW_OK)
-    return FALSE;
-  g_mutex_lock (&peer->nack_lock);
-  peer->plis_sent++;
-  g_mutex_unlock (&peer->nack_lock);
+  if (!recent)
+    gst_mesh_peer_defer (peer, pli_flush, GUINT_TO_POINTER (ssrc), NULL);
   return TRUE;
 }
 
