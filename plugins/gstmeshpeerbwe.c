@@ -53,11 +53,10 @@
  * rtcp-min-interval is lowered from 5 s to 50 ms so that AVPF lets them
  * out as its RTCP bandwidth allows (RFC 4585 allows a T_rr_interval of
  * 0). With rtcp-rsize an early compound has no SR/RR and may be empty:
- * ours then goes alone, with the SSRC of the last report.
- * twcc-feedback-interval is not used: its loop in
- * rtptwcc.c (`while (running_time >= next) next += interval`) never ends
- * for a packet without running time, and a call that replaced another
- * spun at 100 % CPU with it. */
+ * ours then goes alone, with the SSRC of the last report. Once ours go
+ * their own way, rtcp-min-interval is 1 s: regular RTCP, the sender
+ * reports, about once a second (see gst_mesh_peer_bwe_setup_session on
+ * rtpsession's own feedback, which had held them off). */
 #define FEEDBACK_MS 50
 #define REGULAR_RTCP_MS 1000
 /* sequence numbers per feedback: at most ~700 bytes of FCI */
