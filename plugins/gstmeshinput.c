@@ -189,9 +189,7 @@ keyframe_limit_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
     }
     g_mutex_unlock (&k->lock);
     if (send) {
-      gst_pad_push_event (pad,
-          gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE,
-              TRUE, 0));
+      gst_pad_push_event (pad, gst_mesh_keyframe_request_new (FALSE));
       g_mutex_lock (&k->lock);
       k->sending = NULL;
       g_mutex_unlock (&k->lock);

@@ -38,10 +38,8 @@
 
 #define NACK_GATHER_MS 2
 /* sequence numbers per RTCP packet: at worst one FCI pair each, 12 +
- * 4 x 300 bytes, within NACK_PACKET_BYTES; a burst beyond goes in
- * several packets */
+ * 4 x 300 bytes, within 1400; a burst beyond goes in several packets */
 #define NACK_MAX_SEQS 300
-#define NACK_PACKET_BYTES 1400
 
 typedef struct
 {
@@ -119,32 +117,46 @@ gst_mesh_peer_rtcp_out (GstMeshPeer * peer, guint32 * sender)
   return pad;
 }
 
-/* One RTCP buffer: a generic NACK for @ssrc asking for @seqs. */
+/* One RTCP buffer: a transport-layer (RTPFB) or payload-specific (PSFB)
+ * feedback packet of @fb_type from @sender about @ssrc, with @fci (may
+ * be NULL). */
+static GstBuffer *
+feedback_packet (GstRTCPType type, guint fb_type, guint32 sender,
+    guint32 ssrc, GBytes * fci)
+{
+  gsize len = 0;
+  const guint8 *data = fci ? g_bytes_get_data (fci, &len) : NULL;
+  GstBuffer *buf = gst_rtcp_buffer_new (12 + len + 64);
+  GstRTCPBuffer rtcp = GST_RTCP_BUFFER_INIT;
+  GstRTCPPacket p;
+  gboolean ok;
+
+  gst_rtcp_buffer_map (buf, GST_MAP_READWRITE, &rtcp);
+  ok = gst_rtcp_buffer_add_packet (&rtcp, type, &p);
+  if (ok) {
+    gst_rtcp_packet_fb_set_type (&p, fb_type);
+    gst_rtcp_packet_fb_set_sender_ssrc (&p, sender);
+    gst_rtcp_packet_fb_set_media_ssrc (&p, ssrc);
+    if (len)
+      ok = gst_rtcp_packet_fb_set_fci_length (&p, len / 4);
+    if (ok && len)
+      memcpy (gst_rtcp_packet_fb_get_fci (&p), data, len);
+  }
+  gst_rtcp_buffer_unmap (&rtcp);
+  if (!ok)
+    gst_clear_buffer (&buf);
+  return buf;
+}
+
+/* A generic NACK for @ssrc asking for @seqs. */
 static GstBuffer *
 nack_packet (guint32 sender, guint32 ssrc, const guint16 * seqs, guint n)
 {
   GBytes *fci = gst_mesh_nack_fci (seqs, n);
-  GstBuffer *buf = gst_rtcp_buffer_new (NACK_PACKET_BYTES);
-  GstRTCPBuffer rtcp = GST_RTCP_BUFFER_INIT;
-  GstRTCPPacket p;
-  gsize len;
-  const guint8 *data = g_bytes_get_data (fci, &len);
-  gboolean ok;
+  GstBuffer *buf = feedback_packet (GST_RTCP_TYPE_RTPFB,
+      GST_RTCP_RTPFB_TYPE_NACK, sender, ssrc, fci);
 
-  gst_rtcp_buffer_map (buf, GST_MAP_READWRITE, &rtcp);
-  ok = gst_rtcp_buffer_add_packet (&rtcp, GST_RTCP_TYPE_RTPFB, &p);
-  if (ok) {
-    gst_rtcp_packet_fb_set_type (&p, GST_RTCP_RTPFB_TYPE_NACK);
-    gst_rtcp_packet_fb_set_sender_ssrc (&p, sender);
-    gst_rtcp_packet_fb_set_media_ssrc (&p, ssrc);
-    ok = gst_rtcp_packet_fb_set_fci_length (&p, len / 4);
-    if (ok)
-      memcpy (gst_rtcp_packet_fb_get_fci (&p), data, len);
-  }
-  gst_rtcp_buffer_unmap (&rtcp);
   g_bytes_unref (fci);
-  if (!ok)
-    gst_clear_buffer (&buf);
   return buf;
 }
 
@@ -219,27 +231,6 @@ nack_flush (gpointer user_data)
  * keyframe per 500 ms at most anyway. */
 #define PLI_MIN_MS 200
 
-static GstBuffer *
-pli_packet (guint32 sender, guint32 ssrc)
-{
-  GstBuffer *buf = gst_rtcp_buffer_new (64);
-  GstRTCPBuffer rtcp = GST_RTCP_BUFFER_INIT;
-  GstRTCPPacket p;
-  gboolean ok;
-
-  gst_rtcp_buffer_map (buf, GST_MAP_READWRITE, &rtcp);
-  ok = gst_rtcp_buffer_add_packet (&rtcp, GST_RTCP_TYPE_PSFB, &p);
-  if (ok) {
-    gst_rtcp_packet_fb_set_type (&p, GST_RTCP_PSFB_TYPE_PLI);
-    gst_rtcp_packet_fb_set_sender_ssrc (&p, sender);
-    gst_rtcp_packet_fb_set_media_ssrc (&p, ssrc);
-  }
-  gst_rtcp_buffer_unmap (&rtcp);
-  if (!ok)
-    gst_clear_buffer (&buf);
-  return buf;
-}
-
 /* The peer context, as the NACKs: a push from the decoder's thread, in
  * the middle of its upstream event, would wait there for the transport's
  * stream locks. */
@@ -253,7 +244,8 @@ pli_flush (GstMeshPeer * peer, gpointer data)
 
   if (!out)
     return;
-  buf = pli_packet (sender, ssrc);
+  buf = feedback_packet (GST_RTCP_TYPE_PSFB, GST_RTCP_PSFB_TYPE_PLI, sender,
+      ssrc, NULL);
   ret = buf ? gst_pad_push (out, buf) : GST_FLOW_ERROR;
   gst_object_unref (out);
   GST_DEBUG ("%s: PLI for SSRC %08x: %s", peer->name, ssrc,
@@ -289,6 +281,19 @@ send_pli (GstMeshPeer * peer, guint32 ssrc)
   return TRUE;
 }
 
+/* Whether @ssrc is one the remote sends its video on. */
+static gboolean
+is_remote_video (GstMeshPeer * peer, guint32 ssrc)
+{
+  gboolean video = FALSE;
+
+  g_mutex_lock (&peer->nack_lock);
+  for (guint i = 0; i < peer->nack_ssrcs->len; i++)
+    video |= g_array_index (peer->nack_ssrcs, guint32, i) == ssrc;
+  g_mutex_unlock (&peer->nack_lock);
+  return video;
+}
+
 /* A request on its way into rtpsession: rtpssrcdemux has added the SSRC
  * and rtprtxreceive has seen it (it maps the retransmission that comes
  * back to its stream by the requests it saw pass, so they are taken
@@ -300,27 +305,19 @@ request_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
   const GstStructure *s;
   NackRequest r;
   guint ssrc, seq;
-  gboolean video = FALSE;
+  gboolean video;
   GstPad *out;
 
   s = gst_mesh_peer_custom_upstream (info, "GstForceKeyUnit");
-  if (s && gst_structure_get_uint (s, "ssrc", &ssrc)) {
-    g_mutex_lock (&peer->nack_lock);
-    for (guint i = 0; i < peer->nack_ssrcs->len; i++)
-      video |= g_array_index (peer->nack_ssrcs, guint32, i) == ssrc;
-    g_mutex_unlock (&peer->nack_lock);
-    return video && send_pli (peer, ssrc) ? GST_PAD_PROBE_DROP :
-        GST_PAD_PROBE_OK;
-  }
+  if (s && gst_structure_get_uint (s, "ssrc", &ssrc))
+    return is_remote_video (peer, ssrc) && send_pli (peer, ssrc) ?
+        GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
   s = gst_mesh_peer_custom_upstream (info, "GstRTPRetransmissionRequest");
   if (!s || !gst_structure_get_uint (s, "ssrc", &ssrc) ||
       !gst_structure_get_uint (s, "seqnum", &seq))
     return GST_PAD_PROBE_OK;
 
-  g_mutex_lock (&peer->nack_lock);
-  for (guint i = 0; i < peer->nack_ssrcs->len; i++)
-    video |= g_array_index (peer->nack_ssrcs, guint32, i) == ssrc;
-  g_mutex_unlock (&peer->nack_lock);
+  video = is_remote_video (peer, ssrc);
   out = video ? gst_mesh_peer_rtcp_out (peer, NULL) : NULL;
   if (!out) {
     GST_LOG ("%s: request for %u of %08x to rtpsession (video %d)",
