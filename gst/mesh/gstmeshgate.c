@@ -62,8 +62,16 @@ gate_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
   GstBuffer *buf;
   gboolean key;
 
-  if (!(info->type & GST_PAD_PROBE_TYPE_BUFFER))
-    return GST_PAD_PROBE_DROP;  /* lists: not from an encoder's tee */
+  if (!(info->type & GST_PAD_PROBE_TYPE_BUFFER)) {
+    /* a list (not what an encoder's tee pushes): passes once the gate
+     * does, never held */
+    gboolean passing;
+
+    g_mutex_lock (&g->lock);
+    passing = g->passing;
+    g_mutex_unlock (&g->lock);
+    return passing ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
+  }
   buf = GST_PAD_PROBE_INFO_BUFFER (info);
   key = !GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DELTA_UNIT);
   g_mutex_lock (&g->lock);

@@ -224,16 +224,28 @@ GST_END_TEST;
 
 /* A branch added to a call that is up: no wait, but the picture still
  * starts with a keyframe. */
+static void
+push_list (Branch * b, guint pts_ms, gsize name)
+{
+  GstBufferList *list = gst_buffer_list_new ();
+
+  gst_buffer_list_add (list, frame (pts_ms, 33, FALSE, name));
+  fail_unless_equals_int (gst_pad_push_list (b->h->srcpad, list),
+      GST_FLOW_OK);
+}
+
 GST_START_TEST (test_video_gate_made_open)
 {
   Branch b;
-  const gsize after[] = { 2, 3 };
+  const gsize after[] = { 2, 3, 5 };
 
   branch_init (&b, TRUE, TRUE);
   push (&b, 0, 33, FALSE, 1);
+  push_list (&b, 10, 4);        /* a list before the keyframe: dropped */
   push (&b, 33, 33, TRUE, 2);
   push (&b, 66, 33, FALSE, 3);
-  expect_out (&b, after, 2);
+  push_list (&b, 100, 5);       /* and after it: passes */
+  expect_out (&b, after, 3);
   expect_open (&b, GST_MESH_GATE_PASSES);
   branch_clear (&b);
 }
