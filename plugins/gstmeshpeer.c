@@ -715,7 +715,13 @@ gst_mesh_peer_call (GstMeshPeer * peer)
       GstCaps *caps = gst_mesh_codec_rtp_caps (codec, pt);
 
       if (peer->config.congestion_control)
-        gst_mesh_peer_caps_add_twcc (caps, GST_MESH_TWCC_OFFER_ID);
+        gst_mesh_peer_caps_add_extmap (caps, GST_MESH_TWCC_OFFER_ID,
+            GST_MESH_TWCC_URI);
+      /* whoever answers may take it (a browser), or not (gst-mesh) */
+      if (k == GST_MESH_MEDIA_VIDEO &&
+          peer->config.playout_delay != GST_MESH_PLAYOUT_DELAY_RECEIVER)
+        gst_mesh_peer_caps_add_extmap (caps, GST_MESH_PLAYOUT_DELAY_OFFER_ID,
+            GST_MESH_PLAYOUT_DELAY_URI);
 
       if (!gst_mesh_peer_add_send_branch (peer, k, codec, pt, caps, dir,
           &error)) {
@@ -869,13 +875,22 @@ plan_answer_media (GstMeshPeer * peer, GstMeshMediaKind kind,
         GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDRECV :
         GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY;
 
-    guint twcc = gst_mesh_peer_twcc_id_in_media (m);
+    guint twcc = gst_mesh_peer_extmap_id_in_media (m, GST_MESH_TWCC_URI);
 
     if (!caps)
       caps = gst_mesh_codec_rtp_caps (codec, pt);
     /* the remote can give feedback: answer with the id it chose */
     if (peer->config.congestion_control && twcc)
-      gst_mesh_peer_caps_add_twcc (caps, twcc);
+      gst_mesh_peer_caps_add_extmap (caps, twcc, GST_MESH_TWCC_URI);
+    /* a browser's receiver obeys it; ours do not read it */
+    if (kind == GST_MESH_MEDIA_VIDEO && !gst_mesh_peer_remote_is_ours (peer) &&
+        peer->config.playout_delay != GST_MESH_PLAYOUT_DELAY_RECEIVER) {
+      guint pd = gst_mesh_peer_extmap_id_in_media (m,
+          GST_MESH_PLAYOUT_DELAY_URI);
+
+      if (pd)
+        gst_mesh_peer_caps_add_extmap (caps, pd, GST_MESH_PLAYOUT_DELAY_URI);
+    }
     if (!gst_mesh_peer_add_send_branch (peer, kind, codec, pt, caps, dir,
         &error)) {
       GST_ELEMENT_WARNING (peer->bin, CORE, MISSING_PLUGIN,
@@ -1008,6 +1023,7 @@ gst_mesh_peer_set_answer (GstMeshPeer * peer,
   gst_sdp_message_copy (answer->sdp_message, &sdp);
   keep_remote_description (peer, sdp);
   gst_mesh_peer_fec_remote_answer (peer);
+  gst_mesh_peer_playout_remote_answer (peer, sdp);
   peer->awaiting_answer = FALSE;
   gst_mesh_clear_source (&peer->resend_source);
 
@@ -1092,6 +1108,7 @@ gst_mesh_peer_new (const GstMeshPeerConfig * config, guint id,
   peer->tee_pads = g_ptr_array_new ();
   peer->out_pads = g_ptr_array_new ();
   peer->jitterbuffers = g_ptr_array_new_with_free_func (gst_object_unref);
+  peer->playout_jitter = -1;
   peer->peer_pads = g_ptr_array_new ();
   peer->remote_ssrcs = g_array_new (FALSE, FALSE, sizeof (guint));
   peer->promises = g_ptr_array_new ();
@@ -1191,6 +1208,7 @@ gst_mesh_peer_unref (GstMeshPeer * peer)
   g_ptr_array_unref (peer->local_candidates);
   g_clear_pointer (&peer->bwe, gst_mesh_bwe_free);
   g_clear_object (&peer->fec_trans);
+  gst_clear_object (&peer->playout_ext);
   gst_mesh_peer_bwe_clear (peer);
   gst_mesh_peer_nack_clear (peer);
   g_ptr_array_unref (peer->jitterbuffers);

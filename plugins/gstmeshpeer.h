@@ -38,6 +38,8 @@ typedef struct
   /* jitter buffers grow up to this when packets come late (ms); not above
    * latency: they stay there */
   guint max_latency;
+  /* what our video's playout-delay extension asks (gstmeshpeerjitter.c) */
+  GstMeshPlayoutDelay playout_delay;
   gchar *stun_server;           /* stun://HOST:PORT, or NULL */
   gchar **turn_servers;         /* turn(s)://USER:PASS@HOST:PORT[?...] */
   gboolean relay_only;          /* ice-transport-policy relay */
@@ -145,6 +147,12 @@ gboolean gst_mesh_peer_set_video_source (GstMeshPeer * peer, GstElement * tee,
  * gst_mesh_peer_set_video_source(); NULL when it sends none. */
 const gchar *gst_mesh_peer_get_video_source (GstMeshPeer * peer);
 guint gst_mesh_peer_get_jitter_latency (GstMeshPeer * peer);
+/* What our video's playout-delay extension asks of the remote: "at-once",
+ * "receiver" (its choice), or NULL when our packets carry none; @jitter:
+ * the worst interarrival jitter the remote reports of our streams (ms, < 0
+ * before a report). */
+const gchar *gst_mesh_peer_get_playout (GstMeshPeer * peer,
+    gdouble * jitter);
 /* @nacks_sent: sequence numbers we asked for again in NACKs of our own
  * (not counting those left to rtpsession); @rtx_refused: retransmissions
  * the remote asked for that were not sent, being over the budget

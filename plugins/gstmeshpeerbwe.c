@@ -144,7 +144,8 @@ gst_mesh_peer_bwe_remote_description (GstMeshPeer * peer,
   guint id = 0;
 
   for (guint i = 0; !id && i < gst_sdp_message_medias_len (sdp); i++)
-    id = gst_mesh_peer_twcc_id_in_media (gst_sdp_message_get_media (sdp, i));
+    id = gst_mesh_peer_extmap_id_in_media (gst_sdp_message_get_media (sdp, i),
+        GST_MESH_TWCC_URI);
   g_atomic_int_set (&peer->twcc_recv_id, id);
 }
 
@@ -425,7 +426,7 @@ gst_mesh_peer_bwe_setup_session (GstMeshPeer * peer, GstElement * rtpsession)
 }
 
 guint
-gst_mesh_peer_twcc_id (const GstCaps * caps)
+gst_mesh_peer_extmap_id (const GstCaps * caps, const gchar * uri)
 {
   const GstStructure *s;
 
@@ -440,13 +441,11 @@ gst_mesh_peer_twcc_id (const GstCaps * caps)
       continue;
     v = gst_structure_get_value (s, name);
     /* extmap-N is a string, or (direction, uri, attributes) */
-    if (G_VALUE_HOLDS_STRING (v) &&
-        g_strcmp0 (g_value_get_string (v), GST_MESH_TWCC_URI) == 0)
+    if (G_VALUE_HOLDS_STRING (v) && g_strcmp0 (g_value_get_string (v), uri) == 0)
       return (guint) atoi (name + strlen ("extmap-"));
     if (GST_VALUE_HOLDS_ARRAY (v) && gst_value_array_get_size (v) >= 2) {
-      const GValue *uri = gst_value_array_get_value (v, 1);
-      if (G_VALUE_HOLDS_STRING (uri) &&
-          g_strcmp0 (g_value_get_string (uri), GST_MESH_TWCC_URI) == 0)
+      const GValue *u = gst_value_array_get_value (v, 1);
+      if (G_VALUE_HOLDS_STRING (u) && g_strcmp0 (g_value_get_string (u), uri) == 0)
         return (guint) atoi (name + strlen ("extmap-"));
     }
   }
@@ -454,8 +453,10 @@ gst_mesh_peer_twcc_id (const GstCaps * caps)
 }
 
 guint
-gst_mesh_peer_twcc_id_in_media (const GstSDPMedia * media)
+gst_mesh_peer_extmap_id_in_media (const GstSDPMedia * media, const gchar * uri)
 {
+  gsize len = strlen (uri);
+
   for (guint i = 0; i < gst_sdp_media_attributes_len (media); i++) {
     const GstSDPAttribute *a = gst_sdp_media_get_attribute (media, i);
     gchar *end = NULL;
@@ -471,20 +472,18 @@ gst_mesh_peer_twcc_id_in_media (const GstSDPMedia * media)
       end++;
     while (*end == ' ')
       end++;
-    if (g_str_has_prefix (end, GST_MESH_TWCC_URI) &&
-        (end[strlen (GST_MESH_TWCC_URI)] == '\0' ||
-            end[strlen (GST_MESH_TWCC_URI)] == ' '))
+    if (g_str_has_prefix (end, uri) && (end[len] == '\0' || end[len] == ' '))
       return (guint) id;
   }
   return 0;
 }
 
 void
-gst_mesh_peer_caps_add_twcc (GstCaps * caps, guint id)
+gst_mesh_peer_caps_add_extmap (GstCaps * caps, guint id, const gchar * uri)
 {
   gchar *field = g_strdup_printf ("extmap-%u", id);
 
-  gst_caps_set_simple (caps, field, G_TYPE_STRING, GST_MESH_TWCC_URI, NULL);
+  gst_caps_set_simple (caps, field, G_TYPE_STRING, uri, NULL);
   g_free (field);
 }
 
@@ -553,8 +552,8 @@ fec_wanted (gdouble loss)
 
 /* Whether the remote's description is one of ours (the session's
  * a=tool, which gstmeshpeer.c writes into every offer and answer). */
-static gboolean
-remote_is_ours (GstMeshPeer * peer)
+gboolean
+gst_mesh_peer_remote_is_ours (GstMeshPeer * peer)
 {
   const gchar *tool = peer->remote_sdp ?
       gst_sdp_message_get_attribute_val (peer->remote_sdp, "tool") : NULL;
@@ -566,7 +565,7 @@ gboolean
 gst_mesh_peer_fec_on (GstMeshPeer * peer)
 {
   /* an offer cannot know who answers; an answer goes by the offer */
-  return peer->config.fec && (peer->offerer || remote_is_ours (peer));
+  return peer->config.fec && (peer->offerer || gst_mesh_peer_remote_is_ours (peer));
 }
 
 void
@@ -574,7 +573,7 @@ gst_mesh_peer_fec_remote_answer (GstMeshPeer * peer)
 {
   GstWebRTCRTPTransceiver *trans;
 
-  if (!peer->config.fec || remote_is_ours (peer))
+  if (!peer->config.fec || gst_mesh_peer_remote_is_ours (peer))
     return;
   g_mutex_lock (&peer->lock);
   trans = peer->fec_trans;

@@ -8,6 +8,15 @@
  * after 10 s without a late packet they shrink by a tenth every 2 s, back
  * towards config.latency, never below four times the measured jitter.
  * All of a peer's buffers move together: audio and video stay in sync.
+ *
+ * The other way, what our video asks of the remote's playout: with the
+ * playout-delay header extension (gstmeshplayoutdelay.c), config
+ * playout_delay auto asks for frames shown at once (least and most delay
+ * 0) while the remote's receiver reports say the path is steady, and
+ * gives the remote its choice back (0-40950 ms) when the jitter they
+ * report passes PLAYOUT_JITTERY_MS, until it was under PLAYOUT_STEADY_MS
+ * for PLAYOUT_CALM_US.
+ *
  * Runs on the watchdog's ticks (the peer's context).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -21,6 +30,13 @@
 #define GROW_INTERVAL_US (1 * G_USEC_PER_SEC)
 #define CALM_BEFORE_SHRINK_US (10 * G_USEC_PER_SEC)
 #define SHRINK_INTERVAL_US (2 * G_USEC_PER_SEC)
+
+/* RFC 3550 interarrival jitter the remote reports of our streams, ms */
+#define PLAYOUT_JITTERY_MS 10.0
+#define PLAYOUT_STEADY_MS 5.0
+#define PLAYOUT_CALM_US (10 * G_USEC_PER_SEC)
+/* the extension's largest delay: the receiver chooses */
+#define PLAYOUT_FREE_MS 40950
 
 void
 gst_mesh_peer_jitter_add (GstMeshPeer * peer, GstElement * jitterbuffer)
@@ -121,4 +137,187 @@ gst_mesh_peer_jitter_tick (GstMeshPeer * peer, gint64 now)
     peer->jitter_calm_since = now;
   peer->jitter_late = late;
   g_ptr_array_unref (jbs);
+}
+
+/* ---- what our video asks of the remote's playout ---- */
+
+static void
+playout_set (GstRTPHeaderExtension * ext, gboolean free)
+{
+  g_object_set (ext, "min-delay", 0, "max-delay", free ? PLAYOUT_FREE_MS : 0,
+      NULL);
+}
+
+GstRTPHeaderExtension *
+gst_mesh_peer_playout_ext_new (GstMeshPeer * peer, guint id)
+{
+  GstRTPHeaderExtension *ext;
+
+  if (!id || peer->config.playout_delay == GST_MESH_PLAYOUT_DELAY_RECEIVER)
+    return NULL;
+  ext = g_object_new (GST_TYPE_MESH_HDREXT_PLAYOUT_DELAY, NULL);
+  gst_object_ref_sink (ext);
+  gst_rtp_header_extension_set_id (ext, id);
+  playout_set (ext, peer->playout_free);
+  gst_clear_object (&peer->playout_ext);
+  peer->playout_ext = gst_object_ref (ext);
+  GST_INFO ("%s: playout-delay as extension %u, %s", peer->name, id,
+      peer->playout_free ? "the remote chooses" : "frames shown at once");
+  return ext;
+}
+
+void
+gst_mesh_peer_playout_remote_answer (GstMeshPeer * peer,
+    const GstSDPMessage * answer)
+{
+  gboolean taken = FALSE;
+  GstRTPHeaderExtension *ext;
+
+  g_mutex_lock (&peer->lock);
+  ext = peer->playout_ext ? gst_object_ref (peer->playout_ext) : NULL;
+  g_mutex_unlock (&peer->lock);
+  if (!ext)
+    return;
+  for (guint i = 0; answer && i < gst_sdp_message_medias_len (answer); i++)
+    if (gst_mesh_peer_extmap_id_in_media (gst_sdp_message_get_media (answer,
+                i), GST_MESH_PLAYOUT_DELAY_URI) ==
+        gst_rtp_header_extension_get_id (ext))
+      taken = TRUE;
+  if (!taken || gst_mesh_peer_remote_is_ours (peer)) {
+    GST_INFO ("%s: the answer %s: no playout-delay in our packets",
+        peer->name, taken ? "is from gst-mesh" : "does not take it");
+    gst_rtp_header_extension_set_direction (ext,
+        GST_RTP_HEADER_EXTENSION_DIRECTION_INACTIVE);
+  }
+  gst_object_unref (ext);
+}
+
+/* The worst interarrival jitter (ms) the remote's receiver reports give
+ * of our streams; < 0 before any report. rtpsession keeps the last report
+ * block a remote source sent, about one of our sources ("rb-ssrc"), in
+ * the units of that source's clock. */
+static gdouble
+remote_jitter_ms (GstMeshPeer * peer)
+{
+  GObject *session = NULL;
+  GstStructure *stats = NULL;
+  const GValue *v;
+  GValueArray *sources = NULL;
+  GHashTable *rates;
+  gdouble worst = -1;
+
+  g_mutex_lock (&peer->twcc_lock);
+  if (peer->rtp_session)
+    session = g_object_ref (peer->rtp_session);
+  g_mutex_unlock (&peer->twcc_lock);
+  if (!session)
+    return -1;
+  g_object_get (session, "stats", &stats, NULL);
+  g_object_unref (session);
+  if (!stats)
+    return -1;
+  v = gst_structure_get_value (stats, "source-stats");
+  /* rtpsession 1.22 gives a GValueArray */
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS;
+  if (v && G_VALUE_HOLDS (v, g_value_array_get_type ()))
+    sources = g_value_get_boxed (v);
+  G_GNUC_END_IGNORE_DEPRECATIONS;
+  rates = g_hash_table_new (NULL, NULL);
+  /* our sources' clocks, then the remote's reports on them */
+  for (gint pass = 0; sources && pass < 2; pass++) {
+    for (guint i = 0; i < sources->n_values; i++) {
+      const GstStructure *s = g_value_get_boxed (&sources->values[i]);
+      gboolean internal = FALSE, have_rb = FALSE;
+      guint ssrc = 0, jitter = 0;
+      gint rate = 0;
+
+      if (!s)
+        continue;
+      gst_structure_get (s, "internal", G_TYPE_BOOLEAN, &internal, NULL);
+      if (pass == 0 && internal &&
+          gst_structure_get (s, "ssrc", G_TYPE_UINT, &ssrc, "clock-rate",
+              G_TYPE_INT, &rate, NULL) && rate > 0)
+        g_hash_table_insert (rates, GUINT_TO_POINTER (ssrc),
+            GINT_TO_POINTER (rate));
+      if (pass == 1 && !internal &&
+          gst_structure_get (s, "have-rb", G_TYPE_BOOLEAN, &have_rb,
+              "rb-ssrc", G_TYPE_UINT, &ssrc, "rb-jitter", G_TYPE_UINT,
+              &jitter, NULL) && have_rb &&
+          (rate = GPOINTER_TO_INT (g_hash_table_lookup (rates,
+                      GUINT_TO_POINTER (ssrc)))) > 0)
+        worst = MAX (worst, 1000.0 * jitter / rate);
+    }
+  }
+  g_hash_table_unref (rates);
+  gst_structure_free (stats);
+  return worst;
+}
+
+static gboolean
+playout_sent (GstRTPHeaderExtension * ext)
+{
+  return ext && (gst_rtp_header_extension_get_direction (ext) &
+      (GST_RTP_HEADER_EXTENSION_DIRECTION_SENDONLY |
+          GST_RTP_HEADER_EXTENSION_DIRECTION_INHERITED));
+}
+
+const gchar *
+gst_mesh_peer_get_playout (GstMeshPeer * peer, gdouble * jitter)
+{
+  const gchar *asks = NULL;
+
+  g_mutex_lock (&peer->lock);
+  if (playout_sent (peer->playout_ext))
+    asks = peer->playout_free ? "receiver" : "at-once";
+  if (jitter)
+    *jitter = peer->playout_jitter;
+  g_mutex_unlock (&peer->lock);
+  return asks;
+}
+
+void
+gst_mesh_peer_playout_tick (GstMeshPeer * peer, gint64 now)
+{
+  GstRTPHeaderExtension *ext;
+  gboolean free;
+  gdouble jitter;
+
+  g_mutex_lock (&peer->lock);
+  ext = playout_sent (peer->playout_ext) ?
+      gst_object_ref (peer->playout_ext) : NULL;
+  g_mutex_unlock (&peer->lock);
+  if (!ext)
+    return;
+  jitter = remote_jitter_ms (peer);
+  g_mutex_lock (&peer->lock);
+  peer->playout_jitter = jitter;
+  g_mutex_unlock (&peer->lock);
+  if (peer->config.playout_delay != GST_MESH_PLAYOUT_DELAY_AUTO) {
+    gst_object_unref (ext);
+    return;
+  }
+  free = peer->playout_free;
+  if (jitter > PLAYOUT_JITTERY_MS) {
+    free = TRUE;
+    peer->playout_steady_since = 0;
+  } else if (jitter >= 0 && jitter < PLAYOUT_STEADY_MS) {
+    if (!peer->playout_steady_since)
+      peer->playout_steady_since = now;
+    if (now - peer->playout_steady_since >= PLAYOUT_CALM_US)
+      free = FALSE;
+  } else {
+    peer->playout_steady_since = 0;
+  }
+  if (free != peer->playout_free) {
+    GST_INFO ("%s: the remote reports %.1f ms of jitter: %s", peer->name,
+        jitter, free ? "it chooses its playout delay" :
+        "frames shown at once");
+    g_mutex_lock (&peer->lock);
+    peer->playout_free = free;
+    g_mutex_unlock (&peer->lock);
+    playout_set (ext, free);
+  } else {
+    GST_LOG ("%s: the remote reports %.1f ms of jitter", peer->name, jitter);
+  }
+  gst_object_unref (ext);
 }

@@ -294,6 +294,7 @@ gst_mesh_peer_watchdog (gpointer user_data)
     return G_SOURCE_REMOVE;
 
   gst_mesh_peer_jitter_tick (peer, now);
+  gst_mesh_peer_playout_tick (peer, now);
   if (!carries_rtp (peer))
     gst_mesh_peer_data_keepalive (peer, now);
   if (peer->state == GST_MESH_CALL_STATE_CONNECTING &&

@@ -239,8 +239,17 @@ gst_mesh_peer_add_send_branch (GstMeshPeer * peer, GstMeshMediaKind kind,
   webrtc_sink = gst_element_request_pad_simple (peer->webrtc, "sink_%u");
   filter_src = gst_element_get_static_pad (filter, "src");
   gst_pad_link (filter_src, webrtc_sink);
+  if (kind == GST_MESH_MEDIA_VIDEO) {
+    GstRTPHeaderExtension *ext = gst_mesh_peer_playout_ext_new (peer,
+        gst_mesh_peer_extmap_id (caps, GST_MESH_PLAYOUT_DELAY_URI));
+
+    if (ext) {
+      g_signal_emit_by_name (pay, "add-extension", ext);
+      gst_object_unref (ext);
+    }
+  }
   gst_mesh_peer_bwe_setup_branch (peer, pay, filter_src,
-      gst_mesh_peer_twcc_id (caps), kind == GST_MESH_MEDIA_VIDEO
+      gst_mesh_peer_extmap_id (caps, GST_MESH_TWCC_URI), kind == GST_MESH_MEDIA_VIDEO
       && gst_mesh_peer_fec_on (peer));
   gst_object_unref (filter_src);
   g_object_get (webrtc_sink, "transceiver", &trans, NULL);

@@ -11,6 +11,7 @@
 
 #include <gst/webrtc/webrtc.h>
 #include <gst/sdp/sdp.h>
+#include "gstmeshplayoutdelay.h"
 #include <gst/mesh/gstmeshdata.h>
 #include <gst/mesh/gstmeshtwcc.h>
 #include <gst/mesh/gstmeshgate.h>
@@ -79,6 +80,13 @@ struct _GstMeshPeer
   guint jitter_latency;         /* ms now, 0: config.latency */
   guint64 jitter_late;          /* num-late summed, at the last tick */
   gint64 jitter_changed, jitter_calm_since;
+  /* what our video asks of the remote's playout (gstmeshpeerjitter.c):
+   * the extension on the payloader (ref, under lock), whether it now
+   * leaves the remote its choice, since when the path was steady */
+  GstRTPHeaderExtension *playout_ext;
+  gboolean playout_free;
+  gint64 playout_steady_since;
+  gdouble playout_jitter;       /* the last the remote reported, ms */
   /* congestion control, under lock (fed from rtpsession's thread) */
   GstMeshBwe *bwe;
   guint reported_bps;           /* what config.bitrate_changed was told */
@@ -182,14 +190,17 @@ void gst_mesh_peer_on_pad_added (GstElement * webrtc, GstPad * pad,
 /* gstmeshpeerbwe.c */
 #define GST_MESH_TWCC_URI \
   "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
-/* The TWCC extension's id among @caps' extmap-N fields, or 0. */
-guint gst_mesh_peer_twcc_id (const GstCaps * caps);
-/* The id an SDP m-line maps TWCC to, or 0. */
-guint gst_mesh_peer_twcc_id_in_media (const GstSDPMedia * media);
-/* What our offers map it to. */
+/* The id of the header extension @uri among @caps' extmap-N fields, or 0. */
+guint gst_mesh_peer_extmap_id (const GstCaps * caps, const gchar * uri);
+/* The id an SDP m-line maps @uri to, or 0. */
+guint gst_mesh_peer_extmap_id_in_media (const GstSDPMedia * media,
+    const gchar * uri);
+/* What our offers map TWCC and playout-delay to. */
 #define GST_MESH_TWCC_OFFER_ID 3
-/* Puts extmap-@id = TWCC into @caps (writable). */
-void gst_mesh_peer_caps_add_twcc (GstCaps * caps, guint id);
+#define GST_MESH_PLAYOUT_DELAY_OFFER_ID 4
+/* Puts extmap-@id = @uri into @caps (writable). */
+void gst_mesh_peer_caps_add_extmap (GstCaps * caps, guint id,
+    const gchar * uri);
 /* A send branch: the extension on @pay, the feedback caught at @pad (the
  * branch's last pad before webrtcbin). Call with the lock held. */
 void gst_mesh_peer_bwe_setup_branch (GstMeshPeer * peer, GstElement * pay,
@@ -198,6 +209,8 @@ void gst_mesh_peer_bwe_setup_branch (GstMeshPeer * peer, GstElement * pay,
 #define GST_MESH_SDP_TOOL "gst-mesh"
 /* config.fec, and the call may use it: we offer, or the offer is ours. */
 gboolean gst_mesh_peer_fec_on (GstMeshPeer * peer);
+/* The remote's description names gst-mesh as its tool. */
+gboolean gst_mesh_peer_remote_is_ours (GstMeshPeer * peer);
 /* An answer came: one not from gst-mesh gets no FEC packets from us. */
 void gst_mesh_peer_fec_remote_answer (GstMeshPeer * peer);
 /* With config.fec: ULPFEC/RED on the video transceiver @trans; for the
@@ -264,6 +277,16 @@ void gst_mesh_peer_data_close (GstMeshPeer * peer);
 /* gstmeshpeerjitter.c */
 void gst_mesh_peer_jitter_add (GstMeshPeer * peer, GstElement * jitterbuffer);
 void gst_mesh_peer_jitter_tick (GstMeshPeer * peer, gint64 now);
+/* The playout-delay extension for a video send branch whose caps map it
+ * (NULL: none), kept to be steered by gst_mesh_peer_playout_tick. Call
+ * with the lock held. */
+GstRTPHeaderExtension *gst_mesh_peer_playout_ext_new (GstMeshPeer * peer,
+    guint id);
+void gst_mesh_peer_playout_tick (GstMeshPeer * peer, gint64 now);
+/* The remote's answer came: without the extension, or from gst-mesh
+ * (whose receivers do not read it), our packets stop carrying it. */
+void gst_mesh_peer_playout_remote_answer (GstMeshPeer * peer,
+    const GstSDPMessage * answer);
 
 /* gstmeshpeerliveness.c */
 void gst_mesh_peer_change_state (GstMeshPeer * peer, GstMeshCallState state,

@@ -88,6 +88,7 @@ GST_DEBUG_CATEGORY (mesh_signal_debug);
 #define DEFAULT_VIDEO_BITRATE 1000
 #define DEFAULT_AUDIO_BITRATE 48
 #define DEFAULT_CONGESTION_CONTROL GST_MESH_CONGESTION_CONTROL_GCC
+#define DEFAULT_PLAYOUT_DELAY GST_MESH_PLAYOUT_DELAY_AUTO
 #define DEFAULT_MIN_BITRATE 30
 #define DEFAULT_MAX_BITRATE 2500
 #define DEFAULT_START_BITRATE 0
@@ -134,6 +135,7 @@ enum
   PROP_FEC_PERCENTAGE,
   PROP_LATENCY,
   PROP_MAX_LATENCY,
+  PROP_PLAYOUT_DELAY,
   PROP_VIDEO_ENCODINGS,
   PROP_OFFER_INTERVAL,
   PROP_PEER_TIMEOUT,
@@ -236,6 +238,25 @@ gst_mesh_congestion_control_get_type (void)
   if (g_once_init_enter (&type))
     g_once_init_leave (&type,
         g_enum_register_static ("GstMeshCongestionControl", values));
+  return type;
+}
+
+#define GST_TYPE_MESH_PLAYOUT_DELAY (gst_mesh_playout_delay_get_type ())
+static GType
+gst_mesh_playout_delay_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_MESH_PLAYOUT_DELAY_RECEIVER, "No playout-delay extension: the "
+          "receiver chooses", "receiver"},
+    {GST_MESH_PLAYOUT_DELAY_AUTO, "Frames shown at once while the receiver "
+          "reports a steady path", "auto"},
+    {GST_MESH_PLAYOUT_DELAY_ASAP, "Frames shown at once", "asap"},
+    {0, NULL, NULL}
+  };
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("GstMeshPlayoutDelay",
+            values));
   return type;
 }
 
@@ -756,6 +777,7 @@ gst_mesh_signal_new_peer (GstMeshSignal * self, const gchar * remote_id)
   GST_OBJECT_LOCK (self);
   config.latency = self->latency;
   config.max_latency = self->max_latency;
+  config.playout_delay = self->playout_delay;
   config.offer_interval = self->offer_interval;
   config.peer_timeout = self->peer_timeout;
   config.connect_timeout = self->connect_timeout;
@@ -1072,6 +1094,9 @@ gst_mesh_signal_set_property (GObject * object, guint prop_id,
     case PROP_MAX_LATENCY:
       self->max_latency = g_value_get_uint (value);
       break;
+    case PROP_PLAYOUT_DELAY:
+      self->playout_delay = g_value_get_enum (value);
+      break;
     case PROP_OFFER_INTERVAL:
       self->offer_interval = g_value_get_uint (value);
       break;
@@ -1214,6 +1239,9 @@ gst_mesh_signal_get_property (GObject * object, guint prop_id,
     case PROP_MAX_LATENCY:
       g_value_set_uint (value, self->max_latency);
       break;
+    case PROP_PLAYOUT_DELAY:
+      g_value_set_enum (value, self->playout_delay);
+      break;
     case PROP_OFFER_INTERVAL:
       g_value_set_uint (value, self->offer_interval);
       break;
@@ -1317,6 +1345,7 @@ gst_mesh_signal_init (GstMeshSignal * self)
   self->fec_percentage = DEFAULT_FEC_PERCENTAGE;
   self->latency = DEFAULT_LATENCY;
   self->max_latency = DEFAULT_MAX_LATENCY;
+  self->playout_delay = DEFAULT_PLAYOUT_DELAY;
   self->video_encodings = DEFAULT_VIDEO_ENCODINGS;
   self->offer_interval = DEFAULT_OFFER_INTERVAL;
   self->peer_timeout = DEFAULT_PEER_TIMEOUT;
@@ -1659,6 +1688,35 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
           "Longest jitter buffer in ms when packets come late (not above "
           "latency: fixed)", 0, 10000, DEFAULT_MAX_LATENCY, ready));
   /**
+   * GstMeshSignal:playout-delay:
+   *
+   * What our video asks of the receiver's playout, with the playout-delay
+   * RTP header extension (rtphdrextplayoutdelay), where the remote's SDP
+   * offers or accepts it: Chromium does, and then obeys it.
+   *
+   * `auto`: while the receiver's reports say the path is steady
+   * (interarrival jitter of what we send under 10 ms), the extension asks
+   * for a least and most delay of 0: Chromium then decodes each frame as
+   * soon as it is complete and shows it at the next refresh, without the
+   * jitter allowance its render time keeps (about 12 ms on a LAN) and
+   * without holding the video back for lip sync. Our sound then plays
+   * 40-57 ms after our picture in Chromium (tests/bench/README.md, glass),
+   * within EBU R37's 60 ms for late sound; Chromium's own calls show 34.
+   * When the reported jitter passes 10 ms, the extension gives the
+   * receiver back its choice (0 to 40950 ms) until it has been under
+   * 5 ms for 10 s.
+   *
+   * `asap`: always 0. `receiver`: no extension; the receiver keeps its
+   * jitter allowance and syncs our video to our sound.
+   *
+   * Since: 0.3
+   */
+  g_object_class_install_property (gobject_class, PROP_PLAYOUT_DELAY,
+      g_param_spec_enum ("playout-delay", "Playout delay",
+          "What our video asks of the receiver's playout delay (the "
+          "playout-delay RTP header extension)", GST_TYPE_MESH_PLAYOUT_DELAY,
+          DEFAULT_PLAYOUT_DELAY, ready));
+  /**
    * GstMeshSignal:video-encodings:
    *
    * With congestion control, how many encodings of the video the element
@@ -1911,7 +1969,11 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
    * with #GstMeshSignal:fec `fec-percentage` (FEC packets sent per 100
    * media packets now), `fec-recovered` and `fec-unrecovered` (lost
    * packets of the peer's media that FEC rebuilt, or could not: a lost
-   * FEC packet counts there too),
+   * FEC packet counts there too), while our video carries the
+   * playout-delay extension (see #GstMeshSignal:playout-delay)
+   * `playout-delay` (`at-once`, or `receiver` while the remote chooses)
+   * and `remote-jitter` (ms, the worst interarrival jitter the remote's
+   * reports give of what we send; -1 before one),
    * `bandwidth` with congestion
    * control: an `application/x-mesh-bwe` structure with `target-bitrate`,
    * `delay-bitrate`, `loss-bitrate`, `received-bitrate` (bit/s), `loss`,
@@ -1927,6 +1989,7 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
       g_param_spec_boxed ("stats", "Statistics",
           "Per-peer figures (peers[]): state, decoded frames, jitter-latency "
           "(ms), nacks-sent, nack-rtt (ms), plis-sent, rtx-refused, fec-*, "
+          "playout-delay, remote-jitter (ms), "
           "bandwidth estimate, "
           "video-encoding, webrtcbin statistics; the video encoders' rates",
           GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
@@ -2061,5 +2124,6 @@ gst_mesh_signal_class_init (GstMeshSignalClass * klass)
   gst_type_mark_as_plugin_api (GST_TYPE_MESH_SIGNAL_ROLE, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_MESH_CONGESTION_CONTROL, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_MESH_VIDEO_CODEC, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_MESH_PLAYOUT_DELAY, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_MESH_CALL_STATE, 0);
 }

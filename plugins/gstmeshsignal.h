@@ -36,6 +36,22 @@ typedef enum
 } GstMeshCongestionControl;
 
 /**
+ * GstMeshPlayoutDelay:
+ * @GST_MESH_PLAYOUT_DELAY_RECEIVER: send no playout-delay extension: the
+ *   receiver holds our video as its jitter buffer and lip sync choose
+ * @GST_MESH_PLAYOUT_DELAY_AUTO: ask the receiver to show each frame as
+ *   soon as it is decoded (least and most delay 0) while it reports a
+ *   steady path, and leave it the choice while the path is jittery
+ * @GST_MESH_PLAYOUT_DELAY_ASAP: always ask for frames shown at once
+ */
+typedef enum
+{
+  GST_MESH_PLAYOUT_DELAY_RECEIVER,
+  GST_MESH_PLAYOUT_DELAY_AUTO,
+  GST_MESH_PLAYOUT_DELAY_ASAP,
+} GstMeshPlayoutDelay;
+
+/**
  * GstMeshVideoCodec:
  * @GST_MESH_VIDEO_CODEC_VP8: VP8 (vp8enc)
  * @GST_MESH_VIDEO_CODEC_H264: H.264 constrained baseline, packetization

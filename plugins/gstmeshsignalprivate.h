@@ -107,6 +107,7 @@ struct _GstMeshSignal
   guint video_encodings;        /* 1, or 2: a low one for slow peers */
   guint latency;
   guint max_latency;
+  GstMeshPlayoutDelay playout_delay;
   guint offer_interval;
   guint peer_timeout;
   guint connect_timeout;

@@ -251,6 +251,15 @@ gst_mesh_stats_peer (GstMeshPeer * peer, const gchar * uid)
         "plis-sent", G_TYPE_UINT64, plis_sent,
         "nack-rtt", G_TYPE_UINT, gst_mesh_peer_get_nack_rtt (peer), NULL);
   }
+  /* what our video asks of the remote's playout (gstmeshpeerjitter.c) */
+  {
+    gdouble jitter = -1;
+    const gchar *asks = gst_mesh_peer_get_playout (peer, &jitter);
+
+    if (asks)
+      gst_structure_set (s, "playout-delay", G_TYPE_STRING, asks,
+          "remote-jitter", G_TYPE_DOUBLE, jitter, NULL);
+  }
   /* FEC (gstmeshpeerbwe.c) */
   {
     guint pct, recovered, unrecovered;

@@ -48,10 +48,10 @@ const SKIP = skipUnlessPresent([
 ]);
 
 const { startGstPeer, startGstLaunch, startSeedServer, sleep } = await import("./gst-peer.mjs");
-let servePage, launch, installTimingHooks, clickStart, clickCall, waitForRemoteMedia, remoteStats;
+let servePage, launch, installTimingHooks, clickStart, clickCall, waitForRemoteMedia, remoteStats, videoHoldMs;
 if (!SKIP) {
   ({ servePage } = await import("../seed/serve-page.mjs"));
-  ({ launch, installTimingHooks, clickStart, clickCall, waitForRemoteMedia, remoteStats } = await import(
+  ({ launch, installTimingHooks, clickStart, clickCall, waitForRemoteMedia, remoteStats, videoHoldMs } = await import(
     "./seed-page.mjs"
   ));
 }
@@ -274,6 +274,21 @@ async function mediaBothWays(page, gst, { from = 0 } = {}) {
   return stats;
 }
 
+/**
+ * The pipeline's video carries the playout-delay extension (least and most
+ * delay 0, playout-delay=auto on a steady path), and Chromium obeys it: it
+ * holds no frame for a jitter allowance (it held each 7-12 ms without, and
+ * 0.0-0.9 with it, tests/bench/glass.mjs 2026-12-05). Judged on 2 s of
+ * frames after the call's first seconds.
+ */
+async function expectFramesAtOnce(page) {
+  await sleep(ms(1000));
+  const hold = await videoHoldMs(page, 2000);
+  assert.ok(hold.frames >= 10, `the page decoded ${hold.frames} frames in 2 s`);
+  assert.ok(hold.ms < 4, `Chromium held each frame ${hold.ms?.toFixed(1)} ms before decoding it, expected about 0`);
+  return hold;
+}
+
 /** The last `call N <state>` event, or undefined. */
 const lastCall = (gst) => gst.all("call").at(-1);
 
@@ -287,7 +302,24 @@ scenario("browser calls gst: media both ways (vp8)", async (s) => {
   await clickCall(page);
   await mediaBothWays(page, gst);
   await expectPageVideoCodec(page, "video/VP8");
+  await expectFramesAtOnce(page);
   assert.equal(gst.all("warning").length, 0, `no warnings:\n${gst.output()}`);
+});
+
+scenario("playout-delay=receiver: no extension, Chromium keeps its jitter allowance", async (s) => {
+  const gst = s.gst({ role: "wait", name: "gst", props: "playout-delay=receiver" });
+  await signallingUp(gst);
+  const page = await s.page();
+  await clickStart(page);
+  await clickCall(page);
+  await mediaBothWays(page, gst);
+  const answer = (await page.evaluate(() => window.__sdp ?? [])).find((d) => d.type === "answer");
+  assert.ok(answer && !/playout-delay/.test(answer.sdp), "the pipeline's answer maps no playout-delay extension");
+  await sleep(ms(1000));
+  const hold = await videoHoldMs(page, 2000);
+  // 7-12 ms on this machine (glass.mjs); any allowance at all says the
+  // extension is not there
+  assert.ok(hold.ms !== null && hold.ms >= 2, `Chromium held each frame ${hold.ms?.toFixed(1)} ms`);
 });
 
 // ---- gst calls browser ----
@@ -298,6 +330,7 @@ scenario("gst calls browser: media both ways (vp8)", async (s) => {
   const gst = s.gst({ role: "call", name: "gst" });
   await mediaBothWays(page, gst);
   await expectPageVideoCodec(page, "video/VP8");
+  await expectFramesAtOnce(page);
   assert.ok(gst.all("call").some((e) => e.state === "connected"), "the pipeline's call connected");
 });
 

@@ -187,6 +187,30 @@ export function remoteStats(page) {
 }
 
 /**
+ * How long Chromium held each frame of the remote video before it decoded
+ * it (getStats jitterBufferDelay over jitterBufferEmittedCount), ms per
+ * frame, over @windowMs: about 0 when it shows frames as soon as they are
+ * complete (the playout-delay extension's least and most delay 0), its
+ * jitter allowance otherwise (7-12 ms on a LAN). {ms, frames}.
+ */
+export async function videoHoldMs(page, windowMs = 2000) {
+  const read = () =>
+    page.evaluate(async () => {
+      let v = [0, 0];
+      if (typeof peerConnection === "undefined" || !peerConnection) return v;
+      (await peerConnection.getStats()).forEach((s) => {
+        if (s.type === "inbound-rtp" && s.kind === "video") v = [s.jitterBufferDelay ?? 0, s.jitterBufferEmittedCount ?? 0];
+      });
+      return v;
+    });
+  const a = await read();
+  await new Promise((r) => setTimeout(r, windowMs));
+  const b = await read();
+  const frames = b[1] - a[1];
+  return { ms: frames > 0 ? (1000 * (b[0] - a[0])) / frames : null, frames };
+}
+
+/**
  * Poll until remote media flows: videoWidth > 0, and both framesDecoded and
  * audioPacketsReceived have risen since they were first seen non-zero (so a
  * stream that delivered one burst and stalled does not count). Resolves to

@@ -33,7 +33,7 @@ await runInInternet({ homes: 3, nat: "cone", turnSecret: SECRET });
 
 const { startGstPeer, startSeedServer, sleep, BUILD_DIR } = await import("../browser/gst-peer.mjs");
 const { servePage } = await import("../seed/serve-page.mjs");
-const { clickStart, clickCall, waitForRemoteMedia, installTimingHooks, timing } = await import(
+const { clickStart, clickCall, waitForRemoteMedia, installTimingHooks, timing, videoHoldMs, remoteStats } = await import(
   "../browser/seed-page.mjs"
 );
 const { startMeshServer, openRoomsPage, waitForMesh, meshId, meshStats } = await import("../browser/rooms-page.mjs");
@@ -585,6 +585,42 @@ test("the seed's page sends to a pipeline over 3 Mbit/s: Chromium's probes at th
     await failReport([call.g].filter(Boolean), e);
   } finally {
     net("rate", "h1", "off");
+    await stopAll([call.g].filter(Boolean), call.p ? [call.p] : []);
+  }
+});
+
+// The pipeline's video asks Chromium, with the playout-delay header
+// extension, to show its frames as soon as they are complete while the
+// page's receiver reports say the path is steady (playout-delay=auto):
+// Chromium then holds no frame for a jitter allowance. On a path with 40
+// +- 30 ms of jitter that would show the frames as unevenly as they come;
+// the page's reports say so, and the pipeline gives Chromium back its
+// choice, whose jitter buffer then holds the frames to even them out.
+test("a pipeline sends to the seed's page: frames shown at once on a steady path, Chromium's own jitter buffer once the path is jittery", async () => {
+  for (const h of ["h1", "h2"]) setNat(h, "none");
+  const call = {};
+  try {
+    const { p } = await pageCallsPipeline(call);
+    await waitForRemoteMedia(p, ms(30000));
+    await sleep(1000);
+    const steady = await videoHoldMs(p, 3000);
+    const seen = await remoteStats(p);
+    // what reaches the page (h2) from here on
+    net("impair", "h2", "0", "40", "30");
+    // the page reports about once a second; the pipeline looks each tick
+    let jittery;
+    const t0 = Date.now();
+    do {
+      jittery = await videoHoldMs(p, 2000);
+    } while (!(jittery.ms > 15) && Date.now() - t0 < ms(20000));
+    const took = (Date.now() - t0) / 1000;
+    assert.ok(steady.frames >= 30 && steady.ms < 4, `steady path: Chromium held each frame ${steady.ms?.toFixed(1)} ms (${steady.frames} frames), expected about 0; the page: ${JSON.stringify(seen)}`);
+    assert.ok(jittery.ms > 15, `jittery path: Chromium held each frame ${jittery.ms?.toFixed(1)} ms (${jittery.frames} frames), expected its jitter buffer's allowance`);
+    console.log(`playout: Chromium held each frame ${steady.ms.toFixed(1)} ms on the steady path, ${jittery.ms.toFixed(1)} ms on the jittery one (within ${took.toFixed(0)} s)`);
+  } catch (e) {
+    await failReport([call.g].filter(Boolean), e);
+  } finally {
+    net("impair", "h2", "off");
     await stopAll([call.g].filter(Boolean), call.p ? [call.p] : []);
   }
 });
