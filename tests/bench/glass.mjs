@@ -4,7 +4,7 @@
 //
 // Usage: node tests/bench/glass.mjs [--seconds N] [--rounds R]
 //          [--only page-page,page-gst,gst-gst] [--props "K=V ..."]
-//          [--deadline MS] [--json]
+//          [--deadline MS] [--json] [--timeline]
 //   Re-runs itself inside tools/netns-run. Starts the seed's server.ts,
 //   serves the seed page unchanged, and per round runs, one after the other
 //   (the seed server relays to every client, so never two calls at once):
@@ -14,6 +14,8 @@
 //   Each call is measured for N s (default 20) after its first frame, both
 //   directions. --props goes to every meshsignal, --deadline sets the
 //   pipelines' sinks' processing-deadline (GStreamer's default: 20 ms).
+//   --timeline prints, for meshsignal -> page, what Chromium held each
+//   audio sample and video frame, second by second, beside the delay.
 //
 // In the pages, glass-page.mjs's init script (the page's script.js is
 // untouched) gives the page a time-coded camera and microphone and reads
@@ -54,6 +56,7 @@ async function main() {
   const PROPS = arg("--props", "");
   const DEADLINE = arg("--deadline", null);
   const JSON_OUT = process.argv.includes("--json");
+  const TIMELINE = process.argv.includes("--timeline");
 
   const { servePage } = await import("../seed/serve-page.mjs");
   const { CHROMIUM_ARGS, CHROMIUM_PATH, clickStart, clickCall } = await import("../browser/seed-page.mjs");
@@ -129,6 +132,35 @@ async function main() {
           `, ${v.senderReports} sender reports`,
       );
   };
+  // --timeline: meshsignal -> page, second by second: what Chromium held
+  // each audio sample and video frame (jitter buffer, and its target), and
+  // the glass to glass of the last 15 frames (median) and 3 tone bursts
+  async function timeline(page, seconds) {
+    const read = () =>
+      page.evaluate(async () => {
+        const o = { v: window.__glass.video.slice(-15), a: window.__glass.audio.slice(-3) };
+        (await peerConnection.getStats()).forEach((r) => {
+          if (r.type === "inbound-rtp")
+            o[r.kind] = [r.jitterBufferDelay, r.jitterBufferEmittedCount, r.jitterBufferTargetDelay ?? 0];
+        });
+        return o;
+      });
+    let prev = await read();
+    for (let t = 1; t <= seconds; t++) {
+      await sleep(1000);
+      const s = await read();
+      const held = (k) => {
+        const n = s[k] && prev[k] ? s[k][1] - prev[k][1] : 0;
+        if (!n) return "-";
+        return `${((1000 * (s[k][0] - prev[k][0])) / n).toFixed(1)} (target ${((1000 * (s[k][2] - prev[k][2])) / n).toFixed(1)})`;
+      };
+      console.error(
+        `  t=${t}s held: audio ${held("audio")}, video ${held("video")}; glass: video ${quantile(s.v, 0.5) ?? "-"},` +
+          ` audio ${s.a.map((x) => x.toFixed(0)).join(" ")}`,
+      );
+      prev = s;
+    }
+  }
   async function waitVideo(page, timeoutMs) {
     await page.waitForFunction(() => window.__glass.video.length > 0, null, { timeout: timeoutMs, polling: 100 });
   }
@@ -204,7 +236,8 @@ async function main() {
           await clickStart(page);
           await clickCall(page);
           await waitVideo(page, 30000);
-          await sleep(SECONDS * 1000);
+          if (TIMELINE) await timeline(page, SECONDS);
+          else await sleep(SECONDS * 1000);
           const gp = await glassOf(page);
           noteJb("gst->page", gp);
           add("gst->page video", gp.video);
