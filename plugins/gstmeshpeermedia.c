@@ -156,10 +156,38 @@ gst_mesh_peer_keyframe_ahead (GstMeshPeer * peer)
   gst_object_unref (pad);
 }
 
+/* The keyframe asked for ahead is due: if the video's gate still waits
+ * for a keyframe (the request went nowhere), one is asked for. */
+static gboolean
+keyframe_due (gpointer user_data)
+{
+  GstMeshPeer *peer = user_data;
+  GstMeshGate *gate = NULL;
+  GstPad *pad = NULL;
+
+  g_mutex_lock (&peer->lock);
+  if (!peer->closed && peer->gate[GST_MESH_MEDIA_VIDEO])
+    gate = gst_mesh_gate_ref (peer->gate[GST_MESH_MEDIA_VIDEO]);
+  if (peer->send_pad[GST_MESH_MEDIA_VIDEO])
+    pad = gst_object_ref (peer->send_pad[GST_MESH_MEDIA_VIDEO]);
+  g_mutex_unlock (&peer->lock);
+  if (gate && pad && gst_mesh_gate_awaits_keyframe (gate)) {
+    GST_DEBUG ("%s: the keyframe asked for ahead did not come: asking "
+        "again", peer->name);
+    gst_pad_push_event (pad, gst_mesh_keyframe_request_new (FALSE));
+  }
+  if (gate)
+    gst_mesh_gate_unref (gate);
+  gst_clear_object (&pad);
+  return G_SOURCE_REMOVE;
+}
+
 /* The connection is up. Returns TRUE when the video still needs a
- * keyframe asked for: its gate held none fresh and none asked for ahead
- * is due, or the connection comes back (what was sent meanwhile was
- * lost). */
+ * keyframe asked for: its gate held one too old (the one asked for ahead
+ * has come and gone), or none and none asked for ahead is due, or the
+ * connection comes back (what was sent meanwhile was lost). When one
+ * asked for ahead is still due and does not come, it is asked for again
+ * then. */
 gboolean
 gst_mesh_peer_open_gates (GstMeshPeer * peer)
 {
@@ -173,13 +201,23 @@ gst_mesh_peer_open_gates (GstMeshPeer * peer)
     gate[k] = peer->gate[k] ? gst_mesh_gate_ref (peer->gate[k]) : NULL;
   g_mutex_unlock (&peer->lock);
   for (gint k = 0; k < GST_MESH_N_MEDIA; k++) {
-    if (gate[k] && gst_mesh_gate_open (gate[k]) ==
-        GST_MESH_GATE_AWAITS_KEYFRAME) {
+    GstMeshGateOpened opened = gate[k] ? gst_mesh_gate_open (gate[k]) :
+        GST_MESH_GATE_PASSES;
+
+    if (opened == GST_MESH_GATE_HELD_OLD) {
+      ask = TRUE;
+      GST_DEBUG ("%s: video held a keyframe too old: needs a new one",
+          peer->name);
+    } else if (opened == GST_MESH_GATE_AWAITS_KEYFRAME) {
       gint64 now = g_get_monotonic_time ();
-      ask = !peer->keyframe_ahead_at
-          || now - peer->keyframe_ahead_at > KEYFRAME_AHEAD_WAIT_US;
+      gint64 due = peer->keyframe_ahead_at + KEYFRAME_AHEAD_WAIT_US - now;
+
+      ask = ask || !peer->keyframe_ahead_at || due < 0;
       GST_DEBUG ("%s: video %s", peer->name, ask ? "needs a keyframe" :
           "awaits the keyframe asked for ahead");
+      if (!ask)
+        g_source_unref (gst_mesh_peer_timeout_add (peer,
+                (guint) (due / 1000) + 1, keyframe_due));
     }
     if (gate[k])
       gst_mesh_gate_unref (gate[k]);

@@ -201,11 +201,11 @@ gst_mesh_gate_open (GstMeshGate * g)
       GST_DEBUG_OBJECT (g->pad, "holds %u buffers from a keyframe "
           "captured %" GST_STIME_FORMAT " ago", held.length,
           GST_STIME_ARGS (age));
-      if (age >= 0 && (GstClockTime) age <= limit)
-        opened = GST_MESH_GATE_SENT_HELD;
+      opened = age >= 0 && (GstClockTime) age <= limit ?
+          GST_MESH_GATE_SENT_HELD : GST_MESH_GATE_HELD_OLD;
     }
   }
-  if (opened != GST_MESH_GATE_AWAITS_KEYFRAME)
+  if (opened == GST_MESH_GATE_PASSES || opened == GST_MESH_GATE_SENT_HELD)
     remove_probe (g);
   while ((buf = g_queue_pop_head (&held))) {
     if (opened == GST_MESH_GATE_SENT_HELD)
@@ -215,6 +215,17 @@ gst_mesh_gate_open (GstMeshGate * g)
   }
   GST_PAD_STREAM_UNLOCK (g->pad);
   return opened;
+}
+
+gboolean
+gst_mesh_gate_awaits_keyframe (GstMeshGate * g)
+{
+  gboolean awaits;
+
+  g_mutex_lock (&g->lock);
+  awaits = g->open && g->video && !g->removed && !g->passing;
+  g_mutex_unlock (&g->lock);
+  return awaits;
 }
 
 void

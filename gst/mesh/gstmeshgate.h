@@ -18,7 +18,10 @@ typedef enum
 {
   GST_MESH_GATE_PASSES,         /* open; nothing was held (not video) */
   GST_MESH_GATE_SENT_HELD,      /* open; what it held went on first */
-  GST_MESH_GATE_AWAITS_KEYFRAME /* open; drops until the next keyframe */
+  GST_MESH_GATE_AWAITS_KEYFRAME,        /* open; held nothing: drops until
+                                         * the next keyframe */
+  GST_MESH_GATE_HELD_OLD        /* open; the keyframe it held was too old
+                                 * and is dropped: so until the next one */
 } GstMeshGateOpened;
 
 /* The most buffers a video gate keeps: a keyframe and 15 after it. */
@@ -38,6 +41,8 @@ GstMeshGate *gst_mesh_gate_new (GstPad * pad, gboolean video, gboolean open);
  * first, with the frames after it. Its age is the running time now (the
  * pad's element's clock) less the keyframe's. */
 GstMeshGateOpened gst_mesh_gate_open (GstMeshGate * gate);
+/* Whether an open video gate still drops, waiting for a keyframe. */
+gboolean gst_mesh_gate_awaits_keyframe (GstMeshGate * gate);
 /* Drops what it holds (the stream it came from ends here). */
 void gst_mesh_gate_forget (GstMeshGate * gate);
 /* The owner's end: removes it from its pad (what it held is dropped) and
