@@ -40,6 +40,9 @@ typedef struct
   guint max_latency;
   /* what our video's playout-delay extension asks (gstmeshpeerjitter.c) */
   GstMeshPlayoutDelay playout_delay;
+  /* the remote's video: at the audio's latency, or all of it as late as
+   * the longest retransmission wait (gstmeshpeerjitter.c) */
+  GstMeshVideoDelay video_delay;
   gchar *stun_server;           /* stun://HOST:PORT, or NULL */
   gchar **turn_servers;         /* turn(s)://USER:PASS@HOST:PORT[?...] */
   gboolean relay_only;          /* ice-transport-policy relay */
@@ -146,7 +149,8 @@ gboolean gst_mesh_peer_set_video_source (GstMeshPeer * peer, GstElement * tee,
 /* The encoding it sends video from: "main" (config.tee) or a name given to
  * gst_mesh_peer_set_video_source(); NULL when it sends none. */
 const gchar *gst_mesh_peer_get_video_source (GstMeshPeer * peer);
-guint gst_mesh_peer_get_jitter_latency (GstMeshPeer * peer);
+guint gst_mesh_peer_get_jitter_latency (GstMeshPeer * peer,
+    GstMeshMediaKind kind);
 /* What our video's playout-delay extension asks of the remote: "at-once",
  * "receiver" (its choice), or NULL when our packets carry none; @jitter:
  * the worst interarrival jitter the remote reports of our streams (ms, < 0

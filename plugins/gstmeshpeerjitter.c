@@ -1,13 +1,22 @@
 /* gst-mesh: a peer's jitter buffers follow the network. They start at
- * config.latency (10 ms: a LAN); when packets come after their deadline
- * (rtpjitterbuffer's num-late: a bottleneck queue or a jittery link
- * delayed them, and they were counted lost), every jitter buffer of the
- * peer grows by half, at most once a second, up to config.max_latency;
- * and at once to the NACKs' round trip plus a quarter (at least 20 ms)
- * when that is more, so that retransmissions can come in time;
- * after 10 s without a late packet they shrink by a tenth every 2 s, back
- * towards config.latency, never below four times the measured jitter.
- * All of a peer's buffers move together: audio and video stay in sync.
+ * config.latency (10 ms: a LAN); when packets of a kind (audio, video)
+ * come after their deadline (rtpjitterbuffer's num-late: a bottleneck
+ * queue or a jittery link delayed them, or a retransmission came after
+ * the buffer gave its packet up), that kind's buffers grow by half, at
+ * most once a second, up to config.max_latency; video's at once to the
+ * NACKs' round trip plus a quarter (at least 20 ms) when that is more, so
+ * that retransmissions can come in time; after 10 s without a late packet
+ * they shrink by a tenth every 2 s, back towards config.latency, never
+ * below four times the measured jitter.
+ *
+ * Audio is not asked for again, so its buffers grow only with the path's
+ * jitter; the video's also wait for retransmissions. With
+ * config.video_delay least the video is still shown at the audio's
+ * latency (its pad answers the latency query with that), and a frame
+ * that waited for a packet comes late and is shown when it comes: only
+ * the frames that lost a packet pay for it, as in a browser. Lip sync
+ * holds for every other frame. With even, the pipeline's latency is the
+ * video buffers' and every frame, audio with it, waits that long.
  *
  * The other way, what our video asks of the remote's playout: with the
  * playout-delay header extension (gstmeshplayoutdelay.c), config
@@ -38,37 +47,80 @@
 /* the extension's largest delay: the receiver chooses */
 #define PLAYOUT_FREE_MS 40950
 
-void
-gst_mesh_peer_jitter_add (GstMeshPeer * peer, GstElement * jitterbuffer)
+static GQuark
+kind_quark (void)
 {
+  static GQuark q;
+
+  if (!q)
+    q = g_quark_from_static_string ("gst-mesh-jitter-kind");
+  return q;
+}
+
+void
+gst_mesh_peer_jitter_add (GstMeshPeer * peer, GstElement * jitterbuffer,
+    GstMeshMediaKind kind)
+{
+  g_object_set_qdata (G_OBJECT (jitterbuffer), kind_quark (),
+      GINT_TO_POINTER (kind + 1));
   g_mutex_lock (&peer->lock);
   g_ptr_array_add (peer->jitterbuffers, gst_object_ref (jitterbuffer));
-  if (peer->jitter_latency)
-    g_object_set (jitterbuffer, "latency", peer->jitter_latency, NULL);
+  if (peer->jitter[kind].latency)
+    g_object_set (jitterbuffer, "latency", peer->jitter[kind].latency, NULL);
   g_mutex_unlock (&peer->lock);
 }
 
 static void
-set_latency (GstMeshPeer * peer, GPtrArray * jbs, guint ms, const gchar * why)
+set_latency (GstMeshPeer * peer, GstMeshMediaKind kind, GPtrArray * jbs,
+    guint ms, const gchar * why)
 {
-  GST_INFO ("%s: jitter buffers %u -> %u ms (%s)", peer->name,
-      peer->jitter_latency, ms, why);
-  g_atomic_int_set (&peer->jitter_latency, ms);
+  GST_INFO ("%s: %s jitter buffers %u -> %u ms (%s)", peer->name,
+      gst_mesh_media_kind_name (kind), peer->jitter[kind].latency, ms, why);
+  g_atomic_int_set (&peer->jitter[kind].latency, ms);
   for (guint i = 0; i < jbs->len; i++)
     g_object_set (g_ptr_array_index (jbs, i), "latency", ms, NULL);
 }
 
-/* The jitter buffers' latency now (ms); read from any thread. */
+/* The @kind jitter buffers' latency now (ms); read from any thread. */
 guint
-gst_mesh_peer_get_jitter_latency (GstMeshPeer * peer)
+gst_mesh_peer_get_jitter_latency (GstMeshPeer * peer, GstMeshMediaKind kind)
 {
-  guint ms = (guint) g_atomic_int_get (&peer->jitter_latency);
+  guint ms = (guint) g_atomic_int_get (&peer->jitter[kind].latency);
 
   return ms ? ms : peer->config.latency;
 }
 
-void
-gst_mesh_peer_jitter_tick (GstMeshPeer * peer, gint64 now)
+/* Whether the peer sends us audio (it has an audio jitter buffer). */
+static gboolean
+has_audio (GstMeshPeer * peer)
+{
+  gboolean audio = FALSE;
+
+  g_mutex_lock (&peer->lock);
+  for (guint i = 0; i < peer->jitterbuffers->len && !audio; i++)
+    audio = GPOINTER_TO_INT (g_object_get_qdata (G_OBJECT
+            (g_ptr_array_index (peer->jitterbuffers, i)), kind_quark ())) ==
+        GST_MESH_MEDIA_AUDIO + 1;
+  g_mutex_unlock (&peer->lock);
+  return audio;
+}
+
+/* How much sooner than its jitter buffers' latency the peer's video is
+ * shown (ns): what they wait beyond the audio's, for retransmissions. */
+static GstClockTime
+video_ahead (GstMeshPeer * peer)
+{
+  guint v = gst_mesh_peer_get_jitter_latency (peer, GST_MESH_MEDIA_VIDEO);
+  guint a = gst_mesh_peer_get_jitter_latency (peer, GST_MESH_MEDIA_AUDIO);
+
+  if (peer->config.video_delay != GST_MESH_VIDEO_DELAY_LEAST || v <= a ||
+      !has_audio (peer))
+    return 0;
+  return (GstClockTime) (v - a) * GST_MSECOND;
+}
+
+static void
+jitter_tick_kind (GstMeshPeer * peer, GstMeshMediaKind kind, gint64 now)
 {
   GPtrArray *jbs;
   guint64 late = 0, max_jitter = 0;
@@ -76,13 +128,15 @@ gst_mesh_peer_jitter_tick (GstMeshPeer * peer, gint64 now)
   guint top = MAX (peer->config.max_latency, base);
   guint cur;
 
-  if (top <= base)
-    return;                     /* adaptation off */
   jbs = g_ptr_array_new_with_free_func (gst_object_unref);
   g_mutex_lock (&peer->lock);
-  for (guint i = 0; i < peer->jitterbuffers->len; i++)
-    g_ptr_array_add (jbs,
-        gst_object_ref (g_ptr_array_index (peer->jitterbuffers, i)));
+  for (guint i = 0; i < peer->jitterbuffers->len; i++) {
+    GObject *jb = g_ptr_array_index (peer->jitterbuffers, i);
+
+    if (GPOINTER_TO_INT (g_object_get_qdata (jb, kind_quark ())) ==
+        (gint) kind + 1)
+      g_ptr_array_add (jbs, gst_object_ref (jb));
+  }
   g_mutex_unlock (&peer->lock);
   if (!jbs->len) {
     g_ptr_array_unref (jbs);
@@ -103,40 +157,181 @@ gst_mesh_peer_jitter_tick (GstMeshPeer * peer, gint64 now)
     gst_structure_free (s);
   }
 
-  if (!peer->jitter_latency)
-    g_atomic_int_set (&peer->jitter_latency, base);
-  cur = peer->jitter_latency;
-  if (late > peer->jitter_late) {
-    peer->jitter_calm_since = now;
-    if (cur < top && now - peer->jitter_changed >= GROW_INTERVAL_US) {
+  if (!peer->jitter[kind].latency)
+    g_atomic_int_set (&peer->jitter[kind].latency, base);
+  cur = peer->jitter[kind].latency;
+  if (late > peer->jitter[kind].late) {
+    peer->jitter[kind].calm_since = now;
+    if (cur < top && now - peer->jitter[kind].changed >= GROW_INTERVAL_US) {
       gchar *why = g_strdup_printf ("%" G_GUINT64_FORMAT " packets late",
-          late - peer->jitter_late);
+          late - peer->jitter[kind].late);
       guint next = MAX (cur + cur / 2, cur + 20);
-      guint rtt = gst_mesh_peer_get_nack_rtt (peer);
+      /* only video is asked for again */
+      guint rtt = kind == GST_MESH_MEDIA_VIDEO ?
+          gst_mesh_peer_get_nack_rtt (peer) : 0;
 
       /* a lost packet comes back a NACK's round trip later: a buffer
        * shorter than that counts every retransmission late, so it goes
        * there at once rather than by halves */
       if (rtt)
         next = MAX (next, rtt + MAX (rtt / 4, 20));
-      set_latency (peer, jbs, MIN (top, next), why);
-      peer->jitter_changed = now;
+      set_latency (peer, kind, jbs, MIN (top, next), why);
+      peer->jitter[kind].changed = now;
       g_free (why);
     }
-  } else if (cur > base && now - peer->jitter_calm_since >=
+  } else if (cur > base && now - peer->jitter[kind].calm_since >=
       CALM_BEFORE_SHRINK_US
-      && now - peer->jitter_changed >= SHRINK_INTERVAL_US) {
+      && now - peer->jitter[kind].changed >= SHRINK_INTERVAL_US) {
     guint floor = MAX (base, (guint) (4 * max_jitter / GST_MSECOND));
     guint next = MAX (floor, cur - MAX (cur / 10, 1));
 
     if (next < cur)
-      set_latency (peer, jbs, next, "no late packets for 10 s");
-    peer->jitter_changed = now;
+      set_latency (peer, kind, jbs, next, "no late packets for 10 s");
+    peer->jitter[kind].changed = now;
   }
-  if (!peer->jitter_calm_since)
-    peer->jitter_calm_since = now;
-  peer->jitter_late = late;
+  if (!peer->jitter[kind].calm_since)
+    peer->jitter[kind].calm_since = now;
+  peer->jitter[kind].late = late;
   g_ptr_array_unref (jbs);
+}
+
+void
+gst_mesh_peer_jitter_tick (GstMeshPeer * peer, gint64 now)
+{
+  if (MAX (peer->config.max_latency, peer->config.latency) <=
+      peer->config.latency)
+    return;                     /* adaptation off */
+  for (gint k = 0; k < GST_MESH_N_MEDIA; k++)
+    jitter_tick_kind (peer, k, now);
+}
+
+/* ---- video shown at the audio's latency, late frames when they come ----
+ *
+ * On the peer's decoded video pad: the latency it answers is lowered by
+ * video_ahead(); a frame later than the pipeline's latency allows (it
+ * waited for a retransmission) is given the time it comes at, so the sink
+ * shows it at once instead of dropping it for lateness. */
+
+/* a frame later than this beyond what video_ahead() explains is left to
+ * the sink's own lateness handling (a machine that cannot keep up) */
+#define LATE_SLACK (50 * GST_MSECOND)
+
+typedef struct
+{
+  GstMeshPeer *peer;            /* not a ref: the pad goes before the peer */
+  GMutex lock;
+  GstSegment segment;
+  gboolean have_segment;
+  GstClockTime total;           /* the pipeline's latency (LATENCY event) */
+  GstClockTime reported;        /* what this pad answered, lowered */
+  guint64 restamped;
+} LateVideo;
+
+static void
+late_video_free (gpointer data)
+{
+  LateVideo *lv = data;
+
+  g_mutex_clear (&lv->lock);
+  g_free (lv);
+}
+
+static GstPadProbeReturn
+late_video_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  LateVideo *lv = user_data;
+  GstMeshPeer *peer = lv->peer;
+
+  if (info->type & GST_PAD_PROBE_TYPE_QUERY_UPSTREAM) {
+    GstQuery *q = GST_PAD_PROBE_INFO_QUERY (info);
+    gboolean live;
+    GstClockTime min, max, ahead;
+
+    if (!(info->type & GST_PAD_PROBE_TYPE_PULL) ||
+        GST_QUERY_TYPE (q) != GST_QUERY_LATENCY)
+      return GST_PAD_PROBE_OK;
+    gst_query_parse_latency (q, &live, &min, &max);
+    ahead = MIN (video_ahead (peer), min);
+    if (ahead) {
+      GST_DEBUG ("%s: video answers %" GST_TIME_FORMAT " of latency, %"
+          GST_TIME_FORMAT " less than its jitter buffers wait",
+          peer->name, GST_TIME_ARGS (min - ahead), GST_TIME_ARGS (ahead));
+      gst_query_set_latency (q, live, min - ahead, max);
+    }
+    g_mutex_lock (&lv->lock);
+    lv->reported = min - ahead;
+    g_mutex_unlock (&lv->lock);
+  } else if (info->type & GST_PAD_PROBE_TYPE_EVENT_UPSTREAM) {
+    GstEvent *e = GST_PAD_PROBE_INFO_EVENT (info);
+
+    if (GST_EVENT_TYPE (e) == GST_EVENT_LATENCY) {
+      g_mutex_lock (&lv->lock);
+      gst_event_parse_latency (e, &lv->total);
+      g_mutex_unlock (&lv->lock);
+    }
+  } else if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+    GstEvent *e = GST_PAD_PROBE_INFO_EVENT (info);
+
+    if (GST_EVENT_TYPE (e) == GST_EVENT_SEGMENT) {
+      g_mutex_lock (&lv->lock);
+      gst_event_copy_segment (e, &lv->segment);
+      lv->have_segment = lv->segment.format == GST_FORMAT_TIME;
+      g_mutex_unlock (&lv->lock);
+    } else if (GST_EVENT_TYPE (e) == GST_EVENT_FLUSH_STOP) {
+      g_mutex_lock (&lv->lock);
+      lv->have_segment = FALSE;
+      g_mutex_unlock (&lv->lock);
+    }
+  } else if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+    GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+    GstClockTime pts = GST_BUFFER_PTS (buf), rt, latency, now, ahead;
+    GstClock *clock;
+    GstClockTimeDiff late;
+
+    if (!GST_CLOCK_TIME_IS_VALID (pts) || !(ahead = video_ahead (peer)))
+      return GST_PAD_PROBE_OK;
+    g_mutex_lock (&lv->lock);
+    rt = lv->have_segment ? gst_segment_to_running_time (&lv->segment,
+        GST_FORMAT_TIME, pts) : GST_CLOCK_TIME_NONE;
+    latency = GST_CLOCK_TIME_IS_VALID (lv->total) && lv->total ?
+        lv->total : lv->reported;
+    g_mutex_unlock (&lv->lock);
+    clock = gst_element_get_clock (GST_ELEMENT (peer->bin));
+    if (!clock || !GST_CLOCK_TIME_IS_VALID (rt)) {
+      gst_clear_object (&clock);
+      return GST_PAD_PROBE_OK;
+    }
+    now = gst_clock_get_time (clock) -
+        gst_element_get_base_time (GST_ELEMENT (peer->bin));
+    gst_object_unref (clock);
+    late = GST_CLOCK_DIFF (rt + latency, now);
+    if (late <= 0 || (GstClockTime) late > ahead + LATE_SLACK)
+      return GST_PAD_PROBE_OK;
+    buf = gst_buffer_make_writable (buf);
+    GST_BUFFER_PTS (buf) = pts + late;
+    if (GST_BUFFER_DTS_IS_VALID (buf))
+      GST_BUFFER_DTS (buf) += late;
+    GST_PAD_PROBE_INFO_DATA (info) = buf;
+    lv->restamped++;
+    GST_LOG ("%s: a frame %" GST_STIME_FORMAT " late (it waited for a "
+        "packet): shown now", peer->name, GST_STIME_ARGS (late));
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+void
+gst_mesh_peer_jitter_watch_video (GstMeshPeer * peer, GstPad * decoded)
+{
+  LateVideo *lv = g_new0 (LateVideo, 1);
+
+  lv->peer = peer;
+  lv->total = GST_CLOCK_TIME_NONE;
+  g_mutex_init (&lv->lock);
+  gst_segment_init (&lv->segment, GST_FORMAT_TIME);
+  gst_pad_add_probe (decoded, GST_PAD_PROBE_TYPE_BUFFER |
+      GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM | GST_PAD_PROBE_TYPE_EVENT_UPSTREAM |
+      GST_PAD_PROBE_TYPE_QUERY_UPSTREAM, late_video_probe, lv,
+      late_video_free);
 }
 
 /* ---- what our video asks of the remote's playout ---- */

@@ -535,18 +535,30 @@ gst_mesh_peer_on_new_jitterbuffer (GstElement * rtpbin,
     GstElement * jitterbuffer,
     guint session, guint ssrc, GstMeshPeer * peer)
 {
+  gboolean video = is_remote_video_ssrc (peer, ssrc);
+
   g_object_set (jitterbuffer, "rtx-next-seqnum", FALSE, NULL);
   gst_mesh_peer_fec_setup_storage (peer, rtpbin, session);
-  if (is_remote_video_ssrc (peer, ssrc)) {
+  if (video) {
     GST_DEBUG ("%s: NACKs for video SSRC %u", peer->name, ssrc);
     g_object_set (jitterbuffer, "do-retransmission", TRUE, NULL);
     gst_mesh_peer_nack_watch_ssrc (peer, ssrc);
   }
-  gst_mesh_peer_jitter_add (peer, jitterbuffer);
+  gst_mesh_peer_jitter_add (peer, jitterbuffer, video ? GST_MESH_MEDIA_VIDEO :
+      GST_MESH_MEDIA_AUDIO);
 }
 
 
 
+
+/* Whether @mixer is a room's grid (a compositor), not a call's funnel. */
+static gboolean
+is_grid (GstElement * mixer)
+{
+  GstElementFactory *f = mixer ? gst_element_get_factory (mixer) : NULL;
+
+  return f && g_strcmp0 (GST_OBJECT_NAME (f), "funnel") != 0;
+}
 
 /* The peer's own decoded @kind as a pad of the element, beside the grid or
  * mix: decoder ! tee, one branch to the element's pad (peer_video_ID), one
@@ -644,6 +656,10 @@ gst_mesh_peer_on_pad_added (GstElement * webrtc, GstPad * pad,
         peer, NULL);
     gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_BUFFER, count_decoded_probe,
         peer, NULL);
+    /* not into a room's grid: its compositor takes frames at its own
+     * pace, at the latency the video answers */
+    if (kind == GST_MESH_MEDIA_VIDEO && !is_grid (peer->config.out[kind]))
+      gst_mesh_peer_jitter_watch_video (peer, src);
     if (peer->config.peer_pads)
       src = add_peer_pad (peer, kind, src);
     if (peer->config.out[kind]) {

@@ -76,10 +76,16 @@ struct _GstMeshPeer
   gboolean quiet_said;          /* config.quiet called for this silence */
   /* jitter buffers (gstmeshpeerjitter.c): refs under lock; the rest is
    * the peer context's */
-  GPtrArray *jitterbuffers;
-  guint jitter_latency;         /* ms now, 0: config.latency */
-  guint64 jitter_late;          /* num-late summed, at the last tick */
-  gint64 jitter_changed, jitter_calm_since;
+  GPtrArray *jitterbuffers;     /* each marked with its kind */
+  /* per kind (gstmeshpeerjitter.c): the jitter buffers' latency (ms now,
+   * 0: config.latency; atomic), num-late summed at the last tick, when it
+   * last changed, since when no packet came late */
+  struct
+  {
+    guint latency;
+    guint64 late;
+    gint64 changed, calm_since;
+  } jitter[GST_MESH_N_MEDIA];
   /* what our video asks of the remote's playout (gstmeshpeerjitter.c):
    * the extension on the payloader (ref, under lock), whether it now
    * leaves the remote its choice, since when the path was steady */
@@ -275,7 +281,12 @@ void gst_mesh_peer_data_keepalive (GstMeshPeer * peer, gint64 now);
 void gst_mesh_peer_data_close (GstMeshPeer * peer);
 
 /* gstmeshpeerjitter.c */
-void gst_mesh_peer_jitter_add (GstMeshPeer * peer, GstElement * jitterbuffer);
+void gst_mesh_peer_jitter_add (GstMeshPeer * peer, GstElement * jitterbuffer,
+    GstMeshMediaKind kind);
+/* The peer's decoded video: with config.video_delay least, shown at the
+ * audio's latency, a frame that waited for a retransmission when it
+ * comes. */
+void gst_mesh_peer_jitter_watch_video (GstMeshPeer * peer, GstPad * decoded);
 void gst_mesh_peer_jitter_tick (GstMeshPeer * peer, gint64 now);
 /* The playout-delay extension for a video send branch whose caps map it
  * (NULL: none), kept to be steered by gst_mesh_peer_playout_tick. Call

@@ -66,6 +66,20 @@ typedef enum
 } GstMeshVideoCodec;
 
 /**
+ * GstMeshVideoDelay:
+ * @GST_MESH_VIDEO_DELAY_LEAST: each remote frame as soon as it can be
+ *   shown: at the audio's latency, and a frame that waited for a lost
+ *   packet's retransmission when it comes (as browsers do)
+ * @GST_MESH_VIDEO_DELAY_EVEN: every frame as late as the longest
+ *   retransmission wait, evenly spaced (the jitter buffers' latency)
+ */
+typedef enum
+{
+  GST_MESH_VIDEO_DELAY_LEAST,
+  GST_MESH_VIDEO_DELAY_EVEN,
+} GstMeshVideoDelay;
+
+/**
  * GstMeshCallState:
  * @GST_MESH_CALL_STATE_IDLE: no call
  * @GST_MESH_CALL_STATE_CALLING: our offer is out, no answer yet

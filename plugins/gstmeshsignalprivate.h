@@ -108,6 +108,7 @@ struct _GstMeshSignal
   guint latency;
   guint max_latency;
   GstMeshPlayoutDelay playout_delay;
+  GstMeshVideoDelay video_delay;
   guint offer_interval;
   guint peer_timeout;
   guint connect_timeout;

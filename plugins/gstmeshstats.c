@@ -235,7 +235,11 @@ gst_mesh_stats_peer (GstMeshPeer * peer, const gchar * uid)
           GST_MESH_MEDIA_VIDEO),
       "audio-buffers-decoded", G_TYPE_UINT, gst_mesh_peer_get_decoded (peer,
           GST_MESH_MEDIA_AUDIO),
-      "jitter-latency", G_TYPE_UINT, gst_mesh_peer_get_jitter_latency (peer),
+      "jitter-latency", G_TYPE_UINT, MAX (gst_mesh_peer_get_jitter_latency
+          (peer, GST_MESH_MEDIA_VIDEO), gst_mesh_peer_get_jitter_latency (peer,
+              GST_MESH_MEDIA_AUDIO)),
+      "audio-jitter-latency", G_TYPE_UINT,
+      gst_mesh_peer_get_jitter_latency (peer, GST_MESH_MEDIA_AUDIO),
       NULL);
   GstStructure *webrtc = webrtc_stats (peer);
   GstMeshBweStats bwe;

@@ -118,10 +118,12 @@ clocksync_offsets (MeshTestPipeline * p, GArray * offsets)
  * opusdec with in-band FEC claimed 120 ms, the room grid's background a
  * frame, and webrtcbin's clocksync held every outgoing frame for its
  * input's latency (tests/bench/README.md, glass). Here: at the defaults,
- * each sink's latency is the jitter buffers' (`latency`, or more once
- * late packets made them grow: stats' `jitter-latency`) plus the sink's
- * own processing deadline, and each clocksync of a live input waits for
- * nothing (a negative ts-offset that cancels the upstream latency). */
+ * each sink's latency is the audio jitter buffers' (`latency`, or more
+ * once late packets made them grow: stats' `audio-jitter-latency`; the
+ * video is shown at the audio's latency, `video-delay=least`) plus the
+ * sink's own processing deadline, and each clocksync of a live input
+ * waits for nothing (a negative ts-offset that cancels the upstream
+ * latency). */
 /* The offset of meshsignal's pad @name in @p. */
 static gint64
 src_offset (MeshTestPipeline * p, const gchar * name)
@@ -185,11 +187,13 @@ GST_START_TEST (test_latency_is_the_jitter_buffer_and_the_sink)
      * grow (gstmeshpeerjitter.c); the pipeline then takes the new latency
      * on its next recalculation. Wait for a reading where both agree. */
     for (gint tries = 0; tries < 50; tries++) {
-      jitter = mesh_test_peer_jitter_latency (p) * GST_MSECOND;
+      jitter = mesh_test_peer_stat_uint (p, "audio-jitter-latency") *
+          GST_MSECOND;
       vout = sink_latency (p, "vout");
       aout = sink_latency (p, "aout");
       if (vout == jitter + deadline && aout == jitter + deadline
-          && mesh_test_peer_jitter_latency (p) * GST_MSECOND == jitter)
+          && mesh_test_peer_stat_uint (p, "audio-jitter-latency") *
+          GST_MSECOND == jitter)
         break;
       g_usleep (100 * 1000);
     }
