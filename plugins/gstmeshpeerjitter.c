@@ -90,31 +90,18 @@ gst_mesh_peer_get_jitter_latency (GstMeshPeer * peer, GstMeshMediaKind kind)
   return ms ? ms : peer->config.latency;
 }
 
-/* Whether the peer sends us audio (it has an audio jitter buffer). */
-static gboolean
-has_audio (GstMeshPeer * peer)
-{
-  gboolean audio = FALSE;
-
-  g_mutex_lock (&peer->lock);
-  for (guint i = 0; i < peer->jitterbuffers->len && !audio; i++)
-    audio = GPOINTER_TO_INT (g_object_get_qdata (G_OBJECT
-            (g_ptr_array_index (peer->jitterbuffers, i)), kind_quark ())) ==
-        GST_MESH_MEDIA_AUDIO + 1;
-  g_mutex_unlock (&peer->lock);
-  return audio;
-}
-
 /* How much sooner than its jitter buffers' latency the peer's video is
- * shown (ns): what they wait beyond the audio's, for retransmissions. */
+ * shown (ns): what they wait beyond the audio's, for retransmissions. A
+ * kind's latency is set by the first tick that saw its jitter buffers:
+ * none for audio, no audio from the peer. */
 static GstClockTime
 video_ahead (GstMeshPeer * peer)
 {
   guint v = gst_mesh_peer_get_jitter_latency (peer, GST_MESH_MEDIA_VIDEO);
-  guint a = gst_mesh_peer_get_jitter_latency (peer, GST_MESH_MEDIA_AUDIO);
+  guint a = (guint) g_atomic_int_get (&peer->jitter[GST_MESH_MEDIA_AUDIO].
+      latency);
 
-  if (peer->config.video_delay != GST_MESH_VIDEO_DELAY_LEAST || v <= a ||
-      !has_audio (peer))
+  if (peer->config.video_delay != GST_MESH_VIDEO_DELAY_LEAST || !a || v <= a)
     return 0;
   return (GstClockTime) (v - a) * GST_MSECOND;
 }
@@ -224,7 +211,6 @@ typedef struct
   gboolean have_segment;
   GstClockTime total;           /* the pipeline's latency (LATENCY event) */
   GstClockTime reported;        /* what this pad answered, lowered */
-  guint64 restamped;
 } LateVideo;
 
 static void
@@ -312,7 +298,6 @@ late_video_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
     if (GST_BUFFER_DTS_IS_VALID (buf))
       GST_BUFFER_DTS (buf) += late;
     GST_PAD_PROBE_INFO_DATA (info) = buf;
-    lv->restamped++;
     GST_LOG ("%s: a frame %" GST_STIME_FORMAT " late (it waited for a "
         "packet): shown now", peer->name, GST_STIME_ARGS (late));
   }
@@ -477,12 +462,16 @@ gst_mesh_peer_playout_tick (GstMeshPeer * peer, gint64 now)
   gboolean free;
   gdouble jitter;
 
+  /* receivers report about once a second: so often, then */
+  if (now - peer->playout_checked < G_USEC_PER_SEC)
+    return;
   g_mutex_lock (&peer->lock);
   ext = playout_sent (peer->playout_ext) ?
       gst_object_ref (peer->playout_ext) : NULL;
   g_mutex_unlock (&peer->lock);
   if (!ext)
     return;
+  peer->playout_checked = now;
   jitter = remote_jitter_ms (peer);
   g_mutex_lock (&peer->lock);
   peer->playout_jitter = jitter;

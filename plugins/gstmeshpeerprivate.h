@@ -93,6 +93,7 @@ struct _GstMeshPeer
   gboolean playout_free;
   gint64 playout_steady_since;
   gdouble playout_jitter;       /* the last the remote reported, ms */
+  gint64 playout_checked;       /* when it was last read (µs) */
   /* congestion control, under lock (fed from rtpsession's thread) */
   GstMeshBwe *bwe;
   guint reported_bps;           /* what config.bitrate_changed was told */
