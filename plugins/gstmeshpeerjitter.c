@@ -433,21 +433,13 @@ remote_jitter_ms (GstMeshPeer * peer)
   return worst;
 }
 
-static gboolean
-playout_sent (GstRTPHeaderExtension * ext)
-{
-  return ext && (gst_rtp_header_extension_get_direction (ext) &
-      (GST_RTP_HEADER_EXTENSION_DIRECTION_SENDONLY |
-          GST_RTP_HEADER_EXTENSION_DIRECTION_INHERITED));
-}
-
 const gchar *
 gst_mesh_peer_get_playout (GstMeshPeer * peer, gdouble * jitter)
 {
   const gchar *asks = NULL;
 
   g_mutex_lock (&peer->lock);
-  if (playout_sent (peer->playout_ext))
+  if (gst_mesh_hdrext_playout_delay_sends (peer->playout_ext))
     asks = peer->playout_free ? "receiver" : "at-once";
   if (jitter)
     *jitter = peer->playout_jitter;
@@ -466,7 +458,7 @@ gst_mesh_peer_playout_tick (GstMeshPeer * peer, gint64 now)
   if (now - peer->playout_checked < G_USEC_PER_SEC)
     return;
   g_mutex_lock (&peer->lock);
-  ext = playout_sent (peer->playout_ext) ?
+  ext = gst_mesh_hdrext_playout_delay_sends (peer->playout_ext) ?
       gst_object_ref (peer->playout_ext) : NULL;
   g_mutex_unlock (&peer->lock);
   if (!ext)

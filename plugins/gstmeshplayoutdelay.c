@@ -54,6 +54,14 @@ G_DEFINE_TYPE_WITH_CODE (GstMeshHdrExtPlayoutDelay, gst_mesh_hdrext_playout_dela
 GST_ELEMENT_REGISTER_DEFINE (rtphdrextplayoutdelay, "rtphdrextplayoutdelay",
     GST_RANK_MARGINAL, GST_TYPE_MESH_HDREXT_PLAYOUT_DELAY);
 
+gboolean
+gst_mesh_hdrext_playout_delay_sends (GstRTPHeaderExtension * ext)
+{
+  return ext && (gst_rtp_header_extension_get_direction (ext) &
+      (GST_RTP_HEADER_EXTENSION_DIRECTION_SENDONLY |
+          GST_RTP_HEADER_EXTENSION_DIRECTION_INHERITED));
+}
+
 static GstRTPHeaderExtensionFlags
 get_supported_flags (GstRTPHeaderExtension * ext)
 {
@@ -74,13 +82,10 @@ write_ext (GstRTPHeaderExtension * ext, const GstBuffer * input,
   GstMeshHdrExtPlayoutDelay *self = GST_MESH_HDREXT_PLAYOUT_DELAY (ext);
   guint min = g_atomic_int_get (&self->min_ms) / UNIT_MS;
   guint max = g_atomic_int_get (&self->max_ms) / UNIT_MS;
-  GstRTPHeaderExtensionDirection dir =
-      gst_rtp_header_extension_get_direction (ext);
 
   /* an extension the remote did not take (a direction without send)
    * writes nothing */
-  if (!(dir & (GST_RTP_HEADER_EXTENSION_DIRECTION_SENDONLY |
-              GST_RTP_HEADER_EXTENSION_DIRECTION_INHERITED)))
+  if (!gst_mesh_hdrext_playout_delay_sends (ext))
     return 0;
   if (size < 3)
     return -1;

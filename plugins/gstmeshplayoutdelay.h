@@ -19,4 +19,8 @@ G_DECLARE_FINAL_TYPE (GstMeshHdrExtPlayoutDelay, gst_mesh_hdrext_playout_delay,
 
 GST_ELEMENT_REGISTER_DECLARE (rtphdrextplayoutdelay);
 
+/* Whether @ext (NULL: none) writes into packets: its direction includes
+ * sending. */
+gboolean gst_mesh_hdrext_playout_delay_sends (GstRTPHeaderExtension * ext);
+
 G_END_DECLS
